@@ -1,0 +1,1 @@
+"""remediator: the shared package of the compliance remediator (rules, policy analysis, notifications)."""

@@ -1,0 +1,74 @@
+"""Settings from the environment: one source of truth for Lambda, the CLI and tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from remediator.findings import Mode
+
+EXEMPT_TAG = "remediator:exempt"
+
+
+def _split(value: str | None) -> frozenset[str]:
+    return frozenset(item.strip() for item in (value or "").split(",") if item.strip())
+
+
+def mode_variable(rule_id: str) -> str:
+    """The environment variable (and template parameter value) that sets a rule's mode."""
+    return f"MODE_{rule_id.upper()}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a deployment decides: modes, exemptions, trust, and who we are."""
+
+    modes: Mapping[str, Mode] = field(default_factory=dict)
+    own_role_arns: frozenset[str] = frozenset()
+    break_glass_arns: frozenset[str] = frozenset()
+    trusted_accounts: frozenset[str] = frozenset()
+    trusted_org_ids: frozenset[str] = frozenset()
+    trusted_oidc_subjects: frozenset[str] = frozenset()
+    topic_arn: str | None = None
+    live: bool = True
+
+    def mode_of(self, rule_id: str, default: Mode = Mode.NOTIFY) -> Mode:
+        return self.modes.get(rule_id, default)
+
+    def is_own(self, arn: str | None) -> bool:
+        """True for one of the stack's roles, by role ARN or assumed-role session ARN."""
+        if not arn or not self.own_role_arns:
+            return False
+        if arn in self.own_role_arns:
+            return True
+        if ":assumed-role/" in arn:
+            role_name = arn.split(":assumed-role/", 1)[1].split("/", 1)[0]
+            account = arn.split(":")[4]
+            return any(
+                own.split(":")[4] == account and own.rsplit("/", 1)[-1] == role_name for own in self.own_role_arns
+            )
+        return False
+
+    def is_break_glass(self, *arns: str | None) -> bool:
+        return any(arn in self.break_glass_arns for arn in arns if arn)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, live: bool = True) -> Settings:
+        from remediator.rules import RULES
+
+        env = os.environ if environ is None else environ
+        modes = {}
+        for rule_id, rule in RULES.items():
+            raw = env.get(mode_variable(rule_id), "").strip().lower()
+            modes[rule_id] = Mode(raw) if raw in Mode.__members__.values() else rule.META.default_mode
+        return cls(
+            modes=modes,
+            own_role_arns=_split(env.get("OWN_ROLE_ARNS")),
+            break_glass_arns=_split(env.get("BREAK_GLASS_ARNS")),
+            trusted_accounts=_split(env.get("TRUSTED_ACCOUNT_IDS")),
+            trusted_org_ids=_split(env.get("TRUSTED_ORG_IDS")),
+            trusted_oidc_subjects=_split(env.get("TRUSTED_OIDC_SUBJECTS")),
+            topic_arn=env.get("TOPIC_ARN") or None,
+            live=live,
+        )

@@ -1,0 +1,67 @@
+"""Decide, then act: the one path every event takes, in Lambda, in the CLI and in the demo."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from remediator.events import CloudTrailRecord
+from remediator.findings import ActionResult, Decision, Finding, Mode, Outcome
+from remediator.rules import RULES, rules_for
+from remediator.rules.base import EvalContext
+
+if TYPE_CHECKING:
+    from remediator.aws import AwsClients
+    from remediator.rules.base import RuleModule
+
+FAILED_CALL = "failed call"
+OWN_ACTION = "own action"
+
+
+def skip_reason(record: CloudTrailRecord, context: EvalContext) -> str | None:
+    """SPEC §1 skips, in order: failed calls, then our own actions."""
+    if record.failed:
+        return FAILED_CALL
+    identity = record.identity
+    if context.settings.is_own(identity.issuer_arn) or context.settings.is_own(identity.arn):
+        return OWN_ACTION
+    return None
+
+
+def decide(record: CloudTrailRecord, context: EvalContext, rule_ids: tuple[str, ...] | None = None) -> Decision:
+    """Every finding the given rules (default: all) report for one record; nothing is changed here."""
+    decision = Decision(event_id=record.eventID, event_name=record.eventName, account=record.account)
+    rules = [rule for rule in rules_for(rule_ids) if rule.META.reacts_to(record)]
+    resolvers = [rule for rule in rules_for(rule_ids) if record.eventName in rule.META.resolved_by]
+    if not rules and not resolvers:
+        decision.skipped = f"no rule for {record.eventName}"
+        return decision
+    decision.skipped = skip_reason(record, context)
+    if decision.skipped:
+        return decision
+    decision.resolves = [rule.META.id for rule in resolvers]
+    for rule in rules:
+        mode = context.settings.mode_of(rule.META.id, rule.META.default_mode)
+        if mode == Mode.OFF:
+            continue
+        finding = rule.evaluate(record, context)
+        if finding is not None:
+            finding.mode = mode
+            decision.findings.append(finding)
+    return decision
+
+
+def act(finding: Finding, aws: AwsClients, rule: RuleModule | None = None) -> ActionResult:
+    """Remediate when the mode says so and it is safe; otherwise say why nothing changed."""
+    if finding.exempt:
+        return ActionResult(Outcome.EXEMPT, f"nothing changed: {finding.exempt_reason}.")
+    if finding.mode != Mode.REMEDIATE:
+        would = f"would {finding.action}" if finding.action else "has no automatic remediation"
+        return ActionResult(Outcome.NOTIFIED, f"nothing changed (notify mode); remediate mode {would}.")
+    if not finding.action:
+        return ActionResult(Outcome.SKIPPED, "nothing changed: no safe automatic remediation for this finding.")
+    return (rule or RULES[finding.rule]).remediate(finding, aws)
+
+
+def act_on_all(findings: Iterable[Finding], aws: AwsClients) -> list[tuple[Finding, ActionResult]]:
+    return [(finding, act(finding, aws)) for finding in findings]

@@ -1,0 +1,123 @@
+"""One SNS publish per finding: readable text for email, AWS Chatbot JSON for Slack, attributes for filters."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from remediator.config import EXEMPT_TAG
+from remediator.events import CloudTrailRecord
+from remediator.findings import ActionResult, Finding, Outcome
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+
+_OUTCOME_WORDS = {
+    Outcome.NOTIFIED: "Reported only (notify mode)",
+    Outcome.EXEMPT: "Exempt: nothing changed",
+    Outcome.VERIFIED: "Remediated and verified",
+    Outcome.FAILED: "COULD NOT REMEDIATE",
+    Outcome.SKIPPED: "Remediation skipped",
+}
+
+
+def subject(finding: Finding, result: ActionResult) -> str:
+    """SNS subjects are printable ASCII, one line, at most 100 characters."""
+    text = f"[{finding.severity.upper()}] {finding.rule}: {_OUTCOME_WORDS[result.outcome]} ({finding.resource.name})"
+    return "".join(ch if " " <= ch <= "~" else "?" for ch in text)[:100]
+
+
+def _how_to_exempt(finding: Finding) -> str:
+    kind = finding.resource.kind
+    if kind in {"user", "role"}:
+        verb = "tag-user --user-name" if kind == "user" else "tag-role --role-name"
+        return (f"aws iam {verb} {finding.resource.name} --tags Key={EXEMPT_TAG},Value=<reason>  "
+                "(or add the principal ARN to the BreakGlassArns parameter)")
+    return f"set the {finding.rule} mode to notify or off in the stack parameters"
+
+
+def email_text(finding: Finding, record: CloudTrailRecord, result: ActionResult) -> str:
+    """Who, what, where, when, what we did (and whether it held), how to undo and how to exempt."""
+    caller = record.identity
+    lines = [
+        f"{finding.severity.upper()} finding from rule {finding.rule}",
+        "",
+        finding.reason,
+        "",
+        f"Who:     {caller.arn or caller.display_name} ({caller.type or 'unknown type'})",
+        f"What:    {record.eventName} on {record.eventSource}",
+        f"Where:   account {record.account or 'unknown'}, region {record.awsRegion or 'unknown'}",
+        f"When:    {record.eventTime or 'unknown'}",
+        f"From:    {record.sourceIPAddress or 'unknown'} ({record.userAgent or 'no user agent'})",
+        f"Event:   {record.eventID or 'no eventID'}",
+        "",
+        f"Outcome: {_OUTCOME_WORDS[result.outcome]}: {result.detail}",
+    ]
+    if result.error:
+        lines.append(f"Error:   {result.error}")
+    if result.outcome == Outcome.VERIFIED and finding.undo:
+        lines.append(f"Undo:    {finding.undo}")
+    elif finding.action and result.outcome == Outcome.NOTIFIED:
+        lines.append(f"Remediate mode would: {finding.action}")
+    if not finding.exempt:
+        lines.append(f"Exempt:  {_how_to_exempt(finding)}")
+    return "\n".join(lines)
+
+
+def chatbot_payload(finding: Finding, record: CloudTrailRecord, result: ActionResult) -> dict[str, Any]:
+    """AWS Chatbot custom notification (Slack, Teams): title, description, next steps, keywords."""
+    next_steps = []
+    if result.outcome == Outcome.VERIFIED and finding.undo:
+        next_steps.append(f"Undo: `{finding.undo}`")
+    if not finding.exempt:
+        next_steps.append(f"Exempt: `{_how_to_exempt(finding)}`")
+    return {
+        "version": "1.0",
+        "source": "custom",
+        "id": record.eventID or "",
+        "content": {
+            "textType": "client-markdown",
+            "title": f":rotating_light: {subject(finding, result)}",
+            "description": f"{finding.reason}\n*Outcome:* {result.detail}",
+            "nextSteps": next_steps,
+            "keywords": [finding.rule, str(finding.severity), record.account or "unknown-account"],
+        },
+        "metadata": {
+            "threadId": f"{finding.rule}-{finding.resource.name}",
+            "summary": subject(finding, result),
+            "eventType": record.eventName,
+            "relatedResources": [arn for arn in (finding.resource.arn, record.identity.arn) if arn],
+            "additionalContext": {"eventID": record.eventID or "", "outcome": str(result.outcome)},
+        },
+    }
+
+
+def message_attributes(finding: Finding, record: CloudTrailRecord, result: ActionResult) -> dict[str, Any]:
+    """For subscription filter policies: e.g. only critical findings to the pager."""
+    values = {
+        "severity": str(finding.severity),
+        "rule": finding.rule,
+        "account": record.account or "unknown",
+        "action": str(result.outcome),
+    }
+    return {name: {"DataType": "String", "StringValue": value} for name, value in values.items()}
+
+
+def build_publish_request(topic_arn: str, finding: Finding, record: CloudTrailRecord,
+                          result: ActionResult) -> dict[str, Any]:
+    """The exact `sns.publish` arguments; AWS rejects a JSON message without `default`."""
+    text = email_text(finding, record, result)
+    message = {"default": text, "email": text, "https": json.dumps(chatbot_payload(finding, record, result))}
+    return {
+        "TopicArn": topic_arn,
+        "Subject": subject(finding, result),
+        "MessageStructure": "json",
+        "Message": json.dumps(message),
+        "MessageAttributes": message_attributes(finding, record, result),
+    }
+
+
+def publish(sns: SNSClient, topic_arn: str, finding: Finding, record: CloudTrailRecord,
+            result: ActionResult) -> str:
+    """Publish one notification; returns the SNS MessageId."""
+    return sns.publish(**build_publish_request(topic_arn, finding, record, result))["MessageId"]

@@ -1,0 +1,13 @@
+"""The rule catalog: find any rule by its id in `remediator/rules/<id>.py`."""
+
+from __future__ import annotations
+
+from remediator.rules import access_keys
+from remediator.rules.base import RuleModule
+
+RULES: dict[str, RuleModule] = {module.META.id: module for module in (access_keys,)}
+
+
+def rules_for(rule_ids: tuple[str, ...] | None = None) -> list[RuleModule]:
+    """The rules a function (or the CLI, with None: all) runs, in catalog order."""
+    return [rule for rule_id, rule in RULES.items() if rule_ids is None or rule_id in rule_ids]

@@ -1,0 +1,110 @@
+"""access_keys: a new (or re-activated) access key is long-lived credential material.
+
+Practices 1, 6 and 7: no root keys, rotate keys, prefer roles with STS over user keys. The
+remediation deactivates the key (reversible) and never deletes it.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from remediator.aws import AwsClients, error_code
+from remediator.events import CloudTrailRecord
+from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
+from remediator.rules.base import EvalContext, RuleMeta, Trigger, exemption_for
+
+META = RuleMeta(
+    id="access_keys",
+    title="Access key created or re-activated",
+    practice="Disable root keys; rotate keys; use roles with STS AssumeRole instead of long-lived keys",
+    severity=Severity.HIGH,
+    triggers=(Trigger(event_names=("CreateAccessKey", "UpdateAccessKey")),),
+    resource_path="responseElements.accessKey.accessKeyId || requestParameters.accessKeyId",
+    remediation="set the access key Inactive",
+    undo="aws iam update-access-key --user-name {user} --access-key-id {key_id} --status Active",
+    remediation_actions=("iam:UpdateAccessKey", "iam:ListAccessKeys"),
+    state_actions=("iam:ListUserTags",),
+)
+
+
+def _key_id(record: CloudTrailRecord) -> str | None:
+    if record.eventName == "UpdateAccessKey":
+        return record.params.get("accessKeyId")
+    key = record.response.get("accessKey")
+    return key.get("accessKeyId") if isinstance(key, dict) else None
+
+
+def _key_owner(record: CloudTrailRecord) -> str | None:
+    """The user the key belongs to: the parameter, the response, or the calling IAM user itself."""
+    owner = record.params.get("userName")
+    key = record.response.get("accessKey")
+    if not owner and isinstance(key, dict):
+        owner = key.get("userName")
+    if not owner and record.identity.type == "IAMUser":
+        owner = record.identity.userName
+    return owner if isinstance(owner, str) and owner else None
+
+
+def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
+    if record.eventName == "UpdateAccessKey" and str(record.params.get("status", "")).lower() != "active":
+        return None
+    caller = record.identity
+    key_id = _key_id(record)
+    key_id = key_id if isinstance(key_id, str) and key_id else None
+    account = record.account
+    verb = "re-activated" if record.eventName == "UpdateAccessKey" else "created"
+    key_text = f"access key {key_id}" if key_id else "an access key"
+    where = f" from {record.sourceIPAddress}" if record.sourceIPAddress else ""
+
+    if caller.type == "Root" and not record.params.get("userName"):
+        return Finding(
+            rule=META.id, severity=Severity.CRITICAL, resource=Resource("root", "root", account, caller.arn),
+            reason=f"root {verb} {key_text} for the root user{where}; root keys can only be deactivated or "
+            "deleted by root itself (Security credentials page), so nothing is changed automatically.",
+            details={"key_id": key_id, "user": None},
+        )
+
+    owner = _key_owner(record)
+    own_key = owner is not None and caller.type == "IAMUser" and owner == caller.userName
+    severity = Severity.MEDIUM if own_key else Severity.HIGH
+    whose = "their own key" if own_key else f"a key for {owner or 'an unnamed user'}"
+    arn = f"arn:aws:iam::{account}:user/{owner}" if owner and account else None
+    exemption = exemption_for(context, record, "user", owner, arn)
+    reason = f"{caller.display_name} {verb} {key_text} ({whose}){where}."
+    if context.assumed:
+        reason += " State assumed (dry run): the user exists and has no remediator:exempt tag."
+
+    action = f"set {key_text} of user {owner} Inactive" if key_id and owner else None
+    if action is None:
+        reason += " The event does not name the key and its user, so nothing can be changed."
+    if exemption.unreadable:
+        reason += f" Could not read {exemption.unreadable}: not acting on a guess."
+        action = None
+    if exemption.exempt:
+        reason += f" Exempt: {exemption.reason}."
+        action = None
+    return Finding(
+        rule=META.id, severity=severity, reason=reason, resource=Resource("user", owner or "unknown", account, arn),
+        action=action, exempt=exemption.exempt, exempt_reason=exemption.reason,
+        undo=META.undo.format(user=owner, key_id=key_id) if action else None,
+        details={"key_id": key_id, "user": owner},
+    )
+
+
+def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
+    """Deactivate the key, then list the user's keys to verify it is Inactive."""
+    key_id, user = finding.details["key_id"], finding.details["user"]
+    try:
+        aws.iam.update_access_key(UserName=user, AccessKeyId=key_id, Status="Inactive")
+        keys = aws.iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
+    except ClientError as error:
+        code = error_code(error)
+        if code == "NoSuchEntity":
+            return ActionResult(Outcome.SKIPPED, f"key {key_id} of {user} no longer exists: nothing to deactivate.")
+        return ActionResult(Outcome.FAILED, f"could not deactivate key {key_id} of {user}.", f"{code}: {error}")
+    status = next((key["Status"] for key in keys if key["AccessKeyId"] == key_id), None)
+    if status == "Inactive":
+        return ActionResult(Outcome.VERIFIED, f"key {key_id} of {user} is now Inactive (verified by re-reading).")
+    if status is None:
+        return ActionResult(Outcome.SKIPPED, f"key {key_id} of {user} was deleted before we could verify it.")
+    return ActionResult(Outcome.FAILED, f"key {key_id} of {user} still reads {status} after deactivation.")

@@ -1,0 +1,136 @@
+"""The rule contract: metadata as data, plus `evaluate` and `remediate` in each rule module.
+
+A rule module exposes `META: RuleMeta`, `evaluate(record, context) -> Finding | None` and
+`remediate(finding, aws) -> ActionResult`. The template's event patterns and each function's IAM
+policy are checked against META by tests, so the three can never drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from remediator.findings import ActionResult, Finding, Mode, Severity
+
+if TYPE_CHECKING:
+    from remediator.aws import AwsClients
+    from remediator.config import Settings
+    from remediator.events import CloudTrailRecord
+    from remediator.state import AccountState
+
+API_CALL = "AWS API Call via CloudTrail"
+CONSOLE_SIGN_IN = "AWS Console Sign In via CloudTrail"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """One EventBridge pattern a rule reacts to. Empty tuples mean "any"."""
+
+    sources: tuple[str, ...] = ("aws.iam",)
+    event_sources: tuple[str, ...] = ("iam.amazonaws.com",)
+    event_names: tuple[str, ...] = ()
+    detail_types: tuple[str, ...] = (API_CALL,)
+    identity_types: tuple[str, ...] = ()
+
+    def matches(self, record: CloudTrailRecord) -> bool:
+        """The same decision EventBridge makes with `event_pattern()`, for the CLI and tests."""
+        if self.event_sources and record.eventSource not in self.event_sources:
+            return False
+        if self.event_names and record.eventName not in self.event_names:
+            return False
+        return not self.identity_types or record.identity.type in self.identity_types
+
+    def event_pattern(self) -> dict[str, Any]:
+        """The EventBridge pattern for the template. Failed API calls never invoke us (no errorCode)."""
+        detail: dict[str, Any] = {}
+        if self.event_sources:
+            detail["eventSource"] = list(self.event_sources)
+        if self.event_names:
+            detail["eventName"] = list(self.event_names)
+        if self.identity_types:
+            detail["userIdentity"] = {"type": list(self.identity_types)}
+        if API_CALL in self.detail_types:
+            detail["errorCode"] = [{"exists": False}]
+        pattern: dict[str, Any] = {"detail-type": list(self.detail_types), "detail": detail}
+        if self.sources:
+            pattern["source"] = list(self.sources)
+        return pattern
+
+
+@dataclass(frozen=True)
+class RuleMeta:
+    """Everything about a rule that is data: what it reacts to, what it may do, how to undo it."""
+
+    id: str
+    title: str
+    practice: str  # the security practice it enforces
+    severity: Severity  # the usual severity; evaluate may raise or lower it per event
+    triggers: tuple[Trigger, ...]
+    resource_path: str  # JMESPath into the record to the resource it acts on
+    remediation: str  # what remediate does, in one line
+    undo: str  # how a human reverses it
+    remediation_actions: tuple[str, ...] = ()  # IAM actions remediate (and its verification) needs
+    state_actions: tuple[str, ...] = ()  # IAM actions evaluate needs to read account state
+    default_mode: Mode = Mode.NOTIFY
+    resolved_by: tuple[str, ...] = ()  # eventNames that close this rule's open finding
+    references: tuple[str, ...] = field(default_factory=tuple)
+
+    def reacts_to(self, record: CloudTrailRecord) -> bool:
+        return any(trigger.matches(record) for trigger in self.triggers)
+
+    @property
+    def iam_actions(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.remediation_actions) | set(self.state_actions)))
+
+
+@dataclass(frozen=True)
+class EvalContext:
+    """What `evaluate` may consult besides the record: configuration and account state."""
+
+    settings: Settings
+    state: AccountState
+
+    @property
+    def assumed(self) -> bool:
+        """Dry run without an account: state is assumed (SPEC §1), and reasons say so."""
+        return not self.state.live
+
+
+class RuleModule(Protocol):
+    META: RuleMeta
+
+    def evaluate(self, record: CloudTrailRecord, context: EvalContext) -> Finding | None: ...
+
+    def remediate(self, finding: Finding, aws: AwsClients) -> ActionResult: ...
+
+
+@dataclass(frozen=True)
+class Exemption:
+    """Why a finding must not be acted on: exempt by configuration or tag, or state unreadable."""
+
+    exempt: bool = False
+    reason: str | None = None  # why it is exempt
+    unreadable: str | None = None  # what we could not read: report, do not act
+
+    @property
+    def blocks_action(self) -> bool:
+        return self.exempt or self.unreadable is not None
+
+
+def exemption_for(context: EvalContext, record: CloudTrailRecord, kind: str, name: str | None,
+                  arn: str | None) -> Exemption:
+    """Break-glass principals (the caller or the target) first, then the target's exemption tag."""
+    from remediator.state import StateUnreadable
+
+    if context.settings.is_break_glass(record.identity.arn, arn):
+        who = arn if context.settings.is_break_glass(arn) else record.identity.arn
+        return Exemption(True, f"{who} is a break-glass principal")
+    if not name:
+        return Exemption()
+    try:
+        tag = context.state.exemption_tag(kind, name)
+    except StateUnreadable as error:
+        return Exemption(unreadable=str(error))
+    if tag is None:
+        return Exemption()
+    return Exemption(True, f"{kind} {name} carries the tag remediator:exempt ({tag or 'no reason given'})")

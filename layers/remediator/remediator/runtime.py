@@ -1,0 +1,76 @@
+"""Lambda glue shared by every function: parse, skip or decide, act, notify, log and count."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from remediator.aws import AwsClients
+from remediator.config import Settings
+from remediator.engine import FAILED_CALL, OWN_ACTION, act, decide
+from remediator.events import CloudTrailRecord, MalformedRecord, parse_envelope
+from remediator.findings import Decision, Outcome
+from remediator.notify import publish
+from remediator.rules.base import EvalContext
+from remediator.state import LiveState
+
+NAMESPACE = "ComplianceRemediator"
+
+
+def _skip_metric(decision: Decision, record: CloudTrailRecord | None) -> str:
+    if decision.skipped == FAILED_CALL:
+        return "SkippedFailedCall" if record is not None and record.errorCode else "SkippedFailedSignIn"
+    if decision.skipped == OWN_ACTION:
+        return "SkippedOwnAction"
+    if decision.skipped and decision.skipped.startswith("malformed"):
+        return "SkippedMalformed"
+    return "SkippedNoRule"
+
+
+def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, aws: AwsClients,
+                 logger: Logger, metrics: Metrics) -> dict[str, Any]:
+    """Process one EventBridge event. Bad input is a logged, counted skip; AWS outages raise (retry, DLQ)."""
+    try:
+        record = parse_envelope(event)
+    except MalformedRecord as error:
+        decision = Decision(event_id=None, event_name=None, account=None, skipped=f"malformed: {error}")
+        record = None
+    else:
+        decision = decide(record, EvalContext(settings, LiveState(aws.iam)), rule_ids)
+    if decision.skipped:
+        logger.info("skipped", extra={"skipped": decision.skipped, "eventName": decision.event_name})
+        metrics.add_metric(name=_skip_metric(decision, record), unit=MetricUnit.Count, value=1)
+        return {"eventID": decision.event_id, "skipped": decision.skipped, "findings": []}
+
+    assert record is not None
+    outcomes = []
+    for finding in decision.findings:
+        result = act(finding, aws)
+        logger.warning("finding", extra={"finding": finding.as_spec(), "outcome": str(result.outcome),
+                                         "detail": result.detail, "error": result.error})
+        metrics.add_metric(name="Findings", unit=MetricUnit.Count, value=1)
+        if result.outcome in {Outcome.VERIFIED, Outcome.FAILED}:
+            metrics.add_metric(name=f"Remediation{result.outcome.title()}", unit=MetricUnit.Count, value=1)
+        message_id = publish(aws.sns, settings.topic_arn, finding, record, result) if settings.topic_arn else None
+        outcomes.append({**finding.as_spec(), "outcome": str(result.outcome), "detail": result.detail,
+                         "messageId": message_id})
+    if decision.resolves:
+        logger.info("resolves", extra={"resolves": decision.resolves})
+    return {"eventID": decision.event_id, "skipped": None, "findings": outcomes, "resolves": decision.resolves}
+
+
+def make_handler(service: str, rule_ids: tuple[str, ...]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """A Lambda handler for one concern: powertools logging (correlation id = eventID) and metrics."""
+    logger = Logger(service=service)
+    metrics = Metrics(namespace=NAMESPACE, service=service)
+    aws = AwsClients()
+
+    @logger.inject_lambda_context(correlation_id_path="detail.eventID", clear_state=True)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return handle_event(event, rule_ids, settings=Settings.from_env(), aws=aws, logger=logger, metrics=metrics)
+
+    return lambda_handler
