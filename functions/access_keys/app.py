@@ -2,4 +2,4 @@
 
 from remediator.runtime import make_handler
 
-lambda_handler = make_handler("access_keys", rule_ids=("access_keys",))
+lambda_handler = make_handler("access_keys")

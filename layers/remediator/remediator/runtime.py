@@ -14,6 +14,7 @@ from remediator.engine import FAILED_CALL, OWN_ACTION, act, decide
 from remediator.events import CloudTrailRecord, MalformedRecord, parse_envelope
 from remediator.findings import Decision, Outcome
 from remediator.notify import publish
+from remediator.rules import FUNCTIONS
 from remediator.rules.base import EvalContext
 from remediator.state import LiveState
 
@@ -62,8 +63,9 @@ def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, a
     return {"eventID": decision.event_id, "skipped": None, "findings": outcomes, "resolves": decision.resolves}
 
 
-def make_handler(service: str, rule_ids: tuple[str, ...]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """A Lambda handler for one concern: powertools logging (correlation id = eventID) and metrics."""
+def make_handler(service: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """A Lambda handler for one concern (`FUNCTIONS[service]`): powertools logs (correlation id = eventID), metrics."""
+    rule_ids = FUNCTIONS[service]
     logger = Logger(service=service)
     metrics = Metrics(namespace=NAMESPACE, service=service)
     aws = AwsClients()

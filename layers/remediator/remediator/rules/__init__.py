@@ -7,6 +7,11 @@ from remediator.rules.base import RuleModule
 
 RULES: dict[str, RuleModule] = {module.META.id: module for module in (access_keys,)}
 
+# Which rules each Lambda function (functions/<name>/) runs. One concern, one function, one role.
+FUNCTIONS: dict[str, tuple[str, ...]] = {
+    "access_keys": ("access_keys",),
+}
+
 
 def rules_for(rule_ids: tuple[str, ...] | None = None) -> list[RuleModule]:
     """The rules a function (or the CLI, with None: all) runs, in catalog order."""
