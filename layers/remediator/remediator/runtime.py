@@ -42,7 +42,8 @@ def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, a
     else:
         decision = decide(record, EvalContext(settings, LiveState(aws.iam)), rule_ids)
     if decision.skipped:
-        logger.info("skipped", extra={"skipped": decision.skipped, "eventName": decision.event_name})
+        log = logger.warning if decision.skipped.startswith("malformed") else logger.info
+        log("skipped", extra={"skipped": decision.skipped, "eventName": decision.event_name})
         metrics.add_metric(name=_skip_metric(decision, record), unit=MetricUnit.Count, value=1)
         return {"eventID": decision.event_id, "skipped": decision.skipped, "findings": []}
 

@@ -1,0 +1,129 @@
+"""The access_keys Lambda handler end to end in a moto account: key, SNS message, logs and metrics."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.conftest import load_event, load_function
+
+LAMBDA_CONTEXT = type("Context", (), {"function_name": "access-keys", "memory_limit_in_mb": 256,
+                                      "invoked_function_arn": "arn:aws:lambda:us-east-1:123456789012:function:ak",
+                                      "aws_request_id": "req-1"})()
+
+
+@pytest.fixture
+def stack(monkeypatch):
+    """A moto account with the topic, a queue subscribed to it, and user bob with a fresh key."""
+    with mock_aws():
+        sns, sqs, iam = boto3.client("sns"), boto3.client("sqs"), boto3.client("iam")
+        topic = sns.create_topic(Name="remediator-findings")["TopicArn"]
+        queue_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        iam.create_user(UserName="bob")
+        key_id = iam.create_access_key(UserName="bob")["AccessKey"]["AccessKeyId"]
+        monkeypatch.setenv("TOPIC_ARN", topic)
+        monkeypatch.setenv("MODE_ACCESS_KEYS", "remediate")
+        yield {"iam": iam, "sqs": sqs, "queue_url": queue_url, "key_id": key_id,
+               "handler": load_function("access_keys").lambda_handler}
+
+
+def _event_for(key_id: str) -> dict:
+    event = copy.deepcopy(load_event("create-access-key-for-another-user.json"))
+    event["detail"]["responseElements"]["accessKey"]["accessKeyId"] = key_id
+    return event
+
+
+def _messages(stack) -> list[dict]:
+    received = stack["sqs"].receive_message(QueueUrl=stack["queue_url"], MaxNumberOfMessages=10)
+    return [json.loads(m["Body"]) for m in received.get("Messages", [])]
+
+
+def _metrics(output: str) -> dict[str, float]:
+    """Metric name -> value from the powertools EMF lines on stdout."""
+    values: dict[str, float] = {}
+    for line in output.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            blob = json.loads(line)
+            for definition in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                value = blob[definition["Name"]]
+                values[definition["Name"]] = sum(value) if isinstance(value, list) else value
+    return values
+
+
+def test_new_key_is_deactivated_verified_and_reported(stack, capsys) -> None:
+    result = stack["handler"](_event_for(stack["key_id"]), LAMBDA_CONTEXT)
+    key = stack["iam"].list_access_keys(UserName="bob")["AccessKeyMetadata"][0]
+    assert key["Status"] == "Inactive"
+    assert result["findings"][0]["outcome"] == "verified"
+
+    [message] = _messages(stack)
+    attributes = {name: value["Value"] for name, value in message["MessageAttributes"].items()}
+    assert attributes == {"severity": "high", "rule": "access_keys", "account": "123456789012", "action": "verified"}
+    assert "bob" in message["Subject"] and "verified" in message["Subject"].lower()
+    assert "alice created access key" in message["Message"]
+    assert "aws iam update-access-key --user-name bob" in message["Message"]  # how to undo
+    assert _metrics(capsys.readouterr().out) == {"Findings": 1.0, "RemediationVerified": 1.0}
+
+
+def test_notify_mode_reports_what_it_would_do_and_changes_nothing(stack, monkeypatch) -> None:
+    monkeypatch.setenv("MODE_ACCESS_KEYS", "notify")
+    stack["handler"](_event_for(stack["key_id"]), LAMBDA_CONTEXT)
+    assert stack["iam"].list_access_keys(UserName="bob")["AccessKeyMetadata"][0]["Status"] == "Active"
+    [message] = _messages(stack)
+    assert message["MessageAttributes"]["action"]["Value"] == "notified"
+    assert "Remediate mode would: set access key" in message["Message"]
+
+
+def test_access_denied_on_remediation_is_a_could_not_revert_message(stack, monkeypatch) -> None:
+    from botocore.exceptions import ClientError
+
+    from remediator.aws import AwsClients
+
+    def deny(self, **kwargs):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not allowed"}}, "UpdateAccessKey")
+
+    real_iam = AwsClients.iam.func
+
+    def iam_denying_updates(self):
+        client = real_iam(self)
+        client.update_access_key = deny.__get__(client)
+        return client
+
+    monkeypatch.setattr(AwsClients, "iam", property(iam_denying_updates))
+    stack["handler"](_event_for(stack["key_id"]), LAMBDA_CONTEXT)
+    [message] = _messages(stack)
+    assert message["MessageAttributes"]["action"]["Value"] == "failed"
+    assert "COULD NOT REMEDIATE" in message["Subject"] and "AccessDenied" in message["Message"]
+    assert stack["iam"].list_access_keys(UserName="bob")["AccessKeyMetadata"][0]["Status"] == "Active"
+
+
+@pytest.mark.parametrize("mutate, skipped, metric", [
+    (lambda e: e.pop("detail"), "malformed: envelope has no detail", "SkippedMalformed"),
+    (lambda e: e["detail"].update(eventName="ListUsers"), "no rule for ListUsers", "SkippedNoRule"),
+    (lambda e: e["detail"].update(errorCode="AccessDenied"), "failed call", "SkippedFailedCall"),
+    (lambda e: e["detail"].update(requestParameters=["bob"]), None, "SkippedMalformed"),
+])
+def test_bad_or_irrelevant_input_is_a_logged_counted_skip(stack, capsys, caplog, mutate, skipped, metric) -> None:
+    event = _event_for(stack["key_id"])
+    mutate(event)
+    result = stack["handler"](event, LAMBDA_CONTEXT)
+    output = capsys.readouterr().out
+    assert result["skipped"] == skipped if skipped else result["skipped"].startswith("malformed: requestParameters")
+    assert _metrics(output) == {metric: 1.0}
+    [log] = [r for r in caplog.records if r.getMessage() == "skipped"]
+    assert log.skipped == result["skipped"]
+    assert _messages(stack) == []
+
+
+def test_null_request_parameters_and_odd_event_time_still_act(stack) -> None:
+    event = _event_for(stack["key_id"])
+    event["detail"].update(requestParameters=None, eventTime="2026-11-24 09:15:42.000000000")
+    event["detail"]["responseElements"]["accessKey"]["userName"] = "bob"
+    result = stack["handler"](event, LAMBDA_CONTEXT)
+    assert result["findings"][0]["outcome"] == "verified"
