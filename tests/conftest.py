@@ -20,7 +20,7 @@ os.environ.update({
 })
 os.environ.pop("AWS_PROFILE", None)
 
-import pytest  # noqa: E402
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"

@@ -52,6 +52,6 @@ def test_log_file_gives_one_line_per_record_in_order_and_bad_files_exit_2(capsys
 
 
 def test_human_output_and_module_entry_point() -> None:
-    result = subprocess.run([sys.executable, "-m", "remediator", "evaluate", str(EVENTS / "create-root-access-key.json")],
-                            capture_output=True, text=True, check=True)
+    command = [sys.executable, "-m", "remediator", "evaluate", str(EVENTS / "create-root-access-key.json")]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
     assert "access_keys CRITICAL (notify)" in result.stdout

@@ -47,6 +47,6 @@ def test_attributes_support_filter_policies_and_subject_fits_sns_limits() -> Non
 def test_exempt_finding_says_why_and_offers_no_exemption_hint() -> None:
     exempt = Finding(rule="access_keys", severity=Severity.HIGH, reason="r. Exempt: tagged.",
                      resource=Resource("user", "ci"), exempt=True, exempt_reason="tagged")
-    text = json.loads(build_publish_request("t", exempt, RECORD, ActionResult(Outcome.EXEMPT, "nothing changed: tagged."))
-                      ["Message"])["default"]
+    result = ActionResult(Outcome.EXEMPT, "nothing changed: tagged.")
+    text = json.loads(build_publish_request("t", exempt, RECORD, result)["Message"])["default"]
     assert "Exempt: nothing changed" in text and "Exempt:  aws iam" not in text

@@ -121,7 +121,8 @@ def test_remediate_deactivates_the_key_and_notify_leaves_it(account, mode, outco
 
 
 def test_exemption_tag_keeps_the_key_active_and_says_why(account) -> None:
-    event, key_id = _live_event_for_new_key(account, "ci-bot", tags=[{"Key": EXEMPT_TAG, "Value": "legacy CI, JIRA-42"}])
+    tags = [{"Key": EXEMPT_TAG, "Value": "legacy CI, JIRA-42"}]
+    event, key_id = _live_event_for_new_key(account, "ci-bot", tags=tags)
     context = EvalContext(Settings(modes={"access_keys": Mode.REMEDIATE}), LiveState(account))
     finding = decide(parse_envelope(event), context).findings[0]
     assert finding.exempt and "JIRA-42" in finding.reason
