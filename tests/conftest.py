@@ -45,7 +45,7 @@ def load_function(name: str) -> ModuleType:
     return module
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def corpus() -> Path:
     path = corpus_dir()
     if not (path / "events" / "labels.json").is_file():

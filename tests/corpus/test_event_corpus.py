@@ -1,0 +1,39 @@
+"""Our decisions on CloudTrail events written by others (../shared/corpus/events, labels.json)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.corpus.event_scoring import known_disagreements, score
+
+pytestmark = pytest.mark.corpus
+
+
+@pytest.fixture(scope="module")
+def scored(corpus):
+    return score(corpus)
+
+
+def test_every_labelled_positive_is_found_and_no_negative_reports_anything(scored) -> None:
+    scores, _, _ = scored
+    known = known_disagreements()
+    unexplained = [f"{rule}: missed {case}" for rule, result in scores.items() for case in result.misses
+                   if known.get(case, {}).get("rule") != rule]
+    unexplained += [f"{rule}: false alarm on {case}" for rule, result in scores.items()
+                    for case in result.false_alarms if known.get(case, {}).get("rule") != rule]
+    assert unexplained == []
+    assert all(result.tp > 0 for result in scores.values()), "every implemented rule has corpus positives"
+
+
+def test_ambiguous_cases_evaluate_without_error(scored) -> None:
+    _, errors, _ = scored
+    assert errors == []
+
+
+def test_known_disagreements_still_disagree(scored) -> None:
+    scores, _, _ = scored
+    for case, entry in known_disagreements().items():
+        assert entry["reason"], case
+        result = scores.get(entry["rule"])
+        if result is not None:
+            assert case in result.misses + result.false_alarms, f"{case} now agrees: drop it from the list"
