@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.corpus.event_scoring import known_disagreements, score  # noqa: E402
+from tests.corpus.event_scoring import known_disagreements, score
 
 
 def main() -> int:

@@ -1,0 +1,34 @@
+# make demo: the local demo on a moto server (no AWS account). make test: lint + every test.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+# Python 3.13 (the Lambda runtime): python3.13 on PATH, else pyenv's 3.13.
+PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || ls -d "$$(pyenv root 2>/dev/null)"/versions/3.13*/bin/python 2>/dev/null | tail -n 1)
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: demo test lint unit integration template corpus build validate checkov bench clean
+
+$(BIN)/.installed: requirements-dev.txt constraints.txt pyproject.toml
+	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required (python3.13 on PATH or pyenv install 3.13)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON313) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/remediator demo
+
+test: $(BIN)/.installed lint
+	$(BIN)/pytest -q -n 2 --dist loadfile
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+
+validate: $(BIN)/.installed
+	$(BIN)/sam validate --lint --template template.yaml
+
+build: $(BIN)/.installed
+	$(BIN)/sam build --template template.yaml
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache

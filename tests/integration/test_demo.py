@@ -1,0 +1,49 @@
+"""`remediator demo --json`: the README's first command really changes a moto account and really publishes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+REMEDIATOR = Path(sys.executable).with_name("remediator")
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    command = [str(REMEDIATOR)] if REMEDIATOR.exists() else [sys.executable, "-m", "remediator"]
+    result = subprocess.run([*command, "demo", "--json"], capture_output=True, text=True, timeout=180, check=True)
+    return json.loads(result.stdout)
+
+
+def _event(report: dict, file: str) -> dict:
+    return next(event for event in report["events"] if event["file"] == file)
+
+
+def test_a_key_really_went_inactive_and_a_message_really_arrived(report) -> None:
+    event = _event(report, "create-access-key-for-another-user.json")
+    assert event["before"].endswith(": Active") and event["after"].endswith(": Inactive")
+    [finding] = event["findings"]
+    assert finding["outcome"] == "verified"
+    [message] = event["notifications"]
+    assert message["attributes"] == {"severity": "high", "rule": "access_keys", "account": "123456789012",
+                                     "action": "verified"}
+    assert "Undo:" in message["text"]
+
+
+def test_break_glass_key_is_left_alone_but_reported(report) -> None:
+    event = _event(report, "create-access-key-for-break-glass-user.json")
+    assert event["after"].endswith(": Active")
+    assert event["findings"][0]["exempt"] is True
+    assert event["notifications"][0]["attributes"]["action"] == "exempt"
+
+
+def test_every_demo_event_was_handled_and_reported(report) -> None:
+    for event in report["events"]:
+        assert event["functions"], f"{event['file']} reached no function"
+        assert len(event["notifications"]) == len(event["findings"]), event["file"]
