@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# `sam build` without a container, then the size of our own code in the artifacts: every function
+# directory plus the layer's `remediator` package (third-party dependencies excluded). Fails when
+# the build fails or our code reaches MAX_OWN_CODE_BYTES (default 0.5 MB).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MAX_OWN_CODE_BYTES="${MAX_OWN_CODE_BYTES:-524288}"
+BUILD_DIR="${BUILD_DIR:-.aws-sam/build}"
+
+# SAM's python3.13 workflow needs a python3.13 first on PATH; the project venv provides one.
+export PATH="$PWD/.venv/bin:$PATH" SAM_CLI_TELEMETRY=0
+start=$(date +%s.%N)
+sam build --template-file template.yaml --build-dir "$BUILD_DIR"
+end=$(date +%s.%N)
+
+bytes() { find "$@" -type f ! -name '*.pyc' ! -path '*/__pycache__/*' -printf '%s\n' | awk '{s+=$1} END {print s+0}'; }
+own=0
+for fn in "$BUILD_DIR"/*Function; do
+  size=$(bytes "$fn"); own=$((own + size))
+  printf '%-40s %8d bytes\n' "${fn##*/}" "$size"
+done
+layer_pkg=$(bytes "$BUILD_DIR"/RemediatorLayer/python/remediator)
+own=$((own + layer_pkg))
+printf '%-40s %8d bytes\n' "RemediatorLayer/python/remediator" "$layer_pkg"
+printf '%-40s %8d bytes (third-party included)\n' "RemediatorLayer (whole)" "$(bytes "$BUILD_DIR"/RemediatorLayer)"
+printf 'our code: %d bytes (limit %d); sam build took %.1f s\n' "$own" "$MAX_OWN_CODE_BYTES" "$(echo "$end - $start" | bc)"
+[ "$own" -lt "$MAX_OWN_CODE_BYTES" ] || { echo "our code is too large" >&2; exit 1; }
