@@ -1,0 +1,17 @@
+"""Pure IAM policy analysis, no AWS calls: admin/escalation in identity policies, breadth of trust."""
+
+from .document import PolicyParseError, as_list, load_policy_document
+from .identity import IdentityVerdict, analyse_identity_policy
+from .trust import TrustIssue, TrustVerdict, analyse_trust_policy, strip_statements
+
+__all__ = [
+    "IdentityVerdict",
+    "PolicyParseError",
+    "TrustIssue",
+    "TrustVerdict",
+    "analyse_identity_policy",
+    "analyse_trust_policy",
+    "as_list",
+    "load_policy_document",
+    "strip_statements",
+]

@@ -1,0 +1,260 @@
+"""IAM wildcard matching and the catalogue of known privilege-escalation paths (data, not code).
+
+IAM matches actions case-insensitively with `*` (any run) and `?` (one character); resource ARNs use the same
+wildcards. Besides matching a value we need two questions about patterns: can two patterns match a common
+string (a Deny that might touch an Allow), and does one pattern cover another (a Deny that removes it all).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+WILDCARDS = frozenset("*?")
+
+
+def has_wildcard(text: str) -> bool:
+    return "*" in text or "?" in text
+
+
+@lru_cache(maxsize=8192)
+def _glob_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One case-insensitive regex for a whole list of glob patterns (fast on AWS managed policies)."""
+    parts = []
+    for pattern in patterns:
+        parts.append("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern))
+    return re.compile("(?:" + "|".join(parts) + r")\Z", re.IGNORECASE | re.DOTALL)
+
+
+def glob_match(pattern: str, value: str) -> bool:
+    """Does the IAM wildcard `pattern` match the literal `value` (case-insensitive)?"""
+    if not has_wildcard(pattern):
+        return pattern.lower() == value.lower()
+    return _glob_regex((pattern,)).match(value) is not None
+
+
+class PatternSet:
+    """Lower-case glob patterns split into exact names (a set lookup) and wildcards (one regex)."""
+
+    __slots__ = ("exact", "regex")
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        lowered = tuple(p.lower() for p in patterns)
+        self.exact = frozenset(p for p in lowered if not has_wildcard(p))
+        wild = tuple(sorted({p for p in lowered if has_wildcard(p)}))
+        self.regex = _glob_regex(wild) if wild else None
+
+    def matches(self, value: str) -> bool:
+        value = value.lower()
+        return value in self.exact or (self.regex is not None and self.regex.match(value) is not None)
+
+
+@lru_cache(maxsize=65536)
+def globs_intersect(first: str, second: str) -> bool:
+    """Can both wildcard patterns match one common string? (Exact, by dynamic programming.)"""
+    a, b = first.lower(), second.lower()
+    seen: set[tuple[int, int]] = set()
+    stack = [(0, 0)]
+    while stack:
+        i, j = stack.pop()
+        if (i, j) in seen:
+            continue
+        seen.add((i, j))
+        if i == len(a) and j == len(b):
+            return True
+        if i < len(a) and a[i] == "*":
+            stack.append((i + 1, j))
+            if j < len(b):
+                stack.append((i, j + 1))
+            continue
+        if j < len(b) and b[j] == "*":
+            stack.append((i, j + 1))
+            if i < len(a):
+                stack.append((i + 1, j))
+            continue
+        if i < len(a) and j < len(b) and (a[i] == b[j] or a[i] == "?" or b[j] == "?"):
+            stack.append((i + 1, j + 1))
+    return False
+
+
+def glob_covers(outer: str, inner: str) -> bool:
+    """Does `outer` match everything `inner` matches? Approximated by matching inner's text literally."""
+    if outer == "*":
+        return True
+    return _glob_regex((outer.lower(),)).match(inner.lower()) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationPath:
+    """Actions that together let a principal gain permissions it was not given (all must be allowed)."""
+
+    actions: tuple[str, ...]
+    source: str  # where the path is documented
+
+    @property
+    def name(self) -> str:
+        return "+".join(self.actions)
+
+
+_CS = "cloudsplaining PRIVILEGE_ESCALATION_METHODS"
+_RH = "Rhino Security Labs"
+_IV = "BishopFox iam-vulnerable"
+_PR = "prowler privilege_escalation.py"
+_PF = "pathfinding.cloud via cloudsplaining"
+
+
+def _path(source: str, *actions: str) -> EscalationPath:
+    return EscalationPath(tuple(actions), source)
+
+
+# Combinations that a single listed action already covers (e.g. CreateAccessKey+DeleteAccessKey) are left out.
+ESCALATION_PATHS: tuple[EscalationPath, ...] = (
+    # Permissions on other users
+    _path(_RH, "iam:CreateAccessKey"),
+    _path(_RH, "iam:CreateLoginProfile"),
+    _path(_RH, "iam:UpdateLoginProfile"),
+    _path(_RH, "iam:AddUserToGroup"),
+    # Permissions on policies
+    _path(_RH, "iam:CreatePolicyVersion"),
+    _path(_RH, "iam:SetDefaultPolicyVersion"),
+    _path(_RH, "iam:AttachUserPolicy"),
+    _path(_RH, "iam:AttachGroupPolicy"),
+    _path(_RH, "iam:AttachRolePolicy"),
+    _path(_RH, "iam:PutUserPolicy"),
+    _path(_RH, "iam:PutGroupPolicy"),
+    _path(_RH, "iam:PutRolePolicy"),
+    # Trust updates (cloudsplaining counts the update alone; the role is then assumable by the updater)
+    _path(_CS, "iam:UpdateAssumeRolePolicy"),
+    # iam:PassRole to a compute or stack service
+    _path(_RH, "iam:PassRole", "ec2:RunInstances"),
+    _path(_PF, "iam:PassRole", "ec2:RequestSpotInstances"),
+    _path(_RH, "iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"),
+    _path(_RH, "iam:PassRole", "lambda:CreateFunction", "lambda:CreateEventSourceMapping"),
+    _path(_PF, "iam:PassRole", "lambda:CreateFunction", "lambda:AddPermission"),
+    _path(_RH, "iam:PassRole", "glue:CreateDevEndpoint"),
+    _path(_PF, "iam:PassRole", "glue:CreateJob", "glue:StartJobRun"),
+    _path(_PF, "iam:PassRole", "glue:CreateJob", "glue:CreateTrigger"),
+    _path(_PF, "iam:PassRole", "glue:UpdateJob", "glue:StartJobRun"),
+    _path(_PF, "iam:PassRole", "glue:UpdateJob", "glue:CreateTrigger"),
+    _path(_RH, "iam:PassRole", "cloudformation:CreateStack"),
+    _path(_PF, "iam:PassRole", "cloudformation:CreateStackSet", "cloudformation:CreateStackInstances"),
+    _path(_PF, "iam:PassRole", "cloudformation:UpdateStackSet"),
+    _path(_RH, "iam:PassRole", "datapipeline:CreatePipeline"),
+    _path(_RH, "iam:PassRole", "codestar:CreateProject"),
+    _path(_IV, "iam:PassRole", "codebuild:CreateProject", "codebuild:StartBuild"),
+    _path(_PF, "iam:PassRole", "codebuild:CreateProject", "codebuild:StartBuildBatch"),
+    _path(_PR, "iam:PassRole", "autoscaling:CreateAutoScalingGroup", "autoscaling:CreateLaunchConfiguration"),
+    _path(_PR, "iam:PassRole", "autoscaling:UpdateAutoScalingGroup", "autoscaling:CreateLaunchConfiguration"),
+    _path(_PF, "iam:PassRole", "ecs:RegisterTaskDefinition", "ecs:CreateService"),
+    _path(_PR, "iam:PassRole", "ecs:RunTask"),
+    _path(_PF, "iam:PassRole", "ecs:RegisterTaskDefinition", "ecs:StartTask"),
+    _path(
+        _PR,
+        "iam:PassRole",
+        "ecs:StartTask",
+        "ecs:RegisterContainerInstance",
+        "ecs:DeregisterContainerInstance",
+    ),
+    _path(_RH, "iam:PassRole", "sagemaker:CreateNotebookInstance"),
+    _path(_IV, "iam:PassRole", "sagemaker:CreateTrainingJob"),
+    _path(_IV, "iam:PassRole", "sagemaker:CreateProcessingJob"),
+    _path(_PF, "iam:PassRole", "apprunner:CreateService"),
+    _path(
+        _PR,
+        "iam:PassRole",
+        "bedrock-agentcore:CreateCodeInterpreter",
+        "bedrock-agentcore:InvokeCodeInterpreter",
+    ),
+    # Existing resources that run with a role: change what they run, or get into them
+    _path(_RH, "lambda:UpdateFunctionCode"),
+    _path(_PR, "lambda:UpdateFunctionConfiguration"),
+    _path(_RH, "glue:UpdateDevEndpoint"),
+    _path(_IV, "cloudformation:UpdateStack"),
+    _path(_PF, "cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet"),
+    _path(_PF, "ec2:ModifyInstanceAttribute", "ec2:StopInstances", "ec2:StartInstances"),
+    _path(_PF, "ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate"),
+    _path(_IV, "ec2-instance-connect:SendSSHPublicKey"),
+    _path(_PF, "ecs:ExecuteCommand"),
+    _path(_IV, "sagemaker:CreatePresignedNotebookInstanceUrl"),
+    _path(
+        _PF,
+        "sagemaker:CreateNotebookInstanceLifecycleConfig",
+        "sagemaker:StopNotebookInstance",
+        "sagemaker:UpdateNotebookInstance",
+        "sagemaker:StartNotebookInstance",
+    ),
+    _path(_IV, "ssm:SendCommand"),
+    _path(_IV, "ssm:StartSession"),
+    _path(_PR, "codebuild:StartBuild"),
+    _path(_PR, "codebuild:StartBuildBatch"),
+    _path(_PR, "apprunner:UpdateService"),
+    _path(_PF, "bedrock-agentcore:StartCodeInterpreterSession", "bedrock-agentcore:InvokeCodeInterpreter"),
+    _path(_PR, "bedrock-agentcore:StartBrowserSession", "bedrock-agentcore:ConnectBrowserAutomationStream"),
+    _path(_PR, "bedrock-agentcore:InvokeAgentRuntimeCommand"),
+)
+
+# What an action must be allowed on for the path to work. Actions not listed act on any resource.
+#   other_user: users other than the caller (a self-service `user/${aws:username}` does not count)
+#   user/group/role: any such principal, the caller included (attaching a policy to oneself escalates)
+#   customer_policy: customer managed policies (AWS managed ones, account `aws`, cannot be edited)
+#   passable_role: roles chosen by the caller: PassRole on one named role is not an escalation
+ACTION_TARGETS: dict[str, str] = {
+    "iam:createaccesskey": "other_user",
+    "iam:createloginprofile": "other_user",
+    "iam:updateloginprofile": "other_user",
+    "iam:attachuserpolicy": "user",
+    "iam:putuserpolicy": "user",
+    "iam:addusertogroup": "group",
+    "iam:attachgrouppolicy": "group",
+    "iam:putgrouppolicy": "group",
+    "iam:attachrolepolicy": "role",
+    "iam:putrolepolicy": "role",
+    "iam:updateassumerolepolicy": "role",
+    "iam:createpolicyversion": "customer_policy",
+    "iam:setdefaultpolicyversion": "customer_policy",
+    "iam:passrole": "passable_role",
+}
+
+# The resource type each target kind lives in, as an ARN pattern (partition and account already normalised).
+TARGET_ARNS: dict[str, str] = {
+    "other_user": "arn:aws:iam::*:user/*",
+    "user": "arn:aws:iam::*:user/*",
+    "group": "arn:aws:iam::*:group/*",
+    "role": "arn:aws:iam::*:role/*",
+    "customer_policy": "arn:aws:iam::*:policy/*",
+    "passable_role": "arn:aws:iam::*:role/*",
+}
+
+# Service principals a passed role goes to, by the service of the path's other actions (iam:PassedToService).
+PASSROLE_SERVICES: dict[str, tuple[str, ...]] = {
+    "ec2": ("ec2.amazonaws.com",),
+    "autoscaling": ("ec2.amazonaws.com", "autoscaling.amazonaws.com"),
+    "lambda": ("lambda.amazonaws.com",),
+    "glue": ("glue.amazonaws.com",),
+    "cloudformation": ("cloudformation.amazonaws.com",),
+    "datapipeline": ("datapipeline.amazonaws.com", "elasticmapreduce.amazonaws.com", "ec2.amazonaws.com"),
+    "codestar": ("codestar.amazonaws.com",),
+    "codebuild": ("codebuild.amazonaws.com",),
+    "ecs": ("ecs-tasks.amazonaws.com", "ecs.amazonaws.com", "ec2.amazonaws.com"),
+    "sagemaker": ("sagemaker.amazonaws.com",),
+    "apprunner": ("tasks.apprunner.amazonaws.com", "build.apprunner.amazonaws.com"),
+    "bedrock-agentcore": ("bedrock-agentcore.amazonaws.com",),
+}
+
+ASSUME_ACTIONS: tuple[str, ...] = (
+    "sts:assumerole",
+    "sts:assumerolewithsaml",
+    "sts:assumerolewithwebidentity",
+)
+
+
+def passrole_services(path: EscalationPath) -> tuple[str, ...]:
+    """The services a PassRole path hands the role to; () when the path does not pass a role."""
+    if "iam:PassRole" not in path.actions:
+        return ()
+    for action in path.actions:
+        service = action.partition(":")[0].lower()
+        if service != "iam" and service in PASSROLE_SERVICES:
+            return PASSROLE_SERVICES[service]
+    return ()
