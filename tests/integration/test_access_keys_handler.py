@@ -9,11 +9,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from remediator.demo import LocalLambdaContext
 from tests.conftest import load_event, load_function
 
-LAMBDA_CONTEXT = type("Context", (), {"function_name": "access-keys", "memory_limit_in_mb": 256,
-                                      "invoked_function_arn": "arn:aws:lambda:us-east-1:123456789012:function:ak",
-                                      "aws_request_id": "req-1"})()
+LAMBDA_CONTEXT = LocalLambdaContext(function_name="access-keys")
 
 
 @pytest.fixture
@@ -127,3 +126,39 @@ def test_null_request_parameters_and_odd_event_time_still_act(stack) -> None:
     event["detail"]["responseElements"]["accessKey"]["userName"] = "bob"
     result = stack["handler"](event, LAMBDA_CONTEXT)
     assert result["findings"][0]["outcome"] == "verified"
+
+
+@pytest.fixture
+def idempotency_table(stack, monkeypatch):
+    boto3.client("dynamodb").create_table(
+        TableName="idempotency", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", "idempotency")
+    return "idempotency"
+
+
+def test_same_event_delivered_five_times_acts_and_notifies_once(stack, idempotency_table, monkeypatch) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "remediator-access-keys")
+    calls = []
+    from remediator.rules import access_keys
+
+    real = access_keys.remediate
+    monkeypatch.setattr(access_keys, "remediate", lambda *a: calls.append(a) or real(*a))
+    event = _event_for(stack["key_id"])
+    results = [stack["handler"](copy.deepcopy(event), LAMBDA_CONTEXT) for _ in range(5)]
+    assert len(calls) == 1
+    assert len(_messages(stack)) == 1
+    assert all(result == results[0] for result in results)  # duplicates get the first answer
+    items = boto3.client("dynamodb").scan(TableName=idempotency_table)["Items"]
+    [item] = items
+    assert item["id"]["S"].startswith("remediator-access-keys.")  # key = function name + hash of the eventID
+
+
+def test_another_function_still_handles_the_same_event(stack, idempotency_table, monkeypatch) -> None:
+    event = _event_for(stack["key_id"])
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "remediator-access-keys")
+    stack["handler"](copy.deepcopy(event), LAMBDA_CONTEXT)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "remediator-other-function")
+    stack["handler"](copy.deepcopy(event), LAMBDA_CONTEXT)
+    assert len(_messages(stack)) == 2
+    assert len(boto3.client("dynamodb").scan(TableName=idempotency_table)["Items"]) == 2

@@ -37,6 +37,19 @@ class Replay:
     notifications: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass
+class LocalLambdaContext:
+    """The parts of Lambda's context object that powertools reads, for running handlers outside Lambda."""
+
+    function_name: str = "remediator-local"
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = "local"
+    invoked_function_arn: str = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:remediator-local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
 Observer = Callable[[], str]
 Enactor = Callable[[Any, dict[str, Any]], Observer | None]
 
@@ -152,8 +165,7 @@ def replay_events(account: LocalAccount, files: list[Path], mode: str) -> list[R
     os.environ["TOPIC_ARN"] = account.topic_arn
     os.environ["BREAK_GLASS_ARNS"] = f"arn:aws:iam::{ACCOUNT}:user/{BREAK_GLASS_USER}"
     handlers = {name: make_handler(name) for name in FUNCTIONS}
-    context = type("LambdaContext", (), {"function_name": "demo", "memory_limit_in_mb": 256, "aws_request_id": "demo",
-                                         "invoked_function_arn": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:demo"})()
+    context = LocalLambdaContext()
     replays = []
     for path in files:
         event = json.loads(path.read_text())

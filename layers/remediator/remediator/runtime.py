@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -64,16 +65,52 @@ def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, a
     return {"eventID": decision.event_id, "skipped": None, "findings": outcomes, "resolves": decision.resolves}
 
 
+IDEMPOTENCY_WINDOW_SECONDS = 2 * 24 * 3600  # longer than EventBridge's 24 h of delivery retries
+
+
+def _idempotent(process: Callable[..., dict[str, Any]], table: str) -> tuple[Callable[..., dict[str, Any]], Any]:
+    """EventBridge delivers at least once: one CloudTrail eventID is handled once per function.
+
+    The key is the function name + eventID (powertools prefixes the function name); an event with no
+    eventID is still handled. The persistence layer makes its client here, after moto is up in tests.
+    """
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    config = IdempotencyConfig(event_key_jmespath="detail.eventID", raise_on_no_idempotency_key=False,
+                               expires_after_seconds=IDEMPOTENCY_WINDOW_SECONDS)
+    persistence = DynamoDBPersistenceLayer(table_name=table)
+    guarded = idempotent_function(data_keyword_argument="event", persistence_store=persistence, config=config)(process)
+    return guarded, config
+
+
 def make_handler(service: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """A Lambda handler for one concern (`FUNCTIONS[service]`): powertools logs (correlation id = eventID), metrics."""
+    """A Lambda handler for one concern (`FUNCTIONS[service]`): powertools logs (correlation id = eventID), metrics,
+    and idempotency when IDEMPOTENCY_TABLE is set."""
     rule_ids = FUNCTIONS[service]
     logger = Logger(service=service)
     metrics = Metrics(namespace=NAMESPACE, service=service)
     aws = AwsClients()
 
+    def process(event: Any) -> dict[str, Any]:
+        return handle_event(event, rule_ids, settings=Settings.from_env(), aws=aws, logger=logger, metrics=metrics)
+
+    guarded: dict[str, tuple[Callable[..., dict[str, Any]], Any]] = {}
+
     @logger.inject_lambda_context(correlation_id_path="detail.eventID", clear_state=True)
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return handle_event(event, rule_ids, settings=Settings.from_env(), aws=aws, logger=logger, metrics=metrics)
+        table = os.environ.get("IDEMPOTENCY_TABLE")
+        if not table or not isinstance(event, dict):
+            return process(event=event)
+        if table not in guarded:
+            guarded[table] = _idempotent(process, table)
+        once, config = guarded[table]
+        config.register_lambda_context(context)
+        return once(event=event)
 
+    lambda_handler.rule_ids = rule_ids  # type: ignore[attr-defined]
     return lambda_handler
