@@ -15,6 +15,18 @@ def _split(value: str | None) -> frozenset[str]:
     return frozenset(item.strip() for item in (value or "").split(",") if item.strip())
 
 
+def _int(value: str | None, default: int) -> int:
+    """A whole number from the environment; a blank or bad value keeps the default."""
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return default
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
 def mode_variable(rule_id: str) -> str:
     """The environment variable (and template parameter value) that sets a rule's mode."""
     return f"MODE_{rule_id.upper()}"
@@ -32,6 +44,16 @@ class Settings:
     trusted_oidc_subjects: frozenset[str] = frozenset()
     topic_arn: str | None = None
     live: bool = True
+    # console_mfa and the sweep (issue 6)
+    mfa_grace_period_hours: int = 24
+    console_mfa_remediation: str = "deny-policy"  # or "delete-login-profile"
+    deny_without_mfa_policy_arn: str | None = None  # the stack's customer-managed policy
+    roles_only_account: bool = False  # iam_user_sprawl is high severity here
+    findings_table: str | None = None
+    sweep_mode: Mode = Mode.NOTIFY
+    key_max_age_days: int = 90
+    key_warning_days: int = 14
+    unused_credential_days: int = 90
 
     def mode_of(self, rule_id: str, default: Mode = Mode.NOTIFY) -> Mode:
         return self.modes.get(rule_id, default)
@@ -71,4 +93,15 @@ class Settings:
             trusted_oidc_subjects=_split(env.get("TRUSTED_OIDC_SUBJECTS")),
             topic_arn=env.get("TOPIC_ARN") or None,
             live=live,
+            mfa_grace_period_hours=max(0, _int(env.get("MFA_GRACE_PERIOD_HOURS"), 24)),
+            console_mfa_remediation=(
+                "delete-login-profile" if env.get("CONSOLE_MFA_REMEDIATION", "").strip().lower()
+                == "delete-login-profile" else "deny-policy"),
+            deny_without_mfa_policy_arn=env.get("DENY_WITHOUT_MFA_POLICY_ARN") or None,
+            roles_only_account=_flag(env.get("ROLES_ONLY_ACCOUNT")),
+            findings_table=env.get("FINDINGS_TABLE") or None,
+            sweep_mode=Mode(sweep) if (sweep := env.get("MODE_SWEEP", "").strip().lower()) in Mode else Mode.NOTIFY,
+            key_max_age_days=max(1, _int(env.get("KEY_MAX_AGE_DAYS"), 90)),
+            key_warning_days=max(0, _int(env.get("KEY_WARNING_DAYS"), 14)),
+            unused_credential_days=max(1, _int(env.get("UNUSED_CREDENTIAL_DAYS"), 90)),
         )

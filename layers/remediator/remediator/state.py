@@ -30,6 +30,14 @@ class AccountState(Protocol):
         """The `remediator:exempt` tag's value on a user or role ("" counts as exempt), else None."""
         ...
 
+    def mfa_devices(self, user: str) -> list[str]:
+        """Serial numbers of the user's MFA devices (console_mfa: "lower severity when the user has MFA")."""
+        ...
+
+    def has_login_profile(self, user: str) -> bool:
+        """Whether the user has a console password (MFA removed from such a user is high severity)."""
+        ...
+
 
 class AssumedState:
     """No account: assume no exemption tag (SPEC §1)."""
@@ -38,6 +46,13 @@ class AssumedState:
 
     def exemption_tag(self, kind: str, name: str) -> str | None:
         return None
+
+    def mfa_devices(self, user: str) -> list[str]:
+        return []
+
+    def has_login_profile(self, user: str) -> bool:
+        """Assumed: the user has the console password the event is about (the case the rule guards)."""
+        return True
 
 
 class LiveState:
@@ -48,6 +63,8 @@ class LiveState:
     def __init__(self, iam: IAMClient) -> None:
         self._iam = iam
         self._tags: dict[tuple[str, str], str | None] = {}
+        self._mfa: dict[str, list[str]] = {}
+        self._profiles: dict[str, bool] = {}
 
     def exemption_tag(self, kind: str, name: str) -> str | None:
         if (kind, name) not in self._tags:
@@ -70,3 +87,34 @@ class LiveState:
                 raise  # throttling or an outage: the handler raises, Lambda retries
             raise StateUnreadable(f"the tags of {kind} {name} ({code})") from error
         return next((tag["Value"] for tag in tags if tag["Key"] == EXEMPT_TAG), None)
+
+    def mfa_devices(self, user: str) -> list[str]:
+        if user not in self._mfa:
+            try:
+                devices = self._iam.list_mfa_devices(UserName=user)["MFADevices"]
+            except ClientError as error:
+                self._mfa[user] = _unreadable_or_empty(error, f"the MFA devices of user {user}")
+            else:
+                self._mfa[user] = [device["SerialNumber"] for device in devices]
+        return self._mfa[user]
+
+    def has_login_profile(self, user: str) -> bool:
+        if user not in self._profiles:
+            try:
+                self._iam.get_login_profile(UserName=user)
+            except ClientError as error:
+                _unreadable_or_empty(error, f"the login profile of user {user}")
+                self._profiles[user] = False
+            else:
+                self._profiles[user] = True
+        return self._profiles[user]
+
+
+def _unreadable_or_empty(error: ClientError, what: str) -> list[str]:
+    """NoSuchEntity means "none"; a denied read is StateUnreadable; anything else raises (retry)."""
+    code = error.response.get("Error", {}).get("Code", "")
+    if code == "NoSuchEntity":
+        return []
+    if code in DENIED:
+        raise StateUnreadable(f"{what} ({code})") from error
+    raise error

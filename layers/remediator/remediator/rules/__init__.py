@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from remediator.rules import access_keys
+from remediator.rules import access_keys, console_mfa, iam_user_sprawl, root_activity
 from remediator.rules.base import RuleModule
 
-RULES: dict[str, RuleModule] = {module.META.id: module for module in (access_keys,)}
+RULES: dict[str, RuleModule] = {
+    module.META.id: module for module in (access_keys, console_mfa, root_activity, iam_user_sprawl)
+}
 
 # Which rules each Lambda function (functions/<name>/) runs. One concern, one function, one role.
 FUNCTIONS: dict[str, tuple[str, ...]] = {
     "access_keys": ("access_keys",),
+    "console_mfa": ("console_mfa",),
+    "root_activity": ("root_activity",),
+    "iam_user_sprawl": ("iam_user_sprawl",),
 }
 
 

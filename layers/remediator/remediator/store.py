@@ -1,0 +1,228 @@
+"""The findings table (DynamoDB): open findings with their grace period, actions taken, TTL.
+
+One table for every rule. Keys: `resource` ("<account>:<kind>/<name>") and `record`
+("finding#<rule>" for a finding, "action#<time>#<rule>" for an action, counted for the
+per-resource action budget). Open findings also carry `open_rule` and `due_at`, the keys of
+the sparse index `open-by-rule`: the sweep asks it which grace periods are over without a scan,
+and closing a finding removes it from the index. `expires_at` is the table's TTL attribute.
+The client is passed in, so Lambda, the CLI and tests share this code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from remediator.findings import ActionResult, Finding, Outcome, Resource
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from remediator.aws import AwsClients
+
+OPEN_INDEX = "open-by-rule"
+OPEN_RETENTION = timedelta(days=90)  # an open finding nobody follows up on disappears; the sweep re-finds it
+CLOSED_RETENTION = timedelta(days=30)  # kept for the audit trail, then dropped
+ACTION_RETENTION = timedelta(days=1)  # the action budget looks one hour back
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    """Fixed-width UTC text, so string order is time order (the index sorts on it)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def resource_key(resource: Resource) -> str:
+    """The partition key of a resource: one item collection per IAM entity and account."""
+    return f"{resource.account or 'unknown'}:{resource.kind}/{resource.name}"
+
+
+@dataclass(frozen=True)
+class OpenFinding:
+    """A finding we warned about and may act on once `due_at` has passed."""
+
+    resource: str
+    rule: str
+    warned_at: datetime
+    due_at: datetime
+    event_id: str | None = None
+    severity: str | None = None
+    reason: str | None = None
+
+    @property
+    def user(self) -> str:
+        return self.resource.split(":", 1)[1].split("/", 1)[1]
+
+    @property
+    def account(self) -> str:
+        return self.resource.split(":", 1)[0]
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> OpenFinding:
+        text = {name: value["S"] for name, value in item.items() if "S" in value}
+        return cls(resource=text["resource"], rule=text["rule"], warned_at=_parse(text["warned_at"]),
+                   due_at=_parse(text["due_at"]), event_id=text.get("event_id"), severity=text.get("severity"),
+                   reason=text.get("reason"))
+
+
+class FindingsStore:
+    """Small API over the findings table; every method is one or two DynamoDB calls."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str, clock: Callable[[], datetime] = utcnow) -> None:
+        self._db = client
+        self._table = table_name
+        self._clock = clock
+
+    def _key(self, resource: str, record: str) -> dict[str, Any]:
+        return {"resource": {"S": resource}, "record": {"S": record}}
+
+    def open_finding(self, resource: str, rule: str, *, grace: timedelta, event_id: str | None = None,
+                     severity: str | None = None, reason: str | None = None) -> OpenFinding:
+        """Record a first warning. A finding already open keeps its warned-at: a new event never restarts the grace."""
+        now = self._clock()
+        item = {
+            **self._key(resource, f"finding#{rule}"),
+            "rule": {"S": rule}, "status": {"S": "open"}, "open_rule": {"S": rule},
+            "warned_at": {"S": _iso(now)}, "due_at": {"S": _iso(now + grace)},
+            "expires_at": {"N": str(int((now + OPEN_RETENTION).timestamp()))},
+        }
+        for name, value in (("event_id", event_id), ("severity", severity), ("reason", reason)):
+            if value:
+                item[name] = {"S": value[:1000]}
+        try:
+            self._db.put_item(TableName=self._table, Item=item,
+                              ConditionExpression="attribute_not_exists(#r) OR #s <> :open",
+                              ExpressionAttributeNames={"#r": "resource", "#s": "status"},
+                              ExpressionAttributeValues={":open": {"S": "open"}})
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            existing = self.get(resource, rule)
+            if existing is not None:
+                return existing
+        return OpenFinding.from_item(item)
+
+    def get(self, resource: str, rule: str) -> OpenFinding | None:
+        """The open finding of this rule on this resource, if any."""
+        item = self._db.get_item(TableName=self._table, Key=self._key(resource, f"finding#{rule}"),
+                                 ConsistentRead=True).get("Item")
+        if not item or item.get("status", {}).get("S") != "open":
+            return None
+        return OpenFinding.from_item(item)
+
+    def due(self, rule: str, now: datetime | None = None) -> Iterator[OpenFinding]:
+        """Open findings of a rule whose grace period is over, oldest first (the sweep acts on them)."""
+        return self._open(rule, _iso(now or self._clock()))
+
+    def open_findings(self, rule: str) -> Iterator[OpenFinding]:
+        """Every open finding of a rule, due or not (for the sweep's summary)."""
+        return self._open(rule, "~")
+
+    def _open(self, rule: str, cutoff: str) -> Iterator[OpenFinding]:
+        paginator = self._db.get_paginator("query")
+        for page in paginator.paginate(TableName=self._table, IndexName=OPEN_INDEX,
+                                       KeyConditionExpression="open_rule = :rule AND due_at <= :cutoff",
+                                       ExpressionAttributeValues={":rule": {"S": rule}, ":cutoff": {"S": cutoff}}):
+            for item in page.get("Items", []):
+                yield OpenFinding.from_item(item)
+
+    def _finish(self, resource: str, rule: str, status: str, fields: dict[str, str], *, must_exist: bool) -> bool:
+        """Leave the open state (drop it from the index); True when the finding was open before."""
+        now = self._clock()
+        names = {"#s": "status", **{f"#f{i}": name for i, name in enumerate(fields)}}
+        expires = str(int((now + CLOSED_RETENTION).timestamp()))
+        values: dict[str, Any] = {":status": {"S": status}, ":exp": {"N": expires},
+                                  **{f":f{i}": {"S": value[:1000]} for i, value in enumerate(fields.values())}}
+        sets = ", ".join(["#s = :status", "expires_at = :exp", *(f"#f{i} = :f{i}" for i in range(len(fields)))])
+        condition = {"ConditionExpression": "attribute_exists(#rule)"} if must_exist else {}
+        try:
+            response = self._db.update_item(TableName=self._table, Key=self._key(resource, f"finding#{rule}"),
+                                            UpdateExpression=f"SET {sets}, #rule = :rule REMOVE open_rule",
+                                            ExpressionAttributeNames={**names, "#rule": "rule"},
+                                            ExpressionAttributeValues={**values, ":rule": {"S": rule}},
+                                            ReturnValues="UPDATED_OLD", **condition)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return response.get("Attributes", {}).get("status", {}).get("S") == "open"
+
+    def mark_acted(self, resource: str, rule: str, action: str) -> bool:
+        """We changed the resource: keep what we did (so a resolving event knows what to undo)."""
+        return self._finish(resource, rule, "acted", {"action_taken": action, "acted_at": _iso(self._clock())},
+                            must_exist=False)
+
+    def close(self, resource: str, rule: str, why: str) -> bool:
+        """The risk is gone (e.g. EnableMFADevice): no follow-up. True when it was open."""
+        return self._finish(resource, rule, "closed", {"closed_by": why, "closed_at": _iso(self._clock())},
+                            must_exist=True)
+
+    def record_action(self, resource: str, rule: str, action: str) -> None:
+        """Count one change we made to a resource, for the per-resource action budget."""
+        now = self._clock()
+        self._db.put_item(TableName=self._table, Item={
+            **self._key(resource, f"action#{_iso(now)}#{rule}"),
+            "rule": {"S": rule}, "action": {"S": action[:1000]},
+            "expires_at": {"N": str(int((now + ACTION_RETENTION).timestamp()))},
+        })
+
+    def actions_in_last_hour(self, resource: str) -> int:
+        """How many changes we made to this resource in the past hour (one query, no scan)."""
+        since = _iso(self._clock() - timedelta(hours=1))
+        response = self._db.query(TableName=self._table, Select="COUNT",
+                                  KeyConditionExpression="#r = :r AND #k BETWEEN :since AND :end",
+                                  ExpressionAttributeNames={"#r": "resource", "#k": "record"},
+                                  ExpressionAttributeValues={":r": {"S": resource}, ":since": {"S": f"action#{since}"},
+                                                             ":end": {"S": "action#~"}})
+        return int(response.get("Count", 0))
+
+
+def findings_store(aws: AwsClients, table_name: str | None) -> FindingsStore | None:
+    """The store for a deployment (FINDINGS_TABLE), on the same session and endpoint as the other clients."""
+    if not table_name:
+        return None
+    return FindingsStore(aws._client("dynamodb"), table_name)
+
+
+def track_outcome(store: FindingsStore, finding: Finding, result: ActionResult) -> None:
+    """After acting on an event's finding: count a change we made, or open the grace period it asks for."""
+    if finding.exempt:
+        return
+    key = resource_key(finding.resource)
+    if result.outcome == Outcome.VERIFIED:
+        store.record_action(key, finding.rule, finding.action or result.detail)
+        store.mark_acted(key, finding.rule, finding.action or result.detail)
+    elif (hours := finding.details.get("grace_hours")) is not None and finding.resource.name != "unknown":
+        store.open_finding(key, finding.rule, grace=timedelta(hours=hours), event_id=finding.details.get("event_id"),
+                           severity=str(finding.severity), reason=finding.reason)
+
+
+def _keys(partition: str, sort: str) -> list[dict[str, str]]:
+    return [{"AttributeName": partition, "KeyType": "HASH"}, {"AttributeName": sort, "KeyType": "RANGE"}]
+
+
+def table_definition(table_name: str) -> dict[str, Any]:
+    """`create_table` arguments matching the template (tests, the CLI sweep and the benchmark use it)."""
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"}
+                                 for name in ("resource", "record", "open_rule", "due_at")],
+        "KeySchema": _keys("resource", "record"),
+        "GlobalSecondaryIndexes": [{
+            "IndexName": OPEN_INDEX,
+            "KeySchema": _keys("open_rule", "due_at"),
+            "Projection": {"ProjectionType": "ALL"},
+        }],
+    }
