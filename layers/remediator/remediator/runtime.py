@@ -15,9 +15,10 @@ from remediator.engine import FAILED_CALL, OWN_ACTION, act, decide
 from remediator.events import CloudTrailRecord, MalformedRecord, parse_envelope
 from remediator.findings import Decision, Outcome
 from remediator.notify import publish
-from remediator.rules import FUNCTIONS
+from remediator.rules import FUNCTIONS, RULES
 from remediator.rules.base import EvalContext
 from remediator.state import LiveState
+from remediator.store import findings_store, track_outcome
 
 NAMESPACE = "ComplianceRemediator"
 
@@ -49,9 +50,12 @@ def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, a
         return {"eventID": decision.event_id, "skipped": decision.skipped, "findings": []}
 
     assert record is not None
+    store = findings_store(aws, settings.findings_table)
     outcomes = []
     for finding in decision.findings:
         result = act(finding, aws)
+        if store is not None:
+            track_outcome(store, finding, result)
         logger.warning("finding", extra={"finding": finding.as_spec(), "outcome": str(result.outcome),
                                          "detail": result.detail, "error": result.error})
         metrics.add_metric(name="Findings", unit=MetricUnit.Count, value=1)
@@ -60,9 +64,12 @@ def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, a
         message_id = publish(aws.sns, settings.topic_arn, finding, record, result) if settings.topic_arn else None
         outcomes.append({**finding.as_spec(), "outcome": str(result.outcome), "detail": result.detail,
                          "messageId": message_id})
+    resolved = {rule_id: resolve(record, aws, settings, store) for rule_id in decision.resolves
+                if (resolve := getattr(RULES[rule_id], "resolve", None))}
     if decision.resolves:
-        logger.info("resolves", extra={"resolves": decision.resolves})
-    return {"eventID": decision.event_id, "skipped": None, "findings": outcomes, "resolves": decision.resolves}
+        logger.info("resolves", extra={"resolves": decision.resolves, "resolved": resolved})
+    return {"eventID": decision.event_id, "skipped": None, "findings": outcomes, "resolves": decision.resolves,
+            "resolved": resolved}
 
 
 IDEMPOTENCY_WINDOW_SECONDS = 2 * 24 * 3600  # longer than EventBridge's 24 h of delivery retries
