@@ -8,7 +8,6 @@ string (a Deny that might touch an Allow), and does one pattern cover another (a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
 WILDCARDS = frozenset("*?")
@@ -85,16 +84,18 @@ def glob_covers(outer: str, inner: str) -> bool:
     return _glob_regex((outer.lower(),)).match(inner.lower()) is not None
 
 
-@dataclass(frozen=True, slots=True)
 class EscalationPath:
     """Actions that together let a principal gain permissions it was not given (all must be allowed)."""
 
-    actions: tuple[str, ...]
-    source: str  # where the path is documented
+    __slots__ = ("actions", "name", "source")
 
-    @property
-    def name(self) -> str:
-        return "+".join(self.actions)
+    def __init__(self, actions: tuple[str, ...], source: str) -> None:
+        self.actions = actions
+        self.source = source  # where the path is documented
+        self.name = "+".join(actions)
+
+    def __repr__(self) -> str:
+        return f"EscalationPath({self.name!r})"
 
 
 _CS = "cloudsplaining PRIVILEGE_ESCALATION_METHODS"

@@ -9,15 +9,13 @@ reported in `problems`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
 
 
 class PolicyParseError(ValueError):
     """The input is not a policy document we can analyse (not JSON, not an object, no Statement ...)."""
 
 
-def as_list(value: Any) -> list:
+def as_list(value: object) -> list:
     """IAM lets most elements be one value or a list of values; treat both as a list."""
     if value is None:
         return []
@@ -28,7 +26,7 @@ def as_list(value: Any) -> list:
     return [value]
 
 
-def clone_json(value: Any) -> Any:
+def clone_json(value: object) -> object:
     """Copy a JSON value so callers' documents are never mutated (cheaper than importing copy)."""
     if isinstance(value, dict):
         return {key: clone_json(item) for key, item in value.items()}
@@ -37,7 +35,7 @@ def clone_json(value: Any) -> Any:
     return value
 
 
-def _decode_text(raw: str) -> Any:
+def _decode_text(raw: str) -> object:
     """JSON text as CloudTrail records it: plain, URL-encoded (responseElements) or JSON-in-a-JSON-string."""
     text = raw.strip()
     if not text:
@@ -104,38 +102,56 @@ def load_policy_document(raw: str | bytes | dict) -> dict:
     return document
 
 
-@dataclass(frozen=True, slots=True)
 class Condition:
-    """One key test of a Condition block, with the operator split the way IAM reads it."""
+    """One key test of a Condition block, with the operator split the way IAM reads it.
 
-    operator: str  # as written, e.g. "ForAnyValue:StringLikeIfExists"
-    base: str  # lower-case operator without qualifier or IfExists, e.g. "stringlike"
-    qualifier: str  # "", "foranyvalue" or "forallvalues"
-    if_exists: bool
-    key: str  # lower-case: IAM condition keys are case-insensitive
-    values: tuple[str, ...]
+    operator: as written ("ForAnyValue:StringLikeIfExists"); base: lower-case without qualifier or IfExists
+    ("stringlike"); qualifier: "", "foranyvalue", "forallvalues" or "unknown"; key: lower-case, since IAM
+    condition keys are case-insensitive. Plain slotted classes: dataclass creation costs cold-start time.
+    """
+
+    __slots__ = ("base", "if_exists", "key", "operator", "qualifier", "values")
+
+    def __init__(
+        self, operator: str, base: str, qualifier: str, if_exists: bool, key: str, values: tuple[str, ...]
+    ) -> None:
+        self.operator, self.base, self.qualifier = operator, base, qualifier
+        self.if_exists, self.key, self.values = if_exists, key, values
+
+    def __repr__(self) -> str:
+        return f"Condition({self.operator!r}, {self.key!r}, {self.values!r})"
 
 
-@dataclass(frozen=True, slots=True)
 class Statement:
-    """A statement normalised for analysis: lower-case action patterns, string values, parsed conditions."""
+    """A statement normalised for analysis: lower-case action patterns, string values, parsed conditions.
 
-    index: int
-    effect: str  # "Allow" or "Deny"; a missing or unknown Effect is analysed as Allow (see problems)
-    actions: tuple[str, ...] | None  # None when the statement uses NotAction
-    not_actions: tuple[str, ...] | None
-    resources: tuple[str, ...] | None  # None when the statement uses NotResource
-    not_resources: tuple[str, ...] | None
-    principal: Any
-    not_principal: Any
-    has_principal: bool
-    has_not_principal: bool
-    has_resource: bool
-    conditions: tuple[Condition, ...]
-    problems: tuple[str, ...]
+    effect is "Allow" or "Deny" (a missing or unknown Effect is analysed as Allow and noted in problems);
+    actions is None when the statement uses NotAction, resources None when it uses NotResource.
+    """
+
+    __slots__ = (
+        "actions", "conditions", "effect", "has_not_principal", "has_principal", "has_resource", "index",
+        "not_actions", "not_principal", "not_resources", "principal", "problems", "resources",
+    )  # fmt: skip
+
+    def __init__(self, index: int, effect: str, problems: tuple[str, ...]) -> None:
+        self.index, self.effect, self.problems = index, effect, problems
+        self.actions: tuple[str, ...] | None = None
+        self.not_actions: tuple[str, ...] | None = None
+        self.resources: tuple[str, ...] | None = ("*",)
+        self.not_resources: tuple[str, ...] | None = None
+        self.principal: object = None
+        self.not_principal: object = None
+        self.has_principal = self.has_not_principal = self.has_resource = False
+        self.conditions: tuple[Condition, ...] = ()
+
+    def __repr__(self) -> str:
+        return (
+            f"Statement({self.index}, {self.effect}, actions={self.actions}, not_actions={self.not_actions})"
+        )
 
 
-def _strings(value: Any) -> tuple[str, ...]:
+def _strings(value: object) -> tuple[str, ...]:
     """String elements of a one-or-many value; numbers and booleans as IAM prints them, the rest dropped."""
     out: list[str] = []
     for item in as_list(value):
@@ -162,7 +178,7 @@ def _split_operator(operator: str) -> tuple[str, str, bool]:
     return lowered, qualifier, if_exists
 
 
-def _conditions(block: Any, problems: list[str], label: str) -> tuple[Condition, ...]:
+def _conditions(block: object, problems: list[str], label: str) -> tuple[Condition, ...]:
     if block is None:
         return ()
     if not isinstance(block, dict):
@@ -181,7 +197,7 @@ def _conditions(block: Any, problems: list[str], label: str) -> tuple[Condition,
     return tuple(out)
 
 
-def _field(statement: dict, name: str) -> tuple[bool, Any]:
+def _field(statement: dict, name: str) -> tuple[bool, object]:
     key = _find_key(statement, name)
     return (key is not None, statement[key] if key is not None else None)
 
@@ -248,21 +264,20 @@ def normalise_statement(index: int, statement: dict, kind: str) -> Statement:
             problems.append(f"{label} has no Principal; IAM rejects it in a trust policy (trusts nobody).")
     _, condition_block = _field(statement, "Condition")
     conditions = _conditions(condition_block, problems, label)
-    return Statement(
-        index,
-        effect,
+    out = Statement(index, effect, tuple(problems))
+    out.actions, out.not_actions, out.resources, out.not_resources = (
         actions,
         not_actions,
         resources,
         not_resources,
-        principal,
-        not_principal,
+    )
+    out.principal, out.not_principal, out.conditions = principal, not_principal, conditions
+    out.has_principal, out.has_not_principal, out.has_resource = (
         has_principal,
         has_not_principal,
         has_resource,
-        conditions,
-        tuple(problems),
     )
+    return out
 
 
 def normalised_statements(document: dict | str, kind: str) -> tuple[Statement, ...]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from .actions import ASSUME_ACTIONS, PatternSet, glob_covers, has_wildcard
 from .document import Condition, Statement, clone_json, load_policy_document, normalise_statement
@@ -29,7 +28,7 @@ _GITHUB = "token.actions.githubusercontent.com"
 # (a customised sub template can start with workflow:, environment:, ref:, ... holding any text).
 _REPO_CLAIMS = ("repo:", "repository:", "repository_id:")
 
-DENY_ALL_TRUST_POLICY: dict[str, Any] = {
+DENY_ALL_TRUST_POLICY: dict[str, object] = {
     "Version": "2012-10-17",
     "Statement": [
         {
@@ -68,12 +67,18 @@ class TrustVerdict:
         return tuple(sorted({issue.statement_index for issue in self.issues}))
 
 
-@dataclass(frozen=True)
 class _Config:
-    own_account: str | None
-    trusted_accounts: frozenset[str]
-    trusted_org_ids: frozenset[str]
-    trusted_oidc_subjects: frozenset[str]
+    """Who the role's owner trusts besides its own account."""
+
+    __slots__ = ("own_account", "trusted_accounts", "trusted_oidc_subjects", "trusted_org_ids")
+
+    def __init__(
+        self, own_account: str | None, accounts: Iterable[str], orgs: Iterable[str], subjects: Iterable[str]
+    ):
+        self.own_account = own_account
+        self.trusted_accounts = frozenset(accounts)
+        self.trusted_org_ids = frozenset(orgs)
+        self.trusted_oidc_subjects = frozenset(subjects)
 
     def trusts(self, scope: tuple[str, str]) -> bool:
         kind, value = scope
@@ -84,11 +89,13 @@ class _Config:
         return kind == "nobody"
 
 
-@dataclass
 class _Findings:
-    issues: list[TrustIssue]
-    problems: list[str]
-    cross_account: bool = False
+    __slots__ = ("cross_account", "issues", "problems")
+
+    def __init__(self) -> None:
+        self.issues: list[TrustIssue] = []
+        self.problems: list[str] = []
+        self.cross_account = False
 
     def add(self, statement: Statement, kind: str, principal: str, why: str) -> None:
         self.issues.append(TrustIssue(statement.index, kind, principal, why))
@@ -125,7 +132,7 @@ def _principals(statement: Statement, problems: list[str]) -> list[tuple[str, st
     return pairs
 
 
-def as_strings(values: Any) -> list[str]:
+def as_strings(values: object) -> list[str]:
     items = values if isinstance(values, list) else [values]
     return [item for item in items if isinstance(item, str)]
 
@@ -369,7 +376,7 @@ def analyse_trust_policy(
     config = _Config(
         own_account, frozenset(trusted_accounts), frozenset(trusted_org_ids), frozenset(trusted_oidc_subjects)
     )
-    found = _Findings([], [])
+    found = _Findings()
     external: list[bool] = []
     for index, raw in enumerate(parsed["Statement"]):
         statement = normalise_statement(index, raw, "trust")
