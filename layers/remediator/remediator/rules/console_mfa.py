@@ -177,7 +177,7 @@ def enforce_mfa(iam: IAMClient, user: str, method: str | None, policy_arn: str |
         if iam.list_mfa_devices(UserName=user)["MFADevices"]:
             return ActionResult(Outcome.SKIPPED, f"{user} has enrolled an MFA device since: nothing to enforce.")
         if method == DELETE_LOGIN_PROFILE:
-            return _delete_login_profile(iam, user)
+            return delete_login_profile(iam, user)
         if not policy_arn:
             return ActionResult(Outcome.FAILED, f"no deny-unless-MFA policy is configured for {user}.",
                                 "DENY_WITHOUT_MFA_POLICY_ARN is not set")
@@ -194,7 +194,8 @@ def enforce_mfa(iam: IAMClient, user: str, method: str | None, policy_arn: str |
     return ActionResult(Outcome.FAILED, f"the deny-unless-MFA policy does not show on {user} after attaching it.")
 
 
-def _delete_login_profile(iam: IAMClient, user: str) -> ActionResult:
+def delete_login_profile(iam: IAMClient, user: str) -> ActionResult:
+    """Remove console access outright (the parameter's choice, and the sweep's for unused passwords)."""
     try:
         iam.delete_login_profile(UserName=user)
     except ClientError as error:

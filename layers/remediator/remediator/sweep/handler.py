@@ -1,0 +1,40 @@
+"""Lambda glue for the scheduled sweep: an EventBridge Scheduler invocation, not a CloudTrail event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from remediator.aws import AwsClients
+from remediator.config import Settings
+from remediator.runtime import NAMESPACE
+from remediator.store import findings_store
+from remediator.sweep.messages import sns_publisher
+from remediator.sweep.run import run_sweep
+
+
+def make_sweep_handler(service: str = "sweep") -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The handler: one sweep per invocation, stopping to act 20 s before the function's deadline."""
+    logger = Logger(service=service)
+    metrics = Metrics(namespace=NAMESPACE, service=service)
+    aws = AwsClients()
+
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        settings = Settings.from_env()
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        report = run_sweep(aws, settings, store=findings_store(aws, settings.findings_table),
+                           remaining_seconds=(lambda: remaining() / 1000) if remaining else (lambda: float("inf")),
+                           publish=sns_publisher(aws.sns, settings.topic_arn))
+        summary = report.as_dict()
+        logger.info("sweep", extra={"sweep": summary})
+        for check, count in summary["findings"].items():
+            metrics.add_metric(name=f"Sweep_{check}", unit=MetricUnit.Count, value=count)
+        metrics.add_metric(name="SweepActionsLeft", unit=MetricUnit.Count, value=summary["left"])
+        return summary
+
+    return lambda_handler
