@@ -1,0 +1,166 @@
+"""Shared fixtures: template.yaml as written, its offline CloudFormation translation, and the
+function <-> rule catalog mapping the tests compare against."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+STACK = "remediator"
+NO_VALUE = object()
+
+os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+os.environ.setdefault("SAM_CLI_TELEMETRY", "0")
+
+
+def _load_translate_module() -> Any:
+    spec = importlib.util.spec_from_file_location("translate_template", ROOT / "scripts" / "translate_template.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("translate_template", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+translate_template = _load_translate_module()
+
+
+@pytest.fixture(scope="session")
+def sam_template() -> dict[str, Any]:
+    return translate_template.load_sam(TEMPLATE)
+
+
+@pytest.fixture(scope="session")
+def cfn_template() -> dict[str, Any]:
+    return translate_template.translate(TEMPLATE)
+
+
+class Resolver:
+    """Evaluates the intrinsics our template uses, with symbolic values for what only a deploy knows.
+
+    `Ref` to a resource gives "ref:<LogicalId>", `GetAtt` gives "getatt:<LogicalId>.<Attribute>";
+    parameters take their defaults unless overridden; pseudo parameters take fixed test values.
+    """
+
+    def __init__(self, template: dict[str, Any], parameters: dict[str, str] | None = None) -> None:
+        self.template = template
+        self.values = {name: str(p.get("Default", "")) for name, p in template.get("Parameters", {}).items()}
+        self.values.update(parameters or {})
+        self.values.update({"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT, "AWS::Region": REGION,
+                            "AWS::StackName": STACK, "AWS::URLSuffix": "amazonaws.com"})
+
+    def condition(self, name: str) -> bool:
+        return bool(self(self.template["Conditions"][name]))
+
+    def ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        if name in self.values:
+            return self.values[name]
+        assert name in self.template["Resources"], f"Ref to unknown {name}"
+        return f"ref:{name}"
+
+    def sub(self, text: str, variables: dict[str, Any]) -> str:
+        import re
+
+        def one(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in variables:
+                return str(self(variables[name]))
+            if "." in name and not name.startswith("AWS::"):
+                return f"getatt:{name}"
+            return str(self.ref(name))
+
+        return re.sub(r"\$\{([^}!]+)\}", one, text)
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [item for item in (self(v) for v in value) if item is not NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Ref":
+                return self.ref(arg)
+            if key == "Fn::GetAtt":
+                logical, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                return f"getatt:{logical}.{attribute}"
+            if key == "Fn::Sub":
+                text, variables = (arg, {}) if isinstance(arg, str) else arg
+                return self.sub(text, variables)
+            if key == "Fn::Join":
+                return arg[0].join(str(item) for item in self(arg[1]))
+            if key == "Fn::If":
+                return self(arg[1] if self.condition(arg[0]) else arg[2])
+            if key == "Fn::Equals":
+                return self(arg[0]) == self(arg[1])
+            if key == "Fn::Not":
+                return not self(arg[0])
+            if key == "Fn::And":
+                return all(self(item) for item in arg)
+            if key == "Fn::Or":
+                return any(self(item) for item in arg)
+            if key == "Condition":
+                return self.condition(arg)
+        return {k: r for k, r in ((k, self(v)) for k, v in value.items()) if r is not NO_VALUE}
+
+
+@dataclass(frozen=True)
+class FunctionUnderTest:
+    """One entry of FUNCTIONS and what the translated template builds for it."""
+
+    name: str  # FUNCTIONS key, functions/<name>/
+    rule_ids: tuple[str, ...]
+    logical_id: str
+    role_id: str  # logical id of its AWS::IAM::Role
+
+
+def functions_of(cfn: dict[str, Any]) -> dict[str, FunctionUnderTest]:
+    """Map each FUNCTIONS entry to its Lambda function in the translated template (by code location)."""
+    from remediator.rules import FUNCTIONS
+
+    by_code: dict[str, str] = {}
+    for logical, resource in cfn["Resources"].items():
+        if resource["Type"] == "AWS::Lambda::Function":
+            key = resource["Properties"]["Code"]["S3Key"]
+            by_code[key] = logical
+    found = {}
+    for name, rule_ids in FUNCTIONS.items():
+        key = translate_template.code_key(f"functions/{name}/")
+        assert key in by_code, f"FUNCTIONS[{name!r}] has no function with CodeUri functions/{name}/ in template.yaml"
+        logical = by_code[key]
+        role = cfn["Resources"][logical]["Properties"]["Role"]
+        assert "Fn::GetAtt" in role, f"{logical} must use its own explicit AWS::IAM::Role"
+        found[name] = FunctionUnderTest(name, rule_ids, logical, role["Fn::GetAtt"][0])
+    return found
+
+
+@pytest.fixture(scope="session")
+def functions(cfn_template: dict[str, Any]) -> dict[str, FunctionUnderTest]:
+    return functions_of(cfn_template)
+
+
+def resources_of_type(template: dict[str, Any], kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    for logical, resource in template["Resources"].items():
+        if resource["Type"] == kind:
+            yield logical, resource
+
+
+def rules_targeting(cfn: dict[str, Any], function_logical_id: str) -> dict[str, dict[str, Any]]:
+    """The EventBridge rules whose targets include the function."""
+    return {
+        logical: resource for logical, resource in resources_of_type(cfn, "AWS::Events::Rule")
+        if any(target["Arn"] == {"Fn::GetAtt": [function_logical_id, "Arn"]}
+               for target in resource["Properties"].get("Targets", []))
+    }

@@ -1,0 +1,191 @@
+"""Each function's role, read from the offline-translated template: exactly the IAM actions its rules
+declare (RuleMeta.iam_actions), each on the narrowest resource, the plumbing actions on the stack's own
+resources only, and no way to modify the stack's own roles."""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+from typing import Any
+
+import pytest
+
+from remediator.rules import RULES
+from tests.template.conftest import ACCOUNT, REGION, Resolver, resources_of_type
+
+USER = f"arn:aws:iam::{ACCOUNT}:user/*"
+# The narrowest resource each IAM action a rule may declare can be granted on. A new rule's action
+# goes here with its resource type (Service Authorization Reference, "Resource types" column).
+IAM_ACTION_RESOURCE = {
+    **dict.fromkeys(("iam:UpdateAccessKey", "iam:ListAccessKeys", "iam:ListUserTags", "iam:AttachUserPolicy",
+                     "iam:DetachUserPolicy", "iam:ListAttachedUserPolicies", "iam:DeleteLoginProfile",
+                     "iam:GetLoginProfile", "iam:ListMFADevices", "iam:DeleteUserPolicy", "iam:GetUserPolicy",
+                     "iam:ListUserPolicies", "iam:GetUser", "iam:RemoveUserFromGroup"), USER),
+    **dict.fromkeys(("iam:GetRole", "iam:ListRoleTags", "iam:UpdateAssumeRolePolicy", "iam:DetachRolePolicy",
+                     "iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
+                     "iam:ListRolePolicies"), f"arn:aws:iam::{ACCOUNT}:role/*"),
+    **dict.fromkeys(("iam:DetachGroupPolicy", "iam:DeleteGroupPolicy", "iam:GetGroupPolicy",
+                     "iam:ListAttachedGroupPolicies", "iam:GetGroup"), f"arn:aws:iam::{ACCOUNT}:group/*"),
+    **dict.fromkeys(("iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions",
+                     "iam:SetDefaultPolicyVersion", "iam:DeletePolicyVersion"), f"arn:aws:iam::{ACCOUNT}:policy/*"),
+}
+# Policies that attach/detach are conditioned to the one policy the rule may attach.
+POLICY_ARN_CONDITIONED = {"iam:AttachUserPolicy", "iam:DetachUserPolicy"}
+
+# Actions AWS only grants on "*" (no resource-level permissions), each with why we need it.
+ALLOWED_ON_STAR = {
+    "xray:PutTraceSegments": "X-Ray has no resource-level permissions; granted only when EnableTracing is true",
+    "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions; granted only when EnableTracing is true",
+}
+
+OUR_ROLE = f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/SomeFunctionRole-ABC"
+MUTATING_ON_OUR_ROLES = ("iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy",
+                         "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:UpdateRole", "iam:TagRole")
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _statements(cfn: dict[str, Any], role_id: str, tracing: str) -> list[dict[str, Any]]:
+    resolve = Resolver(cfn, {"EnableTracing": tracing})
+    role = resolve(cfn["Resources"][role_id]["Properties"])
+    assert not role.get("ManagedPolicyArns"), f"{role_id}: managed policies hide what the role can do"
+    statements = [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+    for statement in statements:
+        statement["Action"] = _list(statement.get("Action", []))
+        statement["Resource"] = _list(statement.get("Resource", []))
+    return statements
+
+
+def _expected_plumbing(cfn: dict[str, Any], function_id: str) -> dict[str, set[str]]:
+    """Every non-IAM action a function needs, and the only resources it may have them on."""
+    props = cfn["Resources"][function_id]["Properties"]
+    log_group = props["LoggingConfig"]["LogGroup"]["Ref"]
+    (invoke_config,) = (r["Properties"] for _, r in resources_of_type(cfn, "AWS::Lambda::EventInvokeConfig")
+                        if r["Properties"]["FunctionName"] == {"Ref": function_id})
+    dlq = invoke_config["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    log_arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:ref:{log_group}:*"
+    key = "getatt:RemediatorKey.Arn"
+    tables = {"getatt:IdempotencyTable.Arn", "getatt:FindingsTable.Arn", "getatt:FindingsTable.Arn/index/*"}
+    return {
+        "sns:Publish": {"ref:FindingsTopic"},
+        "sqs:SendMessage": {f"getatt:{dlq}.Arn"},
+        "kms:GenerateDataKey": {key}, "kms:Decrypt": {key},
+        "logs:CreateLogStream": {log_arn}, "logs:PutLogEvents": {log_arn},
+        "dynamodb:GetItem": tables, "dynamodb:PutItem": tables, "dynamodb:UpdateItem": tables,
+        "dynamodb:DeleteItem": {"getatt:IdempotencyTable.Arn"},
+        "dynamodb:Query": {"getatt:FindingsTable.Arn", "getatt:FindingsTable.Arn/index/*"},
+    }
+
+
+def _granted(statements: list[dict[str, Any]]) -> dict[str, set[str]]:
+    granted: dict[str, set[str]] = {}
+    for statement in statements:
+        if statement["Effect"] == "Allow":
+            for action in statement["Action"]:
+                granted.setdefault(action, set()).update(statement["Resource"])
+    return granted
+
+
+@pytest.mark.parametrize("tracing", ["false", "true"])
+def test_iam_actions_are_exactly_the_rules_actions(cfn_template, functions, tracing):
+    for function in functions.values():
+        granted = _granted(_statements(cfn_template, function.role_id, tracing))
+        iam_granted = {action for action in granted if action.lower().startswith("iam:")}
+        declared = {action for rule_id in function.rule_ids for action in RULES[rule_id].META.iam_actions}
+        assert iam_granted == declared, f"{function.role_id}: IAM actions differ from the rules' iam_actions"
+
+
+@pytest.mark.parametrize("tracing", ["false", "true"])
+def test_no_wildcards_in_allows(cfn_template, functions, tracing):
+    for function in functions.values():
+        for statement in _statements(cfn_template, function.role_id, tracing):
+            if statement["Effect"] != "Allow":
+                continue
+            assert "NotAction" not in statement and "NotResource" not in statement, statement
+            for action in statement["Action"]:
+                assert "*" not in action and "?" not in action, f"{function.role_id}: wildcard action {action}"
+            if "*" in statement["Resource"]:
+                unexplained = [a for a in statement["Action"] if a not in ALLOWED_ON_STAR]
+                assert not unexplained, f"{function.role_id}: {unexplained} on Resource '*'"
+
+
+@pytest.mark.parametrize("tracing", ["false", "true"])
+def test_each_iam_action_is_on_its_narrowest_resource(cfn_template, functions, tracing):
+    for function in functions.values():
+        for statement in _statements(cfn_template, function.role_id, tracing):
+            iam = [a for a in statement["Action"] if a.startswith("iam:")]
+            if statement["Effect"] != "Allow" or not iam:
+                continue
+            for action in iam:
+                assert action in IAM_ACTION_RESOURCE, f"add {action}'s narrowest resource to IAM_ACTION_RESOURCE"
+                assert statement["Resource"] == [IAM_ACTION_RESOURCE[action]], (function.role_id, action)
+            if POLICY_ARN_CONDITIONED & set(iam):
+                assert set(iam) <= POLICY_ARN_CONDITIONED, "attach/detach sit in their own conditioned statement"
+                assert statement.get("Condition") == {"ArnEquals": {"iam:PolicyARN": "ref:DenyWithoutMfaPolicy"}}
+
+
+@pytest.mark.parametrize("tracing", ["false", "true"])
+def test_plumbing_actions_only_on_the_stacks_own_resources(cfn_template, functions, tracing):
+    for function in functions.values():
+        statements = _statements(cfn_template, function.role_id, tracing)
+        granted = _granted(statements)
+        expected = _expected_plumbing(cfn_template, function.logical_id)
+        if tracing == "true":
+            expected |= {action: {"*"} for action in ALLOWED_ON_STAR}
+        plumbing = {action: resources for action, resources in granted.items() if not action.startswith("iam:")}
+        assert plumbing.keys() == expected.keys(), f"{function.role_id}: unexpected or missing actions"
+        for action, resources in plumbing.items():
+            assert resources <= expected[action], f"{function.role_id}: {action} on {resources - expected[action]}"
+        kms = [s for s in statements if any(a.startswith("kms:") for a in s["Action"])]
+        assert all(set(s["Condition"]["StringEquals"]["kms:ViaService"]) == {
+            f"{service}.{REGION}.amazonaws.com" for service in ("sns", "sqs", "dynamodb")} for s in kms)
+
+
+def test_sns_publish_only_on_the_findings_topic(cfn_template, functions):
+    for function in functions.values():
+        granted = _granted(_statements(cfn_template, function.role_id, "true"))
+        assert granted["sns:Publish"] == {"ref:FindingsTopic"}
+
+
+def _denied(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
+    return any(
+        s["Effect"] == "Deny" and "Condition" not in s
+        and any(fnmatchcase(action, pattern) for pattern in s["Action"])
+        and any(fnmatchcase(resource, pattern) for pattern in s["Resource"])
+        for s in statements
+    )
+
+
+def test_no_role_can_modify_the_stacks_own_roles(cfn_template, functions):
+    """Every role lives under /compliance-remediator/, and each function role denies itself iam:* there."""
+    roles = dict(resources_of_type(cfn_template, "AWS::IAM::Role"))
+    for logical, role in roles.items():
+        assert role["Properties"]["Path"] == "/compliance-remediator/", logical
+    for policy_id, policy in resources_of_type(cfn_template, "AWS::IAM::ManagedPolicy"):
+        assert policy["Properties"]["Path"] == "/compliance-remediator/", policy_id
+    for function in functions.values():
+        statements = _statements(cfn_template, function.role_id, "true")
+        for action in MUTATING_ON_OUR_ROLES:
+            assert _denied(statements, action, OUR_ROLE), f"{function.role_id} could {action} our own roles"
+        assert _denied(statements, "iam:CreatePolicyVersion",
+                       f"arn:aws:iam::{ACCOUNT}:policy/compliance-remediator/DenyWithoutMfa-XYZ")
+        assert not _denied(statements, "iam:UpdateAccessKey", f"arn:aws:iam::{ACCOUNT}:user/alice")
+
+
+def test_roles_trust_only_lambda(cfn_template, functions):
+    for function in functions.values():
+        trust = cfn_template["Resources"][function.role_id]["Properties"]["AssumeRolePolicyDocument"]
+        assert trust["Statement"] == [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                       "Action": "sts:AssumeRole"}]
+
+
+def test_generated_permissions_let_only_our_rules_invoke(cfn_template, functions):
+    for function in functions.values():
+        permissions = [r["Properties"] for _, r in resources_of_type(cfn_template, "AWS::Lambda::Permission")
+                       if r["Properties"]["FunctionName"] == {"Ref": function.logical_id}]
+        assert permissions
+        for permission in permissions:
+            assert permission["Principal"] == "events.amazonaws.com"
+            assert permission["Action"] == "lambda:InvokeFunction"
+            assert "Fn::GetAtt" in permission["SourceArn"]
