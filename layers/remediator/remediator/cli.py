@@ -96,12 +96,21 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--json", action="store_true", help="machine-readable report")
     demo.add_argument("--mode", choices=("notify", "remediate"), default="remediate",
                       help="mode for every rule in the demo (default: remediate)")
+    sweep = commands.add_parser("sweep", help="the credential-report sweep, dry run (moto sample account by default)")
+    sweep.add_argument("--endpoint-url", help="a running moto server (or other endpoint) instead of a fresh one")
+    sweep.add_argument("--live", action="store_true", help="your AWS credentials and account")
+    sweep.add_argument("--remediate", action="store_true", help="act as remediate mode would (default: dry run)")
+    sweep.add_argument("--json", action="store_true", help="machine-readable report")
     args = parser.parse_args(argv)
 
     if args.command == "evaluate":
         state, _ = _state(args.live)
         context = EvalContext(Settings.from_env(live=args.live), state)
         return evaluate_files(args.files, context, as_json=args.json, out=sys.stdout, err=sys.stderr)
+    if args.command == "sweep":
+        from remediator.sweep.local import run_cli
+
+        return run_cli(endpoint_url=args.endpoint_url, live=args.live, remediate=args.remediate, as_json=args.json)
     from remediator.demo import run_demo
 
     return run_demo(as_json=args.json, mode=args.mode)

@@ -103,8 +103,8 @@ def check_user(row: CredentialRow, settings: Settings, now: datetime,
     for key in row.active_keys:
         last = key.last_used or key.last_rotated
         if last and last < unused_cutoff:
-            used = f"last used {_day(key.last_used)}" if key.last_used else f"never used, created {_day(last)}"
-            add(UNUSED, f"access key {key.slot} of {row.user} is {used} (over {settings.unused_credential_days} "
+            used = f"last used {_day(key.last_used)}" if key.last_used else f"never used since {_day(last)}"
+            add(UNUSED, f"access key {key.slot} of {row.user} was {used} (over {settings.unused_credential_days} "
                 "days).", DEACTIVATE_KEY, key=key)
             handled.add(key.slot)
 
@@ -113,7 +113,7 @@ def check_user(row: CredentialRow, settings: Settings, now: datetime,
         last = row.password_last_used or row.password_last_changed or row.created
         if last and last < unused_cutoff:
             used = f"last used {_day(row.password_last_used)}" if row.password_last_used else "never used"
-            add(UNUSED, f"the console password of {row.user} is {used} (over {settings.unused_credential_days} "
+            add(UNUSED, f"the console password of {row.user} was {used} (over {settings.unused_credential_days} "
                 "days).", DELETE_LOGIN_PROFILE)
             console_handled = True
 

@@ -1,0 +1,127 @@
+"""`remediator sweep`: the same sweep from a terminal, dry run unless `--remediate`.
+
+By default it starts a moto server on 127.0.0.1 with a small sample account (an old key, a user
+with two keys, an unused password, console users with and without MFA, an exempt user), so it
+runs with no AWS account. `--endpoint-url` points it at a running moto server; `--live` uses your
+own credentials (read-only unless `--remediate`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, TextIO
+
+from remediator.config import EXEMPT_TAG, Settings
+from remediator.findings import Mode
+
+DENY_POLICY_NAME = "compliance-remediator-deny-without-mfa"
+SAMPLE_PASSWORD = "Sample-Passw0rd-For-Moto!"  # a local moto account only
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _backdate(account: str, user: str, *, key_days: tuple[int, ...] = (),
+              password_used_days: int | None = None) -> None:
+    """moto dates everything "now": age the sample's keys and sign-ins in the in-process backend."""
+    from moto.iam.models import iam_backends
+
+    entity = iam_backends[account]["global"].users[user]
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for key, days in zip(entity.access_keys, key_days, strict=False):
+        key.create_date = now - timedelta(days=days)
+        key.last_used = now - timedelta(days=1)  # in use: old, not unused
+    if password_used_days is not None:
+        entity.password_last_used = now - timedelta(days=password_used_days)
+        entity.create_date = now - timedelta(days=password_used_days + 30)
+
+
+def seed_sample_account(iam: Any, account: str) -> None:
+    """A handful of users, one per branch of the sweep."""
+    for user in ("ana", "ben", "cai", "dee", "eve", "fay"):
+        iam.create_user(UserName=user)
+    iam.create_login_profile(UserName="ana", Password=SAMPLE_PASSWORD)  # console, no MFA
+    for _ in range(2):
+        iam.create_access_key(UserName="ben")  # two keys, the older one 200 days old
+    iam.create_access_key(UserName="cai")  # one key, 120 days old
+    iam.create_login_profile(UserName="dee", Password=SAMPLE_PASSWORD)  # password unused for 150 days
+    iam.create_login_profile(UserName="eve", Password=SAMPLE_PASSWORD)  # console with MFA: fine
+    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="eve")["VirtualMFADevice"]["SerialNumber"]
+    iam.enable_mfa_device(UserName="eve", SerialNumber=serial, AuthenticationCode1="123456",
+                          AuthenticationCode2="654321")
+    iam.create_access_key(UserName="fay")  # old key, but exempt
+    iam.tag_user(UserName="fay", Tags=[{"Key": EXEMPT_TAG, "Value": "vendor integration, ticket SEC-42"}])
+    _backdate(account, "ben", key_days=(200, 10))
+    _backdate(account, "cai", key_days=(120,))
+    _backdate(account, "dee", password_used_days=150)
+    _backdate(account, "fay", key_days=(300,))
+
+
+def _print(report: Any, as_json: bool, out: TextIO) -> None:
+    from remediator.sweep.messages import summary_text
+
+    if as_json:
+        data = report.as_dict()
+        data["items"] = [{"check": f.check, "user": f.user, "severity": str(f.severity), "reason": f.reason,
+                          "action": f.action_text, "act_now": f.act_now, "exempt": f.exempt} for f in report.findings]
+        data["outcomes"] = [{"user": f.user, "check": f.check, "outcome": str(r.outcome), "detail": r.detail}
+                            for f, r in report.actions]
+        print(json.dumps(data), file=out)
+        return
+    _, text, _ = summary_text(report)
+    print(text, file=out)
+    for finding in report.findings:
+        if finding.action and not finding.exempt and not report.actions:
+            when = "now" if finding.act_now else "after the warning period"
+            print(f"  would {when}: {finding.action_text}", file=out)
+    for _, result in report.actions:
+        print(f"  {result.outcome}: {result.detail}", file=out)
+
+
+def run_cli(*, endpoint_url: str | None, live: bool, remediate: bool, as_json: bool,
+            out: TextIO = sys.stdout) -> int:
+    """Run one sweep and print it; exit 0 when the sweep ran."""
+    from remediator.aws import AwsClients
+    from remediator.sweep.run import run_sweep
+
+    mode = Mode.REMEDIATE if remediate else Mode.NOTIFY
+    server = None
+    if not live and not endpoint_url:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        port = _free_port()
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        endpoint_url = f"http://127.0.0.1:{port}"
+    if not live:
+        os.environ.update({"AWS_ACCESS_KEY_ID": "sweep", "AWS_SECRET_ACCESS_KEY": "sweep"})
+        os.environ.pop("AWS_PROFILE", None)
+    try:
+        aws = AwsClients(endpoint_url=endpoint_url if not live else None, region="us-east-1")
+        settings = Settings.from_env(live=True)
+        if server is not None:
+            seed_sample_account(aws.iam, "123456789012")
+        policy_arn = settings.deny_without_mfa_policy_arn
+        if remediate and not live and not policy_arn:
+            from remediator.rules.console_mfa import deny_without_mfa_document
+
+            policy_arn = aws.iam.create_policy(PolicyName=DENY_POLICY_NAME,
+                                               PolicyDocument=json.dumps(deny_without_mfa_document()))["Policy"]["Arn"]
+        settings = replace(settings, sweep_mode=mode, modes={**settings.modes, "console_mfa": mode},
+                           deny_without_mfa_policy_arn=policy_arn)
+        report = run_sweep(aws, settings)
+        _print(report, as_json, out)
+    finally:
+        if server is not None:
+            server.stop()
+    return 0
