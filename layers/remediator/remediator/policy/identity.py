@@ -25,6 +25,7 @@ from .document import Statement, normalised_statements
 _IAM_ACTIONS = "iam:*"
 _IAM_RESOURCES = "arn:aws:iam::*:*"
 _SELF_VARIABLES = ("${aws:username}", "${aws:userid}")
+_VARIABLE = "\x00variable\x00"  # a policy variable in a Deny names one value, never "all of them"
 _PAST_ONLY_KEYS = ("aws:currenttime", "aws:tokenissuetime", "aws:epochtime")
 
 
@@ -41,15 +42,16 @@ class IdentityVerdict:
         return self.admin_equivalent or bool(self.escalation_paths)
 
 
-def normalise_arn(pattern: str) -> str:
-    """Lower-case ARN pattern with partition `aws`, any 12-digit account or policy variable as `*`."""
+def normalise_arn(pattern: str, variable: str = "*") -> str:
+    """Lower-case ARN pattern with partition `aws` and any 12-digit account as `*`; policy variables become
+    `variable`: `*` where the question is "could it reach", a non-matching mark for "does it cover all"."""
     text = pattern.strip().lower()
     while "${" in text:
         start = text.index("${")
         end = text.find("}", start)
         if end < 0:
             break
-        text = text[:start] + "*" + text[end + 1 :]
+        text = text[:start] + variable + text[end + 1 :]
     parts = text.split(":", 5)
     if len(parts) == 6 and parts[0] == "arn":
         if parts[1].startswith("aws"):
@@ -111,7 +113,7 @@ class _Compiled:
     def covers_resource(self, normal: str) -> bool:
         """Does this (Deny) statement apply to every resource the pattern `normal` can name?"""
         if self.resources is not None:
-            return any(glob_covers(normalise_arn(r), normal) for r in self.resources)
+            return any(glob_covers(normalise_arn(r, _VARIABLE), normal) for r in self.resources)
         return not any(globs_intersect(normalise_arn(r), normal) for r in self.not_resources or ())
 
 

@@ -290,49 +290,40 @@ def _positive_tests(statement: Statement, wanted) -> list[Condition]:
     ]
 
 
+def _audience_pinned(statement: Statement, key: str) -> bool:
+    tests = _positive_tests(statement, lambda k: k == key)
+    return any(not any(_vacuous(c, v) for v in c.values) for c in tests)
+
+
 def _federated(statement: Statement, value: str, config: _Config, found: _Findings) -> None:
     kind, host = _federated_kind(value)
-    if kind == "saml" or kind == "cognito":
+    if kind in ("saml", "cognito"):
         key = "saml:aud" if kind == "saml" else "cognito-identity.amazonaws.com:aud"
-        tests = _positive_tests(statement, lambda k: k == key)
-        if not any(not any(_vacuous(c, v) for v in c.values) for c in tests):
+        if not _audience_pinned(statement, key):
             name = "SAML provider" if kind == "saml" else "Cognito identity pool"
-            found.add(
-                statement,
-                "broad",
-                value,
-                f"{name} trust without a positive {key} condition lets any "
-                "identity of that provider assume the role.",
+            why = (
+                f"{name} trust without a positive {key} condition lets any of its identities assume the role."
             )
+            found.add(statement, "broad", value, why)
         return
     if kind == "github":
         tests = _positive_tests(statement, lambda k: k.endswith(":sub") and k.startswith(_GITHUB))
         pinned = any(all(_github_pins(c, v) for v in c.values) for c in tests)
-        what = "GitHub OIDC trust"
     else:
         tests = _positive_tests(statement, lambda k: k == host + ":sub")
         pinned = any(not any(_vacuous(c, v) for v in c.values) for c in tests)
-        what = f"OIDC provider {host} trust"
-    subjects = [v for c in tests for v in c.values]
+    subjects = list(dict.fromkeys(v for c in tests for v in c.values))
     if not pinned:
-        detail = (
-            f"its sub condition ({', '.join(subjects)}) does not pin one repository"
-            if subjects
-            else "it has no sub condition"
-        )
-        if kind != "github":
-            detail = "it has no positive sub condition"
-        found.add(statement, "broad", value, f"{what} is broad: {detail}.")
+        if kind == "github" and subjects:
+            why = f"GitHub OIDC trust whose sub ({', '.join(subjects)}) does not pin one repository."
+        else:
+            why = f"OIDC trust ({host}) without a positive sub condition lets any of its users assume it."
+        found.add(statement, "broad", value, why)
         return
-    if config.trusted_oidc_subjects:
-        for subject in dict.fromkeys(subjects):
-            if not any(glob_covers(allowed, subject) for allowed in config.trusted_oidc_subjects):
-                found.add(
-                    statement,
-                    "untrusted_account",
-                    subject,
-                    f"OIDC subject {subject!r} is not among the trusted subjects.",
-                )
+    for subject in subjects if config.trusted_oidc_subjects else ():
+        if not any(glob_covers(allowed, subject) for allowed in config.trusted_oidc_subjects):
+            why = f"OIDC subject {subject!r} is not among the trusted subjects."
+            found.add(statement, "untrusted_account", subject, why)
 
 
 def _external_id_required(statement: Statement) -> bool:
