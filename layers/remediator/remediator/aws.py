@@ -10,6 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_sns import SNSClient
 
@@ -41,3 +42,7 @@ class AwsClients:
     @cached_property
     def sns(self) -> SNSClient:
         return self._client("sns")
+
+    @cached_property
+    def dynamodb(self) -> DynamoDBClient:
+        return self._client("dynamodb")

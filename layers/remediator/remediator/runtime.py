@@ -75,11 +75,13 @@ def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, a
 IDEMPOTENCY_WINDOW_SECONDS = 2 * 24 * 3600  # longer than EventBridge's 24 h of delivery retries
 
 
-def _idempotent(process: Callable[..., dict[str, Any]], table: str) -> tuple[Callable[..., dict[str, Any]], Any]:
+def _idempotent(process: Callable[..., dict[str, Any]], table: str,
+                aws: AwsClients) -> tuple[Callable[..., dict[str, Any]], Any]:
     """EventBridge delivers at least once: one CloudTrail eventID is handled once per function.
 
     The key is the function name + eventID (powertools prefixes the function name); an event with no
-    eventID is still handled. The persistence layer makes its client here, after moto is up in tests.
+    eventID is still handled. The persistence layer is built on first use (after moto is up in tests) and
+    shares our boto3 session, so botocore's data is loaded once per cold start.
     """
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
@@ -89,7 +91,7 @@ def _idempotent(process: Callable[..., dict[str, Any]], table: str) -> tuple[Cal
 
     config = IdempotencyConfig(event_key_jmespath="detail.eventID", raise_on_no_idempotency_key=False,
                                expires_after_seconds=IDEMPOTENCY_WINDOW_SECONDS)
-    persistence = DynamoDBPersistenceLayer(table_name=table)
+    persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=aws.dynamodb)
     guarded = idempotent_function(data_keyword_argument="event", persistence_store=persistence, config=config)(process)
     return guarded, config
 
@@ -114,7 +116,7 @@ def make_handler(service: str) -> Callable[[dict[str, Any], Any], dict[str, Any]
         if not table or not isinstance(event, dict):
             return process(event=event)
         if table not in guarded:
-            guarded[table] = _idempotent(process, table)
+            guarded[table] = _idempotent(process, table, aws)
         once, config = guarded[table]
         config.register_lambda_context(context)
         return once(event=event)
