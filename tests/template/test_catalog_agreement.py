@@ -87,6 +87,9 @@ def test_settings_variables_come_from_parameters(cfn_template, functions):
     expected = {
         "BREAK_GLASS_ARNS": "BreakGlassArns", "TRUSTED_ACCOUNT_IDS": "TrustedAccountIds",
         "TRUSTED_ORG_IDS": "TrustedOrgIds", "TRUSTED_OIDC_SUBJECTS": "TrustedOidcSubjects", "LOG_LEVEL": "LogLevel",
+        "MFA_GRACE_PERIOD_HOURS": "MfaGracePeriodHours", "CONSOLE_MFA_REMEDIATION": "ConsoleMfaRemediation",
+        "ROLES_ONLY_ACCOUNT": "RolesOnlyAccount", "DENY_WITHOUT_MFA_POLICY_ARN": "DenyWithoutMfaPolicy",
+        "IDEMPOTENCY_TABLE": "IdempotencyTable", "FINDINGS_TABLE": "FindingsTable",
     }
     for function in functions.values():
         variables = cfn_template["Resources"][function.logical_id]["Properties"]["Environment"]["Variables"]

@@ -1,0 +1,174 @@
+"""Failure paths, encryption and who may publish: what moto cannot check (it models no key, topic or
+queue policies, and skips alarms and invoke configs), read from the translated template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.template.conftest import ACCOUNT, REGION, Resolver, resources_of_type, rules_targeting
+
+KEY = {"Ref": "RemediatorKey"}
+
+
+def _queue_policies(cfn: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Queue logical id -> its policy document."""
+    policies = {}
+    for _, policy in resources_of_type(cfn, "AWS::SQS::QueuePolicy"):
+        for queue in policy["Properties"]["Queues"]:
+            policies[queue["Ref"]] = policy["Properties"]["PolicyDocument"]
+    return policies
+
+
+def _alarms(cfn: dict[str, Any]) -> list[dict[str, Any]]:
+    return [alarm["Properties"] for _, alarm in resources_of_type(cfn, "AWS::CloudWatch::Alarm")]
+
+
+def _alarm_on(cfn: dict[str, Any], metric: str, dimension: dict[str, Any]) -> dict[str, Any]:
+    found = [a for a in _alarms(cfn) if a["MetricName"] == metric and a["Dimensions"][0]["Value"] == dimension]
+    assert len(found) == 1, f"one {metric} alarm on {dimension}"
+    return found[0]
+
+
+def _assert_alarms_to_topic(alarm: dict[str, Any]) -> None:
+    assert alarm["AlarmActions"] == [{"Ref": "FindingsTopic"}]
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold" and alarm["Threshold"] == 0
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_every_rule_retries_then_dead_letters_into_a_queue_events_may_write(cfn_template, functions):
+    policies = _queue_policies(cfn_template)
+    for function in functions.values():
+        rules = rules_targeting(cfn_template, function.logical_id)
+        for logical, rule in rules.items():
+            (target,) = rule["Properties"]["Targets"]
+            assert 0 < target["RetryPolicy"]["MaximumRetryAttempts"] <= 185
+            assert 0 < target["RetryPolicy"]["MaximumEventAgeInSeconds"] <= 86400
+            queue = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+            (statement,) = policies[queue]["Statement"]
+            assert statement["Effect"] == "Allow" and statement["Principal"] == {"Service": "events.amazonaws.com"}
+            assert statement["Action"] == "sqs:SendMessage"
+            assert statement["Resource"] == {"Fn::GetAtt": [queue, "Arn"]}
+            source_arns = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+            assert {"Fn::GetAtt": [logical, "Arn"]} in (source_arns if isinstance(source_arns, list) else [source_arns])
+            _assert_alarms_to_topic(_alarm_on(cfn_template, "ApproximateNumberOfMessagesVisible",
+                                              {"Fn::GetAtt": [queue, "QueueName"]}))
+
+
+def test_processing_errors_retry_then_land_in_the_functions_own_queue(cfn_template, functions):
+    configs = {r["Properties"]["FunctionName"]["Ref"]: r["Properties"]
+               for _, r in resources_of_type(cfn_template, "AWS::Lambda::EventInvokeConfig")}
+    rule_queues = {t["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0] for _, r in resources_of_type(
+        cfn_template, "AWS::Events::Rule") for t in r["Properties"]["Targets"]}
+    seen = set()
+    for function in functions.values():
+        config = configs[function.logical_id]
+        assert config["MaximumRetryAttempts"] == 2
+        assert config["Qualifier"] == "$LATEST"
+        destination = config["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+        assert cfn_template["Resources"][destination]["Type"] == "AWS::SQS::Queue"
+        assert destination not in rule_queues and destination not in seen, "each function has its own DLQ"
+        seen.add(destination)
+        _assert_alarms_to_topic(_alarm_on(cfn_template, "ApproximateNumberOfMessagesVisible",
+                                          {"Fn::GetAtt": [destination, "QueueName"]}))
+        errors = _alarm_on(cfn_template, "Errors", {"Ref": function.logical_id})
+        assert errors["Namespace"] == "AWS/Lambda" and errors["Statistic"] == "Sum"
+        _assert_alarms_to_topic(errors)
+
+
+def test_topic_queues_tables_and_logs_use_the_customer_managed_key(cfn_template):
+    key = cfn_template["Resources"]["RemediatorKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    (_, topic), = resources_of_type(cfn_template, "AWS::SNS::Topic")
+    assert topic["Properties"]["KmsMasterKeyId"] == KEY  # not alias/aws/sns: alarms could not publish
+    for logical, queue in resources_of_type(cfn_template, "AWS::SQS::Queue"):
+        assert queue["Properties"]["KmsMasterKeyId"] == KEY, logical  # not alias/aws/sqs: EventBridge could not
+        assert queue["Properties"]["MessageRetentionPeriod"] == 1209600
+    for logical, table in resources_of_type(cfn_template, "AWS::DynamoDB::Table"):
+        assert table["Properties"]["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS",
+                                                           "KMSMasterKeyId": KEY}, logical
+    for logical, group in resources_of_type(cfn_template, "AWS::Logs::LogGroup"):
+        assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["RemediatorKey", "Arn"]}, logical
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, logical
+
+
+def test_key_policy_lets_alarms_eventbridge_and_sns_use_the_key_from_this_account_only(cfn_template):
+    policy = Resolver(cfn_template)(cfn_template["Resources"]["RemediatorKey"]["Properties"]["KeyPolicy"])
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    admin = by_sid["AccountAdministers"]
+    assert admin["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+    services = by_sid["ServicesOfThisAccountUseTheKey"]
+    assert set(services["Principal"]["Service"]) == {"cloudwatch.amazonaws.com", "events.amazonaws.com",
+                                                     "sns.amazonaws.com"}
+    assert set(services["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
+    assert services["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    logs = by_sid["LogsEncryptOurLogGroups"]
+    assert logs["Principal"] == {"Service": f"logs.{REGION}.amazonaws.com"}
+    context = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert context == f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/compliance-remediator/remediator/*"
+    for logical, group in resources_of_type(cfn_template, "AWS::Logs::LogGroup"):
+        name = Resolver(cfn_template)(group["Properties"]["LogGroupName"])
+        assert name.startswith("/compliance-remediator/remediator/"), f"{logical}: outside the key's log context"
+    assert set(by_sid) == {"AccountAdministers", "ServicesOfThisAccountUseTheKey", "LogsEncryptOurLogGroups"}
+
+
+def test_only_our_functions_and_alarms_may_publish(cfn_template, functions):
+    resolve = Resolver(cfn_template)
+    (_, topic_policy), = resources_of_type(cfn_template, "AWS::SNS::TopicPolicy")
+    statements = {s["Sid"]: s for s in resolve(topic_policy["Properties"]["PolicyDocument"])["Statement"]}
+    roles = {f"getatt:{f.role_id}.Arn" for f in functions.values()}
+    assert set(statements["FunctionsPublish"]["Principal"]["AWS"]) == roles
+    alarms = statements["AlarmsPublish"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    deny = statements["NobodyElsePublishes"]
+    assert deny["Effect"] == "Deny" and deny["Principal"] == "*" and deny["Action"] == "sns:Publish"
+    assert set(deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]) == roles
+    assert deny["Condition"]["Bool"] == {"aws:PrincipalIsAWSService": "false"}
+    allows = [s for s in statements.values() if s["Effect"] == "Allow"]
+    assert {s["Sid"] for s in allows} == {"FunctionsPublish", "AlarmsPublish"}
+    assert all(s["Action"] == "sns:Publish" and s["Resource"] == "ref:FindingsTopic" for s in allows)
+
+
+def test_email_subscription_only_when_an_address_is_given(cfn_template):
+    (_, subscription), = resources_of_type(cfn_template, "AWS::SNS::Subscription")
+    assert subscription["Condition"] == "HasNotificationEmail"
+    assert Resolver(cfn_template).condition("HasNotificationEmail") is False
+    assert Resolver(cfn_template, {"NotificationEmail": "security@example.com"}).condition("HasNotificationEmail")
+
+
+def test_findings_table_matches_the_store(cfn_template):
+    from remediator.store import table_definition
+
+    table = cfn_template["Resources"]["FindingsTable"]["Properties"]
+    expected = table_definition("ignored")
+    for field in ("BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes"):
+        assert table[field] == expected[field], field
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_idempotency_table_matches_powertools_defaults(cfn_template):
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    layer = DynamoDBPersistenceLayer(table_name="ignored")
+    table = cfn_template["Resources"]["IdempotencyTable"]["Properties"]
+    assert table["KeySchema"] == [{"AttributeName": layer.key_attr, "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": layer.expiry_attr, "Enabled": True}
+
+
+def test_deny_without_mfa_policy_is_the_rules_document(cfn_template):
+    from remediator.rules.console_mfa import deny_without_mfa_document
+
+    policy = cfn_template["Resources"]["DenyWithoutMfaPolicy"]["Properties"]
+    assert policy["PolicyDocument"] == deny_without_mfa_document()
+
+
+def test_checkov_skips_carry_reasons(sam_template):
+    for logical, resource in sam_template["Resources"].items():
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert skip["id"].startswith("CKV") and len(skip.get("comment", "")) > 20, (logical, skip)
+
+
+def test_sam_generated_suppressions_file_is_valid(cfn_template):
+    from tests.template.conftest import ROOT, translate_template
+
+    translate_template.add_checkov_suppressions(cfn_template, ROOT / "checkov-sam-suppressions.yaml")
