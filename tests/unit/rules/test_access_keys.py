@@ -23,7 +23,7 @@ DRY_RUN = EvalContext(Settings(live=False), AssumedState())
 def findings_for(name: str, context: EvalContext = DRY_RUN, **changes: object):
     event = copy.deepcopy(load_event(name))
     event["detail"].update(changes)
-    return decide(parse_envelope(event), context)
+    return decide(parse_envelope(event), context, rule_ids=("access_keys",))
 
 
 @pytest.mark.parametrize("event, severity", [
