@@ -98,6 +98,7 @@ def test_access_denied_on_remediation_is_a_could_not_revert_message(stack, monke
     stack["handler"](_event_for(stack["key_id"]), LAMBDA_CONTEXT)
     [message] = _messages(stack)
     assert message["MessageAttributes"]["action"]["Value"] == "failed"
+    assert message["MessageAttributes"]["severity"]["Value"] == "critical"
     assert "COULD NOT REMEDIATE" in message["Subject"] and "AccessDenied" in message["Message"]
     assert stack["iam"].list_access_keys(UserName="bob")["AccessKeyMetadata"][0]["Status"] == "Active"
 
@@ -162,3 +163,32 @@ def test_another_function_still_handles_the_same_event(stack, idempotency_table,
     stack["handler"](copy.deepcopy(event), LAMBDA_CONTEXT)
     assert len(_messages(stack)) == 2
     assert len(boto3.client("dynamodb").scan(TableName=idempotency_table)["Items"]) == 2
+
+
+def test_publish_failure_raises_for_a_retry_that_notifies_once(stack, idempotency_table, monkeypatch) -> None:
+    """SNS down: the handler raises (Lambda retries, then the DLQ); the key is already safe; the retry reports."""
+    from botocore.exceptions import ClientError
+
+    from remediator import runtime
+
+    real_publish = runtime.publish
+    failures = iter([ClientError({"Error": {"Code": "InternalError", "Message": "SNS down"}}, "Publish")])
+
+    def flaky_publish(*args, **kwargs):
+        error = next(failures, None)
+        if error:
+            raise error
+        return real_publish(*args, **kwargs)
+
+    monkeypatch.setattr(runtime, "publish", flaky_publish)
+    event = _event_for(stack["key_id"])
+    with pytest.raises(ClientError):
+        stack["handler"](copy.deepcopy(event), LAMBDA_CONTEXT)
+    assert stack["iam"].list_access_keys(UserName="bob")["AccessKeyMetadata"][0]["Status"] == "Inactive"
+    assert _messages(stack) == []
+    retry = stack["handler"](copy.deepcopy(event), LAMBDA_CONTEXT)  # Lambda's async retry
+    assert retry["findings"][0]["outcome"] == "verified"  # re-read: the key is Inactive
+    [message] = _messages(stack)
+    assert message["MessageAttributes"]["action"]["Value"] == "verified"
+    stack["handler"](copy.deepcopy(event), LAMBDA_CONTEXT)  # a late duplicate delivery
+    assert _messages(stack) == []

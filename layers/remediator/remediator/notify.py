@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from remediator.config import EXEMPT_TAG
 from remediator.events import CloudTrailRecord
-from remediator.findings import ActionResult, Finding, Outcome
+from remediator.findings import ActionResult, Finding, Outcome, Severity
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -21,9 +21,14 @@ _OUTCOME_WORDS = {
 }
 
 
+def severity_of(finding: Finding, result: ActionResult) -> Severity:
+    """A remediation that failed is critical whatever the finding: the risky change is still in place."""
+    return Severity.CRITICAL if result.outcome == Outcome.FAILED else finding.severity
+
+
 def subject(finding: Finding, result: ActionResult) -> str:
     """SNS subjects are printable ASCII, one line, at most 100 characters."""
-    text = f"[{finding.severity.upper()}] {finding.rule}: {_OUTCOME_WORDS[result.outcome]} ({finding.resource.name})"
+    text = f"[{severity_of(finding, result).upper()}] {finding.rule}: {_OUTCOME_WORDS[result.outcome]} ({finding.resource.name})"
     return "".join(ch if " " <= ch <= "~" else "?" for ch in text)[:100]
 
 
@@ -40,7 +45,7 @@ def email_text(finding: Finding, record: CloudTrailRecord, result: ActionResult)
     """Who, what, where, when, what we did (and whether it held), how to undo and how to exempt."""
     caller = record.identity
     lines = [
-        f"{finding.severity.upper()} finding from rule {finding.rule}",
+        f"{severity_of(finding, result).upper()} finding from rule {finding.rule}",
         "",
         finding.reason,
         "",
@@ -80,7 +85,7 @@ def chatbot_payload(finding: Finding, record: CloudTrailRecord, result: ActionRe
             "title": f":rotating_light: {subject(finding, result)}",
             "description": f"{finding.reason}\n*Outcome:* {result.detail}",
             "nextSteps": next_steps,
-            "keywords": [finding.rule, str(finding.severity), record.account or "unknown-account"],
+            "keywords": [finding.rule, str(severity_of(finding, result)), record.account or "unknown-account"],
         },
         "metadata": {
             "threadId": f"{finding.rule}-{finding.resource.name}",
@@ -95,7 +100,7 @@ def chatbot_payload(finding: Finding, record: CloudTrailRecord, result: ActionRe
 def message_attributes(finding: Finding, record: CloudTrailRecord, result: ActionResult) -> dict[str, Any]:
     """For subscription filter policies: e.g. only critical findings to the pager."""
     values = {
-        "severity": str(finding.severity),
+        "severity": str(severity_of(finding, result)),
         "rule": finding.rule,
         "account": record.account or "unknown",
         "action": str(result.outcome),
