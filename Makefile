@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 # Python 3.13 (the Lambda runtime): python3.13 on PATH, else pyenv's 3.13.
 PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || ls -d "$$(pyenv root 2>/dev/null)"/versions/3.13*/bin/python 2>/dev/null | tail -n 1)
 export PATH := $(abspath $(BIN)):$(PATH)
+# SAM CLI would otherwise try to send usage telemetry.
+export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test lint unit integration template corpus build validate checkov bench clean
+.PHONY: demo test lint build validate checkov bench clean
 
 $(BIN)/.installed: requirements-dev.txt constraints.txt pyproject.toml
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required (python3.13 on PATH or pyenv install 3.13)"; exit 1; }
@@ -28,7 +30,13 @@ validate: $(BIN)/.installed
 	$(BIN)/sam validate --lint --template template.yaml
 
 build: $(BIN)/.installed
-	$(BIN)/sam build --template template.yaml
+	scripts/sam_build_check.sh
+
+checkov:
+	scripts/checkov.sh
+
+bench: $(BIN)/.installed
+	$(BIN)/python scripts/bench_handler.py
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache

@@ -23,5 +23,5 @@ layer_pkg=$(bytes "$BUILD_DIR"/RemediatorLayer/python/remediator)
 own=$((own + layer_pkg))
 printf '%-40s %8d bytes\n' "RemediatorLayer/python/remediator" "$layer_pkg"
 printf '%-40s %8d bytes (third-party included)\n' "RemediatorLayer (whole)" "$(bytes "$BUILD_DIR"/RemediatorLayer)"
-printf 'our code: %d bytes (limit %d); sam build took %.1f s\n' "$own" "$MAX_OWN_CODE_BYTES" "$(echo "$end - $start" | bc)"
+printf 'our code: %d bytes (limit %d); sam build took %.1f s\n' "$own" "$MAX_OWN_CODE_BYTES" "$(awk -v a="$start" -v b="$end" 'BEGIN {print b - a}')"
 [ "$own" -lt "$MAX_OWN_CODE_BYTES" ] || { echo "our code is too large" >&2; exit 1; }
