@@ -1,0 +1,129 @@
+"""Least privilege, proven by running: each function handles its demo events in remediate mode with moto's
+IAM enforcement on, as a principal holding only its role's Allow statements from the translated template.
+
+moto checks resource-scoped statements against "*", so resources are widened to "*" here (the static test
+in tests/template/test_iam_least_privilege.py proves they are narrow); a missing action fails this test.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.core.authorization import enable_iam_authentication
+
+from remediator.demo import ENACTORS, LocalLambdaContext
+from remediator.events import parse_envelope
+from remediator.rules import FUNCTIONS, RULES
+from remediator.runtime import make_handler
+from remediator.store import table_definition
+from tests.conftest import EVENTS
+from tests.template.conftest import Resolver, functions_of, translate_template
+
+pytestmark = pytest.mark.integration
+
+DEMO_EVENTS = {path.name: json.loads(path.read_text()) for path in sorted(EVENTS.glob("*.json"))}
+DENY_POLICY = (EVENTS.parent / "layers/remediator/remediator/data/deny_without_mfa.json").read_text()
+
+
+@pytest.fixture(scope="module")
+def role_statements() -> dict[str, list[dict[str, Any]]]:
+    """Function name -> its role's Allow statements, resources widened to "*" and conditions dropped."""
+    cfn = translate_template.translate()
+    resolve = Resolver(cfn)
+    statements = {}
+    for name, function in functions_of(cfn).items():
+        role = resolve(cfn["Resources"][function.role_id]["Properties"])
+        allowed = [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]
+                   if s.get("Effect") == "Allow"]
+        statements[name] = [{"Effect": "Allow", "Action": s["Action"], "Resource": "*"} for s in allowed]
+    return statements
+
+
+def _events_for(function: str) -> list[str]:
+    rule_ids = FUNCTIONS[function]
+    return [name for name, event in DEMO_EVENTS.items()
+            if any(RULES[rule_id].META.reacts_to(parse_envelope(event)) for rule_id in rule_ids)]
+
+
+CASES = [(function, event) for function in FUNCTIONS for event in _events_for(function)]
+
+
+@pytest.mark.parametrize("function, event_file", CASES)
+def test_function_does_its_job_with_only_its_role_permissions(function, event_file, role_statements, monkeypatch):
+    with mock_aws():
+        admin_iam, sns, sqs, dynamodb = (boto3.client(s) for s in ("iam", "sns", "sqs", "dynamodb"))
+        topic = sns.create_topic(Name="findings")["TopicArn"]
+        queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        dynamodb.create_table(TableName="idempotency", BillingMode="PAY_PER_REQUEST",
+                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+        dynamodb.create_table(**table_definition("findings"))
+        deny = admin_iam.create_policy(PolicyName="DenyWithoutMfa", PolicyDocument=DENY_POLICY)["Policy"]["Arn"]
+
+        admin_iam.create_user(UserName=f"as-{function}")
+        admin_iam.put_user_policy(UserName=f"as-{function}", PolicyName="role",
+                                  PolicyDocument=json.dumps({"Version": "2012-10-17",
+                                                             "Statement": role_statements[function]}))
+        key = admin_iam.create_access_key(UserName=f"as-{function}")["AccessKey"]
+
+        event = copy.deepcopy(DEMO_EVENTS[event_file])
+        enactor = ENACTORS.get(event["detail"]["eventName"])
+        if enactor:
+            enactor(admin_iam, event["detail"])
+
+        for rule_id in RULES:
+            monkeypatch.setenv(f"MODE_{rule_id.upper()}", "remediate")
+        monkeypatch.setenv("MFA_GRACE_PERIOD_HOURS", "0")  # act now, not after a day
+        monkeypatch.setenv("TOPIC_ARN", topic)
+        monkeypatch.setenv("IDEMPOTENCY_TABLE", "idempotency")
+        monkeypatch.setenv("FINDINGS_TABLE", "findings")
+        monkeypatch.setenv("DENY_WITHOUT_MFA_POLICY_ARN", deny)
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", function)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+        monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+        handler = make_handler(function)
+
+        with enable_iam_authentication():
+            result = handler(event, LocalLambdaContext(function_name=function))
+
+        assert result["skipped"] is None, result
+        for finding in result["findings"]:
+            assert finding["outcome"] != "failed", finding
+            assert "Could not read" not in finding["reason"] and "AccessDenied" not in finding["detail"], finding
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        assert len(messages) == len(result["findings"])
+
+
+def test_enforcement_really_denies_a_missing_action(role_statements, monkeypatch) -> None:
+    """Positive control: drop iam:UpdateAccessKey and access_keys can no longer remediate."""
+    with mock_aws():
+        admin_iam = boto3.client("iam")
+        topic = boto3.client("sns").create_topic(Name="findings")["TopicArn"]
+        statements = copy.deepcopy(role_statements["access_keys"])
+        for statement in statements:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            statement["Action"] = [a for a in actions if a != "iam:UpdateAccessKey"] or ["iam:GetUser"]
+        admin_iam.create_user(UserName="weak")
+        admin_iam.put_user_policy(UserName="weak", PolicyName="role", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": statements}))
+        key = admin_iam.create_access_key(UserName="weak")["AccessKey"]
+        event = copy.deepcopy(DEMO_EVENTS["create-access-key-for-another-user.json"])
+        ENACTORS["CreateAccessKey"](admin_iam, event["detail"])
+        monkeypatch.setenv("MODE_ACCESS_KEYS", "remediate")
+        monkeypatch.setenv("TOPIC_ARN", topic)
+        monkeypatch.delenv("IDEMPOTENCY_TABLE", raising=False)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+        monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+        handler = make_handler("access_keys")
+        with enable_iam_authentication():
+            result = handler(event, LocalLambdaContext())
+        assert result["findings"][0]["outcome"] == "failed"
