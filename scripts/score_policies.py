@@ -216,14 +216,16 @@ documents = {path: json.loads((corpus / path).read_text()) for path in labels}
 out = {}
 
 
-def run(name, answer):
-    answers, times, errors = {}, [], 0
+def run(name, answer, kinds):
+    answers, times, errors = {}, [], []
     for path, document in documents.items():
+        if path.split("/")[0] not in kinds:
+            continue
         start = time.perf_counter()
         try:
             result = answer(path, document)
-        except Exception:
-            errors += 1
+        except Exception as error:
+            errors.append(f"{path}: {error!r}"[:200])
             result = None
         times.append(time.perf_counter() - start)
         if result:
@@ -259,15 +261,19 @@ def parliament_answer(path, document):
 def policy_sentry_answer(path, document):
     from policy_sentry.analysis.analyze import analyze_by_access_level
     if path.startswith("identity/"):
-        return {"privesc": bool(analyze_by_access_level(document, "permissions-management"))}
+        return {"privesc": bool(analyze_by_access_level(document, "Permissions management"))}
 
 
-for name, answer in (("policyuniverse", policyuniverse_answer), ("cloudsplaining", cloudsplaining_answer),
-                     ("parliament", parliament_answer), ("policy_sentry", policy_sentry_answer)):
+for name, answer, kinds in (("policyuniverse", policyuniverse_answer, ("trust",)),
+                            ("cloudsplaining", cloudsplaining_answer, ("identity", "trust")),
+                            ("parliament", parliament_answer, ("identity",)),
+                            ("policy_sentry", policy_sentry_answer, ("identity",))):
     try:
-        run(name, answer)
+        run(name, answer, kinds)
     except Exception as error:
         out[name] = {"unavailable": repr(error)}
+from importlib.metadata import version
+out["_versions"] = {n: version(n) for n in [*out]}
 print(json.dumps(out))
 """
 LIBRARY_IMPORTS = {
@@ -293,6 +299,8 @@ def report_libraries(corpus: Path) -> None:
     worker = [str(python), "-c", _WORKER, str(corpus), json.dumps(OWN_ACCOUNT)]
     result = subprocess.run(worker, capture_output=True, text=True, check=True)
     libraries = json.loads(result.stdout.strip().splitlines()[-1])
+    versions = libraries.pop("_versions", {})
+    print("\nlibrary versions: " + ", ".join(f"{name} {v}" for name, v in versions.items()))
     verdicts, times = analyse_corpus(corpus)
     layer = str(ROOT / "layers" / "remediator")
     rows = [
@@ -310,8 +318,13 @@ def report_libraries(corpus: Path) -> None:
             print(f"  {name}: unavailable: {data['unavailable']}")
             continue
         import_ms = import_times_ms(str(python), LIBRARY_IMPORTS[name])["pyc"]
-        rows.append((name, data["answers"], data["median_ms"], data["p99_ms"], import_ms, data["errors"]))
-    print("\nlibrary comparison (same labels and scoring; iam-dataset privesc excluded, as for us):")
+        rows.append(
+            (name, data["answers"], data["median_ms"], data["p99_ms"], import_ms, len(data["errors"]))
+        )
+        for error in data["errors"]:
+            print(f"  {name} raised on {error}")
+    print("\nlibrary comparison (same labels and scoring; iam-dataset privesc excluded, as for us; time per")
+    print("document over the documents of the kind the tool analyses; import in a fresh process, with .pyc):")
     print(
         "| tool | label | TP | FP | FN | TN | agreement | no answer | errors | ms/doc median | p99 "
         "| import ms |"

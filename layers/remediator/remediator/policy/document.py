@@ -97,8 +97,11 @@ def load_policy_document(raw: str | bytes | dict) -> dict:
     for position, statement in enumerate(statements):
         if not isinstance(statement, dict):
             raise PolicyParseError(f"statement {position} is not an object ({type(statement).__name__})")
-    document = {k: clone_json(v) for k, v in value.items() if k != key}
-    document["Statement"] = [clone_json(statement) for statement in statements]
+    try:
+        document = {k: clone_json(v) for k, v in value.items() if k != key}
+        document["Statement"] = [clone_json(statement) for statement in statements]
+    except RecursionError as error:
+        raise PolicyParseError("policy document is nested too deeply") from error
     return document
 
 
