@@ -8,11 +8,11 @@ both pass when the key is absent from the request.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .actions import ASSUME_ACTIONS, PatternSet, glob_covers, has_wildcard
-from .document import Condition, Statement, clone_json, load_policy_document, normalise_statement
+from .document import Condition, Statement, as_list, clone_json, load_policy_document, normalise_statement
 
 _POSITIVE_STRING = ("stringequals", "stringequalsignorecase", "stringlike")
 _LITERAL = ("stringequals", "stringequalsignorecase")
@@ -53,6 +53,8 @@ class TrustIssue:
 
 @dataclass(frozen=True)
 class TrustVerdict:
+    """Everything role_trust needs: the issues (with the statements to strip) and the trust's shape."""
+
     issues: tuple[TrustIssue, ...]
     external_id_required: bool
     cross_account: bool
@@ -98,7 +100,9 @@ class _Findings:
         self.cross_account = False
 
     def add(self, statement: Statement, kind: str, principal: str, why: str) -> None:
-        self.issues.append(TrustIssue(statement.index, kind, principal, why))
+        issue = TrustIssue(statement.index, kind, principal, why)
+        if issue not in self.issues:
+            self.issues.append(issue)
 
 
 def _grants_assume(statement: Statement) -> bool:
@@ -127,14 +131,12 @@ def _principals(statement: Statement, problems: list[str]) -> list[tuple[str, st
         if kind not in ("aws", "service", "federated", "canonicaluser"):
             problems.append(f"{label} has principal type {key!r}, which IAM does not know (ignored).")
             continue
-        for value in as_strings(values):
-            pairs.append((kind, value))
+        for value in as_list(values):
+            if isinstance(value, str):
+                pairs.append((kind, value))
+            else:
+                problems.append(f"{label} has a {key} principal that is not a string: {value!r} (ignored).")
     return pairs
-
-
-def as_strings(values: object) -> list[str]:
-    items = values if isinstance(values, list) else [values]
-    return [item for item in items if isinstance(item, str)]
 
 
 def _account_of(value: str) -> str | None:
@@ -282,7 +284,7 @@ def _federated_kind(value: str) -> tuple[str, str]:
     return "oidc", low.split("oidc-provider/", 1)[1] if "oidc-provider/" in low else low
 
 
-def _positive_tests(statement: Statement, wanted) -> list[Condition]:
+def _positive_tests(statement: Statement, wanted: Callable[[str], bool]) -> list[Condition]:
     return [
         c
         for c in statement.conditions
