@@ -192,7 +192,7 @@ def findings_store(aws: AwsClients, table_name: str | None) -> FindingsStore | N
     """The store for a deployment (FINDINGS_TABLE), on the same session and endpoint as the other clients."""
     if not table_name:
         return None
-    return FindingsStore(aws._client("dynamodb"), table_name)
+    return FindingsStore(aws.dynamodb, table_name)
 
 
 def track_outcome(store: FindingsStore, finding: Finding, result: ActionResult) -> None:
