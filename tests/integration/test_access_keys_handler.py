@@ -192,3 +192,21 @@ def test_publish_failure_raises_for_a_retry_that_notifies_once(stack, idempotenc
     assert message["MessageAttributes"]["action"]["Value"] == "verified"
     stack["handler"](copy.deepcopy(event), LAMBDA_CONTEXT)  # a late duplicate delivery
     assert _messages(stack) == []
+
+
+def test_action_budget_stops_a_tug_of_war_after_three_changes(stack, monkeypatch) -> None:
+    """Someone keeps re-activating the key: we revert three times an hour, then only notify."""
+    from remediator.store import table_definition
+
+    boto3.client("dynamodb").create_table(**table_definition("findings"))
+    monkeypatch.setenv("FINDINGS_TABLE", "findings")
+    event = _event_for(stack["key_id"])
+    outcomes = []
+    for attempt in range(4):
+        stack["iam"].update_access_key(UserName="bob", AccessKeyId=stack["key_id"], Status="Active")
+        event["detail"]["eventID"] = f"tug-of-war-{attempt}"
+        outcomes.append(stack["handler"](copy.deepcopy(event), LAMBDA_CONTEXT)["findings"][0])
+    assert [o["outcome"] for o in outcomes] == ["verified", "verified", "verified", "skipped"]
+    assert "3 times in the past hour" in outcomes[-1]["detail"]
+    assert stack["iam"].list_access_keys(UserName="bob")["AccessKeyMetadata"][0]["Status"] == "Active"
+    assert len(_messages(stack)) == 4  # every round is still reported

@@ -28,6 +28,7 @@ OPEN_INDEX = "open-by-rule"
 OPEN_RETENTION = timedelta(days=90)  # an open finding nobody follows up on disappears; the sweep re-finds it
 CLOSED_RETENTION = timedelta(days=30)  # kept for the audit trail, then dropped
 ACTION_RETENTION = timedelta(days=1)  # the action budget looks one hour back
+ACTION_BUDGET_PER_HOUR = 3  # changes to one resource per hour before we stop acting and only notify
 
 
 def utcnow() -> datetime:
@@ -186,6 +187,11 @@ class FindingsStore:
                                   ExpressionAttributeValues={":r": {"S": resource}, ":since": {"S": f"action#{since}"},
                                                              ":end": {"S": "action#~"}})
         return int(response.get("Count", 0))
+
+
+def over_budget(store: FindingsStore | None, resource: Resource) -> bool:
+    """Something keeps undoing our fix (a loop with another tool, a stubborn admin): stop acting, keep notifying."""
+    return store is not None and store.actions_in_last_hour(resource_key(resource)) >= ACTION_BUDGET_PER_HOUR
 
 
 def findings_store(aws: AwsClients, table_name: str | None) -> FindingsStore | None:

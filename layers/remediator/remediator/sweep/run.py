@@ -20,7 +20,7 @@ from remediator.aws import AwsClients, error_code
 from remediator.config import EXEMPT_TAG, Settings
 from remediator.findings import ActionResult, Mode, Outcome, Resource
 from remediator.rules.console_mfa import delete_login_profile, enforce_mfa
-from remediator.store import resource_key
+from remediator.store import over_budget, resource_key
 from remediator.sweep.checks import (
     CONSOLE_MFA,
     DEACTIVATE_KEY,
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from remediator.store import FindingsStore
 
 WARNED_CHECKS = (CONSOLE_MFA, KEY_AGE)  # checks that warn first; their open findings live in the store
-ACTION_BUDGET_PER_HOUR = 3  # changes to one resource per hour before we stop and only notify
 THROTTLED = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"})
 
 
@@ -194,8 +193,9 @@ def run_sweep(aws: AwsClients, settings: Settings, *, store: FindingsStore | Non
                                       else "the function's time limit")
             report.left = due[index:]
             break
-        key = resource_key(Resource("user", finding.user, finding.account))
-        if store is not None and store.actions_in_last_hour(key) >= ACTION_BUDGET_PER_HOUR:
+        resource = Resource("user", finding.user, finding.account)
+        key = resource_key(resource)
+        if over_budget(store, resource):
             result = ActionResult(Outcome.SKIPPED, f"action budget reached for {finding.user}: notify only.")
         else:
             try:
