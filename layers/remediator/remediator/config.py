@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from remediator.findings import Mode
 
 EXEMPT_TAG = "remediator:exempt"
+ESCALATION_MODE_VARIABLE = "MODE_ADMIN_GRANTS_ESCALATION"
 
 
 def _split(value: str | None) -> frozenset[str]:
@@ -54,6 +55,8 @@ class Settings:
     key_max_age_days: int = 90
     key_warning_days: int = 14
     unused_credential_days: int = 90
+    # admin_grants: a grant that only opens an escalation path is reported, not reverted, unless this says so
+    admin_grants_escalation_mode: Mode = Mode.NOTIFY
 
     def mode_of(self, rule_id: str, default: Mode = Mode.NOTIFY) -> Mode:
         return self.modes.get(rule_id, default)
@@ -104,4 +107,6 @@ class Settings:
             key_max_age_days=max(1, _int(env.get("KEY_MAX_AGE_DAYS"), 90)),
             key_warning_days=max(0, _int(env.get("KEY_WARNING_DAYS"), 14)),
             unused_credential_days=max(1, _int(env.get("UNUSED_CREDENTIAL_DAYS"), 90)),
+            admin_grants_escalation_mode=Mode.REMEDIATE if env.get(ESCALATION_MODE_VARIABLE, "").strip().lower()
+            == Mode.REMEDIATE else Mode.NOTIFY,
         )

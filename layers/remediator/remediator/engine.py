@@ -46,7 +46,9 @@ def decide(record: CloudTrailRecord, context: EvalContext, rule_ids: tuple[str, 
             continue
         finding = rule.evaluate(record, context)
         if finding is not None:
-            finding.mode = mode
+            # A rule may hold one kind of finding back to notify (admin_grants: escalation-only grants).
+            limit = getattr(rule, "mode_for", None)
+            finding.mode = limit(finding, context.settings, mode) if limit else mode
             decision.findings.append(finding)
     return decision
 

@@ -1,12 +1,14 @@
 """Account state a decision needs (exemption tags, MFA devices, documents).
 
 `LiveState` reads it from AWS; `AssumedState` is the dry run of SPEC §1: the entity exists, has
-no exemption tag and no MFA device, and the reason says "assumed".
+no exemption tag and no MFA device, and the reason says "assumed". A policy document is never
+assumed: without an account it is unreadable, and the rule reports that instead of guessing.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -38,6 +40,30 @@ class AccountState(Protocol):
         """Whether the user has a console password (MFA removed from such a user is high severity)."""
         ...
 
+    def trust_policy(self, role: str) -> dict[str, Any]:
+        """The role's current trust policy (role_trust, when the event does not carry a readable one)."""
+        ...
+
+    def policy_document(self, arn: str, version_id: str | None = None) -> dict[str, Any]:
+        """A customer-managed policy's document: the given version, or the default one."""
+        ...
+
+    def policy_versions(self, arn: str) -> list[dict[str, Any]]:
+        """The policy's versions (VersionId, IsDefaultVersion): is the previous default known?"""
+        ...
+
+    def inline_policy(self, kind: str, entity: str, name: str) -> dict[str, Any]:
+        """An inline policy of a user, group or role."""
+        ...
+
+    def group_policies(self, group: str) -> tuple[list[str], dict[str, dict[str, Any]]]:
+        """What a group grants its members: attached policy ARNs and inline documents by name."""
+        ...
+
+
+def _no_account(what: str) -> StateUnreadable:
+    return StateUnreadable(f"{what} (dry run: no account to read it from)")
+
 
 class AssumedState:
     """No account: assume no exemption tag (SPEC §1)."""
@@ -53,6 +79,21 @@ class AssumedState:
     def has_login_profile(self, user: str) -> bool:
         """Assumed: the user has the console password the event is about (the case the rule guards)."""
         return True
+
+    def trust_policy(self, role: str) -> dict[str, Any]:
+        raise _no_account(f"the trust policy of role {role}")
+
+    def policy_document(self, arn: str, version_id: str | None = None) -> dict[str, Any]:
+        raise _no_account(f"version {version_id} of policy {arn}" if version_id else f"the default version of {arn}")
+
+    def policy_versions(self, arn: str) -> list[dict[str, Any]]:
+        raise _no_account(f"the versions of policy {arn}")
+
+    def inline_policy(self, kind: str, entity: str, name: str) -> dict[str, Any]:
+        raise _no_account(f"inline policy {name} of {kind} {entity}")
+
+    def group_policies(self, group: str) -> tuple[list[str], dict[str, dict[str, Any]]]:
+        raise _no_account(f"the policies of group {group}")
 
 
 class LiveState:
@@ -108,6 +149,55 @@ class LiveState:
             else:
                 self._profiles[user] = True
         return self._profiles[user]
+
+    def trust_policy(self, role: str) -> dict[str, Any]:
+        return _read(f"the trust policy of role {role}",
+                     lambda: self._iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"])
+
+    def policy_document(self, arn: str, version_id: str | None = None) -> dict[str, Any]:
+        what = f"version {version_id} of policy {arn}" if version_id else f"the default version of {arn}"
+
+        def read() -> Any:
+            version = version_id or self._iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+            return self._iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+
+        return _read(what, read)
+
+    def policy_versions(self, arn: str) -> list[dict[str, Any]]:
+        return _read(f"the versions of policy {arn}",
+                     lambda: self._iam.list_policy_versions(PolicyArn=arn)["Versions"])
+
+    def inline_policy(self, kind: str, entity: str, name: str) -> dict[str, Any]:
+        get = {"user": self._iam.get_user_policy, "group": self._iam.get_group_policy,
+               "role": self._iam.get_role_policy}[kind]
+        return _read(f"inline policy {name} of {kind} {entity}",
+                     lambda: get(**{f"{kind.title()}Name": entity, "PolicyName": name})["PolicyDocument"])
+
+    def group_policies(self, group: str) -> tuple[list[str], dict[str, dict[str, Any]]]:
+        def read() -> tuple[list[str], dict[str, Any]]:
+            attached = [policy["PolicyArn"] for page in
+                        self._iam.get_paginator("list_attached_group_policies").paginate(GroupName=group)
+                        for policy in page["AttachedPolicies"]]
+            names = [name for page in self._iam.get_paginator("list_group_policies").paginate(GroupName=group)
+                     for name in page["PolicyNames"]]
+            inline = {name: self._iam.get_group_policy(GroupName=group, PolicyName=name)["PolicyDocument"]
+                      for name in names}
+            return attached, inline
+
+        return _read(f"the policies of group {group}", read)
+
+
+def _read(what: str, call: Callable[[], Any]) -> Any:
+    """A document read: gone or denied is StateUnreadable (report, do not act); anything else raises (retry)."""
+    try:
+        return call()
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "NoSuchEntity":
+            raise StateUnreadable(f"{what} (it no longer exists)") from error
+        if code in DENIED:
+            raise StateUnreadable(f"{what} ({code})") from error
+        raise
 
 
 def _unreadable_or_empty(error: ClientError, what: str) -> list[str]:
