@@ -55,6 +55,7 @@ CASES = [(function, event) for function in FUNCTIONS for event in _events_for(fu
 
 @pytest.mark.parametrize("function, event_file", CASES)
 def test_function_does_its_job_with_only_its_role_permissions(function, event_file, role_statements, monkeypatch):
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # events attach AWS managed policies by ARN
     with mock_aws():
         admin_iam, sns, sqs, dynamodb = (boto3.client(s) for s in ("iam", "sns", "sqs", "dynamodb"))
         topic = sns.create_topic(Name="findings")["TopicArn"]

@@ -19,17 +19,19 @@ IAM_ACTION_RESOURCE = {
     **dict.fromkeys(("iam:UpdateAccessKey", "iam:ListAccessKeys", "iam:ListUserTags", "iam:AttachUserPolicy",
                      "iam:DetachUserPolicy", "iam:ListAttachedUserPolicies", "iam:DeleteLoginProfile",
                      "iam:GetLoginProfile", "iam:ListMFADevices", "iam:DeleteUserPolicy", "iam:GetUserPolicy",
-                     "iam:ListUserPolicies", "iam:GetUser", "iam:RemoveUserFromGroup"), USER),
+                     "iam:ListUserPolicies", "iam:GetUser", "iam:ListGroupsForUser"), USER),
     **dict.fromkeys(("iam:GetRole", "iam:ListRoleTags", "iam:UpdateAssumeRolePolicy", "iam:DetachRolePolicy",
                      "iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
                      "iam:ListRolePolicies"), f"arn:aws:iam::{ACCOUNT}:role/*"),
     **dict.fromkeys(("iam:DetachGroupPolicy", "iam:DeleteGroupPolicy", "iam:GetGroupPolicy",
-                     "iam:ListAttachedGroupPolicies", "iam:GetGroup"), f"arn:aws:iam::{ACCOUNT}:group/*"),
+                     "iam:ListAttachedGroupPolicies", "iam:GetGroup", "iam:ListGroupPolicies",
+                     "iam:RemoveUserFromGroup"), f"arn:aws:iam::{ACCOUNT}:group/*"),
     **dict.fromkeys(("iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions",
                      "iam:SetDefaultPolicyVersion", "iam:DeletePolicyVersion"), f"arn:aws:iam::{ACCOUNT}:policy/*"),
 }
-# Policies that attach/detach are conditioned to the one policy the rule may attach.
-POLICY_ARN_CONDITIONED = {"iam:AttachUserPolicy", "iam:DetachUserPolicy"}
+# Attaching is conditioned to the one policy a rule may attach (the deny-unless-MFA policy): a role that could
+# attach any policy could grant anyone admin. Detaching any policy is how admin_grants reverts a grant.
+ATTACH_CONDITIONED = {"iam:AttachUserPolicy"}
 
 # Actions AWS only grants on "*" (no resource-level permissions), each with why we need it.
 ALLOWED_ON_STAR = {
@@ -120,8 +122,8 @@ def test_each_iam_action_is_on_its_narrowest_resource(cfn_template, functions, t
             for action in iam:
                 assert action in IAM_ACTION_RESOURCE, f"add {action}'s narrowest resource to IAM_ACTION_RESOURCE"
                 assert statement["Resource"] == [IAM_ACTION_RESOURCE[action]], (function.role_id, action)
-            if POLICY_ARN_CONDITIONED & set(iam):
-                assert set(iam) <= POLICY_ARN_CONDITIONED, "attach/detach sit in their own conditioned statement"
+            if ATTACH_CONDITIONED & set(iam):
+                assert set(iam) <= ATTACH_CONDITIONED | {"iam:DetachUserPolicy"}, "attach: own conditioned statement"
                 assert statement.get("Condition") == {"ArnEquals": {"iam:PolicyARN": "ref:DenyWithoutMfaPolicy"}}
 
 

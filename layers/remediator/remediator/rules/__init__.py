@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from remediator.rules import access_keys, console_mfa, iam_user_sprawl, root_activity
+from remediator.rules import access_keys, admin_grants, console_mfa, iam_user_sprawl, role_trust, root_activity
 from remediator.rules.base import RuleModule
 
 RULES: dict[str, RuleModule] = {
-    module.META.id: module for module in (access_keys, console_mfa, root_activity, iam_user_sprawl)
+    module.META.id: module
+    for module in (access_keys, console_mfa, root_activity, iam_user_sprawl, role_trust, admin_grants)
 }
 
 # Which rules each Lambda function (functions/<name>/) runs. One concern, one function, one role.
@@ -15,6 +16,8 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "console_mfa": ("console_mfa",),
     "root_activity": ("root_activity",),
     "iam_user_sprawl": ("iam_user_sprawl",),
+    "role_trust": ("role_trust",),
+    "admin_grants": ("admin_grants",),
 }
 
 

@@ -1,0 +1,429 @@
+"""admin_grants: a grant of admin-equivalent permissions, or of a privilege-escalation path, to an IAM entity.
+
+Practices 3 and 5 (least privilege; no standing admin). The document decides (SPEC §4): admin-equivalent is
+critical, an escalation path high and named. AWS managed policies are judged from shipped data (no call);
+a customer-managed policy is read only when the event does not carry its document. Every remediation is
+the smallest reversible step: detach, delete the inline policy (its document is in the message), restore a
+previous default version only when it is known, remove the user from the group. A grant that only opens an
+escalation path is reported, not reverted, unless MODE_ADMIN_GRANTS_ESCALATION says remediate.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from remediator.aws import AwsClients, error_code
+from remediator.config import ESCALATION_MODE_VARIABLE, Settings
+from remediator.events import CloudTrailRecord
+from remediator.findings import ActionResult, Finding, Mode, Outcome, Resource, Severity
+from remediator.policy import PolicyParseError, analyse_identity_policy, load_policy_document
+from remediator.rules.base import EvalContext, Exemption, RuleMeta, Trigger, exemption_for
+from remediator.rules.role_trust import compact, iam_name
+from remediator.state import StateUnreadable
+
+ATTACH = {"AttachUserPolicy": "user", "AttachGroupPolicy": "group", "AttachRolePolicy": "role"}
+PUT = {"PutUserPolicy": "user", "PutGroupPolicy": "group", "PutRolePolicy": "role"}
+VERSIONS = ("CreatePolicyVersion", "SetDefaultPolicyVersion")
+MEMBERSHIP = "AddUserToGroup"
+
+META = RuleMeta(
+    id="admin_grants",
+    title="Admin-equivalent or privilege-escalation permissions granted",
+    practice="Grant least privilege; no standing admin-equivalent or escalation-capable permissions",
+    severity=Severity.CRITICAL,
+    triggers=(Trigger(event_names=(*ATTACH, *PUT, *VERSIONS, MEMBERSHIP)),),
+    resource_path="requestParameters.[userName, groupName, roleName, policyArn] | [?@] | [0]",
+    remediation="detach the policy / delete the inline policy / restore the previous default version when known "
+                "/ remove the user from the group",
+    undo="the message names the command that restores the grant",
+    remediation_actions=(
+        "iam:DetachUserPolicy", "iam:DetachGroupPolicy", "iam:DetachRolePolicy",
+        "iam:ListAttachedUserPolicies", "iam:ListAttachedGroupPolicies", "iam:ListAttachedRolePolicies",
+        "iam:DeleteUserPolicy", "iam:DeleteGroupPolicy", "iam:DeleteRolePolicy",
+        "iam:GetUserPolicy", "iam:GetGroupPolicy", "iam:GetRolePolicy",
+        "iam:ListPolicyVersions", "iam:SetDefaultPolicyVersion", "iam:GetPolicy",
+        "iam:RemoveUserFromGroup", "iam:ListGroupsForUser",
+    ),
+    state_actions=(
+        "iam:ListUserTags", "iam:ListRoleTags", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions",
+        "iam:GetUserPolicy", "iam:GetGroupPolicy", "iam:GetRolePolicy",
+        "iam:ListAttachedGroupPolicies", "iam:ListGroupPolicies",
+    ),
+    references=("https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege",
+                "https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/"),
+)
+
+POLICY_ARN = re.compile(r"arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[A-Za-z0-9+=,.@_/-]{1,640}")
+VERSION_ID = re.compile(r"v\d{1,6}")
+
+
+@dataclass
+class Grant:
+    """What one event grants, judged: admin, escalation paths, or why the documents could not be read."""
+
+    what: str  # "AWS managed policy AdministratorAccess", "inline policy x", "version v3 of policy y", ...
+    admin: bool = False
+    paths: tuple[str, ...] = ()
+    unreadable: str | None = None
+    via: str = ""  # for a group: which of its policies make it admin-equivalent
+
+
+@cache
+def managed_policy_verdicts() -> dict[str, Any]:
+    """The shipped verdicts of every AWS managed policy (scripts/generate_managed_policy_verdicts.py)."""
+    return json.loads(resources.files("remediator").joinpath("data/aws_managed_policies.json").read_text())
+
+
+def aws_managed_key(arn: str) -> str | None:
+    """`arn:aws:iam::aws:policy/service-role/X` -> `service-role/X`; None for a customer-managed policy."""
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[4] == "aws" and parts[5].startswith("policy/"):
+        return parts[5][len("policy/"):]
+    return None
+
+
+def _judge(what: str, document: Any) -> Grant:
+    try:
+        verdict = analyse_identity_policy(load_policy_document(document))
+    except PolicyParseError as error:
+        return Grant(what, unreadable=f"{what}: the document is unreadable ({error})")
+    return Grant(what, verdict.admin_equivalent, () if verdict.admin_equivalent else verdict.escalation_paths)
+
+
+def _judge_attached(arn: str, context: EvalContext) -> Grant:
+    key = aws_managed_key(arn)
+    if key is not None:
+        data = managed_policy_verdicts()
+        name = f"AWS managed policy {key.rsplit('/', 1)[-1]}"
+        return Grant(name, key in data["admin_equivalent"], tuple(data["escalation"].get(key, ())))
+    what = f"customer-managed policy {arn}"
+    try:
+        return _judge(what, context.state.policy_document(arn))
+    except StateUnreadable as error:
+        return Grant(what, unreadable=str(error))
+
+
+def _request_document(record: CloudTrailRecord) -> tuple[Any, str | None]:
+    """The policyDocument the call carried, or why it is not usable (absent, omitted by CloudTrail)."""
+    raw = record.params.get("policyDocument")
+    if raw is None:
+        return None, "the event carries no policy document"
+    if isinstance(raw, dict) and raw.get("omitted"):
+        return None, "CloudTrail omitted the policy document from the event"
+    try:
+        return load_policy_document(raw), None
+    except PolicyParseError as error:
+        return None, f"the policy document in the event is unreadable ({error})"
+
+
+def _document_or_read(record: CloudTrailRecord, what: str,
+                      read: Callable[[], Any] | None) -> tuple[Grant, Any]:
+    """Judge the event's document; when it is missing or unreadable, the one AWS holds (live only)."""
+    document, problem = _request_document(record)
+    if document is None:
+        if read is None:
+            return Grant(what, unreadable=f"{problem}, and the event does not say where to read it"), None
+        try:
+            document = read()
+        except StateUnreadable as error:
+            return Grant(what, unreadable=f"{problem}; could not read {error}"), None
+    grant = _judge(what, document)
+    return grant, document if grant.unreadable is None else None
+
+
+def _judge_group(group: str, context: EvalContext) -> Grant:
+    """Everything the group grants its members: attached and inline policies (union of their verdicts)."""
+    what = f"the policies of group {group}"
+    try:
+        attached, inline = context.state.group_policies(group)
+    except StateUnreadable as error:
+        return Grant(what, unreadable=str(error))
+    grants = [_judge_attached(arn, context) for arn in attached]
+    grants += [_judge(f"inline policy {name} of group {group}", doc) for name, doc in inline.items()]
+    unreadable = [grant.unreadable for grant in grants if grant.unreadable]
+    admin = [grant.what for grant in grants if grant.admin]
+    paths = tuple(dict.fromkeys(path for grant in grants for path in grant.paths))
+    if admin:
+        return Grant(what, admin=True, via=", ".join(admin))
+    if unreadable and not paths:
+        return Grant(what, unreadable="; ".join(unreadable))
+    return Grant(what, paths=paths)
+
+
+@dataclass
+class Target:
+    """The entity the grant lands on and what would revert it."""
+
+    kind: str
+    name: str | None
+    arn: str | None
+    action: str | None = None
+    undo: str | None = None
+    details: dict[str, Any] | None = None
+
+
+def _entity_arn(account: str | None, kind: str, name: str | None) -> str | None:
+    return f"arn:aws:iam::{account}:{kind}/{name}" if account and name else None
+
+
+def _previous_version(arn: str, new_version: str | None, context: EvalContext) -> tuple[str | None, str]:
+    """The version to restore when it is known (exactly one other version), else why it is not."""
+    try:
+        versions = [v["VersionId"] for v in context.state.policy_versions(arn)]
+    except StateUnreadable as error:
+        return None, f"could not read {error}"
+    others = [v for v in versions if v != new_version]
+    if new_version in versions and len(others) == 1:
+        return others[0], ""
+    return None, f"the previous default is not known ({len(versions)} versions)"
+
+
+def _decide(record: CloudTrailRecord, context: EvalContext) -> tuple[Grant, Target] | None:
+    """What the event grants (judged) and to whom; None when it grants nothing we watch."""
+    params, name, account = record.params, record.eventName, record.account
+    caller = record.identity.display_name
+    if name in ATTACH or name in PUT:
+        kind = ATTACH.get(name) or PUT[name]
+        entity = iam_name(params.get(f"{kind}Name"))
+        target = Target(kind, entity, _entity_arn(account, kind, entity))
+        on = f"{kind} {entity or '(not named in the event)'}"
+        if name in ATTACH:
+            arn = params.get("policyArn")
+            if not isinstance(arn, str) or not POLICY_ARN.fullmatch(arn):
+                return Grant(f"a policy attached to {on}", unreadable="the event names no valid policy ARN"), target
+            grant = _judge_attached(arn, context)
+            grant.what = f"{caller} attached {grant.what} to {on}"
+            if entity:
+                target.action = f"detach {arn} from {kind} {entity}"
+                target.undo = f"aws iam attach-{kind}-policy --{kind}-name {entity} --policy-arn {arn}"
+                target.details = {"op": "detach", "kind": kind, "entity": entity, "policy_arn": arn}
+            return grant, target
+        policy = iam_name(params.get("policyName"))
+        what = f"inline policy {policy or '(unnamed)'} of {on}"
+        grant, document = _document_or_read(
+            record, what, (lambda: context.state.inline_policy(kind, entity, policy)) if entity and policy else None)
+        grant.what = f"{caller} put {what}"
+        if entity and policy and document is not None:
+            target.action = f"delete inline policy {policy} of {kind} {entity}"
+            target.undo = (f"aws iam put-{kind}-policy --{kind}-name {entity} --policy-name {policy} "
+                           f"--policy-document {shlex.quote(compact(document))}")
+            target.details = {"op": "delete", "kind": kind, "entity": entity, "policy": policy, "document": document}
+        return grant, target
+    if name in VERSIONS:
+        return _decide_version(record, context)
+    group, user = iam_name(params.get("groupName")), iam_name(params.get("userName"))
+    target = Target("user", user, _entity_arn(account, "user", user))
+    if not group:
+        return Grant(f"{caller} added user {user} to a group", unreadable="the event names no group"), target
+    grant = _judge_group(group, context)
+    grant.what = f"{caller} added user {user or '(not named in the event)'} to group {group}"
+    if user:
+        target.action = f"remove user {user} from group {group}"
+        target.undo = f"aws iam add-user-to-group --group-name {group} --user-name {user}"
+        target.details = {"op": "remove", "user": user, "group": group,
+                          "group_arn": _entity_arn(account, "group", group)}
+    return grant, target
+
+
+def _decide_version(record: CloudTrailRecord, context: EvalContext) -> tuple[Grant, Target] | None:
+    params, caller = record.params, record.identity.display_name
+    arn = params.get("policyArn")
+    arn = arn if isinstance(arn, str) and POLICY_ARN.fullmatch(arn) else None
+    policy_name = arn.rsplit("/", 1)[-1] if arn else None
+    target = Target("policy", policy_name, arn)
+    if record.eventName == "CreatePolicyVersion":
+        if str(params.get("setAsDefault")).lower() != "true":
+            return None  # a non-default version grants nothing until someone makes it the default
+        response = record.response.get("policyVersion")
+        version = response.get("versionId") if isinstance(response, dict) else None
+        version = version if isinstance(version, str) and VERSION_ID.fullmatch(version) else None
+        what = f"a new default version {version or '(number not in the event)'} of policy {arn or '(not named)'}"
+        grant, _ = _document_or_read(
+            record, what, (lambda: context.state.policy_document(arn, version)) if arn else None)
+        grant.what = f"{caller} made {what}"
+    else:
+        version = params.get("versionId")
+        version = version if isinstance(version, str) and VERSION_ID.fullmatch(version) else None
+        what = f"version {version} of policy {arn}"
+        if not arn or not version:
+            grant = Grant(what, unreadable="the event names no valid policy ARN and version")
+        else:
+            try:
+                grant = _judge(what, context.state.policy_document(arn, version))
+            except StateUnreadable as error:
+                grant = Grant(what, unreadable=str(error))
+        grant.what = f"{caller} made {what} the default"
+    if arn and version and not grant.unreadable and (grant.admin or grant.paths):
+        previous, why = _previous_version(arn, version, context)
+        if previous:
+            target.action = f"make version {previous} of {arn} the default again"
+            target.details = {"op": "restore", "policy_arn": arn, "version": version, "previous": previous}
+        elif context.assumed:
+            target.action = (f"make the previous default version of {arn} the default again if it is known "
+                             "(exactly one other version); otherwise report only")
+            target.details = {"op": "restore", "policy_arn": arn, "version": version, "previous": None}
+        else:
+            grant.what += f"; {why}, so it is reported only"
+        target.undo = f"aws iam set-default-policy-version --policy-arn {arn} --version-id {version}"
+    return grant, target
+
+
+def _exemption(record: CloudTrailRecord, target: Target, context: EvalContext) -> Exemption:
+    """Tags only on users and roles (IAM groups carry none); groups and policies: the break-glass list only."""
+    group_arn = (target.details or {}).get("group_arn")
+    if group_arn and context.settings.is_break_glass(group_arn):
+        return Exemption(True, f"{group_arn} is a break-glass principal")
+    tagged = target.kind in ("user", "role")
+    return exemption_for(context, record, target.kind, target.name if tagged else None, target.arn)
+
+
+def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
+    decided = _decide(record, context)
+    if decided is None:
+        return None
+    grant, target = decided
+    resource = Resource(target.kind, target.name or "unknown", record.account, target.arn)
+    if grant.unreadable:
+        reason = (f"{grant.what}, but what it grants could not be read: {grant.unreadable}. Reported for review; "
+                  "nothing will be changed.")
+        exemption = _exemption(record, target, context)
+        if exemption.exempt:
+            reason += f" Exempt: {exemption.reason}."
+        return Finding(rule=META.id, severity=Severity.LOW, resource=resource, reason=reason,
+                       exempt=exemption.exempt, exempt_reason=exemption.reason, details={"admin": False})
+    if not grant.admin and not grant.paths:
+        return None
+    if grant.admin:
+        via = f" (through {grant.via})" if grant.via else ""
+        severity, reason = Severity.CRITICAL, f"{grant.what}: admin-equivalent permissions{via}."
+    else:
+        severity = Severity.HIGH
+        reason = f"{grant.what}: it opens privilege-escalation paths ({', '.join(grant.paths)})."
+        if context.settings.admin_grants_escalation_mode != Mode.REMEDIATE:
+            reason += (" Escalation-only grants are reported, not reverted, unless the AdminGrantsEscalationMode "
+                       f"parameter ({ESCALATION_MODE_VARIABLE}) is remediate.")
+    if context.assumed and target.kind in ("user", "role"):
+        reason += f" State assumed (dry run): the {target.kind} has no remediator:exempt tag."
+    action = target.action
+    if action is None and target.name is None:
+        reason += " The event does not name what to revert, so nothing can be changed."
+    exemption = _exemption(record, target, context)
+    if exemption.unreadable:
+        reason += f" Could not read {exemption.unreadable}: not acting on a guess."
+        action = None
+    if exemption.exempt:
+        reason += f" Exempt: {exemption.reason}."
+        action = None
+    return Finding(rule=META.id, severity=severity, reason=reason, resource=resource, action=action,
+                   exempt=exemption.exempt, exempt_reason=exemption.reason, undo=target.undo,
+                   details={**(target.details or {}), "admin": grant.admin})
+
+
+def mode_for(finding: Finding, settings: Settings, mode: Mode) -> Mode:
+    """Escalation-only findings stay notify unless their own setting says remediate (SPEC §3)."""
+    if mode == Mode.REMEDIATE and not finding.details.get("admin") and (
+            settings.admin_grants_escalation_mode != Mode.REMEDIATE):
+        return Mode.NOTIFY
+    return mode
+
+
+def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
+    """The smallest reverting step for the grant, then a re-read that shows it holds."""
+    details = finding.details
+    steps = {"detach": _detach, "delete": _delete_inline, "restore": _restore_version, "remove": _remove_from_group}
+    try:
+        return steps[details["op"]](aws, details)
+    except ClientError as error:
+        code = error_code(error)
+        if code == "NoSuchEntity":
+            return ActionResult(Outcome.SKIPPED, f"{finding.resource.kind} {finding.resource.name} (or the policy) "
+                                "no longer exists: nothing to revert.")
+        return ActionResult(Outcome.FAILED, f"could not {finding.action}.", f"{code}: {error}")
+
+
+def _verb(kind: str, verb: str) -> str:
+    return f"{verb}_{kind}_policy" if verb != "list_attached" else f"list_attached_{kind}_policies"
+
+
+def _detach(aws: AwsClients, details: dict[str, Any]) -> ActionResult:
+    kind, entity, arn = details["kind"], details["entity"], details["policy_arn"]
+    key = {f"{kind.title()}Name": entity}
+    try:
+        getattr(aws.iam, _verb(kind, "detach"))(**key, PolicyArn=arn)
+    except ClientError as error:
+        if error_code(error) != "NoSuchEntity":
+            raise  # NoSuchEntity: not attached any more (or the entity is gone): the re-read tells which
+    attached = getattr(aws.iam, _verb(kind, "list_attached"))(**key)["AttachedPolicies"]
+    if any(policy["PolicyArn"] == arn for policy in attached):
+        return ActionResult(Outcome.FAILED, f"{arn} is still attached to {kind} {entity} after detaching it.")
+    return ActionResult(Outcome.VERIFIED, f"{arn} is detached from {kind} {entity} (verified by re-reading).")
+
+
+def _delete_inline(aws: AwsClients, details: dict[str, Any]) -> ActionResult:
+    kind, entity, policy = details["kind"], details["entity"], details["policy"]
+    key = {f"{kind.title()}Name": entity, "PolicyName": policy}
+    get = getattr(aws.iam, _verb(kind, "get"))
+    try:
+        current = load_policy_document(get(**key)["PolicyDocument"])
+    except ClientError as error:
+        if error_code(error) != "NoSuchEntity":
+            raise
+        return ActionResult(Outcome.VERIFIED, f"{kind} {entity} has no inline policy {policy} (verified by "
+                            "re-reading).")
+    if current != details["document"]:
+        return ActionResult(Outcome.SKIPPED, f"inline policy {policy} of {kind} {entity} changed after this event; "
+                            "nothing changed here (the later change is evaluated on its own event).")
+    getattr(aws.iam, _verb(kind, "delete"))(**key)
+    try:
+        get(**key)
+    except ClientError as error:
+        if error_code(error) == "NoSuchEntity":
+            return ActionResult(Outcome.VERIFIED, f"inline policy {policy} of {kind} {entity} is deleted (verified "
+                                f"by re-reading). Its document: {compact(details['document'])}")
+        raise
+    return ActionResult(Outcome.FAILED, f"inline policy {policy} of {kind} {entity} still exists after deleting it.")
+
+
+def _restore_version(aws: AwsClients, details: dict[str, Any]) -> ActionResult:
+    arn, version = details["policy_arn"], details["version"]
+    versions = aws.iam.list_policy_versions(PolicyArn=arn)["Versions"]
+    default = next((v["VersionId"] for v in versions if v["IsDefaultVersion"]), None)
+    others = [v["VersionId"] for v in versions if v["VersionId"] != version]
+    previous = details.get("previous") or (others[0] if len(others) == 1 else None)
+    if default == previous and previous:
+        return ActionResult(Outcome.VERIFIED, f"version {previous} of {arn} is the default (verified by re-reading).")
+    if default != version:
+        return ActionResult(Outcome.SKIPPED, f"the default version of {arn} changed after this event ({default}); "
+                            "nothing changed here.")
+    if previous is None or previous not in others:
+        return ActionResult(Outcome.SKIPPED, f"the previous default of {arn} is not known ({len(versions)} "
+                            "versions): nothing changed.")
+    aws.iam.set_default_policy_version(PolicyArn=arn, VersionId=previous)
+    now = aws.iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    if now == previous:
+        return ActionResult(Outcome.VERIFIED, f"version {previous} of {arn} is the default again (verified by "
+                            f"re-reading); version {version} is kept, not deleted.")
+    return ActionResult(Outcome.FAILED, f"the default version of {arn} reads {now} after restoring {previous}.")
+
+
+def _remove_from_group(aws: AwsClients, details: dict[str, Any]) -> ActionResult:
+    user, group = details["user"], details["group"]
+    try:
+        aws.iam.remove_user_from_group(GroupName=group, UserName=user)
+    except ClientError as error:
+        if error_code(error) != "NoSuchEntity":
+            raise
+    groups = [g["GroupName"] for page in aws.iam.get_paginator("list_groups_for_user").paginate(UserName=user)
+              for g in page["Groups"]]
+    if group in groups:
+        return ActionResult(Outcome.FAILED, f"user {user} is still in group {group} after removing them.")
+    return ActionResult(Outcome.VERIFIED, f"user {user} is no longer in group {group} (verified by re-reading).")

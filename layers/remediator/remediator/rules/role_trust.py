@@ -1,0 +1,196 @@
+"""role_trust: a role's trust policy decides who can become it, so a broad one hands out its permissions.
+
+Practice 7 (use roles with STS AssumeRole safely). Broad trust (`*`, NotPrincipal, OIDC/SAML/Cognito
+without pinned claims) and accounts outside this one and the trusted list are found with the policy
+analysis (SPEC §4). The remediation keeps every other statement and drops only the offending ones
+(deny-all if none is left); the message carries the original document and the command that restores it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from remediator.aws import AwsClients, error_code
+from remediator.events import CloudTrailRecord
+from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
+from remediator.policy import PolicyParseError, TrustVerdict, analyse_trust_policy, load_policy_document
+from remediator.policy import strip_statements as strip_trust_statements
+from remediator.rules.base import EvalContext, RuleMeta, Trigger, exemption_for
+from remediator.state import StateUnreadable
+
+META = RuleMeta(
+    id="role_trust",
+    title="Role trust policy lets outsiders assume the role",
+    practice="Use roles with STS AssumeRole safely: trust named principals of this or trusted accounts only",
+    severity=Severity.HIGH,
+    triggers=(Trigger(event_names=("CreateRole", "UpdateAssumeRolePolicy")),),
+    resource_path="requestParameters.roleName",
+    remediation="replace the trust policy with the same document minus the offending statements (deny-all if "
+                "none is left)",
+    undo="aws iam update-assume-role-policy --role-name {role} --policy-document {document}",
+    remediation_actions=("iam:UpdateAssumeRolePolicy", "iam:GetRole"),
+    state_actions=("iam:GetRole", "iam:ListRoleTags"),
+    references=("https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-user_externalid.html",
+                "https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/"
+                "configuring-openid-connect-in-amazon-web-services"),
+)
+
+# IAM names: letters, digits and +=,.@_- (anything else never names a real role: never act on it).
+IAM_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,128}")
+
+
+def iam_name(value: Any) -> str | None:
+    return value if isinstance(value, str) and IAM_NAME.fullmatch(value) else None
+
+
+def compact(document: dict[str, Any]) -> str:
+    return json.dumps(document, separators=(",", ":"))
+
+
+def restore_command(role: str, document: dict[str, Any]) -> str:
+    """One line a human can paste to put the original trust policy back."""
+    return META.undo.format(role=role, document=shlex.quote(compact(document)))
+
+
+def _event_document(record: CloudTrailRecord) -> tuple[dict[str, Any] | None, str]:
+    """The trust policy the call set, from the request or the URL-encoded copy in the response."""
+    candidates = [record.params.get("assumeRolePolicyDocument" if record.eventName == "CreateRole"
+                                    else "policyDocument")]
+    role = record.response.get("role")
+    if isinstance(role, dict):
+        candidates.append(role.get("assumeRolePolicyDocument"))
+    problem = "the event carries no trust policy"
+    for raw in candidates:
+        if raw is None:
+            continue
+        if isinstance(raw, dict) and raw.get("omitted"):
+            problem = "CloudTrail omitted the trust policy from the event"
+            continue
+        try:
+            return load_policy_document(raw), ""
+        except PolicyParseError as error:
+            problem = f"the trust policy in the event is unreadable ({error})"
+    return None, problem
+
+
+def _statement_label(document: dict[str, Any], index: int) -> str:
+    sid = document["Statement"][index].get("Sid")
+    return f"statement {index} ({sid})" if isinstance(sid, str) and sid else f"statement {index}"
+
+
+def _open_to_everyone(document: dict[str, Any], verdict: TrustVerdict) -> bool:
+    """Principal `*` left unnarrowed (critical), as opposed to NotPrincipal or federated breadth (high)."""
+    for issue in verdict.issues:
+        statement = document["Statement"][issue.statement_index]
+        if issue.kind == "broad" and issue.principal == "*" and not any(
+                str(key).lower() == "notprincipal" for key in statement):
+            return True
+    return False
+
+
+def _external_id_note(verdict: TrustVerdict) -> str:
+    if not verdict.cross_account:
+        return ""
+    if verdict.external_id_required:
+        return " Every statement that lets other AWS accounts assume it requires an sts:ExternalId."
+    return " No sts:ExternalId is required of the other accounts that may assume it."
+
+
+def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
+    role = iam_name(record.params.get("roleName"))
+    account = record.account
+    response_role = record.response.get("role")
+    arn = response_role.get("arn") if isinstance(response_role, dict) else None
+    arn = arn if isinstance(arn, str) and arn else (f"arn:aws:iam::{account}:role/{role}" if role and account else None)
+    resource = Resource("role", role or "unknown", account, arn)
+    role_text = f"role {role}" if role else "a role the event does not name"
+    what = (f"{record.identity.display_name} created {role_text}" if record.eventName == "CreateRole"
+            else f"{record.identity.display_name} changed the trust policy of {role_text}")
+
+    document, problem = _event_document(record)
+    if document is None and role:
+        try:
+            document = load_policy_document(context.state.trust_policy(role))
+        except StateUnreadable as error:
+            problem += f"; could not read {error}"
+        except PolicyParseError as error:
+            problem += f"; the role's current trust policy is unreadable ({error})"
+    if document is None:
+        exemption = exemption_for(context, record, "role", role, arn)
+        reason = f"{what}, but its trust policy could not be read: {problem}. Reported for review; nothing will " \
+                 "be changed."
+        if exemption.exempt:
+            reason += f" Exempt: {exemption.reason}."
+        return Finding(rule=META.id, severity=Severity.LOW, resource=resource, reason=reason, exempt=exemption.exempt,
+                       exempt_reason=exemption.reason, details={"role": role})
+
+    settings = context.settings
+    verdict = analyse_trust_policy(document, account, settings.trusted_accounts, settings.trusted_org_ids,
+                                   settings.trusted_oidc_subjects)
+    if not verdict.issues:
+        return None
+    severity = Severity.CRITICAL if _open_to_everyone(document, verdict) else Severity.HIGH
+    offending = verdict.offending_indices
+    whys = "; ".join(dict.fromkeys(f"{_statement_label(document, issue.statement_index)}: {issue.why.rstrip('.')}"
+                                   for issue in verdict.issues))
+    reason = f"{what} whose trust policy lets outsiders assume it ({whys}).{_external_id_note(verdict)}"
+    if context.assumed:
+        reason += " State assumed (dry run): the role has no remediator:exempt tag."
+
+    replacement = strip_trust_statements(document, offending)
+    labels = ", ".join(_statement_label(document, index) for index in offending)
+    action = None
+    if role:
+        action = (f"replace the trust policy of role {role} with a deny-all policy (every statement is offending)"
+                  if len(offending) == len(document["Statement"])
+                  else f"replace the trust policy of role {role} with the same document minus {labels}")
+    else:
+        reason += " The event does not name the role, so nothing can be changed."
+    exemption = exemption_for(context, record, "role", role, arn)
+    if exemption.unreadable:
+        reason += f" Could not read {exemption.unreadable}: not acting on a guess."
+        action = None
+    if exemption.exempt:
+        reason += f" Exempt: {exemption.reason}."
+        action = None
+    return Finding(
+        rule=META.id, severity=severity, reason=reason, resource=resource, action=action,
+        exempt=exemption.exempt, exempt_reason=exemption.reason,
+        undo=restore_command(role, document) if role else None,
+        details={"role": role, "original": document, "replacement": replacement},
+    )
+
+
+def _current(aws: AwsClients, role: str) -> dict[str, Any]:
+    return load_policy_document(aws.iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"])
+
+
+def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
+    """Strip the offending statements, unless the trust policy changed since the event; verify by re-reading."""
+    role, original, replacement = (finding.details[key] for key in ("role", "original", "replacement"))
+    try:
+        current = _current(aws, role)
+        if current == replacement:
+            return ActionResult(Outcome.VERIFIED, f"the trust policy of role {role} already reads the stripped "
+                                "document (verified by re-reading).")
+        if current != original:
+            return ActionResult(Outcome.SKIPPED, f"the trust policy of role {role} changed after this event; "
+                                "nothing changed here (the later change is evaluated on its own event).")
+        aws.iam.update_assume_role_policy(RoleName=role, PolicyDocument=compact(replacement))
+        after = _current(aws, role)
+    except ClientError as error:
+        code = error_code(error)
+        if code == "NoSuchEntity":
+            return ActionResult(Outcome.SKIPPED, f"role {role} no longer exists: nothing to change.")
+        return ActionResult(Outcome.FAILED, f"could not replace the trust policy of role {role}.", f"{code}: {error}")
+    except PolicyParseError as error:
+        return ActionResult(Outcome.FAILED, f"the trust policy of role {role} could not be read back.", str(error))
+    if after == replacement:
+        return ActionResult(Outcome.VERIFIED, f"role {role} now trusts only what the kept statements allow "
+                            f"(verified by re-reading). Original trust policy: {compact(original)}")
+    return ActionResult(Outcome.FAILED, f"the trust policy of role {role} does not read as replaced after the update.")
