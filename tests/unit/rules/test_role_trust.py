@@ -1,0 +1,316 @@
+"""role_trust: every branch of SPEC §3/§4 for trust policies, decided in dry run and remediated in a moto account."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shlex
+import urllib.parse
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from remediator.aws import AwsClients
+from remediator.config import EXEMPT_TAG, Settings
+from remediator.engine import act, decide
+from remediator.events import parse_envelope
+from remediator.findings import Mode, Outcome
+from remediator.rules.base import EvalContext
+from remediator.state import AssumedState, LiveState
+from tests.conftest import load_event
+
+ACCOUNT = "123456789012"
+DRY_RUN = EvalContext(Settings(live=False), AssumedState())
+EC2 = {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+EVERYONE = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+FOREIGN = {"Sid": "Vendor", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+           "Action": "sts:AssumeRole"}
+
+
+def policy(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def update_event(document: Any, role: str | None = "app-server", **changes: Any) -> dict[str, Any]:
+    """The UpdateAssumeRolePolicy demo event with another trust policy (a dict is sent as CloudTrail's JSON text)."""
+    event = copy.deepcopy(load_event("update-assume-role-policy-foreign-account.json"))
+    params = {"policyDocument": json.dumps(document) if isinstance(document, dict) else document}
+    if role is not None:
+        params["roleName"] = role
+    event["detail"]["requestParameters"] = params
+    event["detail"].update(changes)
+    return event
+
+
+def decide_event(event: dict[str, Any], context: EvalContext = DRY_RUN):
+    return decide(parse_envelope(event), context, rule_ids=("role_trust",))
+
+
+def finding_of(event: dict[str, Any], context: EvalContext = DRY_RUN):
+    decision = decide_event(event, context)
+    assert decision.skipped is None
+    [finding] = decision.findings
+    return finding
+
+
+@pytest.mark.parametrize("event, severity", [
+    ("create-role-trusting-everyone.json", "critical"),
+    ("update-assume-role-policy-foreign-account.json", "high"),
+    ("create-role-github-oidc-any-repo.json", "high"),
+])
+def test_demo_events_are_found_with_their_severity(event: str, severity: str) -> None:
+    finding = finding_of(load_event(event))
+    assert (finding.rule, finding.severity, finding.mode) == ("role_trust", severity, Mode.NOTIFY)
+    assert "assumed" in finding.reason
+
+
+def test_a_role_for_an_aws_service_is_not_a_finding() -> None:
+    decision = decide_event(load_event("create-role-for-ec2-service.json"))
+    assert decision.findings == [] and decision.skipped is None
+
+
+@pytest.mark.parametrize("statement, severity", [
+    (EVERYONE, "critical"),
+    ({"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}, "critical"),
+    ({"Effect": "Allow", "NotPrincipal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/admin"}, "Action": "sts:AssumeRole"},
+     "high"),
+    ({"Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:saml-provider/okta"},
+      "Action": "sts:AssumeRoleWithSAML"}, "high"),
+    ({"Effect": "Allow", "Principal": {"Federated": "cognito-identity.amazonaws.com"},
+      "Action": "sts:AssumeRoleWithWebIdentity"}, "high"),
+    ({**EVERYONE, "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-untrusted123"}}}, "high"),
+    ({**EVERYONE, "Condition": {"StringEquals": {"sts:ExternalId": "secret"}}}, "critical"),
+    ({**EVERYONE, "Condition": {"StringEqualsIfExists": {"aws:PrincipalAccount": ACCOUNT}}}, "critical"),
+])
+def test_broad_trust_is_critical_only_for_an_unnarrowed_star(statement: dict, severity: str) -> None:
+    assert finding_of(update_event(policy(statement))).severity == severity
+
+
+@pytest.mark.parametrize("statement", [
+    EC2,
+    {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"},
+    {**EVERYONE, "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}},
+    {"Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/"
+                                                   "token.actions.githubusercontent.com"},
+     "Action": "sts:AssumeRoleWithWebIdentity",
+     "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:my-org/my-repo:*"}}},
+    {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"},
+    {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:TagSession"},
+])
+def test_own_account_services_pinned_oidc_and_denies_are_not_findings(statement: dict) -> None:
+    assert decide_event(update_event(policy(statement))).findings == []
+
+
+def test_trusted_accounts_and_organizations_come_from_settings() -> None:
+    trusting = EvalContext(Settings(live=False, trusted_accounts=frozenset({"444455556666"}),
+                                    trusted_org_ids=frozenset({"o-partners123"})), AssumedState())
+    org = {**EVERYONE, "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-partners123"}}}
+    assert decide_event(update_event(policy(EC2, FOREIGN, org)), trusting).findings == []
+    assert finding_of(update_event(policy(EC2, FOREIGN, org))).severity == "high"
+
+
+def test_the_reason_says_whether_other_accounts_need_an_external_id() -> None:
+    without = finding_of(update_event(policy(FOREIGN)))
+    assert "No sts:ExternalId is required" in without.reason and "444455556666" in without.reason
+    with_id = {**FOREIGN, "Condition": {"StringEquals": {"sts:ExternalId": "partner-42"}}}
+    assert "requires an sts:ExternalId" in finding_of(update_event(policy(with_id))).reason
+    github = finding_of(load_event("create-role-github-oidc-any-repo.json"))
+    assert "ExternalId" not in github.reason  # no other AWS account is trusted: nothing to say
+
+
+def test_only_the_offending_statements_would_be_removed() -> None:
+    finding = finding_of(update_event(policy(EC2, FOREIGN)))
+    assert finding.action == "replace the trust policy of role app-server with the same document minus statement 1 " \
+                             "(Vendor)"
+    assert finding.details["replacement"] == policy(EC2)
+    everyone = finding_of(update_event(policy(EVERYONE)))
+    assert "deny-all" in everyone.action
+    assert [s["Effect"] for s in everyone.details["replacement"]["Statement"]] == ["Deny"]
+
+
+def test_the_restore_command_puts_back_the_original_document() -> None:
+    finding = finding_of(update_event(policy(EC2, FOREIGN)))
+    words = shlex.split(finding.undo)
+    assert words[:6] == ["aws", "iam", "update-assume-role-policy", "--role-name", "app-server", "--policy-document"]
+    assert json.loads(words[6]) == policy(EC2, FOREIGN)
+
+
+def test_quotes_in_the_original_survive_the_restore_command() -> None:
+    quoted = {**FOREIGN, "Sid": "Vendor's"}
+    assert json.loads(shlex.split(finding_of(update_event(policy(quoted))).undo)[6]) == policy(quoted)
+
+
+def test_the_url_encoded_copy_in_the_response_is_read_when_the_request_lacks_it() -> None:
+    event = copy.deepcopy(load_event("create-role-trusting-everyone.json"))
+    del event["detail"]["requestParameters"]["assumeRolePolicyDocument"]
+    assert event["detail"]["responseElements"]["role"]["assumeRolePolicyDocument"].startswith("%7B")
+    assert finding_of(event).severity == "critical"
+
+
+def test_pretty_printed_documents_with_tabs_are_read() -> None:
+    assert "\t" in load_event("create-role-github-oidc-any-repo.json")["detail"]["requestParameters"][
+        "assumeRolePolicyDocument"]
+    assert finding_of(update_event(json.dumps(policy(EVERYONE), indent="\t"))).severity == "critical"
+
+
+@pytest.mark.parametrize("document, says", [
+    ({"omitted": True, "originalSize": 12044}, "CloudTrail omitted the trust policy"),
+    ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Princ', "unreadable"),
+    (None, "carries no trust policy"),
+])
+def test_an_unreadable_document_is_a_low_finding_that_changes_nothing(document: Any, says: str) -> None:
+    event = update_event({})
+    event["detail"]["requestParameters"]["policyDocument"] = document
+    finding = finding_of(event)
+    assert finding.severity == "low" and finding.action is None
+    assert says in finding.reason and "could not read the trust policy of role app-server" in finding.reason
+
+
+def test_an_unnamed_role_is_reported_but_nothing_can_be_changed() -> None:
+    finding = finding_of(update_event(policy(EVERYONE), role=None))
+    assert finding.severity == "critical" and finding.action is None
+    assert "does not name the role" in finding.reason
+
+
+def test_failed_call_and_mode_off_give_no_finding() -> None:
+    assert decide_event(update_event(policy(EVERYONE), errorCode="AccessDenied")).skipped == "failed call"
+    off = EvalContext(Settings(live=False, modes={"role_trust": Mode.OFF}), AssumedState())
+    assert decide_event(update_event(policy(EVERYONE)), off).findings == []
+
+
+def test_a_break_glass_caller_is_exempt_and_nothing_is_planned() -> None:
+    context = EvalContext(Settings(live=False, break_glass_arns=frozenset({f"arn:aws:iam::{ACCOUNT}:user/alice"})),
+                          AssumedState())
+    finding = finding_of(update_event(policy(EVERYONE)), context)
+    assert finding.exempt and finding.action is None and "break-glass" in finding.reason
+
+
+# ---------------------------------------------------------------- against a moto account
+
+
+@pytest.fixture
+def account():
+    with mock_aws():
+        iam = boto3.client("iam")
+        iam.create_role(RoleName="app-server", AssumeRolePolicyDocument=json.dumps(policy(EC2, FOREIGN)))
+        yield iam
+
+
+def live(mode: Mode = Mode.REMEDIATE, **settings: Any) -> EvalContext:
+    return EvalContext(Settings(modes={"role_trust": mode}, **settings), LiveState(boto3.client("iam")))
+
+
+def trust_of(iam, role: str = "app-server") -> dict[str, Any]:
+    return iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+
+
+def test_remediate_strips_the_foreign_statement_and_verifies(account) -> None:
+    finding = finding_of(update_event(policy(EC2, FOREIGN)), live())
+    result = act(finding, AwsClients())
+    assert result.outcome == Outcome.VERIFIED
+    assert trust_of(account) == policy(EC2)
+    assert compact_in(policy(EC2, FOREIGN), result.detail)  # the message keeps the original
+
+
+def compact_in(document: dict[str, Any], text: str) -> bool:
+    return json.dumps(document, separators=(",", ":")) in text
+
+
+def test_the_restore_command_really_restores(account) -> None:
+    finding = finding_of(update_event(policy(EC2, FOREIGN)), live())
+    act(finding, AwsClients())
+    words = shlex.split(finding.undo)
+    account.update_assume_role_policy(RoleName=words[4], PolicyDocument=words[6])
+    assert trust_of(account) == policy(EC2, FOREIGN)
+
+
+def test_notify_mode_leaves_the_trust_policy_alone(account) -> None:
+    finding = finding_of(update_event(policy(EC2, FOREIGN)), live(Mode.NOTIFY))
+    assert act(finding, AwsClients()).outcome == Outcome.NOTIFIED
+    assert trust_of(account) == policy(EC2, FOREIGN)
+
+
+def test_an_exempt_tag_on_the_role_leaves_it_alone_even_in_remediate_mode(account) -> None:
+    account.tag_role(RoleName="app-server", Tags=[{"Key": EXEMPT_TAG, "Value": "vendor access, ticket SEC-12"}])
+    finding = finding_of(update_event(policy(EC2, FOREIGN)), live())
+    assert finding.exempt and "SEC-12" in finding.reason
+    assert act(finding, AwsClients()).outcome == Outcome.EXEMPT
+    assert trust_of(account) == policy(EC2, FOREIGN)
+
+
+def test_a_break_glass_role_is_left_alone(account) -> None:
+    context = live(break_glass_arns=frozenset({f"arn:aws:iam::{ACCOUNT}:role/app-server"}))
+    finding = finding_of(update_event(policy(EC2, FOREIGN)), context)
+    assert act(finding, AwsClients()).outcome == Outcome.EXEMPT
+    assert trust_of(account) == policy(EC2, FOREIGN)
+
+
+def test_a_trust_policy_changed_since_the_event_is_not_overwritten(account) -> None:
+    finding = finding_of(update_event(policy(EC2, FOREIGN)), live())
+    later = policy(EC2, {**FOREIGN, "Principal": {"AWS": "arn:aws:iam::777788889999:root"}})
+    account.update_assume_role_policy(RoleName="app-server", PolicyDocument=json.dumps(later))
+    result = act(finding, AwsClients())
+    assert result.outcome == Outcome.SKIPPED and "changed after this event" in result.detail
+    assert trust_of(account) == later
+
+
+def test_a_second_delivery_after_the_fix_verifies_without_changing_anything(account) -> None:
+    finding = finding_of(update_event(policy(EC2, FOREIGN)), live())
+    act(finding, AwsClients())
+    assert act(finding, AwsClients()).outcome == Outcome.VERIFIED
+    assert trust_of(account) == policy(EC2)
+
+
+def test_a_deleted_role_is_skipped(account) -> None:
+    finding = finding_of(update_event(policy(EC2, FOREIGN)), live())
+    account.delete_role(RoleName="app-server")
+    assert act(finding, AwsClients()).outcome == Outcome.SKIPPED
+
+
+def test_a_denied_update_is_a_failure(account, monkeypatch) -> None:
+    finding = finding_of(update_event(policy(EC2, FOREIGN)), live())
+    aws = AwsClients()
+
+    def denied(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "UpdateAssumeRolePolicy")
+
+    monkeypatch.setattr(aws.iam, "update_assume_role_policy", denied)
+    result = act(finding, aws)
+    assert result.outcome == Outcome.FAILED and "AccessDenied" in result.error
+    assert trust_of(account) == policy(EC2, FOREIGN)
+
+
+def test_live_the_missing_document_is_read_from_the_role(account) -> None:
+    event = update_event({})
+    event["detail"]["requestParameters"]["policyDocument"] = {"omitted": True}
+    finding = finding_of(event, live())
+    assert finding.severity == "high" and finding.action
+    assert finding.details["original"] == policy(EC2, FOREIGN)
+    assert act(finding, AwsClients()).outcome == Outcome.VERIFIED
+    assert trust_of(account) == policy(EC2)
+
+
+def test_live_a_denied_read_is_a_low_finding(account, monkeypatch) -> None:
+    iam = boto3.client("iam")
+
+    def denied(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetRole")
+
+    monkeypatch.setattr(iam, "get_role", denied)
+    event = update_event({})
+    event["detail"]["requestParameters"]["policyDocument"] = None
+    finding = finding_of(event, EvalContext(Settings(), LiveState(iam)))
+    assert finding.severity == "low" and finding.action is None and "AccessDenied" in finding.reason
+
+
+def test_the_url_encoded_response_document_is_what_iam_stored(account) -> None:
+    """CloudTrail's URL-encoded copy decodes to the very document the role holds."""
+    event = load_event("create-role-trusting-everyone.json")
+    encoded = event["detail"]["responseElements"]["role"]["assumeRolePolicyDocument"]
+    account.create_role(RoleName="partner-reporting", AssumeRolePolicyDocument=urllib.parse.unquote(encoded))
+    finding = finding_of(event, live())
+    assert act(finding, AwsClients()).outcome == Outcome.VERIFIED
+    assert [s["Effect"] for s in trust_of(account, "partner-reporting")["Statement"]] == ["Deny"]
