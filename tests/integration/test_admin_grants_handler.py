@@ -1,0 +1,107 @@
+"""The admin_grants Lambda handler end to end in a moto account: the grant reverted and the SNS message."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from remediator.demo import ENACTORS, LocalLambdaContext
+from tests.conftest import load_event, load_function
+
+LAMBDA_CONTEXT = LocalLambdaContext(function_name="admin-grants")
+
+
+@pytest.fixture
+def stack(monkeypatch):
+    """A moto account (AWS managed policies loaded) with the topic and a queue subscribed to it."""
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    with mock_aws():
+        sns, sqs, iam = boto3.client("sns"), boto3.client("sqs"), boto3.client("iam")
+        topic = sns.create_topic(Name="remediator-findings")["TopicArn"]
+        queue_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        monkeypatch.setenv("TOPIC_ARN", topic)
+        monkeypatch.setenv("MODE_ADMIN_GRANTS", "remediate")
+        yield {"iam": iam, "sqs": sqs, "queue_url": queue_url,
+               "handler": load_function("admin_grants").lambda_handler}
+
+
+def _enacted(stack, name: str) -> dict:
+    event = copy.deepcopy(load_event(name))
+    ENACTORS[event["detail"]["eventName"]](stack["iam"], event["detail"])
+    return event
+
+
+def _messages(stack) -> list[dict]:
+    received = stack["sqs"].receive_message(QueueUrl=stack["queue_url"], MaxNumberOfMessages=10)
+    return [json.loads(m["Body"]) for m in received.get("Messages", [])]
+
+
+def _text(message: dict) -> str:
+    return message["Message"]  # SQS subscribers get the "default" text
+
+
+def _attached(stack, user: str = "bob") -> list[str]:
+    return [p["PolicyName"] for p in stack["iam"].list_attached_user_policies(UserName=user)["AttachedPolicies"]]
+
+
+def test_administrator_access_is_detached_and_the_message_says_how_to_reattach(stack) -> None:
+    result = stack["handler"](_enacted(stack, "attach-administrator-access-to-user.json"), LAMBDA_CONTEXT)
+    assert result["findings"][0]["outcome"] == "verified"
+    assert _attached(stack) == []
+    [message] = _messages(stack)
+    attributes = {name: value["Value"] for name, value in message["MessageAttributes"].items()}
+    assert attributes == {"severity": "critical", "rule": "admin_grants", "account": "123456789012",
+                          "action": "verified"}
+    assert ("Undo:    aws iam attach-user-policy --user-name bob --policy-arn "
+            "arn:aws:iam::aws:policy/AdministratorAccess") in _text(message)
+
+
+def test_the_inline_admin_policy_is_deleted_and_its_document_is_in_the_message(stack) -> None:
+    event = _enacted(stack, "put-role-policy-admin-inline.json")
+    document = json.loads(event["detail"]["requestParameters"]["policyDocument"])
+    stack["handler"](event, LAMBDA_CONTEXT)
+    assert stack["iam"].list_role_policies(RoleName="build-runner")["PolicyNames"] == []
+    [message] = _messages(stack)
+    text = _text(message)
+    assert "aws iam put-role-policy --role-name build-runner --policy-name temporary-fix" in text
+    assert json.dumps(document, separators=(",", ":")) in text
+
+
+def test_a_user_added_to_an_admin_group_is_taken_out(stack) -> None:
+    stack["handler"](_enacted(stack, "add-user-to-admins-group.json"), LAMBDA_CONTEXT)
+    assert stack["iam"].list_groups_for_user(UserName="carol")["Groups"] == []
+    [message] = _messages(stack)
+    assert "aws iam add-user-to-group --group-name admins --user-name carol" in _text(message)
+
+
+def test_escalation_only_version_is_reported_not_reverted_until_its_parameter_says_so(stack, monkeypatch) -> None:
+    event = _enacted(stack, "create-policy-version-escalation.json")
+    arn = event["detail"]["requestParameters"]["policyArn"]
+    stack["handler"](copy.deepcopy(event), LAMBDA_CONTEXT)
+    assert stack["iam"].get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"] == "v2"
+    [message] = _messages(stack)
+    assert message["MessageAttributes"]["action"]["Value"] == "notified"
+    assert "AdminGrantsEscalationMode" in _text(message)
+
+    monkeypatch.setenv("MODE_ADMIN_GRANTS_ESCALATION", "remediate")
+    stack["handler"](copy.deepcopy(event), LAMBDA_CONTEXT)
+    assert stack["iam"].get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"] == "v1"
+    [message] = _messages(stack)
+    assert message["MessageAttributes"]["action"]["Value"] == "verified"
+    assert f"aws iam set-default-policy-version --policy-arn {arn} --version-id v2" in _text(message)
+
+
+def test_notify_mode_and_harmless_grants_change_nothing(stack, monkeypatch) -> None:
+    monkeypatch.setenv("MODE_ADMIN_GRANTS", "notify")
+    stack["handler"](_enacted(stack, "attach-administrator-access-to-user.json"), LAMBDA_CONTEXT)
+    assert _attached(stack) == ["AdministratorAccess"]
+    [message] = _messages(stack)
+    assert "Remediate mode would: detach arn:aws:iam::aws:policy/AdministratorAccess from user bob" in _text(message)
+    result = stack["handler"](_enacted(stack, "attach-read-only-access-to-role.json"), LAMBDA_CONTEXT)
+    assert result["findings"] == [] and _messages(stack) == []

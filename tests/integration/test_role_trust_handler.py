@@ -1,0 +1,99 @@
+"""The role_trust Lambda handler end to end in a moto account: the trust policy and the SNS message."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shlex
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from remediator.demo import ENACTORS, LocalLambdaContext
+from tests.conftest import load_event, load_function
+
+LAMBDA_CONTEXT = LocalLambdaContext(function_name="role-trust")
+
+
+@pytest.fixture
+def stack(monkeypatch):
+    """A moto account with the topic and a queue subscribed to it."""
+    with mock_aws():
+        sns, sqs, iam = boto3.client("sns"), boto3.client("sqs"), boto3.client("iam")
+        topic = sns.create_topic(Name="remediator-findings")["TopicArn"]
+        queue_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        monkeypatch.setenv("TOPIC_ARN", topic)
+        monkeypatch.setenv("MODE_ROLE_TRUST", "remediate")
+        yield {"iam": iam, "sqs": sqs, "queue_url": queue_url, "handler": load_function("role_trust").lambda_handler}
+
+
+def _enacted(stack, name: str) -> dict:
+    """The demo event, after making the account match it (the role exists with that trust policy)."""
+    event = copy.deepcopy(load_event(name))
+    ENACTORS[event["detail"]["eventName"]](stack["iam"], event["detail"])
+    return event
+
+
+def _messages(stack) -> list[dict]:
+    received = stack["sqs"].receive_message(QueueUrl=stack["queue_url"], MaxNumberOfMessages=10)
+    return [json.loads(m["Body"]) for m in received.get("Messages", [])]
+
+
+def _trust(stack, role: str) -> dict:
+    return stack["iam"].get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+
+
+def test_foreign_account_statement_is_removed_and_the_message_can_restore_it(stack) -> None:
+    event = _enacted(stack, "update-assume-role-policy-foreign-account.json")
+    original = json.loads(event["detail"]["requestParameters"]["policyDocument"])
+    result = stack["handler"](event, LAMBDA_CONTEXT)
+    assert result["findings"][0]["outcome"] == "verified"
+    assert [s["Sid"] for s in _trust(stack, "app-server")["Statement"]] == ["Ec2"]
+
+    [message] = _messages(stack)
+    attributes = {name: value["Value"] for name, value in message["MessageAttributes"].items()}
+    assert attributes == {"severity": "high", "rule": "role_trust", "account": "123456789012", "action": "verified"}
+    text = message["Message"]
+    assert "444455556666" in text and "No sts:ExternalId is required" in text
+    [undo] = [line.removeprefix("Undo:").strip() for line in text.splitlines() if line.startswith("Undo:")]
+    words = shlex.split(undo)
+    assert words[:3] == ["aws", "iam", "update-assume-role-policy"] and json.loads(words[6]) == original
+    stack["iam"].update_assume_role_policy(RoleName=words[4], PolicyDocument=words[6])  # a human pastes it
+    assert _trust(stack, "app-server") == original
+
+
+def test_a_role_trusting_everyone_gets_a_deny_all_trust_policy(stack) -> None:
+    stack["handler"](_enacted(stack, "create-role-trusting-everyone.json"), LAMBDA_CONTEXT)
+    assert [s["Effect"] for s in _trust(stack, "partner-reporting")["Statement"]] == ["Deny"]
+    [message] = _messages(stack)
+    assert message["MessageAttributes"]["severity"]["Value"] == "critical"
+
+
+def test_notify_mode_reports_and_changes_nothing(stack, monkeypatch) -> None:
+    monkeypatch.setenv("MODE_ROLE_TRUST", "notify")
+    event = _enacted(stack, "create-role-github-oidc-any-repo.json")
+    before = _trust(stack, "github-deploy")
+    stack["handler"](event, LAMBDA_CONTEXT)
+    assert _trust(stack, "github-deploy") == before
+    [message] = _messages(stack)
+    assert message["MessageAttributes"]["action"]["Value"] == "notified"
+    assert "Remediate mode would: replace the trust policy of role github-deploy" in message["Message"]
+
+
+def test_an_exempt_role_is_reported_as_exempt_and_left_alone(stack) -> None:
+    event = _enacted(stack, "update-assume-role-policy-foreign-account.json")
+    stack["iam"].tag_role(RoleName="app-server", Tags=[{"Key": "remediator:exempt", "Value": "vendor, SEC-12"}])
+    before = _trust(stack, "app-server")
+    stack["handler"](event, LAMBDA_CONTEXT)
+    assert _trust(stack, "app-server") == before
+    [message] = _messages(stack)
+    assert message["MessageAttributes"]["action"]["Value"] == "exempt" and "SEC-12" in message["Message"]
+
+
+def test_a_service_role_is_handled_quietly(stack) -> None:
+    result = stack["handler"](_enacted(stack, "create-role-for-ec2-service.json"), LAMBDA_CONTEXT)
+    assert result["findings"] == [] and result["skipped"] is None
+    assert _messages(stack) == []
