@@ -153,6 +153,8 @@ def test_escalation_only_findings_stay_notify_unless_their_own_setting_says_reme
     assert escalation.mode == Mode.REMEDIATE and "reported, not reverted" not in escalation.reason
     notify_only = Settings(live=False, admin_grants_escalation_mode=Mode.REMEDIATE)
     assert finding_of(put(PASS_TO_EC2), EvalContext(notify_only, AssumedState())).mode == Mode.NOTIFY
+    unreadable = finding_of(load_event("add-user-to-admins-group.json"), EvalContext(remediate, AssumedState()))
+    assert unreadable.mode == Mode.REMEDIATE and unreadable.action is None  # the rule's mode; nothing to do
 
 
 def test_the_escalation_setting_comes_from_the_environment() -> None:

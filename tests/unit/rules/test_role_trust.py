@@ -314,3 +314,13 @@ def test_the_url_encoded_response_document_is_what_iam_stored(account) -> None:
     finding = finding_of(event, live())
     assert act(finding, AwsClients()).outcome == Outcome.VERIFIED
     assert [s["Effect"] for s in trust_of(account, "partner-reporting")["Statement"]] == ["Deny"]
+
+
+def test_an_account_id_principal_stored_by_iam_as_its_root_arn_is_the_same_document(account) -> None:
+    """IAM keeps "444455556666" as "arn:aws:iam::444455556666:root"; that is not a change since the event."""
+    by_id = {**FOREIGN, "Principal": {"AWS": ["444455556666"]}}
+    account.update_assume_role_policy(RoleName="app-server", PolicyDocument=json.dumps(
+        policy(EC2, {**FOREIGN, "Principal": {"AWS": ["arn:aws:iam::444455556666:root"]}})))
+    result = act(finding_of(update_event(policy(EC2, by_id)), live()), AwsClients())
+    assert result.outcome == Outcome.VERIFIED and '"444455556666"' in result.detail
+    assert trust_of(account) == policy(EC2)

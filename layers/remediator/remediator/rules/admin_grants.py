@@ -299,7 +299,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
         if exemption.exempt:
             reason += f" Exempt: {exemption.reason}."
         return Finding(rule=META.id, severity=Severity.LOW, resource=resource, reason=reason,
-                       exempt=exemption.exempt, exempt_reason=exemption.reason, details={"admin": False})
+                       exempt=exemption.exempt, exempt_reason=exemption.reason)
     if not grant.admin and not grant.paths:
         return None
     if grant.admin:
@@ -325,12 +325,12 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
         action = None
     return Finding(rule=META.id, severity=severity, reason=reason, resource=resource, action=action,
                    exempt=exemption.exempt, exempt_reason=exemption.reason, undo=target.undo,
-                   details={**(target.details or {}), "admin": grant.admin})
+                   details={**(target.details or {}), "escalation_only": not grant.admin})
 
 
 def mode_for(finding: Finding, settings: Settings, mode: Mode) -> Mode:
     """Escalation-only findings stay notify unless their own setting says remediate (SPEC §3)."""
-    if mode == Mode.REMEDIATE and not finding.details.get("admin") and (
+    if mode == Mode.REMEDIATE and finding.details.get("escalation_only") and (
             settings.admin_grants_escalation_mode != Mode.REMEDIATE):
         return Mode.NOTIFY
     return mode

@@ -166,8 +166,23 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     )
 
 
+def as_iam_stores_it(document: dict[str, Any]) -> dict[str, Any]:
+    """IAM stores an account principal "111122223333" as "arn:aws:iam::111122223333:root": compare that way."""
+    normal = load_policy_document(document)
+    for statement in normal["Statement"]:
+        principal = statement.get("Principal")
+        if not isinstance(principal, dict):
+            continue
+        for key, value in principal.items():
+            if str(key).lower() == "aws":
+                values = [f"arn:aws:iam::{v}:root" if isinstance(v, str) and len(v) == 12 and v.isdigit() else v
+                          for v in (value if isinstance(value, list) else [value])]
+                principal[key] = values if isinstance(value, list) else values[0]
+    return normal
+
+
 def _current(aws: AwsClients, role: str) -> dict[str, Any]:
-    return load_policy_document(aws.iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"])
+    return as_iam_stores_it(aws.iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"])
 
 
 def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
@@ -175,6 +190,7 @@ def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
     role, original, replacement = (finding.details[key] for key in ("role", "original", "replacement"))
     try:
         current = _current(aws, role)
+        original, replacement = as_iam_stores_it(original), as_iam_stores_it(replacement)
         if current == replacement:
             return ActionResult(Outcome.VERIFIED, f"the trust policy of role {role} already reads the stripped "
                                 "document (verified by re-reading).")
@@ -192,5 +208,5 @@ def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
         return ActionResult(Outcome.FAILED, f"the trust policy of role {role} could not be read back.", str(error))
     if after == replacement:
         return ActionResult(Outcome.VERIFIED, f"role {role} now trusts only what the kept statements allow "
-                            f"(verified by re-reading). Original trust policy: {compact(original)}")
+                            f"(verified by re-reading). Original trust policy: {compact(finding.details['original'])}")
     return ActionResult(Outcome.FAILED, f"the trust policy of role {role} does not read as replaced after the update.")
