@@ -308,7 +308,7 @@ def test_with_several_older_versions_the_previous_default_is_unknown_so_notify_o
     envelope["detail"]["responseElements"]["policyVersion"]["versionId"] = "v3"
     finding = finding_of(envelope, live())
     assert finding.severity == "critical" and finding.action is None
-    assert "previous default is not known (3 versions)" in finding.reason
+    assert "previous default version is not restored automatically: it is not known (3 versions)" in finding.reason
     assert act(finding, AwsClients()).outcome == Outcome.SKIPPED
     assert _default(account, arn) == "v3"
 

@@ -169,6 +169,7 @@ class Target:
     action: str | None = None
     undo: str | None = None
     details: dict[str, Any] | None = None
+    note: str = ""  # why nothing can be reverted, when that is known at evaluation
 
 
 def _entity_arn(account: str | None, kind: str, name: str | None) -> str | None:
@@ -184,7 +185,7 @@ def _previous_version(arn: str, new_version: str | None, context: EvalContext) -
     others = [v for v in versions if v != new_version]
     if new_version in versions and len(others) == 1:
         return others[0], ""
-    return None, f"the previous default is not known ({len(versions)} versions)"
+    return None, f"it is not known ({len(versions)} versions)"
 
 
 def _decide(record: CloudTrailRecord, context: EvalContext) -> tuple[Grant, Target] | None:
@@ -223,7 +224,8 @@ def _decide(record: CloudTrailRecord, context: EvalContext) -> tuple[Grant, Targ
     group, user = iam_name(params.get("groupName")), iam_name(params.get("userName"))
     target = Target("user", user, _entity_arn(account, "user", user))
     if not group:
-        return Grant(f"{caller} added user {user} to a group", unreadable="the event names no group"), target
+        return Grant(f"{caller} added user {user or '(not named in the event)'} to a group",
+                     unreadable="the event names no group"), target
     grant = _judge_group(group, context)
     grant.what = f"{caller} added user {user or '(not named in the event)'} to group {group}"
     if user:
@@ -272,7 +274,7 @@ def _decide_version(record: CloudTrailRecord, context: EvalContext) -> tuple[Gra
                              "(exactly one other version); otherwise report only")
             target.details = {"op": "restore", "policy_arn": arn, "version": version, "previous": None}
         else:
-            grant.what += f"; {why}, so it is reported only"
+            target.note = f" The previous default version is not restored automatically: {why}."
         target.undo = f"aws iam set-default-policy-version --policy-arn {arn} --version-id {version}"
     return grant, target
 
@@ -313,6 +315,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
                        f"parameter ({ESCALATION_MODE_VARIABLE}) is remediate.")
     if context.assumed and target.kind in ("user", "role"):
         reason += f" State assumed (dry run): the {target.kind} has no remediator:exempt tag."
+    reason += target.note
     action = target.action
     if action is None and target.name is None:
         reason += " The event does not name what to revert, so nothing can be changed."
