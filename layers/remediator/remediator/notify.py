@@ -28,7 +28,8 @@ def severity_of(finding: Finding, result: ActionResult) -> Severity:
 
 def subject(finding: Finding, result: ActionResult) -> str:
     """SNS subjects are printable ASCII, one line, at most 100 characters."""
-    text = f"[{severity_of(finding, result).upper()}] {finding.rule}: {_OUTCOME_WORDS[result.outcome]} ({finding.resource.name})"
+    outcome = _OUTCOME_WORDS[result.outcome]
+    text = f"[{severity_of(finding, result).upper()}] {finding.rule}: {outcome} ({finding.resource.name})"
     return "".join(ch if " " <= ch <= "~" else "?" for ch in text)[:100]
 
 

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from remediator.aws import AwsClients, error_code
 from remediator.events import CloudTrailRecord
 from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
-from remediator.rules.base import EvalContext, RuleMeta, Trigger, exemption_for
+from remediator.rules.base import ACCESS_KEY_ID, EvalContext, RuleMeta, Trigger, exemption_for, iam_name
 
 META = RuleMeta(
     id="access_keys",
@@ -42,7 +42,7 @@ def _key_owner(record: CloudTrailRecord) -> str | None:
         owner = key.get("userName")
     if not owner and record.identity.type == "IAMUser":
         owner = record.identity.userName
-    return owner if isinstance(owner, str) and owner else None
+    return iam_name(owner)
 
 
 def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
@@ -50,7 +50,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
         return None
     caller = record.identity
     key_id = _key_id(record)
-    key_id = key_id if isinstance(key_id, str) and key_id else None
+    key_id = key_id if isinstance(key_id, str) and ACCESS_KEY_ID.fullmatch(key_id) else None
     account = record.account
     verb = "re-activated" if record.eventName == "UpdateAccessKey" else "created"
     key_text = f"access key {key_id}" if key_id else "an access key"

@@ -26,8 +26,8 @@ from remediator.config import ESCALATION_MODE_VARIABLE, Settings
 from remediator.events import CloudTrailRecord
 from remediator.findings import ActionResult, Finding, Mode, Outcome, Resource, Severity
 from remediator.policy import PolicyParseError, analyse_identity_policy, load_policy_document
-from remediator.rules.base import EvalContext, Exemption, RuleMeta, Trigger, exemption_for
-from remediator.rules.role_trust import compact, iam_name
+from remediator.rules.base import EvalContext, Exemption, RuleMeta, Trigger, exemption_for, iam_name
+from remediator.rules.role_trust import compact
 from remediator.state import StateUnreadable
 
 ATTACH = {"AttachUserPolicy": "user", "AttachGroupPolicy": "group", "AttachRolePolicy": "role"}

@@ -7,6 +7,7 @@ policy are checked against META by tests, so the three can never drift apart.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,6 +20,14 @@ if TYPE_CHECKING:
     from remediator.state import AccountState
 
 API_CALL = "AWS API Call via CloudTrail"
+# IAM names: letters, digits and +=,.@_- (anything else never names a real user or role: never act on it).
+IAM_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,128}")
+ACCESS_KEY_ID = re.compile(r"[A-Z0-9]{16,128}")
+
+
+def iam_name(value: Any) -> str | None:
+    """The value when it can name an IAM user, role, group or policy; else None."""
+    return value if isinstance(value, str) and IAM_NAME.fullmatch(value) else None
 CONSOLE_SIGN_IN = "AWS Console Sign In via CloudTrail"
 
 

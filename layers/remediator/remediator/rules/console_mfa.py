@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from remediator.aws import AwsClients, error_code
 from remediator.events import CloudTrailRecord
 from remediator.findings import ActionResult, Finding, Mode, Outcome, Resource, Severity
-from remediator.rules.base import CONSOLE_SIGN_IN, EvalContext, RuleMeta, Trigger, exemption_for
+from remediator.rules.base import CONSOLE_SIGN_IN, EvalContext, RuleMeta, Trigger, exemption_for, iam_name
 from remediator.state import StateUnreadable
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def _target_user(record: CloudTrailRecord) -> str | None:
     name = record.params.get("userName")
     if not name and record.identity.type == "IAMUser":
         name = record.identity.userName or (record.identity.arn or "").rsplit("/", 1)[-1] or None
-    return name if isinstance(name, str) and name else None
+    return iam_name(name)
 
 
 def action_text(user: str, settings: Settings) -> str:

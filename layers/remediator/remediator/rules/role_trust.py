@@ -9,7 +9,6 @@ analysis (SPEC §4). The remediation keeps every other statement and drops only 
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from typing import Any
 
@@ -20,7 +19,7 @@ from remediator.events import CloudTrailRecord
 from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
 from remediator.policy import PolicyParseError, TrustVerdict, analyse_trust_policy, load_policy_document
 from remediator.policy import strip_statements as strip_trust_statements
-from remediator.rules.base import EvalContext, RuleMeta, Trigger, exemption_for
+from remediator.rules.base import EvalContext, RuleMeta, Trigger, exemption_for, iam_name
 from remediator.state import StateUnreadable
 
 META = RuleMeta(
@@ -39,14 +38,6 @@ META = RuleMeta(
                 "https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/"
                 "configuring-openid-connect-in-amazon-web-services"),
 )
-
-# IAM names: letters, digits and +=,.@_- (anything else never names a real role: never act on it).
-IAM_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,128}")
-
-
-def iam_name(value: Any) -> str | None:
-    return value if isinstance(value, str) and IAM_NAME.fullmatch(value) else None
-
 
 def compact(document: dict[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"))
