@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from remediator.config import Settings
@@ -150,6 +150,9 @@ def test_real_events_with_a_field_replaced_or_dropped(base: dict, field: str, va
 
 @FUZZ
 @given(record=records)
+@example(record={"eventName": "CreateAccessKey", "eventSource": "iam.amazonaws.com", "errorCode": "AccessDenied"})
+@example(record={"eventName": "CreateAccessKey", "eventSource": "iam.amazonaws.com",
+                 "responseElements": {"accessKey": {"accessKeyId": "AKIAEXAMPLE000000001", "userName": "bob"}}})
 def test_cloudtrail_like_records(record: dict) -> None:
     check({"version": "0", "id": "fuzz", "detail-type": "AWS API Call via CloudTrail", "source": "aws.iam",
            "account": "123456789012", "time": "2026-11-24T09:15:42Z", "region": "us-east-1", "resources": [],

@@ -75,3 +75,16 @@ def test_unreadable_files_raise_a_clear_error(tmp_path, content: bytes, problem:
     path.write_bytes(content)
     with pytest.raises(ValueError, match=problem):
         read_event_file(str(path))
+
+
+def test_each_rule_module_is_named_by_its_id_and_a_function_imports_only_its_own() -> None:
+    import subprocess
+    import sys
+
+    from remediator.rules import RULES
+
+    assert all(module.META.id == rule_id for rule_id, module in RULES.items())
+    probe = ("import sys; from remediator.runtime import make_handler; make_handler('access_keys'); "
+             "print(sorted(m for m in sys.modules if m.startswith('remediator.rules.')))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert "remediator.rules.access_keys" in loaded and "remediator.rules.admin_grants" not in loaded

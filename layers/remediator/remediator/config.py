@@ -83,10 +83,11 @@ class Settings:
         from remediator.rules import RULES
 
         env = os.environ if environ is None else environ
-        modes = {}
-        for rule_id, rule in RULES.items():
+        modes = {}  # only what the environment sets: `mode_of` falls back to the rule's default
+        for rule_id in RULES:  # ids only: importing every rule here would slow every cold start
             raw = env.get(mode_variable(rule_id), "").strip().lower()
-            modes[rule_id] = Mode(raw) if raw in Mode.__members__.values() else rule.META.default_mode
+            if raw in Mode.__members__.values():
+                modes[rule_id] = Mode(raw)
         return cls(
             modes=modes,
             own_role_arns=_split(env.get("OWN_ROLE_ARNS")),

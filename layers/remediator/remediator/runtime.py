@@ -15,7 +15,7 @@ from remediator.engine import FAILED_CALL, OWN_ACTION, act, decide
 from remediator.events import CloudTrailRecord, MalformedRecord, parse_envelope
 from remediator.findings import ActionResult, Decision, Mode, Outcome
 from remediator.notify import publish
-from remediator.rules import FUNCTIONS, RULES
+from remediator.rules import FUNCTIONS, RULES, rules_for
 from remediator.rules.base import EvalContext
 from remediator.state import LiveState
 from remediator.store import ACTION_BUDGET_PER_HOUR, findings_store, over_budget, track_outcome
@@ -105,6 +105,7 @@ def make_handler(service: str) -> Callable[[dict[str, Any], Any], dict[str, Any]
     """A Lambda handler for one concern (`FUNCTIONS[service]`): powertools logs (correlation id = eventID), metrics,
     and idempotency when IDEMPOTENCY_TABLE is set."""
     rule_ids = FUNCTIONS[service]
+    rules_for(rule_ids)  # import this function's rules during init, and only those
     logger = Logger(service=service)
     metrics = Metrics(namespace=NAMESPACE, service=service)
     aws = AwsClients()

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-from remediator.rules import access_keys, admin_grants, console_mfa, iam_user_sprawl, role_trust, root_activity
+import importlib
+from collections.abc import Iterator, Mapping
+
 from remediator.rules.base import RuleModule
 
-RULES: dict[str, RuleModule] = {
-    module.META.id: module
-    for module in (access_keys, console_mfa, root_activity, iam_user_sprawl, role_trust, admin_grants)
-}
+RULE_IDS = ("access_keys", "console_mfa", "root_activity", "iam_user_sprawl", "role_trust", "admin_grants")
+
+
+class RuleCatalog(Mapping[str, RuleModule]):
+    """Rule modules by id, imported on first use: a function's cold start pays only for its own rules."""
+
+    def __getitem__(self, rule_id: str) -> RuleModule:
+        if rule_id not in RULE_IDS:
+            raise KeyError(rule_id)
+        return importlib.import_module(f"remediator.rules.{rule_id}")  # type: ignore[return-value]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(RULE_IDS)
+
+    def __len__(self) -> int:
+        return len(RULE_IDS)
+
+
+RULES = RuleCatalog()
 
 # Which rules each Lambda function (functions/<name>/) runs. One concern, one function, one role.
 FUNCTIONS: dict[str, tuple[str, ...]] = {
@@ -23,4 +40,4 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
 
 def rules_for(rule_ids: tuple[str, ...] | None = None) -> list[RuleModule]:
     """The rules a function (or the CLI, with None: all) runs, in catalog order."""
-    return [rule for rule_id, rule in RULES.items() if rule_ids is None or rule_id in rule_ids]
+    return [RULES[rule_id] for rule_id in RULE_IDS if rule_ids is None or rule_id in rule_ids]
