@@ -32,6 +32,7 @@ class Replay:
     functions: list[str] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    resolves: list[str] = field(default_factory=list)
     before: str | None = None
     after: str | None = None
     notifications: list[dict[str, Any]] = field(default_factory=list)
@@ -317,6 +318,7 @@ def replay_events(account: LocalAccount, files: list[Path], mode: str) -> list[R
                 replay.functions.append(name)
                 result = handlers[name](event, context)
                 replay.findings.extend(result["findings"])
+                replay.resolves.extend(result.get("resolves", []))
                 if result["skipped"]:
                     replay.skipped.append(result["skipped"])
         replay.after = observe() if observe else None
@@ -339,6 +341,8 @@ def print_table(replays: list[Replay], colour: bool) -> None:
         print(f"\n{replay.file}  ({replay.event_name} -> {', '.join(replay.functions) or 'no function'})")
         for skipped in replay.skipped:
             print(f"  skipped: {skipped}")
+        for rule in replay.resolves:
+            print(f"  resolves:  the open {rule} finding of this resource")
         for finding in replay.findings:
             severity = _paint(finding["severity"].upper(), finding["severity"], colour)
             outcome = _paint(finding["outcome"], finding["outcome"], colour)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from remediator.events import CloudTrailRecord
@@ -60,10 +59,10 @@ def act(finding: Finding, aws: AwsClients, rule: RuleModule | None = None) -> Ac
     if finding.mode != Mode.REMEDIATE:
         would = f"would {finding.action}" if finding.action else "has no automatic remediation"
         return ActionResult(Outcome.NOTIFIED, f"nothing changed (notify mode); remediate mode {would}.")
+    module = rule or RULES[finding.rule]
     if not finding.action:
+        if not module.META.remediation_actions:  # a report-only rule (root_activity, iam_user_sprawl)
+            return ActionResult(Outcome.NOTIFIED, f"reported only: {finding.rule} never changes anything.")
         return ActionResult(Outcome.SKIPPED, "nothing changed: no safe automatic remediation for this finding.")
-    return (rule or RULES[finding.rule]).remediate(finding, aws)
+    return module.remediate(finding, aws)
 
-
-def act_on_all(findings: Iterable[Finding], aws: AwsClients) -> list[tuple[Finding, ActionResult]]:
-    return [(finding, act(finding, aws)) for finding in findings]
