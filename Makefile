@@ -2,8 +2,9 @@
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
-# Python 3.13 (the Lambda runtime): python3.13 on PATH, else pyenv's 3.13.
-PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || ls -d "$$(pyenv root 2>/dev/null)"/versions/3.13*/bin/python 2>/dev/null | tail -n 1)
+# Python 3.13 (the Lambda runtime): the first candidate that really runs 3.13 (a pyenv shim may not).
+PYTHON313 ?= $(shell for c in python3.13 $$(ls -d "$$(pyenv root 2>/dev/null)"/versions/3.13*/bin/python 2>/dev/null); do \
+	"$$c" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { echo "$$c"; break; }; done)
 export PATH := $(abspath $(BIN)):$(PATH)
 # SAM CLI would otherwise try to send usage telemetry.
 export SAM_CLI_TELEMETRY := 0
@@ -40,3 +41,6 @@ bench: $(BIN)/.installed
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache
+
+print-python:
+	@echo $(PYTHON313)
