@@ -1,5 +1,7 @@
 """Least privilege, proven by running: each function handles its demo events in remediate mode with moto's
-IAM enforcement on, as a principal holding only its role's Allow statements from the translated template.
+IAM enforcement on, as a principal holding only its role's Allow statements from the translated template;
+the scheduled sweep runs over an account with an old key, an unused key, an unused password, a console user
+without MFA and an exempt user.
 
 moto checks resource-scoped statements against "*", so resources are widened to "*" here (the static test
 in tests/template/test_iam_least_privilege.py proves they are narrow); a missing action fails this test.
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -21,7 +24,7 @@ from remediator.events import parse_envelope
 from remediator.rules import FUNCTIONS, RULES
 from remediator.runtime import make_handler
 from remediator.store import table_definition
-from tests.conftest import EVENTS
+from tests.conftest import EVENTS, load_function
 from tests.template.conftest import Resolver, functions_of, translate_template
 
 pytestmark = pytest.mark.integration
@@ -101,6 +104,105 @@ def test_function_does_its_job_with_only_its_role_permissions(function, event_fi
             assert "Could not read" not in finding["reason"] and "AccessDenied" not in finding["detail"], finding
         messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
         assert len(messages) == len(result["findings"])
+
+
+def _as_role(admin_iam: Any, name: str, statements: list[dict[str, Any]], monkeypatch) -> None:
+    """A user holding only `statements`; the process's credentials become its keys."""
+    admin_iam.create_user(UserName=name)
+    admin_iam.put_user_policy(UserName=name, PolicyName="role", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": statements}))
+    key = admin_iam.create_access_key(UserName=name)["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+
+
+def _age_keys(user: str, days: int, *, used: bool) -> None:
+    """moto dates keys now: make the user's keys `days` old, in use (yesterday) or never used."""
+    from moto.iam.models import iam_backends
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for key in iam_backends["123456789012"]["global"].users[user].access_keys:
+        key.create_date = now - timedelta(days=days)
+        key.last_used = now - timedelta(days=1) if used else None
+
+
+def _age_password(user: str, days: int) -> None:
+    from moto.iam.models import iam_backends
+
+    entity = iam_backends["123456789012"]["global"].users[user]
+    entity.create_date = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days + 30)
+    entity.password_last_used = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days)
+
+
+def test_sweep_does_its_job_with_only_its_role_permissions(role_statements, monkeypatch) -> None:
+    password = "Sweep-Passw0rd-123!"
+    with mock_aws():
+        admin_iam, sns, sqs, dynamodb = (boto3.client(s) for s in ("iam", "sns", "sqs", "dynamodb"))
+        topic = sns.create_topic(Name="findings")["TopicArn"]
+        queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        dynamodb.create_table(**table_definition("findings"))
+        deny = admin_iam.create_policy(PolicyName="DenyWithoutMfa", PolicyDocument=DENY_POLICY)["Policy"]["Arn"]
+        for user in ("old-key", "unused-key", "no-mfa", "unused-password", "exempt"):
+            admin_iam.create_user(UserName=user)
+        old_key = admin_iam.create_access_key(UserName="old-key")["AccessKey"]["AccessKeyId"]
+        unused_key = admin_iam.create_access_key(UserName="unused-key")["AccessKey"]["AccessKeyId"]
+        exempt_key = admin_iam.create_access_key(UserName="exempt")["AccessKey"]["AccessKeyId"]
+        admin_iam.tag_user(UserName="exempt", Tags=[{"Key": "remediator:exempt", "Value": "vendor, SEC-1"}])
+        admin_iam.create_login_profile(UserName="no-mfa", Password=password)
+        admin_iam.create_login_profile(UserName="unused-password", Password=password)
+        _age_keys("old-key", 200, used=True)
+        _age_keys("unused-key", 200, used=False)
+        _age_keys("exempt", 300, used=True)
+        _age_password("unused-password", 150)
+        admin_iam.generate_credential_report()  # moto answers STARTED once: spare the sweep its back-off
+
+        _as_role(admin_iam, "as-sweep", role_statements["sweep"], monkeypatch)
+        for variable, value in {"MODE_SWEEP": "remediate", "MODE_CONSOLE_MFA": "remediate",
+                                "MFA_GRACE_PERIOD_HOURS": "0", "KEY_WARNING_DAYS": "0", "TOPIC_ARN": topic,
+                                "FINDINGS_TABLE": "findings", "DENY_WITHOUT_MFA_POLICY_ARN": deny}.items():
+            monkeypatch.setenv(variable, value)
+        handler = load_function("sweep").lambda_handler
+
+        with enable_iam_authentication():
+            summary = handler({}, LocalLambdaContext(function_name="sweep"))
+
+        assert summary["findings"] == {"key_age": 2, "unused_credentials": 2, "console_mfa": 1}, summary
+        assert summary["actions"] == {"verified": 4} and summary["left"] == 0 and summary["exempt"] == 1, summary
+
+        def status(user: str, key_id: str) -> str:
+            keys = admin_iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
+            return next(k["Status"] for k in keys if k["AccessKeyId"] == key_id)
+
+        assert status("old-key", old_key) == status("unused-key", unused_key) == "Inactive"
+        assert status("exempt", exempt_key) == "Active"
+        attached = admin_iam.list_attached_user_policies(UserName="no-mfa")["AttachedPolicies"]
+        assert [p["PolicyArn"] for p in attached] == [deny]
+        with pytest.raises(admin_iam.exceptions.NoSuchEntityException):
+            admin_iam.get_login_profile(UserName="unused-password")
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        assert len(messages) == 5  # one per action, one summary
+
+
+def test_sweep_cannot_read_the_report_without_its_report_actions(role_statements, monkeypatch) -> None:
+    """Positive control for the sweep: drop iam:GetCredentialReport and the run fails instead of guessing."""
+    from remediator.sweep.report import ReportUnavailable
+
+    with mock_aws():
+        admin_iam = boto3.client("iam")
+        admin_iam.generate_credential_report()
+        statements = copy.deepcopy(role_statements["sweep"])
+        for statement in statements:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            statement["Action"] = [a for a in actions if a != "iam:GetCredentialReport"] or ["iam:GetUser"]
+        _as_role(admin_iam, "weak-sweep", statements, monkeypatch)
+        monkeypatch.delenv("FINDINGS_TABLE", raising=False)
+        monkeypatch.delenv("TOPIC_ARN", raising=False)
+        handler = load_function("sweep").lambda_handler
+        with enable_iam_authentication(), pytest.raises(ReportUnavailable, match="AccessDenied"):
+            handler({}, LocalLambdaContext(function_name="sweep"))
 
 
 def test_enforcement_really_denies_a_missing_action(role_statements, monkeypatch) -> None:

@@ -1,5 +1,9 @@
 """Shared fixtures: template.yaml as written, its offline CloudFormation translation, and the
-function <-> rule catalog mapping the tests compare against."""
+function <-> rule catalog mapping the tests compare against.
+
+Every Lambda function of the template is either an entry of FUNCTIONS (remediator/rules/__init__.py: rules
+triggered by EventBridge patterns, its role = the rules' iam_actions) or an entry of SCHEDULED below (run by
+an EventBridge Scheduler schedule, its role = the IAM actions its package declares)."""
 
 from __future__ import annotations
 
@@ -116,33 +120,54 @@ class Resolver:
         return {k: r for k, r in ((k, self(v)) for k, v in value.items()) if r is not NO_VALUE}
 
 
+def _scheduled() -> dict[str, Any]:
+    from remediator.sweep import permissions as sweep
+
+    return {"sweep": sweep}
+
+
+# Functions a schedule runs (functions/<name>/) -> the module declaring the actions its code calls
+# (IAM_ACTIONS, REPORT_ACTIONS: the account-level ones, STORE_ACTIONS: on the findings table).
+SCHEDULED: dict[str, Any] = _scheduled()
+
+
 @dataclass(frozen=True)
 class FunctionUnderTest:
-    """One entry of FUNCTIONS and what the translated template builds for it."""
+    """One entry of FUNCTIONS or SCHEDULED and what the translated template builds for it."""
 
-    name: str  # FUNCTIONS key, functions/<name>/
-    rule_ids: tuple[str, ...]
+    name: str  # FUNCTIONS or SCHEDULED key, functions/<name>/
+    rule_ids: tuple[str, ...]  # () for a scheduled function
     logical_id: str
     role_id: str  # logical id of its AWS::IAM::Role
+    iam_actions: tuple[str, ...] = ()  # exactly the IAM actions its role may have
+    scheduled: bool = False
+    store_actions: tuple[str, ...] = ()  # a scheduled function's findings-table actions
 
 
 def functions_of(cfn: dict[str, Any]) -> dict[str, FunctionUnderTest]:
-    """Map each FUNCTIONS entry to its Lambda function in the translated template (by code location)."""
-    from remediator.rules import FUNCTIONS
+    """Map each FUNCTIONS and SCHEDULED entry to its Lambda function in the translated template (by code location)."""
+    from remediator.rules import FUNCTIONS, RULES
 
     by_code: dict[str, str] = {}
     for logical, resource in cfn["Resources"].items():
         if resource["Type"] == "AWS::Lambda::Function":
             key = resource["Properties"]["Code"]["S3Key"]
             by_code[key] = logical
+    assert not set(FUNCTIONS) & set(SCHEDULED), "a function is triggered by rules or by a schedule, not both"
+    entries = [(name, rule_ids, tuple(sorted({a for r in rule_ids for a in RULES[r].META.iam_actions})), None)
+               for name, rule_ids in FUNCTIONS.items()]
+    entries += [(name, (), tuple(sorted(declared.IAM_ACTIONS)), declared) for name, declared in SCHEDULED.items()]
     found = {}
-    for name, rule_ids in FUNCTIONS.items():
+    for name, rule_ids, iam_actions, declared in entries:
+        scheduled = declared is not None
         key = translate_template.code_key(f"functions/{name}/")
-        assert key in by_code, f"FUNCTIONS[{name!r}] has no function with CodeUri functions/{name}/ in template.yaml"
+        catalog = "SCHEDULED" if scheduled else "FUNCTIONS"
+        assert key in by_code, f"{catalog}[{name!r}] has no function with CodeUri functions/{name}/ in template.yaml"
         logical = by_code[key]
         role = cfn["Resources"][logical]["Properties"]["Role"]
         assert "Fn::GetAtt" in role, f"{logical} must use its own explicit AWS::IAM::Role"
-        found[name] = FunctionUnderTest(name, rule_ids, logical, role["Fn::GetAtt"][0])
+        found[name] = FunctionUnderTest(name, rule_ids, logical, role["Fn::GetAtt"][0], iam_actions, scheduled,
+                                        tuple(declared.STORE_ACTIONS) if scheduled else ())
     return found
 
 
@@ -164,3 +189,17 @@ def rules_targeting(cfn: dict[str, Any], function_logical_id: str) -> dict[str, 
         if any(target["Arn"] == {"Fn::GetAtt": [function_logical_id, "Arn"]}
                for target in resource["Properties"].get("Targets", []))
     }
+
+
+def schedules_targeting(cfn: dict[str, Any], function_logical_id: str) -> dict[str, dict[str, Any]]:
+    """The EventBridge Scheduler schedules whose target is the function."""
+    return {
+        logical: resource for logical, resource in resources_of_type(cfn, "AWS::Scheduler::Schedule")
+        if resource["Properties"]["Target"]["Arn"] == {"Fn::GetAtt": [function_logical_id, "Arn"]}
+    }
+
+
+def schedule_roles(cfn: dict[str, Any]) -> set[str]:
+    """Logical ids of the roles EventBridge Scheduler assumes to run the schedules."""
+    return {schedule["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0]
+            for _, schedule in resources_of_type(cfn, "AWS::Scheduler::Schedule")}

@@ -1,16 +1,28 @@
 """The template agrees with the rule catalog: one function per FUNCTIONS entry, its EventBridge
-patterns equal to its rules' Trigger.event_pattern(), and a mode parameter per rule."""
+patterns equal to its rules' Trigger.event_pattern(), and a mode parameter per rule; one function per
+SCHEDULED entry (the sweep), run by its EventBridge Scheduler schedule and by nothing else."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from remediator.config import mode_variable
+import pytest
+
+from remediator.config import Settings, mode_variable
 from remediator.findings import Mode
 from remediator.rules import FUNCTIONS, RULES
 from remediator.rules.base import API_CALL
-from tests.template.conftest import ROOT, Resolver, resources_of_type, rules_targeting
+from tests.template.conftest import (
+    ROOT,
+    SCHEDULED,
+    Resolver,
+    resources_of_type,
+    rules_targeting,
+    schedule_roles,
+    schedules_targeting,
+)
 
 
 def _canonical(pattern: dict[str, Any]) -> str:
@@ -26,6 +38,46 @@ def test_every_function_of_the_catalog_is_in_the_template_and_nothing_else(cfn_t
         assert "lambda_handler" in (ROOT / "functions" / name / "app.py").read_text()
         assert props["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == name
     assert {rule for ids in FUNCTIONS.values() for rule in ids} == set(RULES), "every rule runs in some function"
+
+
+def test_each_function_runs_on_its_rules_or_on_its_schedule_never_both(cfn_template, functions):
+    assert {f.name for f in functions.values() if f.scheduled} == set(SCHEDULED)
+    for function in functions.values():
+        rules = rules_targeting(cfn_template, function.logical_id)
+        schedules = schedules_targeting(cfn_template, function.logical_id)
+        if function.scheduled:
+            assert not rules, f"{function.logical_id}: a scheduled function has no EventBridge rule"
+            assert len(schedules) == 1, f"{function.logical_id}: one schedule runs it"
+        else:
+            assert rules and not schedules, f"{function.logical_id}: an event function runs on its rules only"
+    targets = [s["Properties"]["Target"]["Arn"] for _, s in resources_of_type(cfn_template, "AWS::Scheduler::Schedule")]
+    assert len(targets) == len(SCHEDULED), "every schedule runs a SCHEDULED function"
+
+
+def test_the_sweep_schedule_runs_at_the_rate_parameter(cfn_template, functions):
+    """Issue 6: EventBridge Scheduler, the rate a parameter, daily by default."""
+    sweep = functions["sweep"]
+    (schedule,) = (s["Properties"] for s in schedules_targeting(cfn_template, sweep.logical_id).values())
+    assert schedule["ScheduleExpression"] == {"Ref": "SweepRate"}
+    assert cfn_template["Parameters"]["SweepRate"]["Default"] == "rate(1 day)"
+    assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    assert schedule.get("State", "ENABLED") == "ENABLED"
+    assert "Name" not in schedule, "a fixed name collides when two stacks share an account and region"
+    assert "Input" not in schedule["Target"], "the handler reads nothing from the event"
+    assert schedule["Target"]["RoleArn"]["Fn::GetAtt"][0] in schedule_roles(cfn_template)
+    props = cfn_template["Resources"][sweep.logical_id]["Properties"]
+    assert props["Timeout"] == 900, "the sweep stops acting 20 s before its deadline: give it Lambda's maximum"
+    assert props["MemorySize"] >= 512
+
+
+@pytest.mark.parametrize("expression, valid", [
+    ("rate(1 day)", True), ("rate(7 days)", True), ("rate(1 hour)", True), ("rate(12 hours)", True),
+    ("cron(0 3 * * ? *)", True), ("rate(5 minutes)", False), ("rate(1 days)", False), ("rate(2 day)", False),
+    ("rate(0 days)", False), ("at(2030-01-01T00:00:00)", False), ("", False),
+])
+def test_sweep_rate_accepts_scheduler_rates_and_cron_only(sam_template, expression, valid):
+    pattern = sam_template["Parameters"]["SweepRate"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, expression)) is valid, expression
 
 
 def test_each_function_pattern_equals_its_rules_triggers(cfn_template, functions):
@@ -73,11 +125,14 @@ def test_every_rule_has_a_mode_parameter_in_every_function(cfn_template, functio
 
 
 def test_functions_know_every_stack_role_as_their_own(cfn_template, functions):
-    """OWN_ROLE_ARNS lists every function's role, so no function acts on another's remediation."""
+    """OWN_ROLE_ARNS lists every function's role, so no function acts on another's remediation. The only other
+    roles are the ones EventBridge Scheduler assumes, which can call no IAM action (test_iam_least_privilege)."""
     resolve = Resolver(cfn_template)
     all_roles = {f"getatt:{f.role_id}.Arn" for f in functions.values()}
-    explicit_roles = {f"getatt:{logical}.Arn" for logical, _ in resources_of_type(cfn_template, "AWS::IAM::Role")}
-    assert all_roles == explicit_roles, "every role of the stack belongs to a function"
+    explicit_roles = {f"getatt:{logical}.Arn" for logical, _ in resources_of_type(cfn_template, "AWS::IAM::Role")
+                      if logical not in schedule_roles(cfn_template)}
+    assert all_roles == explicit_roles, "every role of the stack belongs to a function or runs a schedule"
+    assert len(schedule_roles(cfn_template)) == len(SCHEDULED)
     for function in functions.values():
         variables = resolve(cfn_template["Resources"][function.logical_id]["Properties"]["Environment"]["Variables"])
         assert set(variables["OWN_ROLE_ARNS"].split(",")) == all_roles
@@ -97,6 +152,25 @@ def test_settings_variables_come_from_parameters(cfn_template, functions):
             assert variables[variable] == {"Ref": parameter}
         assert variables["TOPIC_ARN"] == {"Ref": "FindingsTopic"}
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "ComplianceRemediator"
+
+
+def test_sweep_settings_come_from_parameters_with_the_settings_defaults(cfn_template, functions):
+    """The variables Settings.from_env reads for the sweep, each from its parameter, defaults agreeing."""
+    expected = {"MODE_SWEEP": ("SweepMode", "sweep_mode"), "KEY_MAX_AGE_DAYS": ("KeyMaxAgeDays", "key_max_age_days"),
+                "KEY_WARNING_DAYS": ("KeyWarningDays", "key_warning_days"),
+                "UNUSED_CREDENTIAL_DAYS": ("UnusedCredentialDays", "unused_credential_days")}
+    variables = cfn_template["Resources"][functions["sweep"].logical_id]["Properties"]["Environment"]["Variables"]
+    defaults = Settings()
+    for variable, (parameter, field) in expected.items():
+        assert variables[variable] == {"Ref": parameter}, variable
+        assert str(cfn_template["Parameters"][parameter]["Default"]) == str(getattr(defaults, field)), parameter
+        parsed = Settings.from_env({variable: str(cfn_template["Parameters"][parameter]["Default"])})
+        assert getattr(parsed, field) == getattr(defaults, field), variable
+    assert set(cfn_template["Parameters"]["SweepMode"]["AllowedValues"]) == {str(mode) for mode in Mode}
+    for function in functions.values():
+        if not function.scheduled:
+            env = cfn_template["Resources"][function.logical_id]["Properties"]["Environment"]["Variables"]
+            assert not set(expected) & set(env), f"{function.logical_id}: sweep settings belong to the sweep"
 
 
 def test_tracing_is_off_unless_the_parameter_turns_it_on(cfn_template, functions):

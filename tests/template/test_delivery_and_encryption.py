@@ -3,9 +3,15 @@ queue policies, and skips alarms and invoke configs), read from the translated t
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from tests.template.conftest import ACCOUNT, REGION, Resolver, resources_of_type, rules_targeting
+import boto3
+from moto import mock_aws
+
+from remediator.demo import LocalLambdaContext
+from tests.conftest import load_function
+from tests.template.conftest import ACCOUNT, REGION, Resolver, resources_of_type, rules_targeting, schedules_targeting
 
 KEY = {"Ref": "RemediatorKey"}
 
@@ -59,6 +65,8 @@ def test_processing_errors_retry_then_land_in_the_functions_own_queue(cfn_templa
                for _, r in resources_of_type(cfn_template, "AWS::Lambda::EventInvokeConfig")}
     rule_queues = {t["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0] for _, r in resources_of_type(
         cfn_template, "AWS::Events::Rule") for t in r["Properties"]["Targets"]}
+    rule_queues |= {s["Properties"]["Target"]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+                    for _, s in resources_of_type(cfn_template, "AWS::Scheduler::Schedule")}
     seen = set()
     for function in functions.values():
         config = configs[function.logical_id]
@@ -73,6 +81,61 @@ def test_processing_errors_retry_then_land_in_the_functions_own_queue(cfn_templa
         errors = _alarm_on(cfn_template, "Errors", {"Ref": function.logical_id})
         assert errors["Namespace"] == "AWS/Lambda" and errors["Statistic"] == "Sum"
         _assert_alarms_to_topic(errors)
+
+
+def test_every_schedule_retries_then_dead_letters_into_its_own_queue(cfn_template, functions):
+    """Scheduler writes dead letters with its execution role (test_iam_least_privilege), not a queue policy."""
+    policies = _queue_policies(cfn_template)
+    configs = {r["Properties"]["FunctionName"]["Ref"]: r["Properties"]
+               for _, r in resources_of_type(cfn_template, "AWS::Lambda::EventInvokeConfig")}
+    for function in functions.values():
+        for schedule in schedules_targeting(cfn_template, function.logical_id).values():
+            target = schedule["Properties"]["Target"]
+            assert 0 < target["RetryPolicy"]["MaximumRetryAttempts"] <= 185
+            assert 60 <= target["RetryPolicy"]["MaximumEventAgeInSeconds"] <= 86400
+            queue = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+            assert cfn_template["Resources"][queue]["Type"] == "AWS::SQS::Queue"
+            assert queue not in policies, "nobody but the schedule's role writes to it"
+            function_dlq = configs[function.logical_id]["DestinationConfig"]["OnFailure"]["Destination"]
+            assert function_dlq != {"Fn::GetAtt": [queue, "Arn"]}, "delivery and processing failures apart"
+            _assert_alarms_to_topic(_alarm_on(cfn_template, "ApproximateNumberOfMessagesVisible",
+                                              {"Fn::GetAtt": [queue, "QueueName"]}))
+
+
+def _emitted_metrics(capsys, monkeypatch) -> list[dict[str, Any]]:
+    """The sweep handler once on an empty moto account: the EMF documents powertools prints."""
+    with mock_aws():
+        iam = boto3.client("iam", region_name=REGION)
+        iam.generate_credential_report()  # moto answers STARTED once: spare the handler its back-off
+        monkeypatch.delenv("FINDINGS_TABLE", raising=False)
+        monkeypatch.delenv("TOPIC_ARN", raising=False)
+        capsys.readouterr()
+        load_function("sweep").lambda_handler({}, LocalLambdaContext(function_name="sweep"))
+    documents = []
+    for line in capsys.readouterr().out.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            documents.append(json.loads(line))
+    return documents
+
+
+def test_the_actions_left_alarm_watches_the_metric_the_sweep_emits(cfn_template, functions, capsys, monkeypatch):
+    """A run that stopped before acting on everything raises an alarm on the handler's own metric."""
+    emitted = {}
+    for document in _emitted_metrics(capsys, monkeypatch):
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                dimensions = {name: document[name] for names in directive["Dimensions"] for name in names}
+                emitted[metric["Name"]] = (directive["Namespace"], dimensions, document[metric["Name"]])
+    namespace, dimensions, value = emitted["SweepActionsLeft"]
+    assert value in (0, [0])  # an empty account: nothing left
+    variables = cfn_template["Resources"][functions["sweep"].logical_id]["Properties"]["Environment"]["Variables"]
+    assert namespace == variables["POWERTOOLS_METRICS_NAMESPACE"] == "ComplianceRemediator"
+    assert dimensions == {"service": variables["POWERTOOLS_SERVICE_NAME"]} == {"service": "sweep"}
+    (alarm,) = [a for a in _alarms(cfn_template) if a["MetricName"] == "SweepActionsLeft"]
+    assert alarm["Namespace"] == namespace
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "sweep"}]
+    assert alarm["Statistic"] == "Maximum" and alarm["Period"] * alarm["EvaluationPeriods"] <= 86400
+    _assert_alarms_to_topic(alarm)
 
 
 def test_topic_queues_tables_and_logs_use_the_customer_managed_key(cfn_template):

@@ -15,7 +15,7 @@ import pytest
 from moto import mock_aws
 
 from remediator.rules import FUNCTIONS
-from tests.template.conftest import REGION, STACK, translate_template
+from tests.template.conftest import REGION, SCHEDULED, STACK, translate_template
 
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")
 
@@ -23,6 +23,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")
 MOTO_SKIPS = {
     "AWS::CloudWatch::Alarm",
     "AWS::Lambda::EventInvokeConfig",
+    "AWS::Scheduler::Schedule",
     "AWS::SNS::Subscription",
     "AWS::SNS::TopicPolicy",
     "AWS::SQS::QueuePolicy",
@@ -68,17 +69,20 @@ def test_stack_is_created(deployed):
     for name in FUNCTIONS:
         prefix = "".join(part.title() for part in name.split("_"))
         assert {f"{prefix}FunctionName", f"{prefix}FunctionDLQUrl", f"{prefix}RuleDLQUrl"} <= outputs
+    for name in SCHEDULED:
+        prefix = "".join(part.title() for part in name.split("_"))
+        assert {f"{prefix}FunctionName", f"{prefix}FunctionDLQUrl", f"{prefix}ScheduleDLQUrl"} <= outputs
 
 
 def test_expected_resources_per_type(deployed, cfn_template, functions):
     created = Counter(r["ResourceType"] for r in _stack_resources(deployed) if r["LogicalResourceId"])
     rules = sum(1 for r in cfn_template["Resources"].values() if r["Type"] == "AWS::Events::Rule")
-    n = len(FUNCTIONS)
+    n = len(FUNCTIONS) + len(SCHEDULED)
     assert created["AWS::Lambda::Function"] == n
-    assert created["AWS::IAM::Role"] == n
+    assert created["AWS::IAM::Role"] == n + len(SCHEDULED)  # a scheduled function's schedule has a role too
     assert created["AWS::Logs::LogGroup"] == n
-    assert created["AWS::SQS::Queue"] == 2 * n  # the rule's and the function's dead-letter queue
-    assert created["AWS::Events::Rule"] == rules >= n
+    assert created["AWS::SQS::Queue"] == 2 * n  # the rule's (or schedule's) and the function's dead-letter queue
+    assert created["AWS::Events::Rule"] == rules >= len(FUNCTIONS)
     assert created["AWS::Lambda::Permission"] == rules
     assert created["AWS::SNS::Topic"] == 1
     assert created["AWS::KMS::Key"] == 1

@@ -1,6 +1,7 @@
 """Each function's role, read from the offline-translated template: exactly the IAM actions its rules
-declare (RuleMeta.iam_actions), each on the narrowest resource, the plumbing actions on the stack's own
-resources only, and no way to modify the stack's own roles."""
+declare (RuleMeta.iam_actions) or, for the scheduled sweep, its package declares (remediator/sweep/
+permissions.py), each on the narrowest resource, the plumbing actions on the stack's own resources only,
+and no way to modify the stack's own roles. The schedule's role can only start the sweep."""
 
 from __future__ import annotations
 
@@ -10,7 +11,16 @@ from typing import Any
 import pytest
 
 from remediator.rules import RULES
-from tests.template.conftest import ACCOUNT, REGION, Resolver, resources_of_type
+from remediator.sweep.permissions import REPORT_ACTIONS
+from tests.template.conftest import (
+    ACCOUNT,
+    REGION,
+    FunctionUnderTest,
+    Resolver,
+    resources_of_type,
+    schedule_roles,
+    schedules_targeting,
+)
 
 USER = f"arn:aws:iam::{ACCOUNT}:user/*"
 # The narrowest resource each IAM action a rule may declare can be granted on. A new rule's action
@@ -28,6 +38,8 @@ IAM_ACTION_RESOURCE = {
                      "iam:RemoveUserFromGroup"), f"arn:aws:iam::{ACCOUNT}:group/*"),
     **dict.fromkeys(("iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions",
                      "iam:SetDefaultPolicyVersion", "iam:DeletePolicyVersion"), f"arn:aws:iam::{ACCOUNT}:policy/*"),
+    # Account-level: the credential report has no resource type (see ALLOWED_ON_STAR).
+    **dict.fromkeys(("iam:GenerateCredentialReport", "iam:GetCredentialReport"), "*"),
 }
 # Attaching is conditioned to the one policy a rule may attach (the deny-unless-MFA policy): a role that could
 # attach any policy could grant anyone admin. Detaching any policy is how admin_grants reverts a grant.
@@ -37,7 +49,11 @@ ATTACH_CONDITIONED = {"iam:AttachUserPolicy"}
 ALLOWED_ON_STAR = {
     "xray:PutTraceSegments": "X-Ray has no resource-level permissions; granted only when EnableTracing is true",
     "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions; granted only when EnableTracing is true",
+    "iam:GenerateCredentialReport": "the credential report is account-level (no resource type); the sweep only",
+    "iam:GetCredentialReport": "the credential report is account-level (no resource type); the sweep only",
 }
+# Which functions may hold each IAM action that is allowed on "*".
+IAM_ON_STAR_ONLY_FOR = dict.fromkeys(REPORT_ACTIONS, "sweep")
 
 OUR_ROLE = f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/SomeFunctionRole-ABC"
 MUTATING_ON_OUR_ROLES = ("iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy",
@@ -59,8 +75,9 @@ def _statements(cfn: dict[str, Any], role_id: str, tracing: str) -> list[dict[st
     return statements
 
 
-def _expected_plumbing(cfn: dict[str, Any], function_id: str) -> dict[str, set[str]]:
+def _expected_plumbing(cfn: dict[str, Any], function: FunctionUnderTest) -> dict[str, set[str]]:
     """Every non-IAM action a function needs, and the only resources it may have them on."""
+    function_id = function.logical_id
     props = cfn["Resources"][function_id]["Properties"]
     log_group = props["LoggingConfig"]["LogGroup"]["Ref"]
     (invoke_config,) = (r["Properties"] for _, r in resources_of_type(cfn, "AWS::Lambda::EventInvokeConfig")
@@ -69,11 +86,17 @@ def _expected_plumbing(cfn: dict[str, Any], function_id: str) -> dict[str, set[s
     log_arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:ref:{log_group}:*"
     key = "getatt:RemediatorKey.Arn"
     tables = {"getatt:IdempotencyTable.Arn", "getatt:FindingsTable.Arn", "getatt:FindingsTable.Arn/index/*"}
-    return {
+    common = {
         "sns:Publish": {"ref:FindingsTopic"},
         "sqs:SendMessage": {f"getatt:{dlq}.Arn"},
         "kms:GenerateDataKey": {key}, "kms:Decrypt": {key},
         "logs:CreateLogStream": {log_arn}, "logs:PutLogEvents": {log_arn},
+    }
+    if function.scheduled:  # no idempotency table: a schedule invocation is no CloudTrail event to de-duplicate
+        findings = {"getatt:FindingsTable.Arn", "getatt:FindingsTable.Arn/index/*"}
+        return {**common, **dict.fromkeys(function.store_actions, findings)}
+    return {
+        **common,
         "dynamodb:GetItem": tables, "dynamodb:PutItem": tables, "dynamodb:UpdateItem": tables,
         "dynamodb:DeleteItem": {"getatt:IdempotencyTable.Arn"},
         "dynamodb:Query": {"getatt:FindingsTable.Arn", "getatt:FindingsTable.Arn/index/*"},
@@ -94,8 +117,10 @@ def test_iam_actions_are_exactly_the_rules_actions(cfn_template, functions, trac
     for function in functions.values():
         granted = _granted(_statements(cfn_template, function.role_id, tracing))
         iam_granted = {action for action in granted if action.lower().startswith("iam:")}
-        declared = {action for rule_id in function.rule_ids for action in RULES[rule_id].META.iam_actions}
-        assert iam_granted == declared, f"{function.role_id}: IAM actions differ from the rules' iam_actions"
+        declared = set(function.iam_actions)
+        if not function.scheduled:
+            assert declared == {a for rule_id in function.rule_ids for a in RULES[rule_id].META.iam_actions}
+        assert iam_granted == declared, f"{function.role_id}: IAM actions differ from the declared iam_actions"
 
 
 @pytest.mark.parametrize("tracing", ["false", "true"])
@@ -110,6 +135,21 @@ def test_no_wildcards_in_allows(cfn_template, functions, tracing):
             if "*" in statement["Resource"]:
                 unexplained = [a for a in statement["Action"] if a not in ALLOWED_ON_STAR]
                 assert not unexplained, f"{function.role_id}: {unexplained} on Resource '*'"
+                for action in statement["Action"]:
+                    assert IAM_ON_STAR_ONLY_FOR.get(action, function.name) == function.name, (function.role_id, action)
+
+
+def test_only_the_report_actions_and_tracing_are_on_star(cfn_template, functions):
+    """The sweep's two credential-report actions are its only IAM actions on "*", alone in their statement."""
+    assert {a for a in ALLOWED_ON_STAR if a.startswith("iam:")} == set(REPORT_ACTIONS) == set(IAM_ON_STAR_ONLY_FOR)
+    for function in functions.values():
+        on_star = {a for s in _statements(cfn_template, function.role_id, "false")
+                   if s["Effect"] == "Allow" and "*" in s["Resource"] for a in s["Action"]}
+        assert on_star == (set(REPORT_ACTIONS) if function.name == "sweep" else set()), function.role_id
+        for statement in _statements(cfn_template, function.role_id, "false"):
+            if set(REPORT_ACTIONS) & set(statement["Action"]):
+                assert statement["Resource"] == ["*"] and set(statement["Action"]) == set(REPORT_ACTIONS)
+                assert "Condition" not in statement
 
 
 @pytest.mark.parametrize("tracing", ["false", "true"])
@@ -132,9 +172,9 @@ def test_plumbing_actions_only_on_the_stacks_own_resources(cfn_template, functio
     for function in functions.values():
         statements = _statements(cfn_template, function.role_id, tracing)
         granted = _granted(statements)
-        expected = _expected_plumbing(cfn_template, function.logical_id)
+        expected = _expected_plumbing(cfn_template, function)
         if tracing == "true":
-            expected |= {action: {"*"} for action in ALLOWED_ON_STAR}
+            expected |= {action: {"*"} for action in ALLOWED_ON_STAR if not action.startswith("iam:")}
         plumbing = {action: resources for action, resources in granted.items() if not action.startswith("iam:")}
         assert plumbing.keys() == expected.keys(), f"{function.role_id}: unexpected or missing actions"
         for action, resources in plumbing.items():
@@ -186,8 +226,42 @@ def test_generated_permissions_let_only_our_rules_invoke(cfn_template, functions
     for function in functions.values():
         permissions = [r["Properties"] for _, r in resources_of_type(cfn_template, "AWS::Lambda::Permission")
                        if r["Properties"]["FunctionName"] == {"Ref": function.logical_id}]
+        if function.scheduled:  # the schedule invokes it with its own role: no resource policy at all
+            assert not permissions, f"{function.logical_id}: nothing but its schedule's role may invoke it"
+            continue
         assert permissions
         for permission in permissions:
             assert permission["Principal"] == "events.amazonaws.com"
             assert permission["Action"] == "lambda:InvokeFunction"
             assert "Fn::GetAtt" in permission["SourceArn"]
+
+
+def test_schedule_roles_can_only_start_their_function_and_dead_letter(cfn_template, functions):
+    """EventBridge Scheduler's role: trusted by the scheduler of this account only; invoke the one function,
+    send to the schedule's own DLQ (through the stack's key, via SQS only), nothing of IAM."""
+    resolve = Resolver(cfn_template)
+    scheduled = [f for f in functions.values() if f.scheduled]
+    assert len(scheduled) == len(schedule_roles(cfn_template))
+    for function in scheduled:
+        (schedule,) = (s["Properties"] for s in schedules_targeting(cfn_template, function.logical_id).values())
+        role_id = schedule["Target"]["RoleArn"]["Fn::GetAtt"][0]
+        assert role_id != function.role_id
+        role = resolve(cfn_template["Resources"][role_id]["Properties"])
+        assert role["Path"] == "/compliance-remediator/" and not role.get("ManagedPolicyArns")
+        assert role["AssumeRolePolicyDocument"]["Statement"] == [{
+            "Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}]
+        statements = _statements(cfn_template, role_id, "true")
+        assert all(s["Effect"] == "Allow" for s in statements)
+        dlq = schedule["Target"]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+        key = "getatt:RemediatorKey.Arn"
+        assert _granted(statements) == {
+            "lambda:InvokeFunction": {f"getatt:{function.logical_id}.Arn"},
+            "sqs:SendMessage": {f"getatt:{dlq}.Arn"},
+            "kms:GenerateDataKey": {key}, "kms:Decrypt": {key},
+        }
+        for statement in statements:
+            if any(a.startswith("kms:") for a in statement["Action"]):
+                assert statement["Condition"] == {"StringEquals": {"kms:ViaService": f"sqs.{REGION}.amazonaws.com"}}
+            else:
+                assert "Condition" not in statement

@@ -1,0 +1,36 @@
+"""The AWS actions the sweep's code calls, as data.
+
+template.yaml's SweepFunctionRole grants exactly these (tests/template), and tests/unit/sweep runs the
+sweep on moto, records every operation it calls and fails on one that is not listed here.
+"""
+
+from __future__ import annotations
+
+# The credential report is account-level: IAM defines no resource type for it, so these two are
+# granted on "*" (and nothing else of the sweep is).
+REPORT_ACTIONS: tuple[str, ...] = ("iam:GenerateCredentialReport", "iam:GetCredentialReport")
+
+# Per offending user: the exemption tag, then per action its call and its re-read (on user/*).
+USER_ACTIONS: tuple[str, ...] = (
+    "iam:DeleteLoginProfile",  # unused console password, or console_mfa's delete-login-profile choice
+    "iam:GetLoginProfile",  # re-read after deleting it
+    "iam:ListAccessKeys",  # the report has no key ids: find the key by its creation time, re-read its status
+    "iam:ListAttachedUserPolicies",  # re-read after attaching the deny-unless-MFA policy
+    "iam:ListMFADevices",  # enrolled since the report? then nothing to enforce
+    "iam:ListUserTags",  # the exemption tag, offenders only
+    "iam:UpdateAccessKey",  # set an old or unused key Inactive
+)
+
+# Attaching is limited (by an iam:PolicyARN condition in the role) to the stack's deny-unless-MFA policy.
+ATTACH_ACTIONS: tuple[str, ...] = ("iam:AttachUserPolicy",)
+
+IAM_ACTIONS: tuple[str, ...] = tuple(sorted(REPORT_ACTIONS + USER_ACTIONS + ATTACH_ACTIONS))
+
+# The findings table: open warnings through the open-by-rule index, the action budget (Query), warnings
+# opened (PutItem, GetItem when an event function opened the same one first), outcomes (UpdateItem).
+STORE_ACTIONS: tuple[str, ...] = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem")
+
+# One message per action and one summary per run, on the findings topic.
+PUBLISH_ACTIONS: tuple[str, ...] = ("sns:Publish",)
+
+CALLED_ACTIONS: frozenset[str] = frozenset(IAM_ACTIONS + STORE_ACTIONS + PUBLISH_ACTIONS)
