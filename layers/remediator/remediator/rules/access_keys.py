@@ -77,12 +77,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     action = f"set {key_text} of user {owner} Inactive" if key_id and owner else None
     if action is None:
         reason += " The event does not name the key and its user, so nothing can be changed."
-    if exemption.unreadable:
-        reason += f" Could not read {exemption.unreadable}: not acting on a guess."
-        action = None
-    if exemption.exempt:
-        reason += f" Exempt: {exemption.reason}."
-        action = None
+    reason, action = exemption.applied_to(reason, action)
     return Finding(
         rule=META.id, severity=severity, reason=reason, resource=Resource("user", owner or "unknown", account, arn),
         action=action, exempt=exemption.exempt, exempt_reason=exemption.reason,

@@ -320,12 +320,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     if action is None and target.name is None:
         reason += " The event does not name what to revert, so nothing can be changed."
     exemption = _exemption(record, target, context)
-    if exemption.unreadable:
-        reason += f" Could not read {exemption.unreadable}: not acting on a guess."
-        action = None
-    if exemption.exempt:
-        reason += f" Exempt: {exemption.reason}."
-        action = None
+    reason, action = exemption.applied_to(reason, action)
     return Finding(rule=META.id, severity=severity, reason=reason, resource=resource, action=action,
                    exempt=exemption.exempt, exempt_reason=exemption.reason, undo=target.undo,
                    details={**(target.details or {}), "escalation_only": not grant.admin})

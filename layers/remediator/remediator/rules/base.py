@@ -121,9 +121,13 @@ class Exemption:
     reason: str | None = None  # why it is exempt
     unreadable: str | None = None  # what we could not read: report, do not act
 
-    @property
-    def blocks_action(self) -> bool:
-        return self.exempt or self.unreadable is not None
+    def applied_to(self, reason: str, action: str | None) -> tuple[str, str | None]:
+        """The reason says why nothing will be changed; the planned action is dropped."""
+        if self.unreadable:
+            return f"{reason} Could not read {self.unreadable}: not acting on a guess.", None
+        if self.exempt:
+            return f"{reason} Exempt: {self.reason}.", None
+        return reason, action
 
 
 def exemption_for(context: EvalContext, record: CloudTrailRecord, kind: str, name: str | None,

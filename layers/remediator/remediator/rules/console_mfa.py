@@ -139,12 +139,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     if user is None:
         reason += " The event does not name the user, so nothing can be changed."
     exemption = exemption_for(context, record, "user", user, arn)
-    if exemption.unreadable:
-        reason += f" Could not read {exemption.unreadable}: not acting on a guess."
-        action = None
-    if exemption.exempt:
-        reason += f" Exempt: {exemption.reason}."
-        action = None
+    reason, action = exemption.applied_to(reason, action)
     return _finding(record, resource, severity, reason, action, exempt=exemption, details=details)
 
 

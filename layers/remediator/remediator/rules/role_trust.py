@@ -143,12 +143,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     else:
         reason += " The event does not name the role, so nothing can be changed."
     exemption = exemption_for(context, record, "role", role, arn)
-    if exemption.unreadable:
-        reason += f" Could not read {exemption.unreadable}: not acting on a guess."
-        action = None
-    if exemption.exempt:
-        reason += f" Exempt: {exemption.reason}."
-        action = None
+    reason, action = exemption.applied_to(reason, action)
     return Finding(
         rule=META.id, severity=severity, reason=reason, resource=resource, action=action,
         exempt=exemption.exempt, exempt_reason=exemption.reason,
