@@ -11,6 +11,7 @@ from moto import mock_aws
 
 from remediator.demo import LocalLambdaContext
 from tests.conftest import load_event, load_function
+from tests.integration.conftest import Inbox
 
 LAMBDA_CONTEXT = LocalLambdaContext(function_name="access-keys")
 
@@ -19,16 +20,12 @@ LAMBDA_CONTEXT = LocalLambdaContext(function_name="access-keys")
 def stack(monkeypatch):
     """A moto account with the topic, a queue subscribed to it, and user bob with a fresh key."""
     with mock_aws():
-        sns, sqs, iam = boto3.client("sns"), boto3.client("sqs"), boto3.client("iam")
-        topic = sns.create_topic(Name="remediator-findings")["TopicArn"]
-        queue_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        iam = boto3.client("iam")
+        inbox = Inbox(monkeypatch)
         iam.create_user(UserName="bob")
         key_id = iam.create_access_key(UserName="bob")["AccessKey"]["AccessKeyId"]
-        monkeypatch.setenv("TOPIC_ARN", topic)
         monkeypatch.setenv("MODE_ACCESS_KEYS", "remediate")
-        yield {"iam": iam, "sqs": sqs, "queue_url": queue_url, "key_id": key_id,
+        yield {"iam": iam, "inbox": inbox, "key_id": key_id,
                "handler": load_function("access_keys").lambda_handler}
 
 
@@ -39,8 +36,7 @@ def _event_for(key_id: str) -> dict:
 
 
 def _messages(stack) -> list[dict]:
-    received = stack["sqs"].receive_message(QueueUrl=stack["queue_url"], MaxNumberOfMessages=10)
-    return [json.loads(m["Body"]) for m in received.get("Messages", [])]
+    return stack["inbox"].messages()
 
 
 def _metrics(output: str) -> dict[str, float]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import shlex
 
@@ -10,8 +9,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from remediator.demo import ENACTORS, LocalLambdaContext
-from tests.conftest import load_event, load_function
+from remediator.demo import LocalLambdaContext
+from tests.conftest import load_function
+from tests.integration.conftest import Inbox, enacted
 
 LAMBDA_CONTEXT = LocalLambdaContext(function_name="role-trust")
 
@@ -20,26 +20,18 @@ LAMBDA_CONTEXT = LocalLambdaContext(function_name="role-trust")
 def stack(monkeypatch):
     """A moto account with the topic and a queue subscribed to it."""
     with mock_aws():
-        sns, sqs, iam = boto3.client("sns"), boto3.client("sqs"), boto3.client("iam")
-        topic = sns.create_topic(Name="remediator-findings")["TopicArn"]
-        queue_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-        monkeypatch.setenv("TOPIC_ARN", topic)
+        iam = boto3.client("iam")
+        inbox = Inbox(monkeypatch)
         monkeypatch.setenv("MODE_ROLE_TRUST", "remediate")
-        yield {"iam": iam, "sqs": sqs, "queue_url": queue_url, "handler": load_function("role_trust").lambda_handler}
+        yield {"iam": iam, "inbox": inbox, "handler": load_function("role_trust").lambda_handler}
 
 
 def _enacted(stack, name: str) -> dict:
-    """The demo event, after making the account match it (the role exists with that trust policy)."""
-    event = copy.deepcopy(load_event(name))
-    ENACTORS[event["detail"]["eventName"]](stack["iam"], event["detail"])
-    return event
+    return enacted(stack["iam"], name)
 
 
 def _messages(stack) -> list[dict]:
-    received = stack["sqs"].receive_message(QueueUrl=stack["queue_url"], MaxNumberOfMessages=10)
-    return [json.loads(m["Body"]) for m in received.get("Messages", [])]
+    return stack["inbox"].messages()
 
 
 def _trust(stack, role: str) -> dict:
