@@ -25,3 +25,6 @@ printf '%-40s %8d bytes\n' "RemediatorLayer/python/remediator" "$layer_pkg"
 printf '%-40s %8d bytes (third-party included)\n' "RemediatorLayer (whole)" "$(bytes "$BUILD_DIR"/RemediatorLayer)"
 printf 'our code: %d bytes (limit %d); sam build took %.1f s\n' "$own" "$MAX_OWN_CODE_BYTES" "$(awk -v a="$start" -v b="$end" 'BEGIN {print b - a}')"
 [ "$own" -lt "$MAX_OWN_CODE_BYTES" ] || { echo "our code is too large" >&2; exit 1; }
+# Lambda's /opt is read-only: without bytecode in the layer every cold start compiles it from source.
+[ -n "$(find "$BUILD_DIR"/RemediatorLayer/python/remediator -name '*.pyc' -print -quit)" ] \
+  || { echo "the layer ships no bytecode" >&2; exit 1; }

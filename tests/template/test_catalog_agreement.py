@@ -185,7 +185,11 @@ def test_tracing_is_off_unless_the_parameter_turns_it_on(cfn_template, functions
 
 def test_runtime_and_architecture_match_the_layer(sam_template, cfn_template, functions):
     layer = sam_template["Resources"]["RemediatorLayer"]
-    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "x86_64"}
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "x86_64"}
+    build = (ROOT / "layers" / "remediator" / "Makefile").read_text()  # wheels for Lambda's platform, and bytecode
+    assert "build-RemediatorLayer:" in build
+    assert "--platform manylinux2014_x86_64" in build and "--python-version 3.13" in build
+    assert "compileall" in build
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert layer["Properties"]["ContentUri"].rstrip("/") == "layers/remediator"
     (layer_id, _), = resources_of_type(cfn_template, "AWS::Lambda::LayerVersion")
