@@ -31,8 +31,10 @@ BIN = Path(sys.executable).parent
 
 FLOOR = "import boto3; boto3.client('iam')"
 COLD = """
-import importlib.util, json, sys, time
+import importlib.util, json, os, sys, time
 start = time.perf_counter()
+if os.environ.get("BENCH_LAYER"):
+    sys.path.insert(0, os.environ["BENCH_LAYER"])  # the built layer, as Lambda mounts it on /opt/python
 spec = importlib.util.spec_from_file_location("app", sys.argv[1])
 app = importlib.util.module_from_spec(spec); spec.loader.exec_module(app)
 from remediator.demo import LocalLambdaContext
@@ -153,6 +155,8 @@ def main() -> int:
     parser.add_argument("--warm", type=int, default=200)
     parser.add_argument("--rss-events", type=int, default=1000)
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the warm events")
+    parser.add_argument("--layer", help="import remediator, powertools and pydantic from a built layer "
+                        "(.aws-sam/build/RemediatorLayer/python after `make build`), as shipped")
     args = parser.parse_args()
 
     port = free_port()
@@ -167,6 +171,8 @@ def main() -> int:
             except OSError:
                 time.sleep(0.05)
         env = {**os.environ, **environment(endpoint)}
+        if args.layer:
+            env["BENCH_LAYER"] = str(Path(args.layer).resolve())
         os.environ.update(env)
         import boto3
 
