@@ -134,7 +134,8 @@ def idempotency_table(stack, monkeypatch):
     return "idempotency"
 
 
-def test_same_event_delivered_five_times_acts_and_notifies_once(stack, idempotency_table, monkeypatch) -> None:
+def test_same_event_delivered_five_times_acts_and_notifies_once(stack, idempotency_table, monkeypatch,
+                                                                capsys) -> None:
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "remediator-access-keys")
     calls = []
     from remediator.rules import access_keys
@@ -142,7 +143,11 @@ def test_same_event_delivered_five_times_acts_and_notifies_once(stack, idempoten
     real = access_keys.remediate
     monkeypatch.setattr(access_keys, "remediate", lambda *a: calls.append(a) or real(*a))
     event = _event_for(stack["key_id"])
-    results = [stack["handler"](copy.deepcopy(event), LAMBDA_CONTEXT) for _ in range(5)]
+    results = []
+    for _ in range(5):
+        results.append(stack["handler"](copy.deepcopy(event), LAMBDA_CONTEXT))
+        duplicates = _metrics(capsys.readouterr().out).get("DuplicateDeliveries", 0)
+        assert duplicates == (len(results) > 1)  # counted, so operators see EventBridge's repeats
     assert len(calls) == 1
     assert len(_messages(stack)) == 1
     assert all(result == results[0] for result in results)  # duplicates get the first answer

@@ -110,7 +110,10 @@ def make_handler(service: str) -> Callable[[dict[str, Any], Any], dict[str, Any]
     metrics = Metrics(namespace=NAMESPACE, service=service)
     aws = AwsClients()
 
+    processed: list[bool] = []  # set when an invocation really runs `process`
+
     def process(event: Any) -> dict[str, Any]:
+        processed.append(True)
         return handle_event(event, rule_ids, settings=Settings.from_env(), aws=aws, logger=logger, metrics=metrics)
 
     guarded: dict[str, tuple[Callable[..., dict[str, Any]], Any]] = {}
@@ -125,7 +128,12 @@ def make_handler(service: str) -> Callable[[dict[str, Any], Any], dict[str, Any]
             guarded[table] = _idempotent(process, table, aws)
         once, config = guarded[table]
         config.register_lambda_context(context)
-        return once(event=event)
+        processed.clear()
+        result = once(event=event)
+        if not processed:  # answered from the idempotency record: a repeat delivery
+            logger.info("duplicate delivery", extra={"eventID": result.get("eventID")})
+            metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=1)
+        return result
 
     lambda_handler.rule_ids = rule_ids  # type: ignore[attr-defined]
     return lambda_handler
