@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
@@ -155,12 +156,19 @@ def parse_record(raw: Any) -> CloudTrailRecord:
 
 
 def parse_envelope(event: Any) -> CloudTrailRecord:
-    """Validate an EventBridge envelope; only its `detail` must be a readable record."""
+    """Validate an EventBridge envelope with the powertools parser; only its `detail` must be a readable record.
+
+    Envelope fields EventBridge always sets (`time`, `account`, ...) may be missing or odd in replayed or
+    hand-written events: then the record alone decides, as SPEC §1 asks.
+    """
     if not isinstance(event, dict):
         raise MalformedRecord(f"event is a {type(event).__name__}, not an object")
     if "detail" not in event:
         raise MalformedRecord("envelope has no detail")
-    return parse_record(event["detail"])
+    try:
+        return parse(event=event, model=CloudTrailEvent).detail
+    except ValidationError:
+        return parse_record(event["detail"])  # names the record's bad field, or accepts it despite the envelope
 
 
 def is_record(value: Any) -> bool:
