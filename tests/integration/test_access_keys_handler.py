@@ -211,3 +211,19 @@ def test_action_budget_stops_a_tug_of_war_after_three_changes(stack, monkeypatch
     assert "3 times in the past hour" in outcomes[-1]["detail"]
     assert stack["iam"].list_access_keys(UserName="bob")["AccessKeyMetadata"][0]["Status"] == "Active"
     assert len(_messages(stack)) == 4  # every round is still reported
+
+
+def test_a_root_key_reaches_access_keys_and_root_activity_once_each(stack, idempotency_table, monkeypatch) -> None:
+    """One event, two functions (two EventBridge rules): each handles it once, however often it arrives."""
+    root_activity = load_function("root_activity").lambda_handler
+    event = load_event("create-root-access-key.json")
+    handled = []
+    for _ in range(3):  # at-least-once delivery, to each rule's target
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "remediator-access-keys")
+        handled += [f["rule"] for f in stack["handler"](copy.deepcopy(event), LAMBDA_CONTEXT)["findings"]]
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "remediator-root-activity")
+        handled += [f["rule"] for f in root_activity(copy.deepcopy(event), LAMBDA_CONTEXT)["findings"]]
+    messages = _messages(stack)
+    assert sorted((m["MessageAttributes"]["rule"]["Value"], m["MessageAttributes"]["severity"]["Value"])
+                  for m in messages) == [("access_keys", "critical"), ("root_activity", "critical")]
+    assert set(handled) == {"access_keys", "root_activity"}
