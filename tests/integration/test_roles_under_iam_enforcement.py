@@ -19,7 +19,8 @@ import pytest
 from moto import mock_aws
 from moto.core.authorization import enable_iam_authentication
 
-from remediator.demo import ENACTORS, LocalLambdaContext
+from remediator.demo import LocalLambdaContext
+from remediator.enactors import ENACTORS
 from remediator.events import parse_envelope
 from remediator.rules import FUNCTIONS, RULES
 from remediator.runtime import make_handler
