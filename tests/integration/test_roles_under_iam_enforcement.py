@@ -26,6 +26,7 @@ from remediator.rules import FUNCTIONS, RULES
 from remediator.runtime import make_handler
 from remediator.store import table_definition
 from tests.conftest import EVENTS, load_function
+from tests.integration.conftest import Inbox
 from tests.template.conftest import Resolver, functions_of, translate_template
 
 pytestmark = pytest.mark.integration
@@ -61,11 +62,9 @@ CASES = [(function, event) for function in FUNCTIONS for event in _events_for(fu
 def test_function_does_its_job_with_only_its_role_permissions(function, event_file, role_statements, monkeypatch):
     monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # events attach AWS managed policies by ARN
     with mock_aws():
-        admin_iam, sns, sqs, dynamodb = (boto3.client(s) for s in ("iam", "sns", "sqs", "dynamodb"))
-        topic = sns.create_topic(Name="findings")["TopicArn"]
-        queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        admin_iam, dynamodb = boto3.client("iam"), boto3.client("dynamodb")
+        inbox = Inbox(monkeypatch)
+        topic, queue, sqs = inbox.topic_arn, inbox.queue_url, inbox.sqs
         dynamodb.create_table(TableName="idempotency", BillingMode="PAY_PER_REQUEST",
                               KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
                               AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
@@ -139,11 +138,9 @@ def _age_password(user: str, days: int) -> None:
 def test_sweep_does_its_job_with_only_its_role_permissions(role_statements, monkeypatch) -> None:
     password = "Sweep-Passw0rd-123!"
     with mock_aws():
-        admin_iam, sns, sqs, dynamodb = (boto3.client(s) for s in ("iam", "sns", "sqs", "dynamodb"))
-        topic = sns.create_topic(Name="findings")["TopicArn"]
-        queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        admin_iam, dynamodb = boto3.client("iam"), boto3.client("dynamodb")
+        inbox = Inbox(monkeypatch)
+        topic, queue, sqs = inbox.topic_arn, inbox.queue_url, inbox.sqs
         dynamodb.create_table(**table_definition("findings"))
         deny = admin_iam.create_policy(PolicyName="DenyWithoutMfa", PolicyDocument=DENY_POLICY)["Policy"]["Arn"]
         for user in ("old-key", "unused-key", "no-mfa", "unused-password", "exempt"):
