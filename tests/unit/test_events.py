@@ -88,3 +88,16 @@ def test_each_rule_module_is_named_by_its_id_and_a_function_imports_only_its_own
              "print(sorted(m for m in sys.modules if m.startswith('remediator.rules.')))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert "remediator.rules.access_keys" in loaded and "remediator.rules.admin_grants" not in loaded
+
+
+def test_xray_is_imported_only_when_the_stack_enables_tracing() -> None:
+    import os
+    import subprocess
+    import sys
+
+    probe = ("import sys; from remediator.runtime import make_handler; h = make_handler('access_keys'); "
+             "print('aws_xray_sdk' in sys.modules)")
+    for setting, expected in (("true", "False"), ("", "False"), ("false", "True")):
+        env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": setting}
+        out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+        assert out.stdout.split() == expected.split(), setting

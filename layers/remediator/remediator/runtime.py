@@ -136,4 +136,14 @@ def make_handler(service: str) -> Callable[[dict[str, Any], Any], dict[str, Any]
         return result
 
     lambda_handler.rule_ids = rule_ids  # type: ignore[attr-defined]
-    return lambda_handler
+    return traced(lambda_handler, service)
+
+
+def traced(handler: Callable[..., Any], service: str) -> Callable[..., Any]:
+    """X-Ray subsegments per AWS call when the stack enables tracing (EnableTracing sets
+    POWERTOOLS_TRACE_DISABLED=false). Off by default, and then nothing of X-Ray is imported (~0.35 s)."""
+    if os.environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() != "false":
+        return handler
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=service).capture_lambda_handler(handler)

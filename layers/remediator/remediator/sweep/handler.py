@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from remediator.aws import AwsClients
 from remediator.config import Settings
-from remediator.runtime import NAMESPACE
+from remediator.runtime import NAMESPACE, traced
 from remediator.store import findings_store
 from remediator.sweep.messages import sns_publisher
 from remediator.sweep.run import run_sweep
@@ -37,4 +37,4 @@ def make_sweep_handler(service: str = "sweep") -> Callable[[dict[str, Any], Any]
         metrics.add_metric(name="SweepActionsLeft", unit=MetricUnit.Count, value=summary["left"])
         return summary
 
-    return lambda_handler
+    return traced(lambda_handler, service)
