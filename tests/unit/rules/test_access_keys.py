@@ -145,3 +145,14 @@ def test_user_deleted_before_we_act_is_a_clear_skip(account) -> None:
     context = EvalContext(Settings(modes={"access_keys": Mode.REMEDIATE}), LiveState(account))
     finding = decide(parse_envelope(event), context).findings[0]
     assert act(finding, AwsClients()).outcome == Outcome.SKIPPED
+
+
+def test_govcloud_arns_keep_their_partition_so_break_glass_still_matches() -> None:
+    gov_identity = {"type": "IAMUser", "userName": "alice", "accountId": "123456789012",
+                    "arn": "arn:aws-us-gov:iam::123456789012:user/alice"}
+    context = EvalContext(Settings(break_glass_arns=frozenset({"arn:aws-us-gov:iam::123456789012:user/break-glass"}),
+                                   live=False), AssumedState())
+    event = "create-access-key-for-break-glass-user.json"
+    finding = findings_for(event, context, userIdentity=gov_identity).findings[0]
+    assert finding.resource.arn == "arn:aws-us-gov:iam::123456789012:user/break-glass"
+    assert finding.exempt

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from remediator.aws import AwsClients, error_code
 from remediator.events import CloudTrailRecord
 from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
-from remediator.rules.base import ACCESS_KEY_ID, EvalContext, RuleMeta, Trigger, exemption_for, iam_name
+from remediator.rules.base import ACCESS_KEY_ID, EvalContext, RuleMeta, Trigger, exemption_for, iam_arn, iam_name
 
 META = RuleMeta(
     id="access_keys",
@@ -68,7 +68,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     own_key = owner is not None and caller.type == "IAMUser" and owner == caller.userName
     severity = Severity.MEDIUM if own_key else Severity.HIGH
     whose = "their own key" if own_key else f"a key for {owner or 'an unnamed user'}"
-    arn = f"arn:aws:iam::{account}:user/{owner}" if owner and account else None
+    arn = iam_arn(record, "user", owner)
     exemption = exemption_for(context, record, "user", owner, arn)
     reason = f"{caller.display_name} {verb} {key_text} ({whose}){where}."
     if context.assumed:

@@ -26,7 +26,7 @@ from remediator.config import ESCALATION_MODE_VARIABLE, Settings
 from remediator.events import CloudTrailRecord
 from remediator.findings import ActionResult, Finding, Mode, Outcome, Resource, Severity
 from remediator.policy import PolicyParseError, analyse_identity_policy, load_policy_document
-from remediator.rules.base import EvalContext, Exemption, RuleMeta, Trigger, exemption_for, iam_name
+from remediator.rules.base import EvalContext, Exemption, RuleMeta, Trigger, exemption_for, iam_arn, iam_name
 from remediator.rules.role_trust import compact
 from remediator.state import StateUnreadable
 
@@ -172,10 +172,6 @@ class Target:
     note: str = ""  # why nothing can be reverted, when that is known at evaluation
 
 
-def _entity_arn(account: str | None, kind: str, name: str | None) -> str | None:
-    return f"arn:aws:iam::{account}:{kind}/{name}" if account and name else None
-
-
 def _previous_version(arn: str, new_version: str | None, context: EvalContext) -> tuple[str | None, str]:
     """The version to restore when it is known (exactly one other version), else why it is not."""
     try:
@@ -190,12 +186,12 @@ def _previous_version(arn: str, new_version: str | None, context: EvalContext) -
 
 def _decide(record: CloudTrailRecord, context: EvalContext) -> tuple[Grant, Target] | None:
     """What the event grants (judged) and to whom; None when it grants nothing we watch."""
-    params, name, account = record.params, record.eventName, record.account
+    params, name = record.params, record.eventName
     caller = record.identity.display_name
     if name in ATTACH or name in PUT:
         kind = ATTACH.get(name) or PUT[name]
         entity = iam_name(params.get(f"{kind}Name"))
-        target = Target(kind, entity, _entity_arn(account, kind, entity))
+        target = Target(kind, entity, iam_arn(record, kind, entity))
         on = f"{kind} {entity or '(not named in the event)'}"
         if name in ATTACH:
             arn = params.get("policyArn")
@@ -222,7 +218,7 @@ def _decide(record: CloudTrailRecord, context: EvalContext) -> tuple[Grant, Targ
     if name in VERSIONS:
         return _decide_version(record, context)
     group, user = iam_name(params.get("groupName")), iam_name(params.get("userName"))
-    target = Target("user", user, _entity_arn(account, "user", user))
+    target = Target("user", user, iam_arn(record, "user", user))
     if not group:
         return Grant(f"{caller} added user {user or '(not named in the event)'} to a group",
                      unreadable="the event names no group"), target
@@ -232,7 +228,7 @@ def _decide(record: CloudTrailRecord, context: EvalContext) -> tuple[Grant, Targ
         target.action = f"remove user {user} from group {group}"
         target.undo = f"aws iam add-user-to-group --group-name {group} --user-name {user}"
         target.details = {"op": "remove", "user": user, "group": group,
-                          "group_arn": _entity_arn(account, "group", group)}
+                          "group_arn": iam_arn(record, "group", group)}
     return grant, target
 
 

@@ -25,6 +25,18 @@ IAM_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,128}")
 ACCESS_KEY_ID = re.compile(r"[A-Z0-9]{16,128}")
 
 
+def partition_of(record: CloudTrailRecord) -> str:
+    """The ARN partition the change happened in (aws, aws-us-gov, aws-cn), read from the caller's ARN."""
+    parts = (record.identity.arn or "").split(":")
+    return parts[1] if len(parts) > 5 and parts[0] == "arn" and parts[1].startswith("aws") else "aws"
+
+
+def iam_arn(record: CloudTrailRecord, kind: str, name: str | None) -> str | None:
+    """The ARN of a user, role or group of the record's account, in the record's partition."""
+    account = record.account
+    return f"arn:{partition_of(record)}:iam::{account}:{kind}/{name}" if account and name else None
+
+
 def iam_name(value: Any) -> str | None:
     """The value when it can name an IAM user, role, group or policy; else None."""
     return value if isinstance(value, str) and IAM_NAME.fullmatch(value) else None

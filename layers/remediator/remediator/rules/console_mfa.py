@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from remediator.aws import AwsClients, error_code
 from remediator.events import CloudTrailRecord
 from remediator.findings import ActionResult, Finding, Mode, Outcome, Resource, Severity
-from remediator.rules.base import CONSOLE_SIGN_IN, EvalContext, RuleMeta, Trigger, exemption_for, iam_name
+from remediator.rules.base import CONSOLE_SIGN_IN, EvalContext, RuleMeta, Trigger, exemption_for, iam_arn, iam_name
 from remediator.state import StateUnreadable
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
         return None  # federated sign-in: MFA is the identity provider's, not an IAM password's
     user = _target_user(record)
     account = record.account
-    arn = f"arn:aws:iam::{account}:user/{user}" if user and account else None
+    arn = iam_arn(record, "user", user)
     resource = Resource("user", user or "unknown", account, arn)
     severity, act_now, note = Severity.MEDIUM, False, ""
     try:

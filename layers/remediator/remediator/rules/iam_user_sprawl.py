@@ -13,7 +13,7 @@ import re
 from remediator.aws import AwsClients
 from remediator.events import CloudTrailRecord
 from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
-from remediator.rules.base import EvalContext, RuleMeta, Trigger, exemption_for
+from remediator.rules.base import EvalContext, RuleMeta, Trigger, exemption_for, iam_arn
 
 META = RuleMeta(
     id="iam_user_sprawl",
@@ -62,7 +62,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     caller = record.identity
     account = record.account
     user = _user(record)
-    arn = f"arn:aws:iam::{account}:user/{user}" if user and account else None
+    arn = iam_arn(record, "user", user)
     roles_only = context.settings.roles_only_account
     severity = Severity.HIGH if roles_only else Severity.LOW
     exemption = exemption_for(context, record, "user", user, arn)

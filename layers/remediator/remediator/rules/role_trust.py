@@ -19,7 +19,7 @@ from remediator.events import CloudTrailRecord
 from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
 from remediator.policy import PolicyParseError, TrustVerdict, analyse_trust_policy, load_policy_document
 from remediator.policy import strip_statements as strip_trust_statements
-from remediator.rules.base import EvalContext, RuleMeta, Trigger, exemption_for, iam_name
+from remediator.rules.base import EvalContext, RuleMeta, Trigger, exemption_for, iam_arn, iam_name
 from remediator.state import StateUnreadable
 
 META = RuleMeta(
@@ -97,7 +97,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     account = record.account
     response_role = record.response.get("role")
     arn = response_role.get("arn") if isinstance(response_role, dict) else None
-    arn = arn if isinstance(arn, str) and arn else (f"arn:aws:iam::{account}:role/{role}" if role and account else None)
+    arn = arn if isinstance(arn, str) and arn else iam_arn(record, "role", role)
     resource = Resource("role", role or "unknown", account, arn)
     role_text = f"role {role}" if role else "a role the event does not name"
     what = (f"{record.identity.display_name} created {role_text}" if record.eventName == "CreateRole"
