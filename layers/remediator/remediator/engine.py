@@ -8,10 +8,11 @@ from remediator.events import CloudTrailRecord
 from remediator.findings import ActionResult, Decision, Finding, Mode, Outcome
 from remediator.rules import RULES, rules_for
 from remediator.rules.base import EvalContext
+from remediator.store import ACTION_BUDGET_PER_HOUR, over_budget
 
 if TYPE_CHECKING:
     from remediator.aws import AwsClients
-    from remediator.rules.base import RuleModule
+    from remediator.store import FindingsStore
 
 FAILED_CALL = "failed call"
 OWN_ACTION = "own action"
@@ -52,17 +53,21 @@ def decide(record: CloudTrailRecord, context: EvalContext, rule_ids: tuple[str, 
     return decision
 
 
-def act(finding: Finding, aws: AwsClients, rule: RuleModule | None = None) -> ActionResult:
-    """Remediate when the mode says so and it is safe; otherwise say why nothing changed."""
+def act(finding: Finding, aws: AwsClients, store: FindingsStore | None = None) -> ActionResult:
+    """Remediate when the mode says so, it is safe, and the resource's action budget (store) allows;
+    otherwise say why nothing changed."""
     if finding.exempt:
         return ActionResult(Outcome.EXEMPT, f"nothing changed: {finding.exempt_reason}.")
     if finding.mode != Mode.REMEDIATE:
         would = f"would {finding.action}" if finding.action else "has no automatic remediation"
         return ActionResult(Outcome.NOTIFIED, f"nothing changed (notify mode); remediate mode {would}.")
-    module = rule or RULES[finding.rule]
+    module = RULES[finding.rule]
     if not finding.action:
         if not module.META.remediation_actions:  # a report-only rule (root_activity, iam_user_sprawl)
             return ActionResult(Outcome.NOTIFIED, f"reported only: {finding.rule} never changes anything.")
         return ActionResult(Outcome.SKIPPED, "nothing changed: no safe automatic remediation for this finding.")
+    if over_budget(store, finding.resource):
+        return ActionResult(Outcome.SKIPPED, f"nothing changed: we already changed {finding.resource.name} "
+                            f"{ACTION_BUDGET_PER_HOUR} times in the past hour; notify only until a human looks.")
     return module.remediate(finding, aws)
 

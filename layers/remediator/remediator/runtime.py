@@ -13,12 +13,12 @@ from remediator.aws import AwsClients
 from remediator.config import Settings
 from remediator.engine import FAILED_CALL, OWN_ACTION, act, decide
 from remediator.events import CloudTrailRecord, MalformedRecord, parse_envelope
-from remediator.findings import ActionResult, Decision, Mode, Outcome
+from remediator.findings import Decision, Outcome
 from remediator.notify import publish
 from remediator.rules import FUNCTIONS, RULES, rules_for
 from remediator.rules.base import EvalContext
 from remediator.state import LiveState
-from remediator.store import ACTION_BUDGET_PER_HOUR, findings_store, over_budget, track_outcome
+from remediator.store import findings_store, track_outcome
 
 NAMESPACE = "ComplianceRemediator"
 
@@ -53,12 +53,7 @@ def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, a
     store = findings_store(aws, settings.findings_table)
     outcomes = []
     for finding in decision.findings:
-        would_act = finding.mode == Mode.REMEDIATE and finding.action and not finding.exempt
-        if would_act and over_budget(store, finding.resource):
-            result = ActionResult(Outcome.SKIPPED, f"nothing changed: we already changed {finding.resource.name} "
-                                  f"{ACTION_BUDGET_PER_HOUR} times in the past hour; notify only until a human looks.")
-        else:
-            result = act(finding, aws)
+        result = act(finding, aws, store)
         if store is not None:
             track_outcome(store, finding, result)
         logger.warning("finding", extra={"finding": finding.as_spec(), "outcome": str(result.outcome),
