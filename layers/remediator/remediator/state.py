@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from remediator.aws import error_code
 from remediator.config import EXEMPT_TAG
 
 if TYPE_CHECKING:
@@ -121,12 +122,8 @@ class LiveState:
             else:
                 return None
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code == "NoSuchEntity":
-                return None
-            if code not in DENIED:
-                raise  # throttling or an outage: the handler raises, Lambda retries
-            raise StateUnreadable(f"the tags of {kind} {name} ({code})") from error
+            _unreadable_or_empty(error, f"the tags of {kind} {name}")  # gone: no tag
+            return None
         return next((tag["Value"] for tag in tags if tag["Key"] == EXEMPT_TAG), None)
 
     def mfa_devices(self, user: str) -> list[str]:
@@ -192,7 +189,7 @@ def _read(what: str, call: Callable[[], Any]) -> Any:
     try:
         return call()
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
+        code = error_code(error)
         if code == "NoSuchEntity":
             raise StateUnreadable(f"{what} (it no longer exists)") from error
         if code in DENIED:
@@ -202,7 +199,7 @@ def _read(what: str, call: Callable[[], Any]) -> Any:
 
 def _unreadable_or_empty(error: ClientError, what: str) -> list[str]:
     """NoSuchEntity means "none"; a denied read is StateUnreadable; anything else raises (retry)."""
-    code = error.response.get("Error", {}).get("Code", "")
+    code = error_code(error)
     if code == "NoSuchEntity":
         return []
     if code in DENIED:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from remediator.aws import error_code
 from remediator.findings import ActionResult, Finding, Outcome, Resource
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ class FindingsStore:
                               ExpressionAttributeNames={"#r": "resource", "#s": "status"},
                               ExpressionAttributeValues={":open": {"S": "open"}})
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if error_code(error) != "ConditionalCheckFailedException":
                 raise
             existing = self.get(resource, rule)
             if existing is not None:
@@ -154,7 +155,7 @@ class FindingsStore:
                                             ExpressionAttributeValues={**values, ":rule": {"S": rule}},
                                             ReturnValues="UPDATED_OLD", **condition)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if error_code(error) == "ConditionalCheckFailedException":
                 return False
             raise
         return response.get("Attributes", {}).get("status", {}).get("S") == "open"
