@@ -75,14 +75,13 @@ def evaluate_files(paths: list[str], context: EvalContext, *, as_json: bool, out
     return status
 
 
-def _state(live: bool) -> tuple[AccountState, Any]:
+def _state(live: bool) -> AccountState:
     if not live:
-        return AssumedState(), None
+        return AssumedState()
     from remediator.aws import AwsClients
     from remediator.state import LiveState
 
-    aws = AwsClients()
-    return LiveState(aws.iam), aws
+    return LiveState(AwsClients().iam)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "evaluate":
-        state, _ = _state(args.live)
+        state = _state(args.live)
         context = EvalContext(Settings.from_env(live=args.live), state)
         return evaluate_files(args.files, context, as_json=args.json, out=sys.stdout, err=sys.stderr)
     if args.command == "sweep":

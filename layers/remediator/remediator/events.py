@@ -175,17 +175,18 @@ def is_record(value: Any) -> bool:
     return isinstance(value, dict) and "eventName" in value and "eventSource" in value
 
 
-def records_in(document: Any) -> list[dict[str, Any]]:
-    """The raw records a file holds: a bare record, an EventBridge envelope, or a trail log file."""
+def records_in(document: Any) -> list[Any]:
+    """The raw records a file holds: a bare record, an EventBridge envelope (its detail), a trail log file,
+    or a list of records and envelopes."""
     if isinstance(document, dict) and isinstance(document.get("Records"), list):
-        return list(document["Records"])
-    if isinstance(document, dict) and isinstance(document.get("detail"), dict):
-        return [document["detail"]]
-    if is_record(document):
-        return [document]
-    if isinstance(document, list):
-        return [item for item in document if is_record(item) or (isinstance(item, dict) and "detail" in item)]
-    return []
+        items = list(document["Records"])
+    elif (isinstance(document, dict) and isinstance(document.get("detail"), dict)) or is_record(document):
+        items = [document]
+    elif isinstance(document, list):
+        items = [item for item in document if is_record(item) or (isinstance(item, dict) and "detail" in item)]
+    else:
+        items = []
+    return [item["detail"] if isinstance(item, dict) and "detail" in item else item for item in items]
 
 
 def read_event_file(path: str) -> tuple[bool, list[Any]]:
@@ -202,4 +203,4 @@ def read_event_file(path: str) -> tuple[bool, list[Any]]:
     items = records_in(document)
     if not items:
         raise ValueError("holds no CloudTrail record")
-    return is_log, [item["detail"] if isinstance(item, dict) and "detail" in item else item for item in items]
+    return is_log, items
