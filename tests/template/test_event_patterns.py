@@ -110,7 +110,7 @@ def test_other_services_do_not_invoke_access_keys(access_keys):
     assert not _matches(access_keys, same_name_elsewhere)
 
 
-def test_root_activity_sees_any_service_but_only_root(cfn_template, functions):
+def test_root_activity_sees_any_service_and_failed_calls_but_only_root(cfn_template, functions):
     root_activity = _patterns(cfn_template, functions["root_activity"].logical_id)
     s3_by_root = _negative("s3-put-bucket-policy.json")
     s3_by_root["detail"]["userIdentity"] = {"type": "Root", "arn": "arn:aws:iam::123456789012:root",
@@ -119,4 +119,7 @@ def test_root_activity_sees_any_service_but_only_root(cfn_template, functions):
     assert not _matches(root_activity, _negative("s3-put-bucket-policy.json")), "an IAM user used S3"
     failed = copy.deepcopy(s3_by_root)
     failed["detail"]["errorCode"] = "AccessDenied"
-    assert not _matches(root_activity, failed)
+    assert _matches(root_activity, failed), "a failed root call is an attempt with root's credentials"
+    failed_by_user = _negative("s3-put-bucket-policy.json")
+    failed_by_user["detail"]["errorCode"] = "AccessDenied"
+    assert not _matches(root_activity, failed_by_user)

@@ -18,14 +18,10 @@ FAILED_CALL = "failed call"
 OWN_ACTION = "own action"
 
 
-def skip_reason(record: CloudTrailRecord, context: EvalContext) -> str | None:
-    """SPEC §1 skips, in order: failed calls, then our own actions."""
-    if record.failed:
-        return FAILED_CALL
+def is_own_action(record: CloudTrailRecord, context: EvalContext) -> bool:
+    """The caller is one of the stack's own roles: our remediation, not a change to judge."""
     identity = record.identity
-    if context.settings.is_own(identity.issuer_arn) or context.settings.is_own(identity.arn):
-        return OWN_ACTION
-    return None
+    return context.settings.is_own(identity.issuer_arn) or context.settings.is_own(identity.arn)
 
 
 def decide(record: CloudTrailRecord, context: EvalContext, rule_ids: tuple[str, ...] | None = None) -> Decision:
@@ -36,8 +32,14 @@ def decide(record: CloudTrailRecord, context: EvalContext, rule_ids: tuple[str, 
     if not rules and not resolvers:
         decision.skipped = f"no rule for {record.eventName}"
         return decision
-    decision.skipped = skip_reason(record, context)
-    if decision.skipped:
+    if record.failed:
+        # A failure changes nothing, so it is no finding, except for rules whose signal is the attempt itself.
+        rules, resolvers = [rule for rule in rules if rule.META.reports_failure(record)], []
+        if not rules:
+            decision.skipped = FAILED_CALL
+            return decision
+    elif is_own_action(record, context):
+        decision.skipped = OWN_ACTION
         return decision
     decision.resolves = [rule.META.id for rule in resolvers]
     for rule in rules:

@@ -181,6 +181,33 @@ def test_failed_call_and_mode_off_give_no_finding() -> None:
     assert decide_event(update_event(policy(EVERYONE)), off).findings == []
 
 
+@pytest.mark.parametrize(("event_name", "params", "response", "says"), [
+    ("CreateSAMLProvider", {"name": "ExampleCorpIdP", "sAMLMetadataDocument": "<md/>"},
+     {"sAMLProviderArn": f"arn:aws:iam::{ACCOUNT}:saml-provider/ExampleCorpIdP"}, "created SAML"),
+    ("UpdateSAMLProvider", {"sAMLProviderArn": f"arn:aws:iam::{ACCOUNT}:saml-provider/ExampleCorpIdP",
+                            "sAMLMetadataDocument": "<md/>"}, None, "replaced the metadata of SAML"),
+    ("CreateOpenIDConnectProvider", {"url": "https://token.example.org", "clientIDList": ["sts.amazonaws.com"]},
+     {"openIDConnectProviderArn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.example.org"}, "created OpenID"),
+    ("AddClientIDToOpenIDConnectProvider", {"clientID": "another-app", "openIDConnectProviderArn":
+                                            f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.example.org"}, None,
+     "added a client id to OpenID"),
+])
+def test_an_identity_provider_change_is_a_high_notify_only_finding(event_name: str, params: dict, response: Any,
+                                                                    says: str) -> None:
+    event = copy.deepcopy(load_event("create-saml-provider.json"))
+    event["detail"].update(eventName=event_name, requestParameters=params, responseElements=response)
+    [finding] = decide(parse_envelope(event), DRY_RUN).findings
+    assert finding.rule == "role_trust" and finding.severity == "high" and finding.action is None
+    assert says in finding.reason and finding.resource.arn and finding.resource.arn in finding.reason
+
+
+def test_a_provider_change_in_remediate_mode_changes_nothing() -> None:
+    context = EvalContext(Settings(live=False, modes={"role_trust": Mode.REMEDIATE}), AssumedState())
+    [finding] = decide(parse_envelope(load_event("create-saml-provider.json")), context).findings
+    result = act(finding, aws=None)  # type: ignore[arg-type]  # nothing may be called
+    assert result.outcome == Outcome.SKIPPED and "nothing changed" in result.detail
+
+
 def test_a_break_glass_caller_is_exempt_and_nothing_is_planned() -> None:
     context = EvalContext(Settings(live=False, break_glass_arns=frozenset({f"arn:aws:iam::{ACCOUNT}:user/alice"})),
                           AssumedState())

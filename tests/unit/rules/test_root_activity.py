@@ -1,4 +1,4 @@
-"""root_activity: any successful root call or sign-in is critical and notify-only."""
+"""root_activity: any root call or sign-in is critical and notify-only; a failed one is high."""
 
 from __future__ import annotations
 
@@ -36,12 +36,27 @@ def test_service_acting_for_root_is_not_root_use() -> None:
     assert len(decide(parse_record(record), DRY_RUN, ONLY).findings) == 1
 
 
-def test_failed_root_sign_in_and_iam_user_are_not_findings() -> None:
+def test_failed_root_sign_in_is_high_and_iam_user_is_not_root() -> None:
     failed = copy.deepcopy(load_event("root-console-login.json")["detail"])
     failed["responseElements"] = {"ConsoleLogin": "Failure"}
-    assert decide(parse_record(failed), DRY_RUN, ONLY).skipped == "failed call"
+    decision = decide(parse_record(failed), DRY_RUN, ONLY)
+    [finding] = decision.findings
+    assert decision.skipped is None and finding.severity == "high" and finding.action is None
+    assert "failed to sign in" in finding.reason and "guessing" in finding.reason
     user = load_event("console-login-without-mfa.json")["detail"]
     assert decide(parse_record(user), DRY_RUN, ONLY).skipped == "no rule for ConsoleLogin"
+
+
+def test_failed_root_call_is_high_and_other_rules_stay_silent() -> None:
+    """A failed CreateAccessKey by root changed nothing: root_activity reports the attempt, access_keys nothing."""
+    failed = copy.deepcopy(load_event("create-root-access-key.json")["detail"])
+    failed["errorCode"], failed["responseElements"] = "AccessDenied", None
+    decision = decide(parse_record(failed), DRY_RUN)
+    assert [finding.rule for finding in decision.findings] == ["root_activity"]
+    assert decision.findings[0].severity == "high" and "AccessDenied" in decision.findings[0].reason
+    user_failed = copy.deepcopy(load_event("create-access-key-for-another-user.json")["detail"])
+    user_failed["errorCode"] = "AccessDenied"
+    assert decide(parse_record(user_failed), DRY_RUN).skipped == "failed call"
 
 
 def test_break_glass_root_is_exempt_but_reported() -> None:
@@ -51,8 +66,7 @@ def test_break_glass_root_is_exempt_but_reported() -> None:
     assert finding.exempt and "break-glass" in finding.reason
 
 
-def test_patterns_match_any_service_and_sign_ins_without_error_filter_on_sign_ins() -> None:
+def test_patterns_match_any_service_failed_calls_included() -> None:
     api, sign_in = (trigger.event_pattern() for trigger in META.triggers)
-    assert api == {"detail-type": ["AWS API Call via CloudTrail"],
-                   "detail": {"userIdentity": {"type": ["Root"]}, "errorCode": [{"exists": False}]}}
+    assert api == {"detail-type": ["AWS API Call via CloudTrail"], "detail": {"userIdentity": {"type": ["Root"]}}}
     assert sign_in["source"] == ["aws.signin"] and "errorCode" not in sign_in["detail"]

@@ -52,6 +52,8 @@ class Trigger:
     event_names: tuple[str, ...] = ()
     detail_types: tuple[str, ...] = (API_CALL,)
     identity_types: tuple[str, ...] = ()
+    # Failed calls are never findings, except where a failure is itself the signal (root credentials tried).
+    include_failed_calls: bool = False
 
     def matches(self, record: CloudTrailRecord) -> bool:
         """The same decision EventBridge makes with `event_pattern()`, for the CLI and tests."""
@@ -70,7 +72,7 @@ class Trigger:
             detail["eventName"] = list(self.event_names)
         if self.identity_types:
             detail["userIdentity"] = {"type": list(self.identity_types)}
-        if API_CALL in self.detail_types:
+        if API_CALL in self.detail_types and not self.include_failed_calls:
             detail["errorCode"] = [{"exists": False}]
         pattern: dict[str, Any] = {"detail-type": list(self.detail_types), "detail": detail}
         if self.sources:
@@ -98,6 +100,10 @@ class RuleMeta:
 
     def reacts_to(self, record: CloudTrailRecord) -> bool:
         return any(trigger.matches(record) for trigger in self.triggers)
+
+    def reports_failure(self, record: CloudTrailRecord) -> bool:
+        """True when a failed call or sign-in is itself this rule's finding (a trigger that includes failures)."""
+        return any(trigger.include_failed_calls and trigger.matches(record) for trigger in self.triggers)
 
     @property
     def iam_actions(self) -> tuple[str, ...]:

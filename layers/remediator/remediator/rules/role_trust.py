@@ -22,12 +22,17 @@ from remediator.policy import strip_statements as strip_trust_statements
 from remediator.rules.base import EvalContext, RuleMeta, Trigger, exemption_for, iam_arn, iam_name
 from remediator.state import StateUnreadable
 
+# Identity providers: whoever controls a provider signs in to every role that trusts it, so a new or changed
+# provider is reported (notify only: a provider cannot be safely "half" reverted).
+PROVIDER_EVENTS = ("CreateSAMLProvider", "UpdateSAMLProvider", "CreateOpenIDConnectProvider",
+                   "AddClientIDToOpenIDConnectProvider")
+
 META = RuleMeta(
     id="role_trust",
     title="Role trust policy lets outsiders assume the role",
     practice="Use roles with STS AssumeRole safely: trust named principals of this or trusted accounts only",
     severity=Severity.HIGH,
-    triggers=(Trigger(event_names=("CreateRole", "UpdateAssumeRolePolicy")),),
+    triggers=(Trigger(event_names=("CreateRole", "UpdateAssumeRolePolicy", *PROVIDER_EVENTS)),),
     resource_path="requestParameters.roleName",
     remediation="replace the trust policy with the same document minus the offending statements (deny-all if "
                 "none is left)",
@@ -92,7 +97,37 @@ def _external_id_note(verdict: TrustVerdict) -> str:
     return " No sts:ExternalId is required of the other accounts that may assume it."
 
 
+def _provider_arn(record: CloudTrailRecord) -> str | None:
+    for source in (record.response, record.params):
+        for key in ("sAMLProviderArn", "openIDConnectProviderArn"):
+            value = source.get(key)
+            if isinstance(value, str) and value.startswith("arn:"):
+                return value
+    return None
+
+
+def _provider_change(record: CloudTrailRecord, context: EvalContext) -> Finding:
+    """A new or changed SAML/OIDC provider: who it lets in is decided outside AWS, so a human must confirm it."""
+    arn = _provider_arn(record)
+    name = record.params.get("name") or record.params.get("url")
+    provider = arn or (f"provider {name}" if isinstance(name, str) and name else "an identity provider")
+    kind = "SAML" if "SAML" in record.eventName else "OpenID Connect"
+    change = {"CreateSAMLProvider": "created", "CreateOpenIDConnectProvider": "created",
+              "UpdateSAMLProvider": "replaced the metadata of",
+              "AddClientIDToOpenIDConnectProvider": "added a client id to"}[record.eventName]
+    reason = (f"{record.identity.display_name} {change} {kind} identity provider {provider}: whoever controls "
+              "that provider can sign in to every role that trusts it. Confirm the provider is yours and that "
+              "the roles trusting it pin its audience.")
+    exemption = exemption_for(context, record, "provider", None, arn)
+    reason, _ = exemption.applied_to(reason, None)
+    return Finding(rule=META.id, severity=Severity.HIGH, reason=reason,
+                   resource=Resource("identity_provider", (arn or provider).rsplit("/", 1)[-1], record.account, arn),
+                   exempt=exemption.exempt, exempt_reason=exemption.reason, details={"provider": arn})
+
+
 def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
+    if record.eventName in PROVIDER_EVENTS:
+        return _provider_change(record, context)
     role = iam_name(record.params.get("roleName"))
     account = record.account
     response_role = record.response.get("role")

@@ -1,4 +1,4 @@
-"""root_activity: any use of the root user, read-only calls and console sign-ins included.
+"""root_activity: any use of the root user, read-only calls, console sign-ins and failed attempts included.
 
 Practice 1: the root user is locked away and never used day to day. Nothing is changed (only root
 can change root's credentials); every use is a critical notification with where it came from.
@@ -18,9 +18,10 @@ META = RuleMeta(
     severity=Severity.CRITICAL,
     triggers=(
         # Any service and region; the template enables the rule for read-only management events too.
-        Trigger(sources=(), event_sources=(), identity_types=("Root",)),
+        # Failed calls and sign-ins too: a failure means someone holds, or is guessing, root's credentials.
+        Trigger(sources=(), event_sources=(), identity_types=("Root",), include_failed_calls=True),
         Trigger(sources=("aws.signin",), event_sources=("signin.amazonaws.com",), detail_types=(CONSOLE_SIGN_IN,),
-                identity_types=("Root",)),
+                identity_types=("Root",), include_failed_calls=True),
     ),
     resource_path="userIdentity.arn",
     remediation="none: notify only (only root itself can change root's credentials)",
@@ -43,10 +44,21 @@ def _on_behalf_of_root(record: CloudTrailRecord) -> bool:
 
 def _what(record: CloudTrailRecord) -> str:
     if record.eventName == "ConsoleLogin":
+        if record.failed:
+            return "failed to sign in to the console"
         mfa = (record.additionalEventData or {}).get("MFAUsed")
         return f"signed in to the console (MFA used: {mfa})" if isinstance(mfa, str) else "signed in to the console"
     region = f" in {record.awsRegion}" if record.awsRegion else ""
+    if record.failed:
+        failure = record.errorCode or record.response.get(record.eventName)
+        return f"tried {record.eventName} on {record.eventSource}{region}, which failed ({failure})"
     return f"called {record.eventName} on {record.eventSource}{region}"
+
+
+def _why(record: CloudTrailRecord) -> str:
+    if record.failed:
+        return "someone holds, or is guessing, root's credentials: confirm who did this and change them if unsure."
+    return "root should be locked away, so confirm who did this and why."
 
 
 def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
@@ -57,12 +69,11 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     exemption = exemption_for(context, record, "root", None, caller.arn)
     source = record.sourceIPAddress or "an unknown address"
     agent = record.userAgent or "no user agent"
-    reason = (f"The root user of account {account or 'unknown'} {_what(record)} from {source} ({agent}); "
-              "root should be locked away, so confirm who did this and why.")
+    reason = f"The root user of account {account or 'unknown'} {_what(record)} from {source} ({agent}); {_why(record)}"
     if exemption.exempt:
         reason += f" Exempt: {exemption.reason}."
     return Finding(
-        rule=META.id, severity=Severity.CRITICAL, reason=reason,
+        rule=META.id, severity=Severity.HIGH if record.failed else Severity.CRITICAL, reason=reason,
         resource=Resource("root", "root", account, caller.arn), action=None,
         exempt=exemption.exempt, exempt_reason=exemption.reason,
         details={"source_ip": record.sourceIPAddress, "user_agent": record.userAgent,
