@@ -55,3 +55,22 @@ def test_human_output_and_module_entry_point() -> None:
     command = [sys.executable, "-m", "remediator", "evaluate", str(EVENTS / "create-root-access-key.json")]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     assert "access_keys CRITICAL (notify)" in result.stdout
+
+
+def test_corrupt_gzip_deep_nesting_and_a_directory_get_one_line_each_and_the_rest_is_read(capsys, tmp_path) -> None:
+    truncated = tmp_path / "truncated.json.gz"
+    log = json.dumps({"Records": [load_event("create-user.json")["detail"]]}).encode()
+    truncated.write_bytes(gzip.compress(log)[:30])
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 50_000)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    good = str(EVENTS / "create-user.json")
+    assert main(["evaluate", "--json", str(truncated), str(deep), str(folder), good]) == 2
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["eventName"] for line in out.splitlines()] == ["CreateUser"]
+    errors = err.splitlines()
+    assert len(errors) == 3 and "Traceback" not in err
+    assert "truncated.json.gz: corrupt or truncated gzip" in errors[0]
+    assert "deep.json: JSON nested too deeply" in errors[1]
+    assert "folder:" in errors[2]

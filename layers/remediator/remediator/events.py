@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -194,11 +195,16 @@ def read_event_file(path: str) -> tuple[bool, list[Any]]:
     with open(path, "rb") as handle:
         data = handle.read()
     if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
+        try:
+            data = gzip.decompress(data)
+        except (EOFError, OSError, zlib.error) as error:
+            raise ValueError(f"corrupt or truncated gzip ({error})") from None
     try:
         document = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"not JSON ({error})") from None
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to be a CloudTrail record") from None
     is_log = isinstance(document, dict) and isinstance(document.get("Records"), list)
     items = records_in(document)
     if not items:
