@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from remediator.permissions import ACTION_RESOURCE, STACK_POLICY_ONLY, resource_arn
 from remediator.rules import RULES
 from remediator.sweep.permissions import REPORT_ACTIONS
 from tests.template.conftest import (
@@ -22,28 +23,11 @@ from tests.template.conftest import (
     schedules_targeting,
 )
 
-USER = f"arn:aws:iam::{ACCOUNT}:user/*"
-# The narrowest resource each IAM action a rule may declare can be granted on. A new rule's action
-# goes here with its resource type (Service Authorization Reference, "Resource types" column).
-IAM_ACTION_RESOURCE = {
-    **dict.fromkeys(("iam:UpdateAccessKey", "iam:ListAccessKeys", "iam:ListUserTags", "iam:AttachUserPolicy",
-                     "iam:DetachUserPolicy", "iam:ListAttachedUserPolicies", "iam:DeleteLoginProfile",
-                     "iam:GetLoginProfile", "iam:ListMFADevices", "iam:DeleteUserPolicy", "iam:GetUserPolicy",
-                     "iam:ListUserPolicies", "iam:GetUser", "iam:ListGroupsForUser"), USER),
-    **dict.fromkeys(("iam:GetRole", "iam:ListRoleTags", "iam:UpdateAssumeRolePolicy", "iam:DetachRolePolicy",
-                     "iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
-                     "iam:ListRolePolicies"), f"arn:aws:iam::{ACCOUNT}:role/*"),
-    **dict.fromkeys(("iam:DetachGroupPolicy", "iam:DeleteGroupPolicy", "iam:GetGroupPolicy",
-                     "iam:ListAttachedGroupPolicies", "iam:GetGroup", "iam:ListGroupPolicies",
-                     "iam:RemoveUserFromGroup"), f"arn:aws:iam::{ACCOUNT}:group/*"),
-    **dict.fromkeys(("iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions",
-                     "iam:SetDefaultPolicyVersion", "iam:DeletePolicyVersion"), f"arn:aws:iam::{ACCOUNT}:policy/*"),
-    # Account-level: the credential report has no resource type (see ALLOWED_ON_STAR).
-    **dict.fromkeys(("iam:GenerateCredentialReport", "iam:GetCredentialReport"), "*"),
-}
+# The narrowest resource each IAM action a rule may declare can be granted on: the package's table.
+IAM_ACTION_RESOURCE = {action: resource_arn(action, partition="aws", account=ACCOUNT) for action in ACTION_RESOURCE}
 # Attaching is conditioned to the one policy a rule may attach (the deny-unless-MFA policy): a role that could
 # attach any policy could grant anyone admin. Detaching any policy is how admin_grants reverts a grant.
-ATTACH_CONDITIONED = {"iam:AttachUserPolicy"}
+ATTACH_CONDITIONED = STACK_POLICY_ONLY
 
 # Actions AWS only grants on "*" (no resource-level permissions), each with why we need it.
 ALLOWED_ON_STAR = {
@@ -265,3 +249,21 @@ def test_schedule_roles_can_only_start_their_function_and_dead_letter(cfn_templa
                 assert statement["Condition"] == {"StringEquals": {"kms:ViaService": f"sqs.{REGION}.amazonaws.com"}}
             else:
                 assert "Condition" not in statement
+
+
+def test_stack_policy_only_actions_carry_the_policy_condition(cfn_template, functions):
+    """A rule's stack_policy_only actions are granted only for the deny-unless-MFA policy, and attaching always is."""
+    condition = {"ArnEquals": {"iam:PolicyARN": "ref:DenyWithoutMfaPolicy"}}
+    for function in functions.values():
+        if function.scheduled:
+            continue
+        metas = [RULES[rule_id].META for rule_id in function.rule_ids]
+        for meta in metas:
+            assert set(ATTACH_CONDITIONED) & set(meta.iam_actions) <= set(meta.stack_policy_only), meta.id
+            assert set(meta.stack_policy_only) <= set(meta.iam_actions), meta.id
+        free = {a for meta in metas for a in meta.iam_actions if a not in meta.stack_policy_only}
+        expected = {a for meta in metas for a in meta.stack_policy_only} - free
+        statements = _statements(cfn_template, function.role_id, "false")
+        conditioned = {a for s in statements if s["Effect"] == "Allow" and s.get("Condition") == condition
+                       for a in s["Action"]}
+        assert conditioned == expected, function.role_id

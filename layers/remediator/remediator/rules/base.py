@@ -95,6 +95,8 @@ class RuleMeta:
     default_mode: Mode = Mode.NOTIFY
     resolved_by: tuple[str, ...] = ()  # eventNames that close this rule's open finding
     references: tuple[str, ...] = field(default_factory=tuple)
+    # Of its actions, those granted only for the stack's deny-unless-MFA policy (an iam:PolicyARN condition).
+    stack_policy_only: tuple[str, ...] = ()
 
     def reacts_to(self, record: CloudTrailRecord) -> bool:
         return any(trigger.matches(record) for trigger in self.triggers)
