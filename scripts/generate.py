@@ -7,6 +7,7 @@ From RULE_IDS and FUNCTIONS (remediator/rules/__init__.py), each rule's META and
   role, and the outputs. Everything outside the markers is written by hand.
 - docs/rules.md, whole: one section per rule.
 - README.md, between its marker comments: the flow diagram and the rules summary.
+- functions/<name>/app.py of every FUNCTIONS entry: the handler, whole.
 
     scripts/generate.py           rewrite what is stale
     scripts/generate.py --check   write nothing; exit 1 naming what is stale
@@ -183,8 +184,6 @@ class Function:
 
 def functions() -> list[Function]:
     for name, rule_ids in FUNCTIONS.items():
-        if not (ROOT / "functions" / name / "app.py").is_file():
-            raise SystemExit(f"FUNCTIONS[{name!r}]: functions/{name}/app.py is missing")
         unknown = [rule_id for rule_id in rule_ids if rule_id not in RULE_IDS]
         if unknown:
             raise SystemExit(f"FUNCTIONS[{name!r}] runs {unknown}, which RULE_IDS does not list")
@@ -566,8 +565,9 @@ def _permissions(actions: Iterable[str], limited: Iterable[str]) -> str:
 
 def _doc(rule_id: str) -> str:
     """The rule module's docstring: what the rule decides, in its author's words."""
-    text = import_module(f"remediator.rules.{rule_id}").__doc__ or ""
-    return textwrap.dedent(text).strip()
+    text = textwrap.dedent(import_module(f"remediator.rules.{rule_id}").__doc__ or "").strip()
+    text = re.sub(r"\s*\(SPEC[^)]*\)", "", text)  # the project's internal spec is not published with the docs
+    return text.removeprefix(f"{rule_id}: ")
 
 
 def rules_markdown() -> str:
@@ -654,9 +654,24 @@ def region_readme_rules() -> str:
 README_REGIONS: dict[str, Callable[[], str]] = {"flow": region_readme_flow, "rules": region_readme_rules}
 
 
+def handler(function: Function) -> str:
+    """functions/<name>/app.py: the glue between Lambda and the rules FUNCTIONS gives the function."""
+    sources = ", ".join(f"rules/{meta.id}.py" for meta in function.metas)
+    return f'''"""{function.name}: {lower_first(function.description)} ({sources}).
+
+Written by scripts/generate.py from FUNCTIONS: {MAKE}.
+"""
+
+from remediator.runtime import make_handler
+
+lambda_handler = make_handler("{function.name}")
+'''
+
+
 def generated() -> dict[str, str]:
     """Every generated file's full text, by path relative to the repository."""
     return {
+        **{f"functions/{function.name}/app.py": handler(function) for function in functions()},
         "template.yaml": fill_regions((ROOT / "template.yaml").read_text(), TEMPLATE_REGIONS, "template.yaml"),
         "docs/rules.md": rules_markdown(),
         "README.md": fill_regions((ROOT / "README.md").read_text(), README_REGIONS, "README.md"),
