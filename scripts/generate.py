@@ -8,6 +8,7 @@ From RULE_IDS and FUNCTIONS (remediator/rules/__init__.py), each rule's META and
 - docs/rules.md, whole: one section per rule.
 - README.md, between its marker comments: the flow diagram and the rules summary.
 - functions/<name>/app.py of every FUNCTIONS entry: the handler, whole.
+- regional-forwarder.yaml, between its marker comments: the rules that send the hub what other regions record.
 
     scripts/generate.py           rewrite what is stale
     scripts/generate.py --check   write nothing; exit 1 naming what is stale
@@ -21,7 +22,7 @@ import re
 import sys
 import textwrap
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -533,9 +534,80 @@ def fill_regions(text: str, regions: dict[str, Callable[[], str]], path: str) ->
     return "".join(out)
 
 
+# ---------------------------------------------------------------- regional-forwarder.yaml
+
+def forwarded() -> list[tuple[str, Trigger, tuple[str, ...]]]:
+    """What other regions must send to the hub: every trigger except IAM's own (IAM events reach EventBridge
+    only in us-east-1). Triggers that differ only in the caller kinds or eventNames share one rule whose
+    pattern is their union (any eventName when one of them takes any): the hub's rules decide precisely."""
+    groups: dict[Trigger, tuple[list[str], list[str], list[str]]] = {}
+    for rule_id in RULE_IDS:
+        for trigger in RULES[rule_id].META.triggers:
+            if trigger.event_sources == ("iam.amazonaws.com",):
+                continue
+            key = replace(trigger, identity_types=(), event_names=())
+            kinds, names, rules = groups.setdefault(key, ([], [], []))
+            kinds += [kind for kind in trigger.identity_types if kind not in kinds]
+            if not trigger.event_names or (names and names[0] == ""):
+                names[:] = [""]
+            else:
+                names += [name for name in trigger.event_names if name not in names]
+            rules += [rule_id] if rule_id not in rules else []
+    out, used = [], set()
+    for key, (kinds, names, rules) in groups.items():
+        merged = replace(key, identity_types=tuple(kinds), event_names=tuple(n for n in names if n))
+        if len(rules) == 1:
+            name = f"Forward{camel(rules[0])}"
+        elif CONSOLE_SIGN_IN in key.detail_types:
+            name = "ForwardConsoleSignIns"
+        else:
+            name = "Forward" + camel((key.sources or ("events",))[0].removeprefix("aws.").replace(".", "_"))
+        number = 1
+        while (name if number == 1 else f"{name}{number}") in used:
+            number += 1
+        name = name if number == 1 else f"{name}{number}"
+        used.add(name)
+        out.append((name, merged, tuple(rules)))
+    return out
+
+
+def region_forwarded_rules() -> str:
+    out = []
+    for name, trigger, rules in forwarded():
+        event = Event(name, trigger.event_pattern())
+        state = "      State: ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS\n" if event.any_call else ""
+        about = f"{describe(trigger, ' on any service')} in this region, for {' and '.join(rules)}".replace("`", "")
+        out.append(f"""\
+  {name}:
+    Type: AWS::Events::Rule
+    Properties:
+      Description: {scalar(sentence(about)[:-1])}
+{state}      EventPattern:
+{chr(10).join(block(event.pattern, 8))}
+      Targets:
+        - Id: hub-bus
+          Arn: !Sub arn:${{AWS::Partition}}:events:${{HubRegion}}:${{AWS::AccountId}}:event-bus/default
+          RoleArn: !GetAtt ForwarderRole.Arn
+          RetryPolicy: {{ MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 }}
+          DeadLetterConfig: {{ Arn: !GetAtt ForwardingDLQ.Arn }}
+
+""")
+    return "".join(out)
+
+
+def region_forwarded_arns() -> str:
+    return "".join(f"                  - !GetAtt {name}.Arn\n" for name, _, _ in forwarded())
+
+
+FORWARDER_REGIONS: dict[str, Callable[[], str]] = {
+    "forwarded-rules": region_forwarded_rules,
+    "forwarded-rule-arns": region_forwarded_arns,
+}
+
+
 # ---------------------------------------------------------------- docs/rules.md and README.md
 
-def describe(trigger: Trigger) -> str:
+def describe(trigger: Trigger, anywhere: str = ", any service and region") -> str:
     """One line a person reads: which calls, of which service, by whom."""
     names = ", ".join(f"`{name}`" for name in trigger.event_names)
     if API_CALL in trigger.detail_types:
@@ -547,9 +619,10 @@ def describe(trigger: Trigger) -> str:
     if trigger.event_sources:
         what += " on " + ", ".join(f"`{source}`" for source in trigger.event_sources)
     elif API_CALL in trigger.detail_types:
-        what += ", any service and region"
+        what += anywhere
     if trigger.identity_types:
-        what += " by " + ", ".join(f"`{kind}`" for kind in trigger.identity_types)
+        kinds = [f"`{kind}`" for kind in trigger.identity_types]
+        what += " by " + (", ".join(kinds[:-1]) + " or " + kinds[-1] if len(kinds) > 1 else kinds[0])
     return what
 
 
@@ -674,6 +747,8 @@ def generated() -> dict[str, str]:
         **{f"functions/{function.name}/app.py": handler(function) for function in functions()},
         "template.yaml": fill_regions((ROOT / "template.yaml").read_text(), TEMPLATE_REGIONS, "template.yaml"),
         "docs/rules.md": rules_markdown(),
+        "regional-forwarder.yaml": fill_regions((ROOT / "regional-forwarder.yaml").read_text(), FORWARDER_REGIONS,
+                                                "regional-forwarder.yaml"),
         "README.md": fill_regions((ROOT / "README.md").read_text(), README_REGIONS, "README.md"),
     }
 
