@@ -43,7 +43,7 @@ BEGIN = re.compile(r"^(?P<indent>\s*)(?:# ---|<!--) generated from the rule cata
 END = "{indent}{open} end generated ({name}) {close}"
 MODES = ("off", "notify", "remediate")
 # Per kind of resource: the statement id suffix of a rule's actions on it, in the role's order.
-KIND_SIDS = {"user": "Users", "group": "Groups", "role": "Roles", "policy": "Policies", "account": "Account"}
+KIND_SIDS = {"user": "Users", "group": "Groups", "role": "Roles", "policy": "Policies", "account": "AccountLevel"}
 # The SAM event name of a trigger, by the kind of event it reacts to (a number is added when one repeats).
 EVENT_NAMES = {API_CALL: "CloudTrail", CONSOLE_SIGN_IN: "ConsoleSignIn"}
 
@@ -173,14 +173,15 @@ class Function:
                                  "list them in stack_policy_only")
             if stray := set(meta.stack_policy_only) - set(meta.iam_actions):
                 raise SystemExit(f"{meta.id}: stack_policy_only lists {sorted(stray)}, which it does not declare")
-
-        def by_kind(actions: set[str]) -> dict[str, list[str]]:
-            kinds: dict[str, list[str]] = {}
-            for action in sorted(actions, key=lambda a: (list(RESOURCE_ARNS).index(resource_kind(a)), a)):
-                kinds.setdefault(resource_kind(action), []).append(action)
-            return kinds
-
         return by_kind(free), by_kind(limited)
+
+
+def by_kind(actions: Iterable[str]) -> dict[str, list[str]]:
+    """Actions grouped by the resource kind permissions.py scopes them to, in the table's order of kinds."""
+    kinds: dict[str, list[str]] = {}
+    for action in sorted(set(actions), key=lambda a: (list(RESOURCE_ARNS).index(resource_kind(a)), a)):
+        kinds.setdefault(resource_kind(action), []).append(action)
+    return kinds
 
 
 def functions() -> list[Function]:
@@ -277,20 +278,28 @@ def _rule_statements(function: Function) -> str:
     free, limited = function.grants()
     if not free and not limited:
         return f"              # {sentence(function.rules_text)[:-1]} only reports: no IAM action at all.\n"
+    return iam_statements(f"Rule{function.id}", free, limited)
+
+
+def iam_statements(sid: str, free: dict[str, list[str]], limited: dict[str, list[str]]) -> str:
+    """One Allow per resource kind, each on the kind's ARN pattern; the actions limited to the stack's
+    deny-unless-MFA policy in statements of their own, with the iam:PolicyARN condition."""
     out = []
     for kind, actions in free.items():
+        if RESOURCE_ARNS[kind] == "*":
+            out.append("              # No resource type for these (account-level): the one place they are on \"*\".\n")
         out.append(f"""\
-              - Sid: Rule{function.id}{KIND_SIDS.get(kind, camel(kind))}
+              - Sid: {sid}{KIND_SIDS.get(kind, camel(kind))}
                 Effect: Allow
                 Action: {flow(actions)}
                 Resource: {_resource(kind)}
 """)
     if limited:
-        out.append("              # Only the stack's deny-unless-MFA policy may be attached or detached.\n")
+        out.append("              # Only the stack's deny-unless-MFA policy, never any other.\n")
     for kind, actions in limited.items():
         suffix = "" if len(limited) == 1 else KIND_SIDS.get(kind, camel(kind))
         out.append(f"""\
-              - Sid: Rule{function.id}DenyWithoutMfaPolicyOnly{suffix}
+              - Sid: {sid}DenyWithoutMfaPolicyOnly{suffix}
                 Effect: Allow
                 Action: {flow(actions)}
                 Resource: {_resource(kind)}
@@ -298,6 +307,16 @@ def _rule_statements(function: Function) -> str:
                   ArnEquals: {{ iam:PolicyARN: !Ref DenyWithoutMfaPolicy }}
 """)
     return "".join(out)
+
+
+def region_sweep_iam() -> str:
+    """The sweep's IAM actions (remediator/sweep/permissions.py), scoped by the same table as the rules'."""
+    from remediator.sweep import permissions as sweep
+
+    limited = set(sweep.ATTACH_ACTIONS)
+    if unlimited := (STACK_POLICY_ONLY & set(sweep.IAM_ACTIONS)) - limited:
+        raise SystemExit(f"sweep: {sorted(unlimited)} may only be granted for the stack's policy (ATTACH_ACTIONS)")
+    return iam_statements("Sweep", by_kind(set(sweep.IAM_ACTIONS) - limited), by_kind(limited))
 
 
 def _resource(kind: str) -> str:
@@ -498,6 +517,7 @@ TEMPLATE_REGIONS: dict[str, Callable[[], str]] = {
     "publishers": region_publishers,
     "only-publishers": region_publishers_only,
     "functions": region_functions,
+    "sweep-iam": region_sweep_iam,
     "outputs": region_outputs,
 }
 
