@@ -105,7 +105,8 @@ def folded(text: str, indent: int, width: int = 110) -> str:
 
 def lower_first(text: str) -> str:
     """"The root user was used" -> "the root user was used"; "IAM user created" stays."""
-    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+    first = text.split(" ", 1)[0]
+    return text if len(first) > 1 and first.isupper() else text[:1].lower() + text[1:]
 
 
 def sentence(text: str) -> str:

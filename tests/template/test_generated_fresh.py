@@ -71,3 +71,15 @@ def test_readme_names_no_rule_mode_parameter_by_hand() -> None:
     for rule_id in RULE_IDS:
         listed = f"`{generate.mode_parameter(rule_id)}`"
         assert listed not in readme, f"README.md lists {listed}: docs/rules.md (generated) is where modes are named"
+
+
+def test_every_rule_meta_field_is_read() -> None:
+    """A RuleMeta field nothing reads is deleted: the package's code or the generator reads each one."""
+    from dataclasses import fields
+
+    from remediator.rules.base import RuleMeta
+
+    readers = [ROOT / "scripts" / "generate.py", *(ROOT / "layers" / "remediator" / "remediator").rglob("*.py")]
+    code = "\n".join(path.read_text() for path in readers)
+    unread = [f.name for f in fields(RuleMeta) if not re.search(rf"\.{f.name}\b", code)]
+    assert not unread, f"RuleMeta fields nothing reads: {unread}"

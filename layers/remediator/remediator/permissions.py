@@ -57,7 +57,10 @@ def resource_kind(action: str) -> str:
         raise KeyError(f"{action}: add its narrowest resource to remediator/permissions.py") from None
 
 
-def resource_arn(action: str, *, partition: str = "${AWS::Partition}", account: str = "${AWS::AccountId}") -> str:
+def resource_arn(action: str, *, partition: str = "${AWS::Partition}", region: str = "${AWS::Region}",
+                 account: str = "${AWS::AccountId}") -> str:
     """The ARN pattern `action` is granted on, with the stack's pseudo parameters or the values given."""
     pattern = RESOURCE_ARNS[resource_kind(action)]
-    return pattern.replace("${AWS::Partition}", partition).replace("${AWS::AccountId}", account)
+    for name, value in (("Partition", partition), ("Region", region), ("AccountId", account)):
+        pattern = pattern.replace("${AWS::" + name + "}", value)
+    return pattern
