@@ -661,7 +661,8 @@ def _doc(rule_id: str) -> str:
     """The rule module's docstring: what the rule decides, in its author's words."""
     text = textwrap.dedent(import_module(f"remediator.rules.{rule_id}").__doc__ or "").strip()
     text = re.sub(r"\s*\(SPEC[^)]*\)", "", text)  # the project's internal spec is not published with the docs
-    return text.removeprefix(f"{rule_id}: ")
+    text = text.removeprefix(f"{rule_id}: ")
+    return text[:1].upper() + text[1:]
 
 
 def rules_markdown() -> str:
