@@ -146,7 +146,7 @@ def test_each_iam_action_is_on_its_narrowest_resource(cfn_template, functions, t
             if statement["Effect"] != "Allow" or not iam:
                 continue
             for action in iam:
-                assert action in IAM_ACTION_RESOURCE, f"add {action}'s narrowest resource to IAM_ACTION_RESOURCE"
+                assert action in IAM_ACTION_RESOURCE, f"add {action}'s narrowest resource to remediator/permissions.py"
                 assert statement["Resource"] == [IAM_ACTION_RESOURCE[action]], (function.role_id, action)
             if ATTACH_CONDITIONED & set(iam):
                 assert set(iam) <= ATTACH_CONDITIONED | {"iam:DetachUserPolicy"}, "attach: own conditioned statement"

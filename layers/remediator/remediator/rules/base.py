@@ -1,8 +1,8 @@
 """The rule contract: metadata as data, plus `evaluate` and `remediate` in each rule module.
 
 A rule module exposes `META: RuleMeta`, `evaluate(record, context) -> Finding | None` and
-`remediate(finding, aws) -> ActionResult`. The template's event patterns and each function's IAM
-policy are checked against META by tests, so the three can never drift apart.
+`remediate(finding, aws) -> ActionResult`. scripts/generate.py writes the template's event patterns, each
+function's role and docs/rules.md from META, and tests fail when they are stale, so they never drift apart.
 """
 
 from __future__ import annotations
