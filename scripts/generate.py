@@ -775,12 +775,6 @@ def generated() -> dict[str, str]:
     }
 
 
-def stale() -> list[str]:
-    """The generated files whose text differs from what the catalog says."""
-    return [path for path, text in generated().items()
-            if not (ROOT / path).is_file() or (ROOT / path).read_text() != text]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when a file is stale")
