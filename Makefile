@@ -9,7 +9,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # SAM CLI would otherwise try to send usage telemetry.
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test lint build validate checkov bench clean print-python
+.PHONY: demo test lint generate build validate checkov bench clean print-python
 
 $(BIN)/.installed: requirements-dev.txt constraints.txt pyproject.toml
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required (python3.13 on PATH or pyenv install 3.13)"; exit 1; }
@@ -26,6 +26,10 @@ test: $(BIN)/.installed lint
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
+
+# template.yaml's marked sections, docs/rules.md and the README's rules table, from the rule catalog.
+generate: $(BIN)/.installed
+	$(BIN)/python scripts/generate.py
 
 validate: $(BIN)/.installed
 	$(BIN)/sam validate --lint --template template.yaml

@@ -1,4 +1,7 @@
-"""access_keys: new or re-activated IAM access keys (rule: layers/remediator/remediator/rules/access_keys.py)."""
+"""access_keys: access key created or re-activated (rules/access_keys.py).
+
+Written by scripts/generate.py from FUNCTIONS: do not edit; run make generate.
+"""
 
 from remediator.runtime import make_handler
 

@@ -1,4 +1,7 @@
-"""admin_grants: admin-equivalent or escalation grants (rule: layers/remediator/remediator/rules/admin_grants.py)."""
+"""admin_grants: admin-equivalent or privilege-escalation permissions granted (rules/admin_grants.py).
+
+Written by scripts/generate.py from FUNCTIONS: do not edit; run make generate.
+"""
 
 from remediator.runtime import make_handler
 

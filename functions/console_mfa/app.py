@@ -1,4 +1,7 @@
-"""console_mfa: console passwords without MFA (rule: layers/remediator/remediator/rules/console_mfa.py)."""
+"""console_mfa: console access without MFA (rules/console_mfa.py).
+
+Written by scripts/generate.py from FUNCTIONS: do not edit; run make generate.
+"""
 
 from remediator.runtime import make_handler
 

@@ -1,4 +1,7 @@
-"""iam_user_sprawl: new IAM users instead of roles (rule: layers/remediator/remediator/rules/iam_user_sprawl.py)."""
+"""iam_user_sprawl: IAM user created (rules/iam_user_sprawl.py).
+
+Written by scripts/generate.py from FUNCTIONS: do not edit; run make generate.
+"""
 
 from remediator.runtime import make_handler
 

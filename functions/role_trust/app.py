@@ -1,4 +1,7 @@
-"""role_trust: who may assume a role (rule: layers/remediator/remediator/rules/role_trust.py)."""
+"""role_trust: role trust policy lets outsiders assume the role (rules/role_trust.py).
+
+Written by scripts/generate.py from FUNCTIONS: do not edit; run make generate.
+"""
 
 from remediator.runtime import make_handler
 

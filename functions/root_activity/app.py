@@ -1,4 +1,7 @@
-"""root_activity: any use of the root user (rule: layers/remediator/remediator/rules/root_activity.py)."""
+"""root_activity: the root user was used (rules/root_activity.py).
+
+Written by scripts/generate.py from FUNCTIONS: do not edit; run make generate.
+"""
 
 from remediator.runtime import make_handler
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from remediator.permissions import ACTION_RESOURCE, STACK_POLICY_ONLY, resource_arn
 from remediator.rules import RULES
 from remediator.sweep.permissions import REPORT_ACTIONS
 from tests.template.conftest import (
@@ -22,28 +23,12 @@ from tests.template.conftest import (
     schedules_targeting,
 )
 
-USER = f"arn:aws:iam::{ACCOUNT}:user/*"
-# The narrowest resource each IAM action a rule may declare can be granted on. A new rule's action
-# goes here with its resource type (Service Authorization Reference, "Resource types" column).
-IAM_ACTION_RESOURCE = {
-    **dict.fromkeys(("iam:UpdateAccessKey", "iam:ListAccessKeys", "iam:ListUserTags", "iam:AttachUserPolicy",
-                     "iam:DetachUserPolicy", "iam:ListAttachedUserPolicies", "iam:DeleteLoginProfile",
-                     "iam:GetLoginProfile", "iam:ListMFADevices", "iam:DeleteUserPolicy", "iam:GetUserPolicy",
-                     "iam:ListUserPolicies", "iam:GetUser", "iam:ListGroupsForUser"), USER),
-    **dict.fromkeys(("iam:GetRole", "iam:ListRoleTags", "iam:UpdateAssumeRolePolicy", "iam:DetachRolePolicy",
-                     "iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
-                     "iam:ListRolePolicies"), f"arn:aws:iam::{ACCOUNT}:role/*"),
-    **dict.fromkeys(("iam:DetachGroupPolicy", "iam:DeleteGroupPolicy", "iam:GetGroupPolicy",
-                     "iam:ListAttachedGroupPolicies", "iam:GetGroup", "iam:ListGroupPolicies",
-                     "iam:RemoveUserFromGroup"), f"arn:aws:iam::{ACCOUNT}:group/*"),
-    **dict.fromkeys(("iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions",
-                     "iam:SetDefaultPolicyVersion", "iam:DeletePolicyVersion"), f"arn:aws:iam::{ACCOUNT}:policy/*"),
-    # Account-level: the credential report has no resource type (see ALLOWED_ON_STAR).
-    **dict.fromkeys(("iam:GenerateCredentialReport", "iam:GetCredentialReport"), "*"),
-}
+# The narrowest resource each IAM action a rule may declare can be granted on: the package's table.
+IAM_ACTION_RESOURCE = {action: resource_arn(action, partition="aws", region=REGION, account=ACCOUNT)
+                       for action in ACTION_RESOURCE}
 # Attaching is conditioned to the one policy a rule may attach (the deny-unless-MFA policy): a role that could
 # attach any policy could grant anyone admin. Detaching any policy is how admin_grants reverts a grant.
-ATTACH_CONDITIONED = {"iam:AttachUserPolicy"}
+ATTACH_CONDITIONED = STACK_POLICY_ONLY
 
 # Actions AWS only grants on "*" (no resource-level permissions), each with why we need it.
 ALLOWED_ON_STAR = {
@@ -116,8 +101,9 @@ def _granted(statements: list[dict[str, Any]]) -> dict[str, set[str]]:
 def test_iam_actions_are_exactly_the_rules_actions(cfn_template, functions, tracing):
     for function in functions.values():
         granted = _granted(_statements(cfn_template, function.role_id, tracing))
-        iam_granted = {action for action in granted if action.lower().startswith("iam:")}
         declared = set(function.iam_actions)
+        # Every IAM action, and any other service's action a rule declares, is the rule's; the rest is plumbing.
+        iam_granted = {action for action in granted if action.lower().startswith("iam:") or action in declared}
         if not function.scheduled:
             assert declared == {a for rule_id in function.rule_ids for a in RULES[rule_id].META.iam_actions}
         assert iam_granted == declared, f"{function.role_id}: IAM actions differ from the declared iam_actions"
@@ -156,11 +142,11 @@ def test_only_the_report_actions_and_tracing_are_on_star(cfn_template, functions
 def test_each_iam_action_is_on_its_narrowest_resource(cfn_template, functions, tracing):
     for function in functions.values():
         for statement in _statements(cfn_template, function.role_id, tracing):
-            iam = [a for a in statement["Action"] if a.startswith("iam:")]
+            iam = [a for a in statement["Action"] if a.startswith("iam:") or a in function.iam_actions]
             if statement["Effect"] != "Allow" or not iam:
                 continue
             for action in iam:
-                assert action in IAM_ACTION_RESOURCE, f"add {action}'s narrowest resource to IAM_ACTION_RESOURCE"
+                assert action in IAM_ACTION_RESOURCE, f"add {action}'s narrowest resource to remediator/permissions.py"
                 assert statement["Resource"] == [IAM_ACTION_RESOURCE[action]], (function.role_id, action)
             if ATTACH_CONDITIONED & set(iam):
                 assert set(iam) <= ATTACH_CONDITIONED | {"iam:DetachUserPolicy"}, "attach: own conditioned statement"
@@ -175,7 +161,8 @@ def test_plumbing_actions_only_on_the_stacks_own_resources(cfn_template, functio
         expected = _expected_plumbing(cfn_template, function)
         if tracing == "true":
             expected |= {action: {"*"} for action in ALLOWED_ON_STAR if not action.startswith("iam:")}
-        plumbing = {action: resources for action, resources in granted.items() if not action.startswith("iam:")}
+        plumbing = {action: resources for action, resources in granted.items()
+                    if not action.startswith("iam:") and action not in function.iam_actions}
         assert plumbing.keys() == expected.keys(), f"{function.role_id}: unexpected or missing actions"
         for action, resources in plumbing.items():
             assert resources <= expected[action], f"{function.role_id}: {action} on {resources - expected[action]}"
@@ -265,3 +252,21 @@ def test_schedule_roles_can_only_start_their_function_and_dead_letter(cfn_templa
                 assert statement["Condition"] == {"StringEquals": {"kms:ViaService": f"sqs.{REGION}.amazonaws.com"}}
             else:
                 assert "Condition" not in statement
+
+
+def test_stack_policy_only_actions_carry_the_policy_condition(cfn_template, functions):
+    """A rule's stack_policy_only actions are granted only for the deny-unless-MFA policy, and attaching always is."""
+    condition = {"ArnEquals": {"iam:PolicyARN": "ref:DenyWithoutMfaPolicy"}}
+    for function in functions.values():
+        if function.scheduled:
+            continue
+        metas = [RULES[rule_id].META for rule_id in function.rule_ids]
+        for meta in metas:
+            assert set(ATTACH_CONDITIONED) & set(meta.iam_actions) <= set(meta.stack_policy_only), meta.id
+            assert set(meta.stack_policy_only) <= set(meta.iam_actions), meta.id
+        free = {a for meta in metas for a in meta.iam_actions if a not in meta.stack_policy_only}
+        expected = {a for meta in metas for a in meta.stack_policy_only} - free
+        statements = _statements(cfn_template, function.role_id, "false")
+        conditioned = {a for s in statements if s["Effect"] == "Allow" and s.get("Condition") == condition
+                       for a in s["Action"]}
+        assert conditioned == expected, function.role_id

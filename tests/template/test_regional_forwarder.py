@@ -52,3 +52,29 @@ def test_every_rule_targets_only_the_hub_bus_with_a_dead_letter_queue() -> None:
         hub_bus = "arn:${AWS::Partition}:events:${HubRegion}:${AWS::AccountId}:event-bus/default"
         assert target["Arn"] == {"Fn::Sub": hub_bus}
         assert target["DeadLetterConfig"] and target["RetryPolicy"], name
+
+
+def _samples(trigger) -> list[dict]:
+    """Events a trigger describes, as recorded in another region: its first source, service, name and
+    caller kind (any other service when it names none), succeeded and failed."""
+    detail = {"eventSource": (trigger.event_sources or ("s3.amazonaws.com",))[0],
+              "eventName": (trigger.event_names or ("ListBuckets",))[0],
+              "userIdentity": {"type": (trigger.identity_types or ("IAMUser",))[0]}, "awsRegion": "eu-west-1"}
+    event = {"source": (trigger.sources or ("aws.s3",))[0], "detail-type": trigger.detail_types[0],
+             "region": "eu-west-1", "detail": detail}
+    return [event, {**event, "detail": {**detail, "errorCode": "AccessDenied"}}]
+
+
+def test_every_trigger_recorded_outside_the_hub_region_is_forwarded() -> None:
+    """IAM's own events reach EventBridge only in us-east-1; whatever else a rule reacts to is recorded in the
+    region it happened in, so the forwarder must send it to the hub (a new rule's non-IAM trigger included)."""
+    forwarded = [EventPattern.load(json.dumps(rule["EventPattern"])) for rule in _rules().values()]
+    for rule_id, rule in RULES.items():
+        for trigger in rule.META.triggers:
+            if trigger.event_sources == ("iam.amazonaws.com",):
+                continue
+            hub = EventPattern.load(json.dumps(trigger.event_pattern()))
+            for event in _samples(trigger):
+                if hub.matches_event(event):
+                    assert any(p.matches_event(event) for p in forwarded), (
+                        f"{rule_id}: regional-forwarder.yaml does not forward {trigger.event_pattern()}")

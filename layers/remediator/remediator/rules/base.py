@@ -1,8 +1,8 @@
 """The rule contract: metadata as data, plus `evaluate` and `remediate` in each rule module.
 
 A rule module exposes `META: RuleMeta`, `evaluate(record, context) -> Finding | None` and
-`remediate(finding, aws) -> ActionResult`. The template's event patterns and each function's IAM
-policy are checked against META by tests, so the three can never drift apart.
+`remediate(finding, aws) -> ActionResult`. scripts/generate.py writes the template's event patterns, each
+function's role and docs/rules.md from META, and tests fail when they are stale, so they never drift apart.
 """
 
 from __future__ import annotations
@@ -97,6 +97,8 @@ class RuleMeta:
     default_mode: Mode = Mode.NOTIFY
     resolved_by: tuple[str, ...] = ()  # eventNames that close this rule's open finding
     references: tuple[str, ...] = field(default_factory=tuple)
+    # Of its actions, those granted only for the stack's deny-unless-MFA policy (an iam:PolicyARN condition).
+    stack_policy_only: tuple[str, ...] = ()
 
     def reacts_to(self, record: CloudTrailRecord) -> bool:
         return any(trigger.matches(record) for trigger in self.triggers)

@@ -47,6 +47,7 @@ META = RuleMeta(
     remediation_actions=("iam:AttachUserPolicy", "iam:DetachUserPolicy", "iam:ListAttachedUserPolicies",
                          "iam:DeleteLoginProfile", "iam:GetLoginProfile", "iam:ListMFADevices"),
     state_actions=("iam:ListUserTags", "iam:ListMFADevices", "iam:GetLoginProfile"),
+    stack_policy_only=("iam:AttachUserPolicy", "iam:DetachUserPolicy"),
     resolved_by=("EnableMFADevice",),
     references=("https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_examples_iam_mfa-selfmanage.html",
                 "CIS AWS Foundations Benchmark 1.10: MFA for every user with a console password"),

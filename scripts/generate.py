@@ -1,0 +1,801 @@
+#!/usr/bin/env python3
+"""Write what the rule catalog determines: each rule's metadata is the one source, this is the one writer.
+
+From RULE_IDS and FUNCTIONS (remediator/rules/__init__.py), each rule's META and remediator/permissions.py:
+- template.yaml, between its marker comments: the mode parameters, the per-function blocks (function and
+  its EventBridge rules, role, log group, queues, queue policy, alarms), the lists of every function's
+  role, and the outputs. Everything outside the markers is written by hand.
+- docs/rules.md, whole: one section per rule.
+- README.md, between its marker comments: the flow diagram and the rules summary.
+- functions/<name>/app.py of every FUNCTIONS entry: the handler, whole.
+- regional-forwarder.yaml, between its marker comments: the rules that send the hub what other regions record.
+
+    scripts/generate.py           rewrite what is stale
+    scripts/generate.py --check   write nothing; exit 1 naming what is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import textwrap
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from remediator.config import mode_variable
+from remediator.permissions import RESOURCE_ARNS, STACK_POLICY_ONLY, resource_kind
+from remediator.rules import FUNCTIONS, RULE_IDS, RULES
+from remediator.rules.base import API_CALL, CONSOLE_SIGN_IN, RuleMeta, Trigger
+
+ROOT = Path(__file__).resolve().parent.parent
+MAKE = "do not edit; run make generate"
+# The marker comments around a generated region: `# --- generated from the rule catalog (NAME): ... ---` in
+# YAML, `<!-- generated from the rule catalog (NAME): ... -->` in Markdown; the region ends at its end marker.
+BEGIN = re.compile(r"^(?P<indent>\s*)(?:# ---|<!--) generated from the rule catalog \((?P<name>[a-z-]+)\): "
+                   + re.escape(MAKE) + r" (?:---|-->)$")
+END = "{indent}{open} end generated ({name}) {close}"
+MODES = ("off", "notify", "remediate")
+# Per kind of resource: the statement id suffix of a rule's actions on it, in the role's order.
+KIND_SIDS = {"user": "Users", "group": "Groups", "role": "Roles", "policy": "Policies", "account": "AccountLevel"}
+# The SAM event name of a trigger, by the kind of event it reacts to (a number is added when one repeats).
+EVENT_NAMES = {API_CALL: "CloudTrail", CONSOLE_SIGN_IN: "ConsoleSignIn"}
+
+
+def camel(name: str) -> str:
+    """access_keys -> AccessKeys: the prefix of a function's or rule's logical ids and parameters."""
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def mode_parameter(rule_id: str) -> str:
+    return f"{camel(rule_id)}Mode"
+
+
+# ---------------------------------------------------------------- YAML text
+
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9 ._/@()+=:*-]*")
+_RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
+
+
+def scalar(value: Any) -> str:
+    """A YAML scalar, plain when that cannot be misread, else double-quoted (JSON is valid YAML)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    text = str(value)
+    if (_PLAIN.fullmatch(text) and text == text.strip() and text.lower() not in _RESERVED
+            and ": " not in text and not text.endswith(":")):
+        return text
+    return json.dumps(text)
+
+
+def flow(value: Any) -> str:
+    """A list or mapping on one line: `[a, b]`, `{ exists: false }`."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{scalar(k)}: {flow(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(flow(item) for item in value) + "]"
+    return scalar(value)
+
+
+def block(mapping: dict[str, Any], indent: int) -> list[str]:
+    """Nested mappings as block YAML, lists in flow style: the way template.yaml writes event patterns."""
+    lines = []
+    for key, value in mapping.items():
+        if isinstance(value, dict) and value:
+            lines.append(f"{' ' * indent}{scalar(key)}:")
+            lines.extend(block(value, indent + 2))
+        else:
+            lines.append(f"{' ' * indent}{scalar(key)}: {flow(value)}")
+    return lines
+
+
+def folded(text: str, indent: int, width: int = 110) -> str:
+    """A long description as a folded block scalar (`>-`), wrapped for reading."""
+    pad = " " * indent
+    return ">-\n" + "\n".join(pad + line for line in textwrap.wrap(text, width - indent, break_on_hyphens=False))
+
+
+def lower_first(text: str) -> str:
+    """"The root user was used" -> "the root user was used"; "IAM user created" stays."""
+    first = text.split(" ", 1)[0]
+    return text if len(first) > 1 and first.isupper() else text[:1].lower() + text[1:]
+
+
+def sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+# ---------------------------------------------------------------- the catalog, as the template needs it
+
+@dataclass(frozen=True)
+class Event:
+    """One EventBridge rule of a function: its SAM event name and pattern."""
+
+    name: str
+    pattern: dict[str, Any]
+
+    @property
+    def any_call(self) -> bool:
+        """Any API call (no eventName): read-only calls reach it only when the rule asks for them."""
+        return self.pattern.get("detail-type") == [API_CALL] and "eventName" not in self.pattern.get("detail", {})
+
+
+@dataclass(frozen=True)
+class Function:
+    """One FUNCTIONS entry: functions/<name>/, its rules, and what the template builds for it."""
+
+    name: str
+    metas: tuple[RuleMeta, ...]
+
+    @property
+    def id(self) -> str:
+        return camel(self.name)
+
+    @property
+    def rules_text(self) -> str:
+        ids = ", ".join(meta.id for meta in self.metas)
+        return f"rule {ids}" if len(self.metas) == 1 else f"rules {ids}"
+
+    @property
+    def description(self) -> str:
+        return "; ".join(meta.title for meta in self.metas)
+
+    def events(self) -> list[Event]:
+        patterns: list[dict[str, Any]] = []
+        for meta in self.metas:
+            for trigger in meta.triggers:
+                if trigger.event_pattern() not in patterns:
+                    patterns.append(trigger.event_pattern())
+        events: list[Event] = []
+        seen: dict[str, int] = {}
+        for pattern in patterns:
+            detail_type = (pattern.get("detail-type") or ["Event"])[0]
+            base = EVENT_NAMES.get(detail_type) or re.sub(r"[^A-Za-z0-9]", "", detail_type.title())
+            seen[base] = seen.get(base, 0) + 1
+            events.append(Event(base if seen[base] == 1 else f"{base}{seen[base]}", pattern))
+        return events
+
+    def grants(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """The rules' actions by resource kind: (unconditioned, limited to the stack's deny-unless-MFA policy)."""
+        free = {a for meta in self.metas for a in meta.iam_actions if a not in meta.stack_policy_only}
+        limited = {a for meta in self.metas for a in meta.stack_policy_only} - free
+        for meta in self.metas:
+            if unlimited := (STACK_POLICY_ONLY & set(meta.iam_actions)) - set(meta.stack_policy_only):
+                raise SystemExit(f"{meta.id}: {sorted(unlimited)} may only be granted for the stack's policy: "
+                                 "list them in stack_policy_only")
+            if stray := set(meta.stack_policy_only) - set(meta.iam_actions):
+                raise SystemExit(f"{meta.id}: stack_policy_only lists {sorted(stray)}, which it does not declare")
+        return by_kind(free), by_kind(limited)
+
+
+def by_kind(actions: Iterable[str]) -> dict[str, list[str]]:
+    """Actions grouped by the resource kind permissions.py scopes them to, in the table's order of kinds."""
+    kinds: dict[str, list[str]] = {}
+    for action in sorted(set(actions), key=lambda a: (list(RESOURCE_ARNS).index(resource_kind(a)), a)):
+        kinds.setdefault(resource_kind(action), []).append(action)
+    return kinds
+
+
+def functions() -> list[Function]:
+    for name, rule_ids in FUNCTIONS.items():
+        unknown = [rule_id for rule_id in rule_ids if rule_id not in RULE_IDS]
+        if unknown:
+            raise SystemExit(f"FUNCTIONS[{name!r}] runs {unknown}, which RULE_IDS does not list")
+    return [Function(name, tuple(RULES[rule_id].META for rule_id in rule_ids)) for name, rule_ids in FUNCTIONS.items()]
+
+
+# ---------------------------------------------------------------- template.yaml regions
+
+def region_mode_group() -> str:
+    names = ", ".join(mode_parameter(rule_id) for rule_id in RULE_IDS)
+    return f"      - Label: {{ default: Rule modes (off | notify | remediate) }}\n        Parameters: [{names}]\n"
+
+
+def region_mode_parameters() -> str:
+    out = []
+    for rule_id in RULE_IDS:
+        meta = RULES[rule_id].META
+        about = (f"Rule {meta.id} ({lower_first(meta.title)}). remediate: {meta.remediation}. "
+                 "notify reports what remediate would do; off switches the rule off. Details: docs/rules.md.")
+        out.append(f"""\
+  {mode_parameter(rule_id)}:
+    Type: String
+    Default: {scalar(str(meta.default_mode))}
+    AllowedValues: {flow(list(MODES))}
+    Description: {folded(about, 6)}
+""")
+    return "".join(out)
+
+
+def region_mode_variables() -> str:
+    return "".join(f"        {mode_variable(rule_id)}: !Ref {mode_parameter(rule_id)}\n" for rule_id in RULE_IDS)
+
+
+def _role_list(indent: int) -> str:
+    return "".join(f"{' ' * indent}- !GetAtt {function.id}FunctionRole.Arn\n" for function in functions())
+
+
+def region_own_roles() -> str:
+    return _role_list(12)
+
+
+def region_publishers() -> str:
+    return _role_list(16)
+
+
+def region_publishers_only() -> str:
+    return _role_list(18)
+
+
+def region_outputs() -> str:
+    return "".join(f"""\
+  {f.id}FunctionName:
+    Description: {f.name} function
+    Value: !Ref {f.id}Function
+  {f.id}FunctionDLQUrl:
+    Description: {f.name} processing failures (redrive after fixing the cause)
+    Value: !Ref {f.id}FunctionDLQ
+  {f.id}RuleDLQUrl:
+    Description: {f.name} delivery failures from EventBridge
+    Value: !Ref {f.id}RuleDLQ
+""" for f in functions())
+
+
+def _events(function: Function) -> str:
+    out = []
+    for event in function.events():
+        state = ""
+        if event.any_call:
+            state = ("            # No eventName filter: read-only calls (Get*, List*, Describe*) count as use too.\n"
+                     "            State: ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS\n")
+        pattern = "\n".join(block(event.pattern, 14))
+        if yaml.safe_load(pattern) != event.pattern:
+            raise SystemExit(f"{function.name}: the pattern does not read back as written: {event.pattern}")
+        out.append(f"""\
+        {event.name}:
+          Type: EventBridgeRule
+          Properties:
+{state}            Pattern:
+{pattern}
+            RetryPolicy:
+              MaximumRetryAttempts: 185
+              MaximumEventAgeInSeconds: 86400
+            DeadLetterConfig:
+              Arn: !GetAtt {function.id}RuleDLQ.Arn
+""")
+    return "".join(out)
+
+
+def _rule_statements(function: Function) -> str:
+    free, limited = function.grants()
+    if not free and not limited:
+        return f"              # {sentence(function.rules_text)[:-1]} only reports: no IAM action at all.\n"
+    return iam_statements(f"Rule{function.id}", free, limited)
+
+
+def iam_statements(sid: str, free: dict[str, list[str]], limited: dict[str, list[str]]) -> str:
+    """One Allow per resource kind, each on the kind's ARN pattern; the actions limited to the stack's
+    deny-unless-MFA policy in statements of their own, with the iam:PolicyARN condition."""
+    out = []
+    for kind, actions in free.items():
+        if RESOURCE_ARNS[kind] == "*":
+            out.append("              # No resource type for these (account-level): the one place they are on \"*\".\n")
+        out.append(f"""\
+              - Sid: {sid}{KIND_SIDS.get(kind, camel(kind))}
+                Effect: Allow
+                Action: {flow(actions)}
+                Resource: {_resource(kind)}
+""")
+    if limited:
+        out.append("              # Only the stack's deny-unless-MFA policy, never any other.\n")
+    for kind, actions in limited.items():
+        suffix = "" if len(limited) == 1 else KIND_SIDS.get(kind, camel(kind))
+        out.append(f"""\
+              - Sid: {sid}DenyWithoutMfaPolicyOnly{suffix}
+                Effect: Allow
+                Action: {flow(actions)}
+                Resource: {_resource(kind)}
+                Condition:
+                  ArnEquals: {{ iam:PolicyARN: !Ref DenyWithoutMfaPolicy }}
+""")
+    return "".join(out)
+
+
+def region_sweep_iam() -> str:
+    """The sweep's IAM actions (remediator/sweep/permissions.py), scoped by the same table as the rules'."""
+    from remediator.sweep import permissions as sweep
+
+    limited = set(sweep.ATTACH_ACTIONS)
+    if unlimited := (STACK_POLICY_ONLY & set(sweep.IAM_ACTIONS)) - limited:
+        raise SystemExit(f"sweep: {sorted(unlimited)} may only be granted for the stack's policy (ATTACH_ACTIONS)")
+    return iam_statements("Sweep", by_kind(set(sweep.IAM_ACTIONS) - limited), by_kind(limited))
+
+
+def _resource(kind: str) -> str:
+    arn = RESOURCE_ARNS[kind]
+    return '"*"' if arn == "*" else f'!Sub "{arn}"'
+
+
+def _alarm(logical_id: str, description: str, namespace: str, metric: str, dimension: str, statistic: str) -> str:
+    return f"""\
+  {logical_id}:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmDescription: {description}
+      Namespace: {namespace}
+      MetricName: {metric}
+      Dimensions: [{{ {dimension} }}]
+      Statistic: {statistic}
+      Period: 300
+      EvaluationPeriods: 1
+      Threshold: 0
+      ComparisonOperator: GreaterThanThreshold
+      TreatMissingData: notBreaching
+      AlarmActions: [!Ref FindingsTopic]
+"""
+
+
+# Why checkov's findings on the functions do not apply; the same for every function.
+CHECKOV_SKIPS = (
+    ("CKV_AWS_116", "Failed async invocations go to an on-failure destination (the function's DLQ), which records "
+                    "the error as well as the event."),
+    ("CKV_AWS_117", "The function calls only AWS service endpoints (IAM, SNS, DynamoDB); it reaches no VPC "
+                    "resource."),
+    ("CKV_AWS_115", "Reserved concurrency would fail deployment in accounts with the default 10-concurrency quota; "
+                    "IAM throttling is handled by adaptive client retries."),
+    ("CKV_AWS_173", "The variables hold modes, ARNs, names and account IDs, no secrets; the Lambda service key "
+                    "encrypts them at rest."),
+)
+LOG_GROUP_ARN = "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:${{{}LogGroup}}:*"
+
+
+def _checkov_skips() -> str:
+    return "".join(f"          - id: {check}\n            comment: {comment}\n" for check, comment in CHECKOV_SKIPS)
+
+
+def function_block(f: Function) -> str:
+    """Everything one function needs, in the order a reader follows an event through it."""
+    sources = ", ".join(f"!GetAtt {f.id}Function{event.name}.Arn" for event in f.events())
+    return f"""\
+  # ---------------------------------------------------------------- {f.name}
+  {f.id}Function:
+    Type: AWS::Serverless::Function
+    Metadata:
+      checkov:
+        skip:
+{_checkov_skips()}    Properties:
+      Description: {scalar(f"{sentence(f.rules_text)[:-1]}: {f.description}")}
+      CodeUri: functions/{f.name}/
+      Handler: app.lambda_handler
+      Role: !GetAtt {f.id}FunctionRole.Arn
+      LoggingConfig:
+        LogGroup: !Ref {f.id}LogGroup
+      Environment:
+        Variables:
+          POWERTOOLS_SERVICE_NAME: {f.name}
+      EventInvokeConfig:
+        MaximumRetryAttempts: 2
+        MaximumEventAgeInSeconds: 21600
+        DestinationConfig:
+          OnFailure:
+            Type: SQS
+            Destination: !GetAtt {f.id}FunctionDLQ.Arn
+      # One EventBridge rule per distinct Trigger.event_pattern() of its rules.
+      Events:
+{_events(f)}
+  {f.id}FunctionRole:
+    Type: AWS::IAM::Role
+    Properties:
+      Description: {f.name} function - only what {f.rules_text} needs
+      Path: /compliance-remediator/
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {{ Service: lambda.amazonaws.com }}
+            Action: sts:AssumeRole
+      Policies:
+        - PolicyName: {f.name.replace("_", "-")}
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+{_rule_statements(f)}\
+              # However the Allows above grow, a remediator can never widen or weaken itself: every role
+              # (and managed policy) of the product lives under the path /compliance-remediator/.
+              - Sid: NeverModifyOurOwnRolesOrPolicies
+                Effect: Deny
+                Action: iam:*
+                Resource:
+                  - !Sub "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/compliance-remediator/*"
+                  - !Sub "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/compliance-remediator/*"
+              - Sid: PublishFindings
+                Effect: Allow
+                Action: sns:Publish
+                Resource: !Ref FindingsTopic
+              # The topic, the queues and the tables are encrypted with the stack's key.
+              - Sid: UseKeyThroughOurServices
+                Effect: Allow
+                Action: [kms:GenerateDataKey, kms:Decrypt]
+                Resource: !GetAtt RemediatorKey.Arn
+                Condition:
+                  StringEquals:
+                    kms:ViaService:
+                      - !Sub sns.${{AWS::Region}}.amazonaws.com
+                      - !Sub sqs.${{AWS::Region}}.amazonaws.com
+                      - !Sub dynamodb.${{AWS::Region}}.amazonaws.com
+              - Sid: IdempotencyRecords
+                Effect: Allow
+                Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem]
+                Resource: !GetAtt IdempotencyTable.Arn
+              - Sid: FindingsRecords
+                Effect: Allow
+                Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:Query]
+                Resource:
+                  - !GetAtt FindingsTable.Arn
+                  - !Sub "${{FindingsTable.Arn}}/index/*"
+              - Sid: SendFailedEventsToOwnDLQ
+                Effect: Allow
+                Action: sqs:SendMessage
+                Resource: !GetAtt {f.id}FunctionDLQ.Arn
+              - Sid: WriteOwnLogs
+                Effect: Allow
+                Action: [logs:CreateLogStream, logs:PutLogEvents]
+                Resource: !Sub "{LOG_GROUP_ARN.format(f.id)}"
+              - !If
+                - TracingEnabled
+                - Sid: XRayTracing
+                  Effect: Allow
+                  Action: [xray:PutTraceSegments, xray:PutTelemetryRecords]
+                  Resource: "*"
+                - !Ref AWS::NoValue
+
+  {f.id}LogGroup:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      LogGroupName: !Sub /compliance-remediator/${{AWS::StackName}}/{f.name}
+      RetentionInDays: !Ref LogRetentionDays
+      KmsKeyId: !GetAtt RemediatorKey.Arn
+
+  # Delivery failures (EventBridge could not invoke the function) after the rule's retries.
+  {f.id}RuleDLQ:
+    Type: AWS::SQS::Queue
+    Properties:
+      KmsMasterKeyId: !Ref RemediatorKey
+      MessageRetentionPeriod: 1209600
+
+  {f.id}RuleDLQPolicy:
+    Type: AWS::SQS::QueuePolicy
+    Properties:
+      Queues: [!Ref {f.id}RuleDLQ]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: RuleDeadLetters
+            Effect: Allow
+            Principal: {{ Service: events.amazonaws.com }}
+            Action: sqs:SendMessage
+            Resource: !GetAtt {f.id}RuleDLQ.Arn
+            Condition:
+              ArnEquals: {{ aws:SourceArn: [{sources}] }}
+
+  # Processing errors (the handler raised) after Lambda's async retries.
+  {f.id}FunctionDLQ:
+    Type: AWS::SQS::Queue
+    Properties:
+      KmsMasterKeyId: !Ref RemediatorKey
+      MessageRetentionPeriod: 1209600
+
+{_alarm(f"{f.id}RuleDLQAlarm",
+        f"{f.name} - events EventBridge could not deliver to the function are in the rule DLQ", "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible", f"Name: QueueName, Value: !GetAtt {f.id}RuleDLQ.QueueName",
+        "Maximum")}
+{_alarm(f"{f.id}FunctionDLQAlarm", f"{f.name} - events the function failed to process are in the function DLQ",
+        "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+        f"Name: QueueName, Value: !GetAtt {f.id}FunctionDLQ.QueueName", "Maximum")}
+{_alarm(f"{f.id}ErrorsAlarm", f"{f.name} - the function raised (Lambda retries, then dead-letters the event)",
+        "AWS/Lambda", "Errors", f"Name: FunctionName, Value: !Ref {f.id}Function", "Sum")}
+"""
+
+
+def region_functions() -> str:
+    return "".join(function_block(function) for function in functions())
+
+
+TEMPLATE_REGIONS: dict[str, Callable[[], str]] = {
+    "mode-parameter-group": region_mode_group,
+    "mode-parameters": region_mode_parameters,
+    "mode-variables": region_mode_variables,
+    "function-roles": region_own_roles,
+    "publishers": region_publishers,
+    "only-publishers": region_publishers_only,
+    "functions": region_functions,
+    "sweep-iam": region_sweep_iam,
+    "outputs": region_outputs,
+}
+
+
+def fill_regions(text: str, regions: dict[str, Callable[[], str]], path: str) -> str:
+    """Replace the lines between each begin and end marker with the region's text; fail on a missing marker."""
+    lines = text.splitlines(keepends=True)
+    out: list[str] = []
+    done: set[str] = set()
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        out.append(line)
+        index += 1
+        match = BEGIN.match(line.rstrip("\n"))
+        if not match:
+            continue
+        name, indent = match["name"], match["indent"]
+        if name not in regions:
+            raise SystemExit(f"{path}: unknown generated region {name!r}")
+        markdown = line.lstrip().startswith("<!--")
+        end = END.format(indent=indent, open="<!--" if markdown else "# ---", close="-->" if markdown else "---",
+                         name=name)
+        while index < len(lines) and lines[index].rstrip("\n") != end:
+            index += 1
+        if index == len(lines):
+            raise SystemExit(f"{path}: region {name!r} has no end marker {end.strip()!r}")
+        out.append(regions[name]())
+        out.append(lines[index])
+        index += 1
+        done.add(name)
+    if missing := set(regions) - done:
+        raise SystemExit(f"{path}: no marker for the generated region(s) {sorted(missing)}")
+    return "".join(out)
+
+
+# ---------------------------------------------------------------- regional-forwarder.yaml
+
+def forwarded() -> list[tuple[str, Trigger, tuple[str, ...]]]:
+    """What other regions must send to the hub: every trigger except IAM's own (IAM events reach EventBridge
+    only in us-east-1). Triggers that differ only in the caller kinds or eventNames share one rule whose
+    pattern is their union (any eventName when one of them takes any, failed calls when one of them wants
+    them): the hub's rules decide precisely."""
+    groups: dict[Trigger, tuple[list[str], list[str], list[str]]] = {}
+    failing: set[Trigger] = set()
+    for rule_id in RULE_IDS:
+        for trigger in RULES[rule_id].META.triggers:
+            if trigger.event_sources == ("iam.amazonaws.com",):
+                continue
+            key = replace(trigger, identity_types=(), event_names=(), include_failed_calls=False)
+            kinds, names, rules = groups.setdefault(key, ([], [], []))
+            if trigger.include_failed_calls:  # the union forwards failures when any member wants them
+                failing.add(key)
+            kinds += [kind for kind in trigger.identity_types if kind not in kinds]
+            if not trigger.event_names or (names and names[0] == ""):
+                names[:] = [""]
+            else:
+                names += [name for name in trigger.event_names if name not in names]
+            rules += [rule_id] if rule_id not in rules else []
+    out, used = [], set()
+    for key, (kinds, names, rules) in groups.items():
+        merged = replace(key, identity_types=tuple(kinds), event_names=tuple(n for n in names if n),
+                         include_failed_calls=key in failing)
+        if len(rules) == 1:
+            name = f"Forward{camel(rules[0])}"
+        elif CONSOLE_SIGN_IN in key.detail_types:
+            name = "ForwardConsoleSignIns"
+        else:
+            name = "Forward" + camel((key.sources or ("events",))[0].removeprefix("aws.").replace(".", "_"))
+        number = 1
+        while (name if number == 1 else f"{name}{number}") in used:
+            number += 1
+        name = name if number == 1 else f"{name}{number}"
+        used.add(name)
+        out.append((name, merged, tuple(rules)))
+    return out
+
+
+def region_forwarded_rules() -> str:
+    out = []
+    for name, trigger, rules in forwarded():
+        event = Event(name, trigger.event_pattern())
+        state = "      State: ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS\n" if event.any_call else ""
+        about = f"{describe(trigger, ' on any service')} in this region, for {' and '.join(rules)}".replace("`", "")
+        out.append(f"""\
+  {name}:
+    Type: AWS::Events::Rule
+    Properties:
+      Description: {scalar(sentence(about)[:-1])}
+{state}      EventPattern:
+{chr(10).join(block(event.pattern, 8))}
+      Targets:
+        - Id: hub-bus
+          Arn: !Sub arn:${{AWS::Partition}}:events:${{HubRegion}}:${{AWS::AccountId}}:event-bus/default
+          RoleArn: !GetAtt ForwarderRole.Arn
+          RetryPolicy: {{ MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 }}
+          DeadLetterConfig: {{ Arn: !GetAtt ForwardingDLQ.Arn }}
+
+""")
+    return "".join(out)
+
+
+def region_forwarded_arns() -> str:
+    return "".join(f"                  - !GetAtt {name}.Arn\n" for name, _, _ in forwarded())
+
+
+FORWARDER_REGIONS: dict[str, Callable[[], str]] = {
+    "forwarded-rules": region_forwarded_rules,
+    "forwarded-rule-arns": region_forwarded_arns,
+}
+
+
+# ---------------------------------------------------------------- docs/rules.md and README.md
+
+def describe(trigger: Trigger, anywhere: str = ", any service and region") -> str:
+    """One line a person reads: which calls, of which service, by whom."""
+    names = ", ".join(f"`{name}`" for name in trigger.event_names)
+    if API_CALL in trigger.detail_types:
+        what = names or "any API call"
+    elif CONSOLE_SIGN_IN in trigger.detail_types:
+        what = f"console sign-in ({names})" if names else "any console sign-in"
+    else:
+        what = f"{names or 'any event'} ({', '.join(trigger.detail_types)})"
+    if trigger.event_sources:
+        what += " on " + ", ".join(f"`{source}`" for source in trigger.event_sources)
+    elif API_CALL in trigger.detail_types:
+        what += anywhere
+    if trigger.identity_types:
+        kinds = [f"`{kind}`" for kind in trigger.identity_types]
+        what += " by " + (", ".join(kinds[:-1]) + " or " + kinds[-1] if len(kinds) > 1 else kinds[0])
+    return what
+
+
+def _permissions(actions: Iterable[str], limited: Iterable[str]) -> str:
+    listed = []
+    for action in sorted(actions):
+        arn = RESOURCE_ARNS[resource_kind(action)].replace("arn:${AWS::Partition}:", "").replace(
+            "${AWS::AccountId}", "<account>")
+        only = " (the deny-unless-MFA policy only)" if action in limited else ""
+        listed.append(f"`{action}` on `{arn}`{only}")
+    return "<br>".join(listed) or "none"
+
+
+def _doc(rule_id: str) -> str:
+    """The rule module's docstring: what the rule decides, in its author's words."""
+    text = textwrap.dedent(import_module(f"remediator.rules.{rule_id}").__doc__ or "").strip()
+    text = re.sub(r"\s*\(SPEC[^)]*\)", "", text)  # the project's internal spec is not published with the docs
+    text = text.removeprefix(f"{rule_id}: ")
+    return text[:1].upper() + text[1:]
+
+
+def rules_markdown() -> str:
+    function_of = {rule_id: name for name, rule_ids in FUNCTIONS.items() for rule_id in rule_ids}
+    out = [
+        "# Rules\n",
+        "<!-- generated from the rule catalog by scripts/generate.py: " + MAKE + " -->\n",
+        "Every rule lives in `layers/remediator/remediator/rules/<id>.py`: its metadata (below), `evaluate` and",
+        "`remediate`. This page is written from that metadata, as are the rule's EventBridge rules, its function's",
+        "role and its mode parameter in `template.yaml`. Severity is the usual one; `evaluate` may raise or lower",
+        "it per event. The IAM permissions are all the function's role grants besides the stack's own plumbing",
+        "(its topic, key, tables, queues and logs); `remediator/permissions.py` says what each is scoped to.\n",
+        "| rule | title | severity | default mode | function |",
+        "|---|---|---|---|---|",
+    ]
+    for rule_id in RULE_IDS:
+        meta = RULES[rule_id].META
+        out.append(f"| [`{rule_id}`](#{rule_id}) | {meta.title} | {meta.severity} | {meta.default_mode} "
+                   f"(`{mode_parameter(rule_id)}`) | `{function_of.get(rule_id, '-')}` |")
+    for rule_id in RULE_IDS:
+        meta = RULES[rule_id].META
+        limited = set(meta.stack_policy_only)
+        rows = [
+            ("practice", meta.practice),
+            ("reacts to", "<br>".join(describe(trigger) for trigger in meta.triggers)),
+            ("resolved by", ", ".join(f"`{name}`" for name in meta.resolved_by)),
+            ("resource", f"`{meta.resource_path}` (JMESPath into the CloudTrail record)"),
+            ("severity", str(meta.severity)),
+            ("default mode", f"{meta.default_mode} (parameter `{mode_parameter(rule_id)}`, variable "
+                             f"`{mode_variable(rule_id)}`)"),
+            ("remediate", meta.remediation),
+            ("undo", f"`{meta.undo}`" if meta.undo.startswith("aws ") else meta.undo),
+            ("IAM permissions (remediation)", _permissions(meta.remediation_actions, limited)),
+            ("IAM permissions (state)", _permissions(meta.state_actions, limited)),
+            ("references", "<br>".join(f"<{ref}>" if ref.startswith("https://") else ref
+                                       for ref in meta.references)),
+        ]
+        out += [
+            f"\n## {rule_id}\n",
+            f"**{meta.title}** ([source](../layers/remediator/remediator/rules/{rule_id}.py), "
+            f"[tests](../tests/unit/rules/test_{rule_id}.py))\n",
+            _doc(rule_id) + "\n",
+            "| | |",
+            "|---|---|",
+            *(f"| {name} | {value.replace('|', chr(92) + '|')} |" for name, value in rows if value),
+            "\nEventBridge patterns (`Trigger.event_pattern()`, one rule each in `template.yaml`):\n",
+            "```json",
+            *(json.dumps(trigger.event_pattern()) for trigger in meta.triggers),
+            "```",
+        ]
+    return "\n".join(out) + "\n"
+
+
+def region_readme_flow() -> str:
+    nodes = [(f"F{n}", function.name) for n, function in enumerate(functions(), 1)]
+    fan = " & ".join(node for node, _ in nodes)
+    lines = ["```mermaid", "flowchart LR",
+             "    CT[CloudTrail<br/>management events] --> EB[EventBridge<br/>us-east-1 default bus]"]
+    for n, (node, name) in enumerate(nodes):
+        arrow = '-- "rule per concern" -->' if n == 0 else "-->"
+        lines.append(f"    EB {arrow} {node}[{name}]")
+    lines += [
+        "    SCH[EventBridge Scheduler] --> SW[sweep<br/>credential report]",
+        f"    {fan} & SW --> IAM[(IAM: revert,<br/>then re-read)]",
+        f"    {fan} & SW --> SNS[SNS topic<br/>KMS CMK]",
+        "    SNS --> EMAIL[email] & CHAT[AWS Chatbot: Slack/Teams]",
+        f"    {fan} --> DDB[(DynamoDB:<br/>idempotency, findings)]",
+        "    EB -. delivery failures .-> RDLQ[rule DLQ] --> ALARM[CloudWatch alarms] --> SNS",
+        f"    {nodes[0][0]} -. processing errors .-> FDLQ[function DLQ] --> ALARM",
+        "```",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def region_readme_rules() -> str:
+    lines = ["| rule | catches | severity | remediate (in `remediate` mode) |", "|---|---|---|---|"]
+    for rule_id in RULE_IDS:
+        meta = RULES[rule_id].META
+        lines.append(f"| [`{rule_id}`](docs/rules.md#{rule_id}) | {meta.title} | {meta.severity} | "
+                     f"{meta.remediation.replace('|', chr(92) + '|')} |")
+    return "\n".join(lines) + "\n"
+
+
+README_REGIONS: dict[str, Callable[[], str]] = {"flow": region_readme_flow, "rules": region_readme_rules}
+
+
+def handler(function: Function) -> str:
+    """functions/<name>/app.py: the glue between Lambda and the rules FUNCTIONS gives the function."""
+    sources = ", ".join(f"rules/{meta.id}.py" for meta in function.metas)
+    return f'''"""{function.name}: {lower_first(function.description)} ({sources}).
+
+Written by scripts/generate.py from FUNCTIONS: {MAKE}.
+"""
+
+from remediator.runtime import make_handler
+
+lambda_handler = make_handler("{function.name}")
+'''
+
+
+def generated() -> dict[str, str]:
+    """Every generated file's full text, by path relative to the repository."""
+    return {
+        **{f"functions/{function.name}/app.py": handler(function) for function in functions()},
+        "template.yaml": fill_regions((ROOT / "template.yaml").read_text(), TEMPLATE_REGIONS, "template.yaml"),
+        "docs/rules.md": rules_markdown(),
+        "regional-forwarder.yaml": fill_regions((ROOT / "regional-forwarder.yaml").read_text(), FORWARDER_REGIONS,
+                                                "regional-forwarder.yaml"),
+        "README.md": fill_regions((ROOT / "README.md").read_text(), README_REGIONS, "README.md"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when a file is stale")
+    args = parser.parse_args(argv)
+    texts = generated()
+    changed = [path for path, text in texts.items() if not (ROOT / path).is_file() or (ROOT / path).read_text() != text]
+    if args.check:
+        for path in changed:
+            print(f"{path} is stale: run make generate", file=sys.stderr)
+        return 1 if changed else 0
+    for path in changed:
+        (ROOT / path).parent.mkdir(parents=True, exist_ok=True)
+        (ROOT / path).write_text(texts[path])
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
