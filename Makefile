@@ -41,7 +41,7 @@ bench: $(BIN)/.installed
 
 # Ours vs Cloud Custodian on the same events (not part of `make test`; installs c7n into .bench/ on first use).
 bench-custodian: $(BIN)/.installed
-	$(BIN)/python scripts/bench_vs_custodian.py $(ARGS)
+	@$(BIN)/python scripts/bench_vs_custodian.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .bench

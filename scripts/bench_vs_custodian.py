@@ -755,7 +755,7 @@ def main() -> int:
         server.wait(timeout=10)
         shutil.rmtree(scratch, ignore_errors=True)
         for name in policy_names():  # Custodian's Lambda writes its run output under /tmp/<policy name>
-            shutil.rmtree(Path(tempfile.gettempdir()) / name, ignore_errors=True)
+            shutil.rmtree(Path("/tmp") / name, ignore_errors=True)
     report["sizes"] = sizes(pythons)
     report["machine"] = machine(pythons)
     print(json.dumps(report, indent=2) if args.json else markdown(report))
