@@ -9,7 +9,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # SAM CLI would otherwise try to send usage telemetry.
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test lint generate build validate checkov bench clean print-python
+.PHONY: demo test lint generate build validate checkov bench bench-custodian clean print-python
 
 $(BIN)/.installed: requirements-dev.txt constraints.txt pyproject.toml
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required (python3.13 on PATH or pyenv install 3.13)"; exit 1; }
@@ -43,8 +43,12 @@ checkov:
 bench: $(BIN)/.installed
 	$(BIN)/python scripts/bench_handler.py
 
+# Ours vs Cloud Custodian on the same events (not part of `make test`; installs c7n into .bench/ on first use).
+bench-custodian: $(BIN)/.installed
+	@$(BIN)/python scripts/bench_vs_custodian.py $(ARGS)
+
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .bench
 
 print-python:
 	@echo $(PYTHON313)
