@@ -5,9 +5,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator, Mapping
 
+from remediator.rule_ids import RULE_IDS
 from remediator.rules.base import RuleModule
-
-RULE_IDS = ("access_keys", "console_mfa", "root_activity", "iam_user_sprawl", "role_trust", "admin_grants")
 
 
 class RuleCatalog(Mapping[str, RuleModule]):

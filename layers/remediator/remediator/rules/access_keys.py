@@ -10,8 +10,9 @@ from botocore.exceptions import ClientError
 
 from remediator.aws import AwsClients, error_code
 from remediator.events import CloudTrailRecord
+from remediator.exemptions import exemption_for
 from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
-from remediator.rules.base import ACCESS_KEY_ID, EvalContext, RuleMeta, Trigger, exemption_for, iam_arn, iam_name
+from remediator.rules.base import ACCESS_KEY_ID, EvalContext, RuleMeta, Trigger, iam_arn, iam_name
 
 META = RuleMeta(
     id="access_keys",

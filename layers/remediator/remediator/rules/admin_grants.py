@@ -24,9 +24,10 @@ from botocore.exceptions import ClientError
 from remediator.aws import AwsClients, error_code
 from remediator.config import ESCALATION_MODE_VARIABLE, Settings
 from remediator.events import CloudTrailRecord
+from remediator.exemptions import Exemption, exemption_for
 from remediator.findings import ActionResult, Finding, Mode, Outcome, Resource, Severity
 from remediator.policy import PolicyParseError, analyse_identity_policy, load_policy_document
-from remediator.rules.base import EvalContext, Exemption, RuleMeta, Trigger, exemption_for, iam_arn, iam_name
+from remediator.rules.base import EvalContext, RuleMeta, Trigger, iam_arn, iam_name
 from remediator.rules.role_trust import compact
 from remediator.state import StateUnreadable
 

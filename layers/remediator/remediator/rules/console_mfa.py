@@ -18,8 +18,9 @@ from botocore.exceptions import ClientError
 
 from remediator.aws import AwsClients, error_code
 from remediator.events import CloudTrailRecord
+from remediator.exemptions import exemption_for
 from remediator.findings import ActionResult, Finding, Mode, Outcome, Resource, Severity
-from remediator.rules.base import CONSOLE_SIGN_IN, EvalContext, RuleMeta, Trigger, exemption_for, iam_arn, iam_name
+from remediator.rules.base import CONSOLE_SIGN_IN, EvalContext, RuleMeta, Trigger, iam_arn, iam_name
 from remediator.state import StateUnreadable
 
 if TYPE_CHECKING:

@@ -12,8 +12,9 @@ import re
 
 from remediator.aws import AwsClients
 from remediator.events import CloudTrailRecord
+from remediator.exemptions import exemption_for
 from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
-from remediator.rules.base import EvalContext, RuleMeta, Trigger, exemption_for, iam_arn
+from remediator.rules.base import EvalContext, RuleMeta, Trigger, iam_arn
 
 META = RuleMeta(
     id="iam_user_sprawl",

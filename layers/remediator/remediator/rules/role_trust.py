@@ -16,10 +16,11 @@ from botocore.exceptions import ClientError
 
 from remediator.aws import AwsClients, error_code
 from remediator.events import CloudTrailRecord
+from remediator.exemptions import exemption_for
 from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
 from remediator.policy import PolicyParseError, TrustVerdict, analyse_trust_policy, load_policy_document
 from remediator.policy import strip_statements as strip_trust_statements
-from remediator.rules.base import EvalContext, RuleMeta, Trigger, exemption_for, iam_arn, iam_name
+from remediator.rules.base import EvalContext, RuleMeta, Trigger, iam_arn, iam_name
 from remediator.state import StateUnreadable
 
 META = RuleMeta(

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from remediator.aws import AwsClients
 from remediator.events import CloudTrailRecord
+from remediator.exemptions import exemption_for
 from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
-from remediator.rules.base import CONSOLE_SIGN_IN, EvalContext, RuleMeta, Trigger, exemption_for
+from remediator.rules.base import CONSOLE_SIGN_IN, EvalContext, RuleMeta, Trigger
 
 META = RuleMeta(
     id="root_activity",
