@@ -1,4 +1,4 @@
-"""The package's import graph: no module imports itself back through others.
+"""The package's import graph: no module imports itself back through others, and no rule imports another rule.
 
 The graph is read from the source (every import, including those inside functions and under TYPE_CHECKING),
 so a circle is caught before it turns into an ImportError of a partly initialised module at a cold start.
@@ -90,6 +90,13 @@ RULE_MODULES = {f"remediator.rules.{rule_id}" for rule_id in RULE_IDS}
 
 def test_every_rule_module_is_in_the_graph() -> None:
     assert set(MODULES) >= RULE_MODULES
+
+
+@pytest.mark.parametrize("module", sorted(RULE_MODULES))
+def test_no_rule_imports_another_rule(module: str) -> None:
+    """What rules share lives outside rules/ (remediation, exemptions, policy) or in rules.base."""
+    other_rules = GRAPH[module] & (RULE_MODULES | {"remediator.rules"})
+    assert not other_rules, f"{module} imports {sorted(other_rules)}"
 
 
 def _import_alone(module: str) -> tuple[str, int, str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -27,8 +26,8 @@ from remediator.events import CloudTrailRecord
 from remediator.exemptions import Exemption, exemption_for
 from remediator.findings import ActionResult, Finding, Mode, Outcome, Resource, Severity
 from remediator.policy import PolicyParseError, analyse_identity_policy, load_policy_document
+from remediator.remediation import compact, shell_document
 from remediator.rules.base import EvalContext, RuleMeta, Trigger, iam_arn, iam_name
-from remediator.rules.role_trust import compact
 from remediator.state import StateUnreadable
 
 ATTACH = {"AttachUserPolicy": "user", "AttachGroupPolicy": "group", "AttachRolePolicy": "role"}
@@ -213,7 +212,7 @@ def _decide(record: CloudTrailRecord, context: EvalContext) -> tuple[Grant, Targ
         if entity and policy and document is not None:
             target.action = f"delete inline policy {policy} of {kind} {entity}"
             target.undo = (f"aws iam put-{kind}-policy --{kind}-name {entity} --policy-name {policy} "
-                           f"--policy-document {shlex.quote(compact(document))}")
+                           f"--policy-document {shell_document(document)}")
             target.details = {"op": "delete", "kind": kind, "entity": entity, "policy": policy, "document": document}
         return grant, target
     if name in VERSIONS:

@@ -8,8 +8,6 @@ analysis (SPEC §4). The remediation keeps every other statement and drops only 
 
 from __future__ import annotations
 
-import json
-import shlex
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,6 +18,7 @@ from remediator.exemptions import exemption_for
 from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
 from remediator.policy import PolicyParseError, TrustVerdict, analyse_trust_policy, load_policy_document
 from remediator.policy import strip_statements as strip_trust_statements
+from remediator.remediation import compact, shell_document
 from remediator.rules.base import EvalContext, RuleMeta, Trigger, iam_arn, iam_name
 from remediator.state import StateUnreadable
 
@@ -40,13 +39,9 @@ META = RuleMeta(
                 "configuring-openid-connect-in-amazon-web-services"),
 )
 
-def compact(document: dict[str, Any]) -> str:
-    return json.dumps(document, separators=(",", ":"))
-
-
 def restore_command(role: str, document: dict[str, Any]) -> str:
     """One line a human can paste to put the original trust policy back."""
-    return META.undo.format(role=role, document=shlex.quote(compact(document)))
+    return META.undo.format(role=role, document=shell_document(document))
 
 
 def _event_document(record: CloudTrailRecord) -> tuple[dict[str, Any] | None, str]:
