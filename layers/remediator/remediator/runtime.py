@@ -64,8 +64,7 @@ def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, a
         message_id = publish(aws.sns, settings.topic_arn, finding, record, result) if settings.topic_arn else None
         outcomes.append({**finding.as_spec(), "outcome": str(result.outcome), "detail": result.detail,
                          "messageId": message_id})
-    resolved = {rule_id: resolve(record, aws, settings, store) for rule_id in decision.resolves
-                if (resolve := getattr(RULES[rule_id], "resolve", None))}
+    resolved = {rule_id: RULES[rule_id].resolve(record, aws, settings, store) for rule_id in decision.resolves}
     if decision.resolves:
         logger.info("resolves", extra={"resolves": decision.resolves, "resolved": resolved})
     return {"eventID": decision.event_id, "skipped": None, "findings": outcomes, "resolves": decision.resolves,

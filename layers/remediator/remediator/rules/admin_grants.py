@@ -27,7 +27,7 @@ from remediator.exemptions import Exemption, exemption_for
 from remediator.findings import ActionResult, Finding, Mode, Outcome, Resource, Severity
 from remediator.policy import PolicyParseError, analyse_identity_policy, load_policy_document
 from remediator.remediation import compact, shell_document
-from remediator.rules.base import EvalContext, RuleMeta, Trigger, iam_arn, iam_name
+from remediator.rules.base import EvalContext, RuleMeta, Trigger, iam_arn, iam_name, resolves_nothing
 from remediator.state import StateUnreadable
 
 ATTACH = {"AttachUserPolicy": "user", "AttachGroupPolicy": "group", "AttachRolePolicy": "role"}
@@ -61,6 +61,8 @@ META = RuleMeta(
     references=("https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege",
                 "https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/"),
 )
+
+resolve = resolves_nothing
 
 POLICY_ARN = re.compile(r"arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[A-Za-z0-9+=,.@_/-]{1,640}")
 VERSION_ID = re.compile(r"v\d{1,6}")

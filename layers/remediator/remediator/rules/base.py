@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from remediator.config import Settings
     from remediator.events import CloudTrailRecord
     from remediator.state import AccountState
+    from remediator.store import FindingsStore
 
 API_CALL = "AWS API Call via CloudTrail"
 # IAM names: letters, digits and +=,.@_- (anything else never names a real user or role: never act on it).
@@ -118,8 +119,30 @@ class EvalContext:
 
 
 class RuleModule(Protocol):
+    """What every rule module defines; mypy checks each one against it (rules/__init__.py)."""
+
     META: RuleMeta
 
     def evaluate(self, record: CloudTrailRecord, context: EvalContext) -> Finding | None: ...
 
     def remediate(self, finding: Finding, aws: AwsClients) -> ActionResult: ...
+
+    def mode_for(self, finding: Finding, settings: Settings, mode: Mode) -> Mode:
+        """The mode one finding takes, given the rule's mode (most rules: `mode_for = keep_mode`)."""
+        ...
+
+    def resolve(self, record: CloudTrailRecord, aws: AwsClients, settings: Settings,
+                store: FindingsStore | None) -> str:
+        """Undo what an event of META.resolved_by makes moot; say what was done (others: `resolves_nothing`)."""
+        ...
+
+
+def keep_mode(finding: Finding, settings: Settings, mode: Mode) -> Mode:
+    """The usual `mode_for`: every finding of the rule takes the rule's mode."""
+    return mode
+
+
+def resolves_nothing(record: CloudTrailRecord, aws: AwsClients, settings: Settings,
+                     store: FindingsStore | None) -> str:
+    """The `resolve` of a rule that no event resolves (its META.resolved_by is empty): never called."""
+    return "nothing to resolve"

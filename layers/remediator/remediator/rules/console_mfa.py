@@ -20,7 +20,7 @@ from remediator.aws import AwsClients, error_code
 from remediator.events import CloudTrailRecord
 from remediator.exemptions import exemption_for
 from remediator.findings import ActionResult, Finding, Mode, Outcome, Resource, Severity
-from remediator.rules.base import CONSOLE_SIGN_IN, EvalContext, RuleMeta, Trigger, iam_arn, iam_name
+from remediator.rules.base import CONSOLE_SIGN_IN, EvalContext, RuleMeta, Trigger, iam_arn, iam_name, keep_mode
 from remediator.state import StateUnreadable
 
 if TYPE_CHECKING:
@@ -52,6 +52,8 @@ META = RuleMeta(
     references=("https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_examples_iam_mfa-selfmanage.html",
                 "CIS AWS Foundations Benchmark 1.10: MFA for every user with a console password"),
 )
+
+mode_for = keep_mode
 
 
 def deny_without_mfa_document() -> dict[str, Any]:

@@ -14,7 +14,7 @@ from remediator.aws import AwsClients
 from remediator.events import CloudTrailRecord
 from remediator.exemptions import exemption_for
 from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
-from remediator.rules.base import EvalContext, RuleMeta, Trigger, iam_arn
+from remediator.rules.base import EvalContext, RuleMeta, Trigger, iam_arn, keep_mode, resolves_nothing
 
 META = RuleMeta(
     id="iam_user_sprawl",
@@ -27,6 +27,9 @@ META = RuleMeta(
     undo="nothing is changed",
     state_actions=("iam:ListUserTags",),
 )
+
+mode_for = keep_mode
+resolve = resolves_nothing
 
 
 def _user(record: CloudTrailRecord) -> str | None:

@@ -19,7 +19,7 @@ from remediator.findings import ActionResult, Finding, Outcome, Resource, Severi
 from remediator.policy import PolicyParseError, TrustVerdict, analyse_trust_policy, load_policy_document
 from remediator.policy import strip_statements as strip_trust_statements
 from remediator.remediation import compact, shell_document
-from remediator.rules.base import EvalContext, RuleMeta, Trigger, iam_arn, iam_name
+from remediator.rules.base import EvalContext, RuleMeta, Trigger, iam_arn, iam_name, keep_mode, resolves_nothing
 from remediator.state import StateUnreadable
 
 META = RuleMeta(
@@ -38,6 +38,10 @@ META = RuleMeta(
                 "https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/"
                 "configuring-openid-connect-in-amazon-web-services"),
 )
+
+mode_for = keep_mode
+resolve = resolves_nothing
+
 
 def restore_command(role: str, document: dict[str, Any]) -> str:
     """One line a human can paste to put the original trust policy back."""
