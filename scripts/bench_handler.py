@@ -37,7 +37,7 @@ if os.environ.get("BENCH_LAYER"):
     sys.path.insert(0, os.environ["BENCH_LAYER"])  # the built layer, as Lambda mounts it on /opt/python
 spec = importlib.util.spec_from_file_location("app", sys.argv[1])
 app = importlib.util.module_from_spec(spec); spec.loader.exec_module(app)
-from remediator.demo import LocalLambdaContext
+from remediator_dev.demo import LocalLambdaContext
 imported = time.perf_counter()
 result = app.lambda_handler(json.load(open(sys.argv[2])), LocalLambdaContext())
 assert result["findings"][0]["outcome"] == "verified", result
@@ -192,7 +192,7 @@ def main() -> int:
         spec = importlib.util.spec_from_file_location("app", ROOT / "functions/access_keys/app.py")
         app = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(app)
-        from remediator.demo import LocalLambdaContext
+        from remediator_dev.demo import LocalLambdaContext
 
         context = LocalLambdaContext(function_name="access-keys")
         with contextlib.redirect_stdout(io.StringIO()):

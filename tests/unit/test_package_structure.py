@@ -111,3 +111,22 @@ def test_each_module_imports_first_in_a_fresh_interpreter() -> None:
         results = pool.map(_import_alone, sorted(set(MODULES) - {"remediator.__main__"}))  # __main__ runs the CLI
         failed = [result for result in results if result[1] != 0]
     assert not failed, failed
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    """The top-level package of every absolute import in a file (`moto.server` -> `moto`)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_the_layer_holds_no_development_tools(module: str) -> None:
+    """moto, the demo and the local sweep live in remediator_dev (tools/); only the CLI reaches for it, lazily."""
+    imported = _top_level_imports(MODULES[module])
+    assert "moto" not in imported
+    assert "remediator_dev" not in imported or module == "remediator.cli"
