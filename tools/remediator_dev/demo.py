@@ -81,7 +81,7 @@ class LocalAccount:
         os.environ.pop("AWS_PROFILE", None)
         import boto3
 
-        self.iam, self.sns, self.sqs = (boto3.client(name) for name in ("iam", "sns", "sqs"))
+        self.iam, self.sns, self.sqs = boto3.client("iam"), boto3.client("sns"), boto3.client("sqs")
         self.topic_arn = self.sns.create_topic(Name="compliance-remediator-findings")["TopicArn"]
         self.queue_url = self.sqs.create_queue(QueueName="demo-inbox")["QueueUrl"]
         queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])
@@ -93,7 +93,7 @@ class LocalAccount:
         self.server.stop()
 
     def drain_notifications(self) -> list[dict[str, Any]]:
-        messages = []
+        messages: list[dict[str, Any]] = []
         while True:
             batch = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
             if not batch:

@@ -36,13 +36,14 @@ def _skip_metric(decision: Decision, record: CloudTrailRecord | None) -> str:
 def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, aws: AwsClients,
                  logger: Logger, metrics: Metrics) -> dict[str, Any]:
     """Process one EventBridge event. Bad input is a logged, counted skip; AWS outages raise (retry, DLQ)."""
+    record: CloudTrailRecord | None = None
     try:
-        record = parse_envelope(event)
+        parsed = parse_envelope(event)
     except MalformedRecord as error:
         decision = Decision(event_id=None, event_name=None, account=None, skipped=f"malformed: {error}")
-        record = None
     else:
-        decision = decide(record, EvalContext(settings, LiveState(aws.iam)), rule_ids)
+        record = parsed
+        decision = decide(parsed, EvalContext(settings, LiveState(aws.iam)), rule_ids)
     if decision.skipped:
         log = logger.warning if decision.skipped.startswith("malformed") else logger.info
         log("skipped", extra={"skipped": decision.skipped, "eventName": decision.event_name})

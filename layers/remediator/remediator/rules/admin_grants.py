@@ -82,7 +82,9 @@ class Grant:
 @cache
 def managed_policy_verdicts() -> dict[str, Any]:
     """The shipped verdicts of every AWS managed policy (scripts/generate_managed_policy_verdicts.py)."""
-    return json.loads(resources.files("remediator").joinpath("data/aws_managed_policies.json").read_text())
+    verdicts: dict[str, Any] = json.loads(resources.files("remediator").joinpath("data/aws_managed_policies.json")
+                                          .read_text())
+    return verdicts
 
 
 def aws_managed_key(arn: str) -> str | None:

@@ -58,7 +58,9 @@ mode_for = keep_mode
 
 def deny_without_mfa_document() -> dict[str, Any]:
     """AWS's documented self-manage-MFA policy; the template creates the managed policy from the same file."""
-    return json.loads(resources.files("remediator").joinpath("data/deny_without_mfa.json").read_text())
+    document: dict[str, Any] = json.loads(resources.files("remediator").joinpath("data/deny_without_mfa.json")
+                                          .read_text())
+    return document
 
 
 def _target_user(record: CloudTrailRecord) -> str | None:
@@ -131,8 +133,9 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
         reason += " State assumed (dry run): the user exists, has no remediator:exempt tag and no MFA device."
     settings = context.settings
     needs_action = act_now if record.eventName in MFA_REMOVED else severity != Severity.LOW
-    action, details = None, {"user": user, "event_id": record.eventID, "method": settings.console_mfa_remediation,
-                             "policy_arn": settings.deny_without_mfa_policy_arn}
+    action: str | None = None
+    details: dict[str, Any] = {"user": user, "event_id": record.eventID, "method": settings.console_mfa_remediation,
+                               "policy_arn": settings.deny_without_mfa_policy_arn}
     if needs_action and user:
         grace = settings.mfa_grace_period_hours
         action = action_text(user, settings)

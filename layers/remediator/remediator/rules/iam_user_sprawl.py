@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from remediator.aws import AwsClients
 from remediator.events import CloudTrailRecord
@@ -40,9 +41,9 @@ def _user(record: CloudTrailRecord) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
-def suggested_trust_policy(account: str | None, org_ids: frozenset[str]) -> dict:
+def suggested_trust_policy(account: str | None, org_ids: frozenset[str]) -> dict[str, Any]:
     """Who may assume the replacement role: principals of this account, signed in with MFA (and the org)."""
-    condition: dict = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    condition: dict[str, Any] = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
     if org_ids:
         condition["StringEquals"] = {"aws:PrincipalOrgID": sorted(org_ids)[0]}
     return {

@@ -152,7 +152,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     )
 
 
-def as_iam_stores_it(document: dict[str, Any]) -> dict[str, Any]:
+def as_iam_stores_it(document: Any) -> dict[str, Any]:
     """IAM stores an account principal "111122223333" as "arn:aws:iam::111122223333:root": compare that way."""
     normal = load_policy_document(document)
     for statement in normal["Statement"]:
