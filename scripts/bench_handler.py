@@ -1,4 +1,4 @@
-"""Benchmark the access_keys handler (SPEC §5): cold start vs the boto3 floor, warm time per event on a
+"""Benchmark the access_keys handler: cold start vs the boto3 floor, warm time per event on a
 moto server (idempotency, exemption lookup, fix, verification, publish), AWS calls per event, RSS growth.
 
 Usage: .venv/bin/python scripts/bench_handler.py [--reps 9] [--warm 200] [--rss-events 1000]

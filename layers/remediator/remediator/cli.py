@@ -16,6 +16,8 @@ from remediator.findings import Decision
 from remediator.rules.base import EvalContext
 from remediator.state import AccountState, AssumedState
 
+DECISIONS = ("What each decision means (skipped, exempt, modes, assumed state) and the --json format: "
+             "docs/decisions.md in the repository.")
 # `demo` and `sweep` run locally on moto: their code is in the development package, outside the Lambda layer.
 DEV_TOOLS = "remediator_dev"
 
@@ -36,7 +38,7 @@ def evaluate_raw(raw: Any, context: EvalContext) -> Decision:
 
 
 def decision_line(source: str, decision: Decision) -> dict[str, Any]:
-    """The SPEC §2 line for one record."""
+    """The `evaluate --json` line for one record (its format: docs/decisions.md)."""
     return {
         "source": source,
         "eventID": decision.event_id,
@@ -90,11 +92,12 @@ def _state(live: bool) -> AccountState:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="remediator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="remediator", description=__doc__, epilog=DECISIONS)
     commands = parser.add_subparsers(dest="command", required=True)
-    evaluate = commands.add_parser("evaluate", help="decide events in dry run (nothing is changed)")
+    evaluate = commands.add_parser("evaluate", help="decide events in dry run (nothing is changed)",
+                                   description="Decide events in dry run; nothing is changed.", epilog=DECISIONS)
     evaluate.add_argument("files", nargs="+", help="EventBridge events, CloudTrail records or trail log files")
-    evaluate.add_argument("--json", action="store_true", help="one JSON line per record (SPEC §2)")
+    evaluate.add_argument("--json", action="store_true", help="one JSON line per record (format: docs/decisions.md)")
     evaluate.add_argument("--live", action="store_true", help="read account state with your AWS credentials")
     demo = commands.add_parser("demo", help="replay events/*.json through the handlers on a local moto server")
     demo.add_argument("--json", action="store_true", help="machine-readable report")

@@ -46,7 +46,7 @@ class Settings:
     trusted_oidc_subjects: frozenset[str] = frozenset()
     topic_arn: str | None = None
     live: bool = True
-    # console_mfa and the sweep (issue 6)
+    # console_mfa and the sweep
     mfa_grace_period_hours: int = 24
     console_mfa_remediation: str = "deny-policy"  # or "delete-login-profile"
     deny_without_mfa_policy_arn: str | None = None  # the stack's customer-managed policy

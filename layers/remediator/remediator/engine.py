@@ -19,7 +19,7 @@ OWN_ACTION = "own action"
 
 
 def skip_reason(record: CloudTrailRecord, context: EvalContext) -> str | None:
-    """SPEC §1 skips, in order: failed calls, then our own actions."""
+    """The skips of docs/decisions.md, in order: failed calls, then our own actions."""
     if record.failed:
         return FAILED_CALL
     identity = record.identity

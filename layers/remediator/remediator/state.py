@@ -1,6 +1,6 @@
 """Account state a decision needs (exemption tags, MFA devices, documents).
 
-`LiveState` reads it from AWS; `AssumedState` is the dry run of SPEC §1: the entity exists, has
+`LiveState` reads it from AWS; `AssumedState` is the dry run (docs/decisions.md): the entity exists, has
 no exemption tag and no MFA device, and the reason says "assumed". A policy document is never
 assumed: without an account it is unreadable, and the rule reports that instead of guessing.
 """
@@ -67,7 +67,7 @@ def _no_account(what: str) -> StateUnreadable:
 
 
 class AssumedState:
-    """No account: assume no exemption tag (SPEC §1)."""
+    """No account: assume no exemption tag (docs/decisions.md)."""
 
     live = False
 

@@ -1,11 +1,12 @@
 """admin_grants: a grant of admin-equivalent permissions, or of a privilege-escalation path, to an IAM entity.
 
-Practices 3 and 5 (least privilege; no standing admin). The document decides (SPEC §4): admin-equivalent is
-critical, an escalation path high and named. AWS managed policies are judged from shipped data (no call);
-a customer-managed policy is read only when the event does not carry its document. Every remediation is
-the smallest reversible step: detach, delete the inline policy (its document is in the message), restore a
-previous default version only when it is known, remove the user from the group. A grant that only opens an
-escalation path is reported, not reverted, unless MODE_ADMIN_GRANTS_ESCALATION says remediate.
+Practices 3 and 5 (least privilege; no standing admin). The document decides (docs/policy-analysis.md):
+admin-equivalent is critical, an escalation path high and named. AWS managed policies are judged from
+shipped data (no call); a customer-managed policy is read only when the event does not carry its document.
+Every remediation is the smallest reversible step: detach, delete the inline policy (its document is in the
+message), restore a previous default version only when it is known, remove the user from the group. A grant
+that only opens an escalation path is reported, not reverted, unless MODE_ADMIN_GRANTS_ESCALATION says
+remediate.
 """
 
 from __future__ import annotations
@@ -327,7 +328,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
 
 
 def mode_for(finding: Finding, settings: Settings, mode: Mode) -> Mode:
-    """Escalation-only findings stay notify unless their own setting says remediate (SPEC §3)."""
+    """Escalation-only findings stay notify unless their own setting says remediate (docs/decisions.md, Modes)."""
     if mode == Mode.REMEDIATE and finding.details.get("escalation_only") and (
             settings.admin_grants_escalation_mode != Mode.REMEDIATE):
         return Mode.NOTIFY

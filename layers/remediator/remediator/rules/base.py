@@ -114,7 +114,7 @@ class EvalContext:
 
     @property
     def assumed(self) -> bool:
-        """Dry run without an account: state is assumed (SPEC §1), and reasons say so."""
+        """Dry run without an account: state is assumed (docs/decisions.md), and reasons say so."""
         return not self.state.live
 
 

@@ -2,7 +2,7 @@
 
 Practice 7 (use roles with STS AssumeRole safely). Broad trust (`*`, NotPrincipal, OIDC/SAML/Cognito
 without pinned claims) and accounts outside this one and the trusted list are found with the policy
-analysis (SPEC §4). The remediation keeps every other statement and drops only the offending ones
+analysis (docs/policy-analysis.md). The remediation keeps every other statement and drops only the offending ones
 (deny-all if none is left); the message carries the original document and the command that restores it.
 """
 
