@@ -46,7 +46,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python scripts/bench_handler.py
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache .coverage
 
 print-python:
 	@echo $(PYTHON313)
