@@ -1,4 +1,5 @@
-# make demo: the local demo on a moto server (no AWS account). make test: lint + every test.
+# make demo: the local demo on a moto server (no AWS account). make test: lint + every test, with coverage.
+# make unit: the fast tests (unit, fuzz, template; no moto server). make lint: ruff check + mypy.
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # SAM CLI would otherwise try to send usage telemetry.
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test lint generate build validate checkov bench bench-custodian clean print-python
+.PHONY: demo test unit lint generate build validate checkov bench bench-custodian clean print-python
 
 $(BIN)/.installed: requirements-dev.txt constraints.txt pyproject.toml
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required (python3.13 on PATH or pyenv install 3.13)"; exit 1; }
@@ -22,10 +23,15 @@ demo: $(BIN)/.installed
 	$(BIN)/remediator demo
 
 test: $(BIN)/.installed lint
-	$(BIN)/pytest -q -n 2 --dist loadfile
+	$(BIN)/pytest -q -n 2 --dist loadfile --cov=remediator --cov-report=term:skip-covered
 
+unit: $(BIN)/.installed
+	$(BIN)/pytest -q -n 2 --dist loadfile -m "not integration" tests/unit tests/fuzz tests/template
+
+# mypy reads its files and settings from pyproject.toml ([tool.mypy]).
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # template.yaml's marked sections, docs/rules.md and the README's rules table, from the rule catalog.
 generate: $(BIN)/.installed
@@ -48,7 +54,7 @@ bench-custodian: $(BIN)/.installed
 	@$(BIN)/python scripts/bench_vs_custodian.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .bench
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache .coverage .bench
 
 print-python:
 	@echo $(PYTHON313)

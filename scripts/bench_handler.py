@@ -1,4 +1,4 @@
-"""Benchmark the access_keys handler (SPEC §5): cold start vs the boto3 floor, warm time per event on a
+"""Benchmark the access_keys handler: cold start vs the boto3 floor, warm time per event on a
 moto server (idempotency, exemption lookup, fix, verification, publish), AWS calls per event, RSS growth.
 
 Usage: .venv/bin/python scripts/bench_handler.py [--reps 9] [--warm 200] [--rss-events 1000]
@@ -37,7 +37,7 @@ if os.environ.get("BENCH_LAYER"):
     sys.path.insert(0, os.environ["BENCH_LAYER"])  # the built layer, as Lambda mounts it on /opt/python
 spec = importlib.util.spec_from_file_location("app", sys.argv[1])
 app = importlib.util.module_from_spec(spec); spec.loader.exec_module(app)
-from remediator.demo import LocalLambdaContext
+from remediator_dev.demo import LocalLambdaContext
 imported = time.perf_counter()
 result = app.lambda_handler(json.load(open(sys.argv[2])), LocalLambdaContext())
 assert result["findings"][0]["outcome"] == "verified", result
@@ -192,7 +192,7 @@ def main() -> int:
         spec = importlib.util.spec_from_file_location("app", ROOT / "functions/access_keys/app.py")
         app = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(app)
-        from remediator.demo import LocalLambdaContext
+        from remediator_dev.demo import LocalLambdaContext
 
         context = LocalLambdaContext(function_name="access-keys")
         with contextlib.redirect_stdout(io.StringIO()):

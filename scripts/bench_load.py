@@ -178,8 +178,8 @@ def run_load(count: int, throttle: float, duplicates: float = 0.05, zero_sleep: 
         inject_throttling(throttle, seed, counter)
         if zero_sleep:
             zero_sleep_backoff()
-        from remediator.demo import LocalLambdaContext
         from remediator.runtime import make_handler
+        from remediator_dev.demo import LocalLambdaContext
 
         handler = make_handler("access_keys")
         context = LocalLambdaContext(function_name="access-keys")

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from remediator.enactors import ENACTORS
+from remediator_dev.enactors import ENACTORS
 from tests.conftest import load_event
 
 

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from remediator.demo import LocalLambdaContext
+from remediator_dev.demo import LocalLambdaContext
 from tests.conftest import load_event, load_function
 from tests.integration.conftest import Inbox
 

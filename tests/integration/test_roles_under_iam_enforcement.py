@@ -19,12 +19,12 @@ import pytest
 from moto import mock_aws
 from moto.core.authorization import enable_iam_authentication
 
-from remediator.demo import LocalLambdaContext
-from remediator.enactors import ENACTORS
 from remediator.events import parse_envelope
 from remediator.rules import FUNCTIONS, RULES
 from remediator.runtime import make_handler
 from remediator.store import table_definition
+from remediator_dev.demo import LocalLambdaContext
+from remediator_dev.enactors import ENACTORS
 from tests.conftest import EVENTS, load_function
 from tests.integration.conftest import Inbox
 from tests.template.conftest import Resolver, functions_of, translate_template

@@ -102,7 +102,7 @@ def test_notify_mode_changes_nothing(account) -> None:
 
 
 def test_cli_sweep_on_its_own_moto_server() -> None:
-    from remediator.sweep.local import run_cli
+    from remediator_dev.sweep import run_cli
 
     out = io.StringIO()
     assert run_cli(endpoint_url=None, live=False, remediate=False, as_json=True, out=out) == 0

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from remediator.demo import LocalLambdaContext
+from remediator_dev.demo import LocalLambdaContext
 from tests.conftest import load_function
 from tests.template.conftest import ACCOUNT, REGION, Resolver, resources_of_type, rules_targeting, schedules_targeting
 

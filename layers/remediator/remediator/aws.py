@@ -31,18 +31,17 @@ class AwsClients:
         self._endpoint_url = endpoint_url
         self._region = region
 
-    def _client(self, service: str) -> Any:
-        return self._session.client(service, endpoint_url=self._endpoint_url, region_name=self._region,
-                                    config=CLIENT_CONFIG)
+    def _options(self) -> dict[str, Any]:
+        return {"endpoint_url": self._endpoint_url, "region_name": self._region, "config": CLIENT_CONFIG}
 
     @cached_property
     def iam(self) -> IAMClient:
-        return self._client("iam")
+        return self._session.client("iam", **self._options())
 
     @cached_property
     def sns(self) -> SNSClient:
-        return self._client("sns")
+        return self._session.client("sns", **self._options())
 
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
-        return self._client("dynamodb")
+        return self._session.client("dynamodb", **self._options())

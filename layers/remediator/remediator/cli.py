@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 from remediator.config import Settings
@@ -13,6 +15,11 @@ from remediator.events import MalformedRecord, parse_record, read_event_file
 from remediator.findings import Decision
 from remediator.rules.base import EvalContext
 from remediator.state import AccountState, AssumedState
+
+DECISIONS = ("What each decision means (skipped, exempt, modes, assumed state) and the --json format: "
+             "docs/decisions.md in the repository.")
+# `demo` and `sweep` run locally on moto: their code is in the development package, outside the Lambda layer.
+DEV_TOOLS = "remediator_dev"
 
 
 def _text_or_none(value: Any) -> str | None:
@@ -31,7 +38,7 @@ def evaluate_raw(raw: Any, context: EvalContext) -> Decision:
 
 
 def decision_line(source: str, decision: Decision) -> dict[str, Any]:
-    """The SPEC §2 line for one record."""
+    """The `evaluate --json` line for one record (its format: docs/decisions.md)."""
     return {
         "source": source,
         "eventID": decision.event_id,
@@ -85,16 +92,19 @@ def _state(live: bool) -> AccountState:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="remediator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="remediator", description=__doc__, epilog=DECISIONS)
     commands = parser.add_subparsers(dest="command", required=True)
-    evaluate = commands.add_parser("evaluate", help="decide events in dry run (nothing is changed)")
+    evaluate = commands.add_parser("evaluate", help="decide events in dry run (nothing is changed)",
+                                   description="Decide events in dry run; nothing is changed.", epilog=DECISIONS)
     evaluate.add_argument("files", nargs="+", help="EventBridge events, CloudTrail records or trail log files")
-    evaluate.add_argument("--json", action="store_true", help="one JSON line per record (SPEC §2)")
+    evaluate.add_argument("--json", action="store_true", help="one JSON line per record (format: docs/decisions.md)")
     evaluate.add_argument("--live", action="store_true", help="read account state with your AWS credentials")
     demo = commands.add_parser("demo", help="replay events/*.json through the handlers on a local moto server")
     demo.add_argument("--json", action="store_true", help="machine-readable report")
     demo.add_argument("--mode", choices=("notify", "remediate"), default="remediate",
                       help="mode for every rule in the demo (default: remediate)")
+    demo.add_argument("--events", type=Path, metavar="DIR",
+                      help="the event envelopes to replay (default: the events/ folder of the checkout)")
     sweep = commands.add_parser("sweep", help="the credential-report sweep, dry run (moto sample account by default)")
     sweep.add_argument("--endpoint-url", help="a running moto server (or other endpoint) instead of a fresh one")
     sweep.add_argument("--live", action="store_true", help="your AWS credentials and account")
@@ -106,13 +116,17 @@ def main(argv: list[str] | None = None) -> int:
         state = _state(args.live)
         context = EvalContext(Settings.from_env(live=args.live), state)
         return evaluate_files(args.files, context, as_json=args.json, out=sys.stdout, err=sys.stderr)
+    if importlib.util.find_spec(DEV_TOOLS) is None:
+        print(f"remediator {args.command}: needs the development tools ({DEV_TOOLS}, with moto), which are not "
+              "installed; in a checkout, `make .venv/bin/.installed` installs them.", file=sys.stderr)
+        return 2
     if args.command == "sweep":
-        from remediator.sweep.local import run_cli
+        from remediator_dev.sweep import run_cli
 
         return run_cli(endpoint_url=args.endpoint_url, live=args.live, remediate=args.remediate, as_json=args.json)
-    from remediator.demo import run_demo
+    from remediator_dev.demo import run_demo
 
-    return run_demo(as_json=args.json, mode=args.mode)
+    return run_demo(as_json=args.json, mode=args.mode, events_dir=args.events)
 
 
 if __name__ == "__main__":

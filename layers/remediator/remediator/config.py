@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from remediator.findings import Mode
+from remediator.rule_ids import RULE_IDS
 
 EXEMPT_TAG = "remediator:exempt"
 ESCALATION_MODE_VARIABLE = "MODE_ADMIN_GRANTS_ESCALATION"
@@ -45,7 +46,7 @@ class Settings:
     trusted_oidc_subjects: frozenset[str] = frozenset()
     topic_arn: str | None = None
     live: bool = True
-    # console_mfa and the sweep (issue 6)
+    # console_mfa and the sweep
     mfa_grace_period_hours: int = 24
     console_mfa_remediation: str = "deny-policy"  # or "delete-login-profile"
     deny_without_mfa_policy_arn: str | None = None  # the stack's customer-managed policy
@@ -80,11 +81,9 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, live: bool = True) -> Settings:
-        from remediator.rules import RULES
-
         env = os.environ if environ is None else environ
         modes = {}  # only what the environment sets: `mode_of` falls back to the rule's default
-        for rule_id in RULES:  # ids only: importing every rule here would slow every cold start
+        for rule_id in RULE_IDS:  # ids only: importing every rule here would slow every cold start
             raw = env.get(mode_variable(rule_id), "").strip().lower()
             if raw in Mode.__members__.values():
                 modes[rule_id] = Mode(raw)

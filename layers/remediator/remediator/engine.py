@@ -49,8 +49,7 @@ def decide(record: CloudTrailRecord, context: EvalContext, rule_ids: tuple[str, 
         finding = rule.evaluate(record, context)
         if finding is not None:
             # A rule may hold one kind of finding back to notify (admin_grants: escalation-only grants).
-            limit = getattr(rule, "mode_for", None)
-            finding.mode = limit(finding, context.settings, mode) if limit else mode
+            finding.mode = rule.mode_for(finding, context.settings, mode)
             decision.findings.append(finding)
     return decision
 

@@ -1,6 +1,6 @@
 """CloudTrail records as we read them: lenient, because real trails and third-party samples vary.
 
-Only `eventName` and `eventSource` are required (SPEC §1); every other field is optional and a
+Only `eventName` and `eventSource` are required (docs/decisions.md); every other field is optional and a
 field of the wrong type is reported as malformed instead of crashing the handler.
 """
 
@@ -160,7 +160,7 @@ def parse_envelope(event: Any) -> CloudTrailRecord:
     """Validate an EventBridge envelope with the powertools parser; only its `detail` must be a readable record.
 
     Envelope fields EventBridge always sets (`time`, `account`, ...) may be missing or odd in replayed or
-    hand-written events: then the record alone decides, as SPEC §1 asks.
+    hand-written events: then the record alone decides (a record needs only eventName and eventSource).
     """
     if not isinstance(event, dict):
         raise MalformedRecord(f"event is a {type(event).__name__}, not an object")

@@ -56,7 +56,7 @@ class Finding:
     details: dict[str, Any] = field(default_factory=dict)  # what remediate needs (key id, document, ...)
 
     def as_spec(self) -> dict[str, Any]:
-        """The finding as `remediator evaluate --json` prints it (SPEC §2)."""
+        """The finding as `remediator evaluate --json` prints it (docs/decisions.md)."""
         return {
             "rule": self.rule,
             "severity": str(self.severity),

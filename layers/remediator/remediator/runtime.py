@@ -36,13 +36,14 @@ def _skip_metric(decision: Decision, record: CloudTrailRecord | None) -> str:
 def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, aws: AwsClients,
                  logger: Logger, metrics: Metrics) -> dict[str, Any]:
     """Process one EventBridge event. Bad input is a logged, counted skip; AWS outages raise (retry, DLQ)."""
+    record: CloudTrailRecord | None = None
     try:
-        record = parse_envelope(event)
+        parsed = parse_envelope(event)
     except MalformedRecord as error:
         decision = Decision(event_id=None, event_name=None, account=None, skipped=f"malformed: {error}")
-        record = None
     else:
-        decision = decide(record, EvalContext(settings, LiveState(aws.iam)), rule_ids)
+        record = parsed
+        decision = decide(parsed, EvalContext(settings, LiveState(aws.iam)), rule_ids)
     if decision.skipped:
         log = logger.warning if decision.skipped.startswith("malformed") else logger.info
         log("skipped", extra={"skipped": decision.skipped, "eventName": decision.event_name})
@@ -64,8 +65,7 @@ def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, a
         message_id = publish(aws.sns, settings.topic_arn, finding, record, result) if settings.topic_arn else None
         outcomes.append({**finding.as_spec(), "outcome": str(result.outcome), "detail": result.detail,
                          "messageId": message_id})
-    resolved = {rule_id: resolve(record, aws, settings, store) for rule_id in decision.resolves
-                if (resolve := getattr(RULES[rule_id], "resolve", None))}
+    resolved = {rule_id: RULES[rule_id].resolve(record, aws, settings, store) for rule_id in decision.resolves}
     if decision.resolves:
         logger.info("resolves", extra={"resolves": decision.resolves, "resolved": resolved})
     return {"eventID": decision.event_id, "skipped": None, "findings": outcomes, "resolves": decision.resolves,

@@ -1,6 +1,6 @@
 """Account state a decision needs (exemption tags, MFA devices, documents).
 
-`LiveState` reads it from AWS; `AssumedState` is the dry run of SPEC §1: the entity exists, has
+`LiveState` reads it from AWS; `AssumedState` is the dry run (docs/decisions.md): the entity exists, has
 no exemption tag and no MFA device, and the reason says "assumed". A policy document is never
 assumed: without an account it is unreadable, and the rule reports that instead of guessing.
 """
@@ -67,7 +67,7 @@ def _no_account(what: str) -> StateUnreadable:
 
 
 class AssumedState:
-    """No account: assume no exemption tag (SPEC §1)."""
+    """No account: assume no exemption tag (docs/decisions.md)."""
 
     live = False
 
@@ -148,8 +148,9 @@ class LiveState:
         return self._profiles[user]
 
     def trust_policy(self, role: str) -> dict[str, Any]:
-        return _read(f"the trust policy of role {role}",
-                     lambda: self._iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"])
+        document: dict[str, Any] = _read(f"the trust policy of role {role}",
+                                         lambda: self._iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"])
+        return document
 
     def policy_document(self, arn: str, version_id: str | None = None) -> dict[str, Any]:
         what = f"version {version_id} of policy {arn}" if version_id else f"the default version of {arn}"
@@ -158,17 +159,22 @@ class LiveState:
             version = version_id or self._iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
             return self._iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
 
-        return _read(what, read)
+        document: dict[str, Any] = _read(what, read)
+        return document
 
     def policy_versions(self, arn: str) -> list[dict[str, Any]]:
-        return _read(f"the versions of policy {arn}",
-                     lambda: self._iam.list_policy_versions(PolicyArn=arn)["Versions"])
+        versions: list[dict[str, Any]] = _read(f"the versions of policy {arn}",
+                                               lambda: self._iam.list_policy_versions(PolicyArn=arn)["Versions"])
+        return versions
 
     def inline_policy(self, kind: str, entity: str, name: str) -> dict[str, Any]:
-        get = {"user": self._iam.get_user_policy, "group": self._iam.get_group_policy,
-               "role": self._iam.get_role_policy}[kind]
-        return _read(f"inline policy {name} of {kind} {entity}",
-                     lambda: get(**{f"{kind.title()}Name": entity, "PolicyName": name})["PolicyDocument"])
+        getters: dict[str, Callable[..., Any]] = {"user": self._iam.get_user_policy,
+                                                  "group": self._iam.get_group_policy,
+                                                  "role": self._iam.get_role_policy}
+        key = {f"{kind.title()}Name": entity, "PolicyName": name}
+        document: dict[str, Any] = _read(f"inline policy {name} of {kind} {entity}",
+                                         lambda: getters[kind](**key)["PolicyDocument"])
+        return document
 
     def group_policies(self, group: str) -> tuple[list[str], dict[str, dict[str, Any]]]:
         def read() -> tuple[list[str], dict[str, Any]]:
@@ -181,7 +187,8 @@ class LiveState:
                       for name in names}
             return attached, inline
 
-        return _read(f"the policies of group {group}", read)
+        policies: tuple[list[str], dict[str, dict[str, Any]]] = _read(f"the policies of group {group}", read)
+        return policies
 
 
 def _read(what: str, call: Callable[[], Any]) -> Any:

@@ -147,7 +147,7 @@ class FindingsStore:
         values: dict[str, Any] = {":status": {"S": status}, ":exp": {"N": expires},
                                   **{f":f{i}": {"S": value[:1000]} for i, value in enumerate(fields.values())}}
         sets = ", ".join(["#s = :status", "expires_at = :exp", *(f"#f{i} = :f{i}" for i in range(len(fields)))])
-        condition = {"ConditionExpression": "attribute_exists(#rule)"} if must_exist else {}
+        condition: dict[str, Any] = {"ConditionExpression": "attribute_exists(#rule)"} if must_exist else {}
         try:
             response = self._db.update_item(TableName=self._table, Key=self._key(resource, f"finding#{rule}"),
                                             UpdateExpression=f"SET {sets}, #rule = :rule REMOVE open_rule",

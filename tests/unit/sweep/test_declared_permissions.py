@@ -17,12 +17,12 @@ import pytest
 from botocore.client import BaseClient
 from moto import mock_aws
 
-from remediator.demo import LocalLambdaContext
 from remediator.findings import Resource
 from remediator.rules.console_mfa import deny_without_mfa_document
 from remediator.store import FindingsStore, resource_key, table_definition
-from remediator.sweep.local import seed_sample_account
 from remediator.sweep.permissions import CALLED_ACTIONS, IAM_ACTIONS, REPORT_ACTIONS
+from remediator_dev.demo import LocalLambdaContext
+from remediator_dev.sweep import seed_sample_account
 from tests.conftest import load_function
 
 ACCOUNT = "123456789012"

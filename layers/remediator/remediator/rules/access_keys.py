@@ -10,8 +10,18 @@ from botocore.exceptions import ClientError
 
 from remediator.aws import AwsClients, error_code
 from remediator.events import CloudTrailRecord
+from remediator.exemptions import exemption_for
 from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
-from remediator.rules.base import ACCESS_KEY_ID, EvalContext, RuleMeta, Trigger, exemption_for, iam_arn, iam_name
+from remediator.rules.base import (
+    ACCESS_KEY_ID,
+    EvalContext,
+    RuleMeta,
+    Trigger,
+    iam_arn,
+    iam_name,
+    keep_mode,
+    resolves_nothing,
+)
 
 META = RuleMeta(
     id="access_keys",
@@ -25,6 +35,9 @@ META = RuleMeta(
     remediation_actions=("iam:UpdateAccessKey", "iam:ListAccessKeys"),
     state_actions=("iam:ListUserTags",),
 )
+
+mode_for = keep_mode
+resolve = resolves_nothing
 
 
 def _key_id(record: CloudTrailRecord) -> str | None:

@@ -1,18 +1,18 @@
 """admin_grants: a grant of admin-equivalent permissions, or of a privilege-escalation path, to an IAM entity.
 
-Practices 3 and 5 (least privilege; no standing admin). The document decides (SPEC §4): admin-equivalent is
-critical, an escalation path high and named. AWS managed policies are judged from shipped data (no call);
-a customer-managed policy is read only when the event does not carry its document. Every remediation is
-the smallest reversible step: detach, delete the inline policy (its document is in the message), restore a
-previous default version only when it is known, remove the user from the group. A grant that only opens an
-escalation path is reported, not reverted, unless MODE_ADMIN_GRANTS_ESCALATION says remediate.
+Practices 3 and 5 (least privilege; no standing admin). The document decides (docs/policy-analysis.md):
+admin-equivalent is critical, an escalation path high and named. AWS managed policies are judged from
+shipped data (no call); a customer-managed policy is read only when the event does not carry its document.
+Every remediation is the smallest reversible step: detach, delete the inline policy (its document is in the
+message), restore a previous default version only when it is known, remove the user from the group. A grant
+that only opens an escalation path is reported, not reverted, unless MODE_ADMIN_GRANTS_ESCALATION says
+remediate.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -24,10 +24,11 @@ from botocore.exceptions import ClientError
 from remediator.aws import AwsClients, error_code
 from remediator.config import ESCALATION_MODE_VARIABLE, Settings
 from remediator.events import CloudTrailRecord
+from remediator.exemptions import Exemption, exemption_for
 from remediator.findings import ActionResult, Finding, Mode, Outcome, Resource, Severity
 from remediator.policy import PolicyParseError, analyse_identity_policy, load_policy_document
-from remediator.rules.base import EvalContext, Exemption, RuleMeta, Trigger, exemption_for, iam_arn, iam_name
-from remediator.rules.role_trust import compact
+from remediator.remediation import compact, shell_document
+from remediator.rules.base import EvalContext, RuleMeta, Trigger, iam_arn, iam_name, resolves_nothing
 from remediator.state import StateUnreadable
 
 ATTACH = {"AttachUserPolicy": "user", "AttachGroupPolicy": "group", "AttachRolePolicy": "role"}
@@ -62,6 +63,8 @@ META = RuleMeta(
                 "https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/"),
 )
 
+resolve = resolves_nothing
+
 POLICY_ARN = re.compile(r"arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[A-Za-z0-9+=,.@_/-]{1,640}")
 VERSION_ID = re.compile(r"v\d{1,6}")
 
@@ -80,7 +83,9 @@ class Grant:
 @cache
 def managed_policy_verdicts() -> dict[str, Any]:
     """The shipped verdicts of every AWS managed policy (scripts/generate_managed_policy_verdicts.py)."""
-    return json.loads(resources.files("remediator").joinpath("data/aws_managed_policies.json").read_text())
+    verdicts: dict[str, Any] = json.loads(resources.files("remediator").joinpath("data/aws_managed_policies.json")
+                                          .read_text())
+    return verdicts
 
 
 def aws_managed_key(arn: str) -> str | None:
@@ -212,7 +217,7 @@ def _decide(record: CloudTrailRecord, context: EvalContext) -> tuple[Grant, Targ
         if entity and policy and document is not None:
             target.action = f"delete inline policy {policy} of {kind} {entity}"
             target.undo = (f"aws iam put-{kind}-policy --{kind}-name {entity} --policy-name {policy} "
-                           f"--policy-document {shlex.quote(compact(document))}")
+                           f"--policy-document {shell_document(document)}")
             target.details = {"op": "delete", "kind": kind, "entity": entity, "policy": policy, "document": document}
         return grant, target
     if name in VERSIONS:
@@ -323,7 +328,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
 
 
 def mode_for(finding: Finding, settings: Settings, mode: Mode) -> Mode:
-    """Escalation-only findings stay notify unless their own setting says remediate (SPEC §3)."""
+    """Escalation-only findings stay notify unless their own setting says remediate (docs/decisions.md, Modes)."""
     if mode == Mode.REMEDIATE and finding.details.get("escalation_only") and (
             settings.admin_grants_escalation_mode != Mode.REMEDIATE):
         return Mode.NOTIFY

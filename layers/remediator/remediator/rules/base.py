@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from remediator.config import Settings
     from remediator.events import CloudTrailRecord
     from remediator.state import AccountState
+    from remediator.store import FindingsStore
 
 API_CALL = "AWS API Call via CloudTrail"
 # IAM names: letters, digits and +=,.@_- (anything else never names a real user or role: never act on it).
@@ -121,49 +122,35 @@ class EvalContext:
 
     @property
     def assumed(self) -> bool:
-        """Dry run without an account: state is assumed (SPEC §1), and reasons say so."""
+        """Dry run without an account: state is assumed (docs/decisions.md), and reasons say so."""
         return not self.state.live
 
 
 class RuleModule(Protocol):
+    """What every rule module defines; mypy checks each one against it (rules/__init__.py)."""
+
     META: RuleMeta
 
     def evaluate(self, record: CloudTrailRecord, context: EvalContext) -> Finding | None: ...
 
     def remediate(self, finding: Finding, aws: AwsClients) -> ActionResult: ...
 
+    def mode_for(self, finding: Finding, settings: Settings, mode: Mode) -> Mode:
+        """The mode one finding takes, given the rule's mode (most rules: `mode_for = keep_mode`)."""
+        ...
 
-@dataclass(frozen=True)
-class Exemption:
-    """Why a finding must not be acted on: exempt by configuration or tag, or state unreadable."""
-
-    exempt: bool = False
-    reason: str | None = None  # why it is exempt
-    unreadable: str | None = None  # what we could not read: report, do not act
-
-    def applied_to(self, reason: str, action: str | None) -> tuple[str, str | None]:
-        """The reason says why nothing will be changed; the planned action is dropped."""
-        if self.unreadable:
-            return f"{reason} Could not read {self.unreadable}: not acting on a guess.", None
-        if self.exempt:
-            return f"{reason} Exempt: {self.reason}.", None
-        return reason, action
+    def resolve(self, record: CloudTrailRecord, aws: AwsClients, settings: Settings,
+                store: FindingsStore | None) -> str:
+        """Undo what an event of META.resolved_by makes moot; say what was done (others: `resolves_nothing`)."""
+        ...
 
 
-def exemption_for(context: EvalContext, record: CloudTrailRecord, kind: str, name: str | None,
-                  arn: str | None) -> Exemption:
-    """Break-glass principals (the caller or the target) first, then the target's exemption tag."""
-    from remediator.state import StateUnreadable
+def keep_mode(finding: Finding, settings: Settings, mode: Mode) -> Mode:
+    """The usual `mode_for`: every finding of the rule takes the rule's mode."""
+    return mode
 
-    if context.settings.is_break_glass(record.identity.arn, arn):
-        who = arn if context.settings.is_break_glass(arn) else record.identity.arn
-        return Exemption(True, f"{who} is a break-glass principal")
-    if not name:
-        return Exemption()
-    try:
-        tag = context.state.exemption_tag(kind, name)
-    except StateUnreadable as error:
-        return Exemption(unreadable=str(error))
-    if tag is None:
-        return Exemption()
-    return Exemption(True, f"{kind} {name} carries the tag remediator:exempt ({tag or 'no reason given'})")
+
+def resolves_nothing(record: CloudTrailRecord, aws: AwsClients, settings: Settings,
+                     store: FindingsStore | None) -> str:
+    """The `resolve` of a rule that no event resolves (its META.resolved_by is empty): never called."""
+    return "nothing to resolve"

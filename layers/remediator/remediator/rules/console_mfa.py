@@ -18,8 +18,9 @@ from botocore.exceptions import ClientError
 
 from remediator.aws import AwsClients, error_code
 from remediator.events import CloudTrailRecord
+from remediator.exemptions import exemption_for
 from remediator.findings import ActionResult, Finding, Mode, Outcome, Resource, Severity
-from remediator.rules.base import CONSOLE_SIGN_IN, EvalContext, RuleMeta, Trigger, exemption_for, iam_arn, iam_name
+from remediator.rules.base import CONSOLE_SIGN_IN, EvalContext, RuleMeta, Trigger, iam_arn, iam_name, keep_mode
 from remediator.state import StateUnreadable
 
 if TYPE_CHECKING:
@@ -53,10 +54,14 @@ META = RuleMeta(
                 "CIS AWS Foundations Benchmark 1.10: MFA for every user with a console password"),
 )
 
+mode_for = keep_mode
+
 
 def deny_without_mfa_document() -> dict[str, Any]:
     """AWS's documented self-manage-MFA policy; the template creates the managed policy from the same file."""
-    return json.loads(resources.files("remediator").joinpath("data/deny_without_mfa.json").read_text())
+    document: dict[str, Any] = json.loads(resources.files("remediator").joinpath("data/deny_without_mfa.json")
+                                          .read_text())
+    return document
 
 
 def _target_user(record: CloudTrailRecord) -> str | None:
@@ -129,8 +134,9 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
         reason += " State assumed (dry run): the user exists, has no remediator:exempt tag and no MFA device."
     settings = context.settings
     needs_action = act_now if record.eventName in MFA_REMOVED else severity != Severity.LOW
-    action, details = None, {"user": user, "event_id": record.eventID, "method": settings.console_mfa_remediation,
-                             "policy_arn": settings.deny_without_mfa_policy_arn}
+    action: str | None = None
+    details: dict[str, Any] = {"user": user, "event_id": record.eventID, "method": settings.console_mfa_remediation,
+                               "policy_arn": settings.deny_without_mfa_policy_arn}
     if needs_action and user:
         grace = settings.mfa_grace_period_hours
         action = action_text(user, settings)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from remediator.aws import AwsClients
 from remediator.events import CloudTrailRecord
+from remediator.exemptions import exemption_for
 from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
-from remediator.rules.base import EvalContext, RuleMeta, Trigger, exemption_for, iam_arn
+from remediator.rules.base import EvalContext, RuleMeta, Trigger, iam_arn, keep_mode, resolves_nothing
 
 META = RuleMeta(
     id="iam_user_sprawl",
@@ -27,6 +29,9 @@ META = RuleMeta(
     state_actions=("iam:ListUserTags",),
 )
 
+mode_for = keep_mode
+resolve = resolves_nothing
+
 
 def _user(record: CloudTrailRecord) -> str | None:
     name = record.params.get("userName")
@@ -36,9 +41,9 @@ def _user(record: CloudTrailRecord) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
-def suggested_trust_policy(account: str | None, org_ids: frozenset[str]) -> dict:
+def suggested_trust_policy(account: str | None, org_ids: frozenset[str]) -> dict[str, Any]:
     """Who may assume the replacement role: principals of this account, signed in with MFA (and the org)."""
-    condition: dict = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    condition: dict[str, Any] = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
     if org_ids:
         condition["StringEquals"] = {"aws:PrincipalOrgID": sorted(org_ids)[0]}
     return {

@@ -2,24 +2,24 @@
 
 Practice 7 (use roles with STS AssumeRole safely). Broad trust (`*`, NotPrincipal, OIDC/SAML/Cognito
 without pinned claims) and accounts outside this one and the trusted list are found with the policy
-analysis (SPEC §4). The remediation keeps every other statement and drops only the offending ones
+analysis (docs/policy-analysis.md). The remediation keeps every other statement and drops only the offending ones
 (deny-all if none is left); the message carries the original document and the command that restores it.
 """
 
 from __future__ import annotations
 
-import json
-import shlex
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from remediator.aws import AwsClients, error_code
 from remediator.events import CloudTrailRecord
+from remediator.exemptions import exemption_for
 from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
 from remediator.policy import PolicyParseError, TrustVerdict, analyse_trust_policy, load_policy_document
 from remediator.policy import strip_statements as strip_trust_statements
-from remediator.rules.base import EvalContext, RuleMeta, Trigger, exemption_for, iam_arn, iam_name
+from remediator.remediation import compact, shell_document
+from remediator.rules.base import EvalContext, RuleMeta, Trigger, iam_arn, iam_name, keep_mode, resolves_nothing
 from remediator.state import StateUnreadable
 
 # Identity providers: whoever controls a provider signs in to every role that trusts it, so a new or changed
@@ -44,13 +44,13 @@ META = RuleMeta(
                 "configuring-openid-connect-in-amazon-web-services"),
 )
 
-def compact(document: dict[str, Any]) -> str:
-    return json.dumps(document, separators=(",", ":"))
+mode_for = keep_mode
+resolve = resolves_nothing
 
 
 def restore_command(role: str, document: dict[str, Any]) -> str:
     """One line a human can paste to put the original trust policy back."""
-    return META.undo.format(role=role, document=shlex.quote(compact(document)))
+    return META.undo.format(role=role, document=shell_document(document))
 
 
 def _event_document(record: CloudTrailRecord) -> tuple[dict[str, Any] | None, str]:
@@ -187,7 +187,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     )
 
 
-def as_iam_stores_it(document: dict[str, Any]) -> dict[str, Any]:
+def as_iam_stores_it(document: Any) -> dict[str, Any]:
     """IAM stores an account principal "111122223333" as "arn:aws:iam::111122223333:root": compare that way."""
     normal = load_policy_document(document)
     for statement in normal["Statement"]:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from remediator.aws import AwsClients
 from remediator.events import CloudTrailRecord
+from remediator.exemptions import exemption_for
 from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
-from remediator.rules.base import CONSOLE_SIGN_IN, EvalContext, RuleMeta, Trigger, exemption_for
+from remediator.rules.base import CONSOLE_SIGN_IN, EvalContext, RuleMeta, Trigger, keep_mode, resolves_nothing
 
 META = RuleMeta(
     id="root_activity",
@@ -28,6 +29,9 @@ META = RuleMeta(
     undo="nothing is changed",
     references=("CIS AWS Foundations Benchmark 1.7 / 4.3: eliminate use of the root user",),
 )
+
+mode_for = keep_mode
+resolve = resolves_nothing
 
 
 # `invokedBy` values that still mean a person at the keyboard with root's session (console calls).

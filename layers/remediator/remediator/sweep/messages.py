@@ -45,7 +45,7 @@ def summary_text(report: SweepReport) -> tuple[str, str, str]:
     top = sorted(report.findings, key=lambda f: _ORDER[f.severity])[:TOP_OFFENDERS]
     if top:
         lines += ["", "Top offenders:"] + [
-            f"  [{f.severity.upper()}] {f.check}: {f.reason}{' [exempt: ' + f.exempt_reason + ']' if f.exempt else ''}"
+            f"  [{f.severity.upper()}] {f.check}: {f.reason}{f' [exempt: {f.exempt_reason}]' if f.exempt else ''}"
             for f in top]
     return subject, "\n".join(lines), str(worst)
 

@@ -35,7 +35,7 @@ def _backdate(account: str, user: str, *, key_days: tuple[int, ...] = (),
     """moto dates everything "now": age the sample's keys and sign-ins in the in-process backend."""
     from moto.iam.models import iam_backends
 
-    entity = iam_backends[account]["global"].users[user]
+    entity: Any = iam_backends[account]["global"].users[user]  # moto's model, changed in place
     now = datetime.now(UTC).replace(tzinfo=None)
     for key, days in zip(entity.access_keys, key_days, strict=False):
         key.create_date = now - timedelta(days=days)

@@ -1,6 +1,6 @@
 """`remediator demo`: the real handlers against a local moto server, with no AWS account.
 
-Each event in events/ is first *enacted* in the moto account (remediator.enactors: the key is created,
+Each event in events/ is first *enacted* in the moto account (remediator_dev.enactors: the key is created,
 the role's trust policy is set, ...) because moto emits no CloudTrail; then its envelope, rewritten with
 the ids moto made, goes through every handler whose rules react to it, as EventBridge would route it.
 """
@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from remediator.enactors import ENACTORS, ensure_user
+from remediator_dev.enactors import ENACTORS, ensure_user
 
 ACCOUNT = "123456789012"
 BREAK_GLASS_USER = "break-glass"
-DEFAULT_EVENTS = Path(__file__).resolve().parents[3] / "events"
+# The events/ of the checkout this package is installed from (tools/remediator_dev/ -> the repository root).
+DEFAULT_EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 
 @dataclass
@@ -80,7 +81,7 @@ class LocalAccount:
         os.environ.pop("AWS_PROFILE", None)
         import boto3
 
-        self.iam, self.sns, self.sqs = (boto3.client(name) for name in ("iam", "sns", "sqs"))
+        self.iam, self.sns, self.sqs = boto3.client("iam"), boto3.client("sns"), boto3.client("sqs")
         self.topic_arn = self.sns.create_topic(Name="compliance-remediator-findings")["TopicArn"]
         self.queue_url = self.sqs.create_queue(QueueName="demo-inbox")["QueueUrl"]
         queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])
@@ -92,7 +93,7 @@ class LocalAccount:
         self.server.stop()
 
     def drain_notifications(self) -> list[dict[str, Any]]:
-        messages = []
+        messages: list[dict[str, Any]] = []
         while True:
             batch = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
             if not batch:
@@ -179,6 +180,10 @@ def print_table(replays: list[Replay], colour: bool) -> None:
 
 def run_demo(*, as_json: bool, mode: str = "remediate", events_dir: Path | None = None) -> int:
     directory = events_dir or DEFAULT_EVENTS
+    if not directory.is_dir():
+        print(f"remediator demo: no events directory at {directory}; pass --events DIR (the events/ folder "
+              "of a checkout)", file=sys.stderr)
+        return 2
     files = sorted(directory.glob("*.json"))
     if not files:
         print(f"remediator demo: no events in {directory}", file=sys.stderr)

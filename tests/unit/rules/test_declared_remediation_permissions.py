@@ -1,0 +1,203 @@
+"""Each rule's remediation calls only the IAM actions its META.remediation_actions declares, and uses them all.
+
+Every scenario decides a record on moto (in process) the way Lambda does, then records each AWS operation while
+the finding is acted on (`engine.act`) or, for an event that resolves a finding, while the rule's `resolve` runs.
+An undeclared operation would fail in AWS with AccessDenied (the function's role grants what META declares); a
+declared action no scenario calls is a permission the role holds for nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.client import BaseClient
+from moto import mock_aws
+
+from remediator.aws import AwsClients
+from remediator.config import Settings
+from remediator.engine import act, decide
+from remediator.events import parse_record
+from remediator.findings import Mode, Outcome
+from remediator.rule_ids import RULE_IDS
+from remediator.rules import RULES
+from remediator.rules.base import EvalContext
+from remediator.rules.console_mfa import deny_without_mfa_document
+from remediator.state import LiveState
+
+ACCOUNT = "123456789012"
+ADMIN = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+HARMLESS = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "lambda:GetFunction", "Resource": "*"}]})
+EVERYONE = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]})
+KEYS = {"user": "UserName", "group": "GroupName", "role": "RoleName"}
+
+
+def record(event_name: str, params: dict[str, Any], response: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A successful IAM call by an administrator, alice."""
+    return {"eventName": event_name, "eventSource": "iam.amazonaws.com", "eventID": f"perm-{event_name}",
+            "recipientAccountId": ACCOUNT, "requestParameters": params, "responseElements": response,
+            "userIdentity": {"type": "IAMUser", "userName": "alice", "accountId": ACCOUNT,
+                             "arn": f"arn:aws:iam::{ACCOUNT}:user/alice"}}
+
+
+def _entity(iam: Any, kind: str, name: str) -> None:
+    create = {"user": iam.create_user, "group": iam.create_group,
+              "role": lambda **key: iam.create_role(**key, AssumeRolePolicyDocument=HARMLESS)}[kind]
+    create(**{KEYS[kind]: name})
+
+
+def attach_admin_policy(kind: str) -> Callable[[Any, Settings], dict[str, Any]]:
+    def enact(iam: Any, settings: Settings) -> dict[str, Any]:
+        _entity(iam, kind, "target")
+        arn = iam.create_policy(PolicyName="everything", PolicyDocument=ADMIN)["Policy"]["Arn"]
+        getattr(iam, f"attach_{kind}_policy")(**{KEYS[kind]: "target"}, PolicyArn=arn)
+        return record(f"Attach{kind.title()}Policy", {f"{kind}Name": "target", "policyArn": arn})
+
+    return enact
+
+
+def put_admin_policy(kind: str) -> Callable[[Any, Settings], dict[str, Any]]:
+    def enact(iam: Any, settings: Settings) -> dict[str, Any]:
+        _entity(iam, kind, "target")
+        getattr(iam, f"put_{kind}_policy")(**{KEYS[kind]: "target"}, PolicyName="everything", PolicyDocument=ADMIN)
+        return record(f"Put{kind.title()}Policy", {f"{kind}Name": "target", "policyName": "everything",
+                                                   "policyDocument": ADMIN})
+
+    return enact
+
+
+def admin_default_version(iam: Any, settings: Settings) -> dict[str, Any]:
+    arn = iam.create_policy(PolicyName="app", PolicyDocument=HARMLESS)["Policy"]["Arn"]
+    version = iam.create_policy_version(PolicyArn=arn, PolicyDocument=ADMIN, SetAsDefault=True)["PolicyVersion"]
+    return record("CreatePolicyVersion", {"policyArn": arn, "policyDocument": ADMIN, "setAsDefault": True},
+                  {"policyVersion": {"versionId": version["VersionId"], "isDefaultVersion": True}})
+
+
+def join_admins_group(iam: Any, settings: Settings) -> dict[str, Any]:
+    iam.create_group(GroupName="admins")
+    iam.put_group_policy(GroupName="admins", PolicyName="everything", PolicyDocument=ADMIN)
+    iam.create_user(UserName="bob")
+    iam.add_user_to_group(GroupName="admins", UserName="bob")
+    return record("AddUserToGroup", {"groupName": "admins", "userName": "bob"})
+
+
+def key_for_another_user(iam: Any, settings: Settings) -> dict[str, Any]:
+    iam.create_user(UserName="bob")
+    key = iam.create_access_key(UserName="bob")["AccessKey"]
+    return record("CreateAccessKey", {"userName": "bob"},
+                  {"accessKey": {"accessKeyId": key["AccessKeyId"], "userName": "bob", "status": "Active"}})
+
+
+def console_password(iam: Any, settings: Settings) -> dict[str, Any]:
+    iam.create_user(UserName="bob")
+    iam.create_login_profile(UserName="bob", Password="Example-Passw0rd!")
+    return record("CreateLoginProfile", {"userName": "bob", "passwordResetRequired": True})
+
+
+def mfa_enrolled_after_the_deny_policy(iam: Any, settings: Settings) -> dict[str, Any]:
+    iam.create_user(UserName="bob")
+    iam.attach_user_policy(UserName="bob", PolicyArn=settings.deny_without_mfa_policy_arn)
+    return record("EnableMFADevice", {"userName": "bob", "serialNumber": f"arn:aws:iam::{ACCOUNT}:mfa/bob"})
+
+
+def role_trusting_everyone(iam: Any, settings: Settings) -> dict[str, Any]:
+    iam.create_role(RoleName="open", AssumeRolePolicyDocument=EVERYONE)
+    return record("CreateRole", {"roleName": "open", "assumeRolePolicyDocument": EVERYONE})
+
+
+# rule id -> scenario -> (how the account and the record come about, settings beyond remediate mode)
+SCENARIOS: dict[str, dict[str, tuple[Callable[[Any, Settings], dict[str, Any]], dict[str, Any]]]] = {
+    "access_keys": {"a key for another user": (key_for_another_user, {})},
+    "console_mfa": {
+        "a console password without MFA (deny policy)": (console_password, {}),
+        "a console password without MFA (delete the password)": (
+            console_password, {"console_mfa_remediation": "delete-login-profile"}),
+        "MFA enrolled: the deny policy comes off": (mfa_enrolled_after_the_deny_policy, {}),
+    },
+    "role_trust": {"a role anyone can assume": (role_trusting_everyone, {})},
+    "admin_grants": {
+        **{f"an admin policy attached to a {kind}": (attach_admin_policy(kind), {}) for kind in KEYS},
+        **{f"an admin inline policy put on a {kind}": (put_admin_policy(kind), {}) for kind in KEYS},
+        "an admin default version": (admin_default_version, {}),
+        "a user added to an admin group": (join_admins_group, {}),
+    },
+}
+
+
+class Recorder:
+    """Every operation a boto3 client makes while `calls` is a set, as "<signing name>:<Operation>"."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: set[str] | None = None
+        original = BaseClient._make_api_call
+        recorder = self
+
+        def recording(client: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
+            if recorder.calls is not None:
+                recorder.calls.add(f"{client.meta.service_model.signing_name}:{operation_name}")
+            return original(client, operation_name, api_params)
+
+        monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+
+
+def _run(recorder: Recorder, rule_id: str, enact: Callable[[Any, Settings], dict[str, Any]],
+         overrides: dict[str, Any]) -> set[str]:
+    """Decide the scenario's record (state reads not recorded), then record acting on it or resolving."""
+    iam = boto3.client("iam")
+    policy = iam.create_policy(PolicyName="deny-without-mfa",
+                               PolicyDocument=json.dumps(deny_without_mfa_document()))["Policy"]["Arn"]
+    settings = Settings(modes=dict.fromkeys(RULE_IDS, Mode.REMEDIATE), live=True, mfa_grace_period_hours=0,
+                        deny_without_mfa_policy_arn=policy, admin_grants_escalation_mode=Mode.REMEDIATE,
+                        **overrides)
+    aws = AwsClients()
+    raw = parse_record(enact(iam, settings))
+    decision = decide(raw, EvalContext(settings, LiveState(aws.iam)), (rule_id,))
+    recorder.calls = set()
+    if rule_id in decision.resolves:
+        done = RULES[rule_id].resolve(raw, aws, settings, None)
+        assert "detached" in done, done
+    else:
+        [finding] = decision.findings
+        assert finding.action, finding.reason
+        result = act(finding, aws)
+        assert result.outcome == Outcome.VERIFIED, result
+    calls, recorder.calls = recorder.calls, None
+    return calls
+
+
+@pytest.fixture(scope="module")
+def called() -> Iterator[dict[tuple[str, str], set[str]]]:
+    """(rule id, scenario) -> the operations its remediation called."""
+    found: dict[tuple[str, str], set[str]] = {}
+    with pytest.MonkeyPatch.context() as patch:
+        recorder = Recorder(patch)
+        for rule_id, scenarios in SCENARIOS.items():
+            for name, (enact, overrides) in scenarios.items():
+                with mock_aws():
+                    found[rule_id, name] = _run(recorder, rule_id, enact, overrides)
+    yield found
+
+
+@pytest.mark.parametrize(("rule_id", "scenario"), [(r, s) for r, scenarios in SCENARIOS.items() for s in scenarios])
+def test_a_remediation_calls_only_what_its_rule_declares(called, rule_id: str, scenario: str) -> None:
+    calls = called[rule_id, scenario]
+    assert calls, "nothing was called: the scenario did not reach the remediation"
+    undeclared = calls - set(RULES[rule_id].META.remediation_actions)
+    assert not undeclared, f"add {sorted(undeclared)} to the remediation_actions of {rule_id}"
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_every_declared_remediation_action_is_called(called, rule_id: str) -> None:
+    declared = set(RULES[rule_id].META.remediation_actions)
+    used = set().union(set(), *(calls for (rule, _), calls in called.items() if rule == rule_id))
+    assert used == declared, f"declared but never called: {sorted(declared - used)}"
+
+
+def test_rules_that_change_nothing_declare_nothing() -> None:
+    assert {rule_id for rule_id in RULE_IDS if not RULES[rule_id].META.remediation_actions} == (
+        set(RULE_IDS) - set(SCENARIOS))
