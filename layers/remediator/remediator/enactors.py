@@ -180,6 +180,40 @@ def enact_add_user_to_group(iam: Any, detail: dict[str, Any]) -> Observer | None
     return observe
 
 
+ESCALATING = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"],
+     "Resource": "*"}]})
+DENY_ALL_BOUNDARY = "arn:aws:iam::aws:policy/AWSDenyAll"
+
+
+def enact_permissions_boundary(iam: Any, detail: dict[str, Any]) -> Observer | None:
+    """A user holding AdministratorAccess (or a role with an escalating inline policy) once kept in check by
+    the AWSDenyAll boundary; then the event's change to that boundary (moto changes only roles' boundaries)."""
+    params = detail.get("requestParameters") or {}
+    kind = _kind(str(detail.get("eventName")))
+    name = params.get(f"{kind}Name")
+    if not name:
+        return None
+    _ensure(iam, kind, name)
+    key = {_ENTITY_KEYS[kind]: name}
+    if kind == "user":
+        iam.attach_user_policy(**key, PolicyArn=ADMINISTRATOR_ACCESS)
+    else:
+        iam.put_role_policy(**key, PolicyName="deploy-functions", PolicyDocument=ESCALATING)
+        iam.put_role_permissions_boundary(**key, PermissionsBoundary=DENY_ALL_BOUNDARY)
+        if str(detail.get("eventName")).startswith("Delete"):
+            iam.delete_role_permissions_boundary(**key)
+        elif isinstance(params.get("permissionsBoundary"), str):
+            iam.put_role_permissions_boundary(**key, PermissionsBoundary=params["permissionsBoundary"])
+
+    def observe() -> str:
+        entity = getattr(iam, f"get_{kind}")(**key)[kind.title()]
+        boundary = (entity.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn", "none")
+        return f"permissions boundary of {kind} {name}: {boundary}"
+
+    return observe
+
+
 # eventName -> how to make the account look as if that call had just succeeded.
 ENACTORS: dict[str, Enactor] = {
     "CreateAccessKey": enact_create_access_key,
@@ -190,4 +224,6 @@ ENACTORS: dict[str, Enactor] = {
     **dict.fromkeys(("PutUserPolicy", "PutGroupPolicy", "PutRolePolicy"), enact_put_policy),
     "CreatePolicyVersion": enact_create_policy_version,
     "AddUserToGroup": enact_add_user_to_group,
+    **dict.fromkeys(("PutUserPermissionsBoundary", "PutRolePermissionsBoundary", "DeleteUserPermissionsBoundary",
+                     "DeleteRolePermissionsBoundary"), enact_permissions_boundary),
 }

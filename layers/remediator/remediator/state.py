@@ -61,6 +61,10 @@ class AccountState(Protocol):
         """What a group grants its members: attached policy ARNs and inline documents by name."""
         ...
 
+    def principal_policies(self, kind: str, name: str) -> tuple[list[str], dict[str, dict[str, Any]], list[str]]:
+        """What a user or role holds: attached policy ARNs, inline documents by name, and (users) its groups."""
+        ...
+
 
 def _no_account(what: str) -> StateUnreadable:
     return StateUnreadable(f"{what} (dry run: no account to read it from)")
@@ -95,6 +99,9 @@ class AssumedState:
 
     def group_policies(self, group: str) -> tuple[list[str], dict[str, dict[str, Any]]]:
         raise _no_account(f"the policies of group {group}")
+
+    def principal_policies(self, kind: str, name: str) -> tuple[list[str], dict[str, dict[str, Any]], list[str]]:
+        raise _no_account(f"the policies of {kind} {name}")
 
 
 class LiveState:
@@ -182,6 +189,22 @@ class LiveState:
             return attached, inline
 
         return _read(f"the policies of group {group}", read)
+
+    def principal_policies(self, kind: str, name: str) -> tuple[list[str], dict[str, dict[str, Any]], list[str]]:
+        key = {f"{kind.title()}Name": name}
+
+        def pages(operation: str, field: str) -> list[Any]:
+            return [item for page in self._iam.get_paginator(operation).paginate(**key) for item in page[field]]
+
+        def read() -> tuple[list[str], dict[str, Any], list[str]]:
+            attached = [policy["PolicyArn"] for policy in pages(f"list_attached_{kind}_policies", "AttachedPolicies")]
+            get = self._iam.get_user_policy if kind == "user" else self._iam.get_role_policy
+            inline = {policy: get(**key, PolicyName=policy)["PolicyDocument"]  # type: ignore[operator]
+                      for policy in pages(f"list_{kind}_policies", "PolicyNames")}
+            groups = [group["GroupName"] for group in pages("list_groups_for_user", "Groups")] if kind == "user" else []
+            return attached, inline, groups
+
+        return _read(f"the policies of {kind} {name}", read)
 
 
 def _read(what: str, call: Callable[[], Any]) -> Any:
