@@ -29,7 +29,7 @@ IAM_ACTION_RESOURCE = {
     **dict.fromkeys(("iam:UpdateAccessKey", "iam:ListAccessKeys", "iam:ListUserTags", "iam:AttachUserPolicy",
                      "iam:DetachUserPolicy", "iam:ListAttachedUserPolicies", "iam:DeleteLoginProfile",
                      "iam:GetLoginProfile", "iam:ListMFADevices", "iam:DeleteUserPolicy", "iam:GetUserPolicy",
-                     "iam:ListUserPolicies", "iam:GetUser", "iam:ListGroupsForUser"), USER),
+                     "iam:ListUserPolicies", "iam:GetUser", "iam:ListGroupsForUser", "iam:DeactivateMFADevice"), USER),
     **dict.fromkeys(("iam:GetRole", "iam:ListRoleTags", "iam:UpdateAssumeRolePolicy", "iam:DetachRolePolicy",
                      "iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
                      "iam:ListRolePolicies"), f"arn:aws:iam::{ACCOUNT}:role/*"),
