@@ -32,7 +32,7 @@ IAM_ACTION_RESOURCE = {
                      "iam:ListUserPolicies", "iam:GetUser", "iam:ListGroupsForUser", "iam:DeactivateMFADevice"), USER),
     **dict.fromkeys(("iam:GetRole", "iam:ListRoleTags", "iam:UpdateAssumeRolePolicy", "iam:DetachRolePolicy",
                      "iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
-                     "iam:ListRolePolicies"), f"arn:aws:iam::{ACCOUNT}:role/*"),
+                     "iam:ListRolePolicies", "iam:PutRolePolicy"), f"arn:aws:iam::{ACCOUNT}:role/*"),
     **dict.fromkeys(("iam:DetachGroupPolicy", "iam:DeleteGroupPolicy", "iam:GetGroupPolicy",
                      "iam:ListAttachedGroupPolicies", "iam:GetGroup", "iam:ListGroupPolicies",
                      "iam:RemoveUserFromGroup"), f"arn:aws:iam::{ACCOUNT}:group/*"),
