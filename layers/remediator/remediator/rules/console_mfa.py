@@ -121,6 +121,9 @@ def action_text(user: str, settings: Settings) -> str:
 def _what(record: CloudTrailRecord, user: str | None) -> str:
     who = record.identity.display_name
     target = user or "an unnamed user"
+    if user and record.eventName in ("CreateLoginProfile", "UpdateLoginProfile") and not by_someone_else(record, user):
+        return (f"{user} gave themself a console password" if record.eventName == "CreateLoginProfile"
+                else f"{user} changed their own console password")
     return {
         "CreateLoginProfile": f"{who} gave {target} a console password",
         "UpdateLoginProfile": f"{who} changed the console password of {target}",
@@ -142,8 +145,8 @@ def _signed_in_with_mfa(record: CloudTrailRecord, context: EvalContext, user: st
 def _power(context: EvalContext, user: str) -> str:
     """How much the taken-over user can do, read live with the policy analysis; assumed in a dry run."""
     if context.assumed:
-        return (f" State assumed (dry run): {user} holds admin or escalation power (their policies cannot be read), "
-                "has no remediator:exempt tag.")
+        return (f" State assumed (dry run): {user} holds admin or escalation power (their policies cannot be read) "
+                "and has no remediator:exempt tag.")
     grant = judge_principal("user", user, context.state)
     if grant.unreadable:
         return f" Whether {user} holds admin or escalation power could not be read ({grant.unreadable})."
