@@ -542,3 +542,28 @@ def test_a_user_without_risky_policies_losing_its_boundary_is_nothing(account) -
 def test_a_boundary_change_on_a_principal_that_is_gone_is_a_review_finding(account) -> None:
     finding = finding_of(boundary("DeleteUserPermissionsBoundary"), live())
     assert finding.severity == "low" and "it no longer exists" in finding.reason
+
+
+def test_an_aws_managed_policy_missing_from_the_shipped_data_is_read_live_once(account, monkeypatch) -> None:
+    from remediator import grants
+
+    monkeypatch.setattr(grants, "_known_managed_policies", lambda: frozenset())
+    monkeypatch.setattr(grants, "_LIVE_MANAGED", {})
+    iam = boto3.client("iam")
+    calls: list[str] = []
+    iam.meta.events.register("before-call.iam.*", lambda model, **_: calls.append(model.name))
+    context = EvalContext(Settings(modes={"admin_grants": Mode.REMEDIATE}), LiveState(iam))
+    finding = finding_of(attach(ADMIN_ACCESS), context)
+    assert finding.severity == "critical" and "AWS managed policy AdministratorAccess" in finding.reason
+    assert calls.count("GetPolicyVersion") == 1
+    finding_of(attach(ADMIN_ACCESS, "role", "build-runner"), context)
+    assert calls.count("GetPolicyVersion") == 1  # cached for the container's lifetime
+
+
+def test_an_aws_managed_policy_that_cannot_be_read_live_is_a_review_finding(account, monkeypatch) -> None:
+    from remediator import grants
+
+    monkeypatch.setattr(grants, "_LIVE_MANAGED", {})
+    finding = finding_of(attach("arn:aws:iam::aws:policy/NotPublishedYet"), live())
+    assert finding.severity == "low" and finding.action is None
+    assert "it no longer exists" in finding.reason and "not in the shipped AWS managed policy data" in finding.reason
