@@ -191,20 +191,30 @@ class LiveState:
         return _read(f"the policies of group {group}", read)
 
     def principal_policies(self, kind: str, name: str) -> tuple[list[str], dict[str, dict[str, Any]], list[str]]:
-        key = {f"{kind.title()}Name": name}
+        return _read(f"the policies of {kind} {name}",
+                     lambda: self._user_policies(name) if kind == "user" else self._role_policies(name))
 
-        def pages(operation: str, field: str) -> list[Any]:
-            return [item for page in self._iam.get_paginator(operation).paginate(**key) for item in page[field]]
+    def _user_policies(self, user: str) -> tuple[list[str], dict[str, Any], list[str]]:
+        iam = self._iam
+        attached = [policy["PolicyArn"] for page in
+                    iam.get_paginator("list_attached_user_policies").paginate(UserName=user)
+                    for policy in page["AttachedPolicies"]]
+        inline = {policy: iam.get_user_policy(UserName=user, PolicyName=policy)["PolicyDocument"]
+                  for page in iam.get_paginator("list_user_policies").paginate(UserName=user)
+                  for policy in page["PolicyNames"]}
+        groups = [group["GroupName"] for page in iam.get_paginator("list_groups_for_user").paginate(UserName=user)
+                  for group in page["Groups"]]
+        return attached, inline, groups
 
-        def read() -> tuple[list[str], dict[str, Any], list[str]]:
-            attached = [policy["PolicyArn"] for policy in pages(f"list_attached_{kind}_policies", "AttachedPolicies")]
-            get = self._iam.get_user_policy if kind == "user" else self._iam.get_role_policy
-            inline = {policy: get(**key, PolicyName=policy)["PolicyDocument"]  # type: ignore[operator]
-                      for policy in pages(f"list_{kind}_policies", "PolicyNames")}
-            groups = [group["GroupName"] for group in pages("list_groups_for_user", "Groups")] if kind == "user" else []
-            return attached, inline, groups
-
-        return _read(f"the policies of {kind} {name}", read)
+    def _role_policies(self, role: str) -> tuple[list[str], dict[str, Any], list[str]]:
+        iam = self._iam
+        attached = [policy["PolicyArn"] for page in
+                    iam.get_paginator("list_attached_role_policies").paginate(RoleName=role)
+                    for policy in page["AttachedPolicies"]]
+        inline = {policy: iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
+                  for page in iam.get_paginator("list_role_policies").paginate(RoleName=role)
+                  for policy in page["PolicyNames"]}
+        return attached, inline, []
 
 
 def _read(what: str, call: Callable[[], Any]) -> Any:

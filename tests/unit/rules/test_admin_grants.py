@@ -262,8 +262,10 @@ def test_a_customer_managed_policy_is_read_live_and_detached(account) -> None:
     account.attach_role_policy(RoleName="build-runner", PolicyArn=arn)
     finding = finding_of(attach(arn, "role", "build-runner"), live())
     assert finding.severity == "critical"
-    assert act(finding, AwsClients()).outcome == Outcome.VERIFIED
+    result = act(finding, AwsClients())
+    assert result.outcome == Outcome.VERIFIED and "no session revocation is needed" in result.detail
     assert attached(account, "role", "build-runner") == []
+    assert account.list_role_policies(RoleName="build-runner")["PolicyNames"] == []  # nothing revoked
 
 
 def test_a_harmless_customer_managed_policy_read_live_is_no_finding(account) -> None:

@@ -353,6 +353,10 @@ def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
         return ActionResult(Outcome.FAILED, f"could not {finding.action}.", f"{code}: {error}")
 
 
+# Detaching or deleting a policy takes effect for sessions already issued, so a revert on a role revokes nothing.
+_SESSIONS_NOTE = " Sessions of the role already issued lose the grant as well: no session revocation is needed."
+
+
 def _verb(kind: str, verb: str) -> str:
     return f"{verb}_{kind}_policy" if verb != "list_attached" else f"list_attached_{kind}_policies"
 
@@ -368,7 +372,8 @@ def _detach(aws: AwsClients, details: dict[str, Any]) -> ActionResult:
     attached = getattr(aws.iam, _verb(kind, "list_attached"))(**key)["AttachedPolicies"]
     if any(policy["PolicyArn"] == arn for policy in attached):
         return ActionResult(Outcome.FAILED, f"{arn} is still attached to {kind} {entity} after detaching it.")
-    return ActionResult(Outcome.VERIFIED, f"{arn} is detached from {kind} {entity} (verified by re-reading).")
+    return ActionResult(Outcome.VERIFIED, f"{arn} is detached from {kind} {entity} (verified by re-reading)."
+                        f"{_SESSIONS_NOTE if kind == 'role' else ''}")
 
 
 def _delete_inline(aws: AwsClients, details: dict[str, Any]) -> ActionResult:
@@ -391,7 +396,8 @@ def _delete_inline(aws: AwsClients, details: dict[str, Any]) -> ActionResult:
     except ClientError as error:
         if error_code(error) == "NoSuchEntity":
             return ActionResult(Outcome.VERIFIED, f"inline policy {policy} of {kind} {entity} is deleted (verified "
-                                f"by re-reading). Its document: {compact(details['document'])}")
+                                f"by re-reading).{_SESSIONS_NOTE if kind == 'role' else ''} "
+                                f"Its document: {compact(details['document'])}")
         raise
     return ActionResult(Outcome.FAILED, f"inline policy {policy} of {kind} {entity} still exists after deleting it.")
 
