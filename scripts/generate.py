@@ -287,7 +287,7 @@ def iam_statements(sid: str, free: dict[str, list[str]], limited: dict[str, list
     deny-unless-MFA policy in statements of their own, with the iam:PolicyARN condition."""
     out = []
     for kind, actions in free.items():
-        if RESOURCE_ARNS[kind] == "*":
+        if RESOURCE_ARNS[kind] == ("*",):
             out.append("              # No resource type for these (account-level): the one place they are on \"*\".\n")
         out.append(f"""\
               - Sid: {sid}{KIND_SIDS.get(kind, camel(kind))}
@@ -321,8 +321,8 @@ def region_sweep_iam() -> str:
 
 
 def _resource(kind: str) -> str:
-    arn = RESOURCE_ARNS[kind]
-    return '"*"' if arn == "*" else f'!Sub "{arn}"'
+    arns = ['"*"' if arn == "*" else f'!Sub "{arn}"' for arn in RESOURCE_ARNS[kind]]
+    return arns[0] if len(arns) == 1 else "[" + ", ".join(arns) + "]"
 
 
 def _alarm(logical_id: str, description: str, namespace: str, metric: str, dimension: str, statistic: str) -> str:
@@ -655,10 +655,10 @@ def describe(trigger: Trigger, anywhere: str = ", any service and region") -> st
 def _permissions(actions: Iterable[str], limited: Iterable[str]) -> str:
     listed = []
     for action in sorted(actions):
-        arn = RESOURCE_ARNS[resource_kind(action)].replace("arn:${AWS::Partition}:", "").replace(
-            "${AWS::AccountId}", "<account>")
+        arns = " and ".join(f"`{arn}`" for arn in RESOURCE_ARNS[resource_kind(action)]).replace(
+            "arn:${AWS::Partition}:", "").replace("${AWS::AccountId}", "<account>")
         only = " (the deny-unless-MFA policy only)" if action in limited else ""
-        listed.append(f"`{action}` on `{arn}`{only}")
+        listed.append(f"`{action}` on {arns}{only}")
     return "<br>".join(listed) or "none"
 
 

@@ -2,8 +2,8 @@
 
 admin_grants must judge an attached AWS managed policy without an AWS call, so its verdict ships as data.
 The documents come from moto (`moto.iam.aws_managed_policies`, refreshed by moto's maintainers from AWS);
-each is analysed with remediator.policy, and only the risky ones are kept: every other AWS managed policy
-is benign to the rule.
+each is analysed with remediator.policy. Risky ones keep their verdict; the others are listed by name as
+benign, so a policy missing from the file (newer than the data) is read live, never taken for benign.
 
 Usage: .venv/bin/python scripts/generate_managed_policy_verdicts.py [--check]
   --check: exit 1 if the shipped file differs from what the installed moto gives (no write).
@@ -31,22 +31,25 @@ def source_documents() -> tuple[str, dict[str, dict[str, Any]]]:
 
 
 def verdicts(source: str, documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Admin-equivalent names, and escalation paths per escalation-granting name; the rest is benign."""
+    """Admin-equivalent names, escalation paths per escalation-granting name, and the benign names."""
     from remediator.policy import analyse_identity_policy
 
-    admin, escalation = [], {}
+    admin, escalation, benign = [], {}, []
     for key in sorted(documents):
         verdict = analyse_identity_policy(documents[key])
         if verdict.admin_equivalent:
             admin.append(key)
         elif verdict.escalation_paths:
             escalation[key] = list(verdict.escalation_paths)
+        else:
+            benign.append(key)
     return {
         "source": source,
         "generated_by": "scripts/generate_managed_policy_verdicts.py",
         "analysed": len(documents),
         "admin_equivalent": admin,
         "escalation": escalation,
+        "benign": benign,
     }
 
 
@@ -59,7 +62,10 @@ def render(data: dict[str, Any]) -> str:
     lines.append('  "escalation": {')
     entries = [f"    {json.dumps(key)}: {json.dumps(paths)}" for key, paths in data["escalation"].items()]
     lines.append(",\n".join(entries))
-    lines.append("  }")
+    lines.append("  },")
+    lines.append('  "benign": [')
+    lines.append(",\n".join(f"    {json.dumps(key)}" for key in data["benign"]))
+    lines.append("  ]")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -41,11 +41,48 @@ def _attached(stack) -> list[str]:
     return [p["PolicyArn"] for p in stack["iam"].list_attached_user_policies(UserName="carol")["AttachedPolicies"]]
 
 
-def test_new_password_opens_a_grace_period_and_changes_nothing(stack) -> None:
-    result = stack["handler"](load_event("create-login-profile.json"), CONTEXT)
+def test_own_new_password_opens_a_grace_period_and_changes_nothing(stack) -> None:
+    result = stack["handler"](load_event("update-own-login-profile.json"), CONTEXT)
     assert result["findings"][0]["outcome"] == "skipped" and _attached(stack) == []
     [open_finding] = stack["store"].open_findings("console_mfa")
-    assert open_finding.user == "carol" and open_finding.event_id == "3c1d9e0a-6f2b-4d7e-8a55-0c2d4e6f8a01"
+    assert open_finding.user == "carol" and open_finding.event_id == "3c1d9e0a-6f2b-4d7e-8a55-0c2d4e6f8a06"
+
+
+ADMIN = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+
+
+def test_a_password_set_by_someone_else_for_an_admin_is_deleted_at_once_and_opens_no_grace_period(stack) -> None:
+    stack["iam"].put_user_policy(UserName="carol", PolicyName="everything", PolicyDocument=ADMIN)
+    result = stack["handler"](load_event("create-login-profile.json"), CONTEXT)
+    [finding] = result["findings"]
+    assert finding["severity"] == "high" and finding["outcome"] == "verified"
+    assert "account takeover" in finding["reason"] and "console password of carol is deleted" in finding["detail"]
+    with pytest.raises(stack["iam"].exceptions.NoSuchEntityException):
+        stack["iam"].get_login_profile(UserName="carol")
+    assert list(stack["store"].open_findings("console_mfa")) == []
+
+
+def test_a_password_set_by_someone_else_for_a_user_without_power_waits_for_the_grace_period(stack) -> None:
+    result = stack["handler"](load_event("create-login-profile.json"), CONTEXT)
+    [finding] = result["findings"]
+    assert finding["severity"] == "high" and finding["outcome"] == "skipped"
+    assert "account takeover" in finding["reason"] and "grace period" in finding["action"]
+    assert "warned" in finding["detail"] and "Confirm with them" in finding["detail"]
+    assert stack["iam"].get_login_profile(UserName="carol")["LoginProfile"]["UserName"] == "carol"
+
+
+def test_an_mfa_device_enrolled_by_someone_else_is_deactivated_and_resolves_nothing(stack) -> None:
+    iam = stack["iam"]
+    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="erin-backup")["VirtualMFADevice"]["SerialNumber"]
+    iam.create_user(UserName="erin")
+    iam.put_user_policy(UserName="erin", PolicyName="everything", PolicyDocument=ADMIN)
+    iam.enable_mfa_device(UserName="erin", SerialNumber=serial, AuthenticationCode1="123456",
+                          AuthenticationCode2="654321")
+    event = load_event("enable-mfa-device-for-another-user.json")
+    event["detail"]["requestParameters"]["serialNumber"] = serial
+    result = stack["handler"](event, CONTEXT)
+    assert result["resolves"] == [] and result["findings"][0]["outcome"] == "verified"
+    assert iam.list_mfa_devices(UserName="erin")["MFADevices"] == []
 
 
 def test_mfa_removed_then_enabled_attaches_then_removes_the_policy(stack) -> None:

@@ -57,11 +57,26 @@ def test_foreign_account_statement_is_removed_and_the_message_can_restore_it(sta
     assert _trust(stack, "app-server") == original
 
 
-def test_a_role_trusting_everyone_gets_a_deny_all_trust_policy(stack) -> None:
+def test_a_role_trusting_everyone_gets_a_deny_all_trust_policy_and_its_older_sessions_denied(stack) -> None:
     stack["handler"](_enacted(stack, "create-role-trusting-everyone.json"), LAMBDA_CONTEXT)
     assert [s["Effect"] for s in _trust(stack, "partner-reporting")["Statement"]] == ["Deny"]
+    revoke = stack["iam"].get_role_policy(RoleName="partner-reporting", PolicyName="AWSRevokeOlderSessions")
+    [deny] = revoke["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and "aws:TokenIssueTime" in deny["Condition"]["DateLessThan"]
     [message] = _messages(stack)
     assert message["MessageAttributes"]["severity"]["Value"] == "critical"
+    text = message["Message"]
+    lift = "aws iam delete-role-policy --role-name partner-reporting --policy-name AWSRevokeOlderSessions"
+    assert "Sessions of role partner-reporting issued before" in text and f"lift it with: {lift}" in text
+    [undo] = [line.removeprefix("Undo:").strip() for line in text.splitlines() if line.startswith("Undo:")]
+    assert undo.endswith(f" && {lift}")
+
+
+def test_a_kept_ec2_trust_keeps_its_sessions_and_the_message_leaves_it_to_a_human(stack) -> None:
+    stack["handler"](_enacted(stack, "update-assume-role-policy-foreign-account.json"), LAMBDA_CONTEXT)
+    assert stack["iam"].list_role_policies(RoleName="app-server")["PolicyNames"] == []
+    [message] = _messages(stack)
+    assert "NOT revoked: the kept trust of ec2.amazonaws.com would lose its own sessions too" in message["Message"]
 
 
 def test_notify_mode_reports_and_changes_nothing(stack, monkeypatch) -> None:

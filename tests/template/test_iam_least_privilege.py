@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from remediator.permissions import ACTION_RESOURCE, STACK_POLICY_ONLY, resource_arn
+from remediator.permissions import ACTION_RESOURCE, STACK_POLICY_ONLY, resource_arns
 from remediator.rules import RULES
 from remediator.sweep.permissions import REPORT_ACTIONS
 from tests.template.conftest import (
@@ -24,7 +24,7 @@ from tests.template.conftest import (
 )
 
 # The narrowest resource each IAM action a rule may declare can be granted on: the package's table.
-IAM_ACTION_RESOURCE = {action: resource_arn(action, partition="aws", region=REGION, account=ACCOUNT)
+IAM_ACTION_RESOURCE = {action: resource_arns(action, partition="aws", region=REGION, account=ACCOUNT)
                        for action in ACTION_RESOURCE}
 # Attaching is conditioned to the one policy a rule may attach (the deny-unless-MFA policy): a role that could
 # attach any policy could grant anyone admin. Detaching any policy is how admin_grants reverts a grant.
@@ -147,7 +147,7 @@ def test_each_iam_action_is_on_its_narrowest_resource(cfn_template, functions, t
                 continue
             for action in iam:
                 assert action in IAM_ACTION_RESOURCE, f"add {action}'s narrowest resource to remediator/permissions.py"
-                assert statement["Resource"] == [IAM_ACTION_RESOURCE[action]], (function.role_id, action)
+                assert statement["Resource"] == IAM_ACTION_RESOURCE[action], (function.role_id, action)
             if ATTACH_CONDITIONED & set(iam):
                 assert set(iam) <= ATTACH_CONDITIONED | {"iam:DetachUserPolicy"}, "attach: own conditioned statement"
                 assert statement.get("Condition") == {"ArnEquals": {"iam:PolicyARN": "ref:DenyWithoutMfaPolicy"}}

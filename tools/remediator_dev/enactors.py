@@ -180,6 +180,79 @@ def enact_add_user_to_group(iam: Any, detail: dict[str, Any]) -> Observer | None
     return observe
 
 
+def enact_login_profile(iam: Any, detail: dict[str, Any]) -> Observer | None:
+    """Create/UpdateLoginProfile: the user with a console password."""
+    user = (detail.get("requestParameters") or {}).get("userName")
+    if not user:
+        return None
+    _ensure(iam, "user", user)
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_login_profile(UserName=user, Password="Demo-Passw0rd-123!", PasswordResetRequired=True)
+
+    def observe() -> str:
+        try:
+            iam.get_login_profile(UserName=user)
+        except iam.exceptions.NoSuchEntityException:
+            return f"console password of user {user}: none"
+        return f"console password of user {user}: set"
+
+    return observe
+
+
+def enact_enable_mfa_device(iam: Any, detail: dict[str, Any]) -> Observer | None:
+    """A virtual MFA device named as in the event, enrolled for the user; the serial rewritten to moto's."""
+    params = detail.get("requestParameters") or {}
+    user, serial = params.get("userName"), params.get("serialNumber")
+    if not user or not isinstance(serial, str):
+        return None
+    _ensure(iam, "user", user)
+    name = serial.rsplit("/", 1)[-1]
+    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]["SerialNumber"]
+    iam.enable_mfa_device(UserName=user, SerialNumber=serial, AuthenticationCode1="123456",
+                          AuthenticationCode2="654321")
+    params["serialNumber"] = serial
+
+    def observe() -> str:
+        devices = iam.list_mfa_devices(UserName=user)["MFADevices"]
+        return f"MFA devices of user {user}: {[device['SerialNumber'] for device in devices]}"
+
+    return observe
+
+
+ESCALATING = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"],
+     "Resource": "*"}]})
+DENY_ALL_BOUNDARY = "arn:aws:iam::aws:policy/AWSDenyAll"
+
+
+def enact_permissions_boundary(iam: Any, detail: dict[str, Any]) -> Observer | None:
+    """A user holding AdministratorAccess (or a role with an escalating inline policy) once kept in check by
+    the AWSDenyAll boundary; then the event's change to that boundary (moto changes only roles' boundaries)."""
+    params = detail.get("requestParameters") or {}
+    kind = _kind(str(detail.get("eventName")))
+    name = params.get(f"{kind}Name")
+    if not name:
+        return None
+    _ensure(iam, kind, name)
+    key = {_ENTITY_KEYS[kind]: name}
+    if kind == "user":
+        iam.attach_user_policy(**key, PolicyArn=ADMINISTRATOR_ACCESS)
+    else:
+        iam.put_role_policy(**key, PolicyName="deploy-functions", PolicyDocument=ESCALATING)
+        iam.put_role_permissions_boundary(**key, PermissionsBoundary=DENY_ALL_BOUNDARY)
+        if str(detail.get("eventName")).startswith("Delete"):
+            iam.delete_role_permissions_boundary(**key)
+        elif isinstance(params.get("permissionsBoundary"), str):
+            iam.put_role_permissions_boundary(**key, PermissionsBoundary=params["permissionsBoundary"])
+
+    def observe() -> str:
+        entity = getattr(iam, f"get_{kind}")(**key)[kind.title()]
+        boundary = (entity.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn", "none")
+        return f"permissions boundary of {kind} {name}: {boundary}"
+
+    return observe
+
+
 # eventName -> how to make the account look as if that call had just succeeded.
 ENACTORS: dict[str, Enactor] = {
     "CreateAccessKey": enact_create_access_key,
@@ -190,4 +263,8 @@ ENACTORS: dict[str, Enactor] = {
     **dict.fromkeys(("PutUserPolicy", "PutGroupPolicy", "PutRolePolicy"), enact_put_policy),
     "CreatePolicyVersion": enact_create_policy_version,
     "AddUserToGroup": enact_add_user_to_group,
+    **dict.fromkeys(("CreateLoginProfile", "UpdateLoginProfile"), enact_login_profile),
+    "EnableMFADevice": enact_enable_mfa_device,
+    **dict.fromkeys(("PutUserPermissionsBoundary", "PutRolePermissionsBoundary", "DeleteUserPermissionsBoundary",
+                     "DeleteRolePermissionsBoundary"), enact_permissions_boundary),
 }

@@ -28,7 +28,9 @@ def decide(record: CloudTrailRecord, context: EvalContext, rule_ids: tuple[str, 
     """Every finding the given rules (default: all) report for one record; nothing is changed here."""
     decision = Decision(event_id=record.eventID, event_name=record.eventName, account=record.account)
     rules = [rule for rule in rules_for(rule_ids) if rule.META.reacts_to(record)]
-    resolvers = [rule for rule in rules_for(rule_ids) if record.eventName in rule.META.resolved_by]
+    # A rule may narrow which of those events close its finding (console_mfa: only the user's own enrolment).
+    resolvers = [rule for rule in rules_for(rule_ids) if record.eventName in rule.META.resolved_by
+                 and getattr(rule, "resolves", lambda _: True)(record)]
     if not rules and not resolvers:
         decision.skipped = f"no rule for {record.eventName}"
         return decision

@@ -12,12 +12,16 @@ from typing import Final
 
 # What each resource kind's statement is granted on, as CloudFormation writes it (`!Sub`); "*" where the
 # service defines no resource type for the action.
-RESOURCE_ARNS: Final[dict[str, str]] = {
-    "user": "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*",
-    "group": "arn:${AWS::Partition}:iam::${AWS::AccountId}:group/*",
-    "role": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*",
-    "policy": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/*",
-    "account": "*",
+RESOURCE_ARNS: Final[dict[str, tuple[str, ...]]] = {
+    "user": ("arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*",),
+    "group": ("arn:${AWS::Partition}:iam::${AWS::AccountId}:group/*",),
+    "role": ("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*",),
+    "policy": ("arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/*",),
+    # Reading a policy's document: the account's own policies and AWS managed policies newer than the verdicts
+    # the package ships (their account is "aws").
+    "policy_document": ("arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/*",
+                        "arn:${AWS::Partition}:iam::aws:policy/*"),
+    "account": ("*",),
 }
 
 ACTION_RESOURCE: Final[dict[str, str]] = {
@@ -25,7 +29,7 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
         "iam:AttachUserPolicy", "iam:DeleteLoginProfile", "iam:DeleteUserPolicy", "iam:DetachUserPolicy",
         "iam:GetLoginProfile", "iam:GetUser", "iam:GetUserPolicy", "iam:ListAccessKeys",
         "iam:ListAttachedUserPolicies", "iam:ListGroupsForUser", "iam:ListMFADevices", "iam:ListUserPolicies",
-        "iam:ListUserTags", "iam:UpdateAccessKey",
+        "iam:ListUserTags", "iam:UpdateAccessKey", "iam:DeactivateMFADevice",
     ), "user"),
     **dict.fromkeys((
         "iam:DeleteGroupPolicy", "iam:DetachGroupPolicy", "iam:GetGroup", "iam:GetGroupPolicy",
@@ -34,11 +38,13 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
     **dict.fromkeys((
         "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:GetRole", "iam:GetRolePolicy",
         "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:ListRoleTags", "iam:UpdateAssumeRolePolicy",
+        # role_trust's session revocation (AWSRevokeOlderSessions); IAM cannot limit it to one document.
+        "iam:PutRolePolicy",
     ), "role"),
     **dict.fromkeys((
-        "iam:DeletePolicyVersion", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions",
-        "iam:SetDefaultPolicyVersion",
+        "iam:DeletePolicyVersion", "iam:ListPolicyVersions", "iam:SetDefaultPolicyVersion",
     ), "policy"),
+    **dict.fromkeys(("iam:GetPolicy", "iam:GetPolicyVersion"), "policy_document"),
     # The credential report is account-level: IAM defines no resource type for it (the sweep only).
     **dict.fromkeys(("iam:GenerateCredentialReport", "iam:GetCredentialReport"), "account"),
 }
@@ -57,10 +63,12 @@ def resource_kind(action: str) -> str:
         raise KeyError(f"{action}: add its narrowest resource to remediator/permissions.py") from None
 
 
-def resource_arn(action: str, *, partition: str = "${AWS::Partition}", region: str = "${AWS::Region}",
-                 account: str = "${AWS::AccountId}") -> str:
-    """The ARN pattern `action` is granted on, with the stack's pseudo parameters or the values given."""
-    pattern = RESOURCE_ARNS[resource_kind(action)]
-    for name, value in (("Partition", partition), ("Region", region), ("AccountId", account)):
-        pattern = pattern.replace("${AWS::" + name + "}", value)
-    return pattern
+def resource_arns(action: str, *, partition: str = "${AWS::Partition}", region: str = "${AWS::Region}",
+                  account: str = "${AWS::AccountId}") -> list[str]:
+    """The ARN patterns `action` is granted on, with the stack's pseudo parameters or the values given."""
+    patterns = []
+    for pattern in RESOURCE_ARNS[resource_kind(action)]:
+        for name, value in (("Partition", partition), ("Region", region), ("AccountId", account)):
+            pattern = pattern.replace("${AWS::" + name + "}", value)
+        patterns.append(pattern)
+    return patterns

@@ -61,6 +61,10 @@ class AccountState(Protocol):
         """What a group grants its members: attached policy ARNs and inline documents by name."""
         ...
 
+    def principal_policies(self, kind: str, name: str) -> tuple[list[str], dict[str, dict[str, Any]], list[str]]:
+        """What a user or role holds: attached policy ARNs, inline documents by name, and (users) its groups."""
+        ...
+
 
 def _no_account(what: str) -> StateUnreadable:
     return StateUnreadable(f"{what} (dry run: no account to read it from)")
@@ -95,6 +99,9 @@ class AssumedState:
 
     def group_policies(self, group: str) -> tuple[list[str], dict[str, dict[str, Any]]]:
         raise _no_account(f"the policies of group {group}")
+
+    def principal_policies(self, kind: str, name: str) -> tuple[list[str], dict[str, dict[str, Any]], list[str]]:
+        raise _no_account(f"the policies of {kind} {name}")
 
 
 class LiveState:
@@ -189,6 +196,34 @@ class LiveState:
 
         policies: tuple[list[str], dict[str, dict[str, Any]]] = _read(f"the policies of group {group}", read)
         return policies
+
+    def principal_policies(self, kind: str, name: str) -> tuple[list[str], dict[str, dict[str, Any]], list[str]]:
+        policies: tuple[list[str], dict[str, dict[str, Any]], list[str]] = _read(
+            f"the policies of {kind} {name}",
+            lambda: self._user_policies(name) if kind == "user" else self._role_policies(name))
+        return policies
+
+    def _user_policies(self, user: str) -> tuple[list[str], dict[str, Any], list[str]]:
+        iam = self._iam
+        attached = [policy["PolicyArn"] for page in
+                    iam.get_paginator("list_attached_user_policies").paginate(UserName=user)
+                    for policy in page["AttachedPolicies"]]
+        inline = {policy: iam.get_user_policy(UserName=user, PolicyName=policy)["PolicyDocument"]
+                  for page in iam.get_paginator("list_user_policies").paginate(UserName=user)
+                  for policy in page["PolicyNames"]}
+        groups = [group["GroupName"] for page in iam.get_paginator("list_groups_for_user").paginate(UserName=user)
+                  for group in page["Groups"]]
+        return attached, inline, groups
+
+    def _role_policies(self, role: str) -> tuple[list[str], dict[str, Any], list[str]]:
+        iam = self._iam
+        attached = [policy["PolicyArn"] for page in
+                    iam.get_paginator("list_attached_role_policies").paginate(RoleName=role)
+                    for policy in page["AttachedPolicies"]]
+        inline = {policy: iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
+                  for page in iam.get_paginator("list_role_policies").paginate(RoleName=role)
+                  for policy in page["PolicyNames"]}
+        return attached, inline, []
 
 
 def _read(what: str, call: Callable[[], Any]) -> Any:

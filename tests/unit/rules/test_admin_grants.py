@@ -75,7 +75,7 @@ def test_risky_aws_managed_policies_are_known_without_a_call(policy: str, severi
 
 
 @pytest.mark.parametrize("policy", ["ReadOnlyAccess", "SecurityAudit", "AWSCompromisedKeyQuarantineV2",
-                                    "job-function/ViewOnlyAccess", "example-policy"])
+                                    "job-function/ViewOnlyAccess"])
 def test_benign_aws_managed_policies_are_no_finding(policy: str) -> None:
     assert decide_event(attach(f"arn:aws:iam::aws:policy/{policy}", "role", "auditor")).findings == []
 
@@ -123,9 +123,31 @@ def test_an_unreadable_inline_document_is_a_low_finding(document: Any, says: str
     assert finding.severity == "low" and finding.action is None and says in finding.reason
 
 
-def test_a_new_version_that_is_not_the_default_grants_nothing() -> None:
-    envelope = load_event("create-policy-version-escalation.json")
-    envelope["detail"]["requestParameters"]["setAsDefault"] = False
+def test_an_aws_managed_policy_newer_than_the_shipped_data_is_a_review_finding_in_a_dry_run() -> None:
+    finding = finding_of(attach("arn:aws:iam::aws:policy/example-policy", "role", "auditor"))
+    assert finding.severity == "low" and finding.action is None
+    assert "not in the shipped AWS managed policy data" in finding.reason and "dry run" in finding.reason
+
+
+@pytest.mark.parametrize("document, verdict", [
+    (ADMIN, "it holds admin-equivalent permissions"),
+    (PASS_TO_EC2, "it holds privilege-escalation paths (iam:PassRole+ec2:RunInstances)"),
+])
+def test_a_risky_version_that_is_not_the_default_is_staged_medium_and_changes_nothing(document, verdict) -> None:
+    envelope = event("create-policy-version-escalation.json", policyArn=f"arn:aws:iam::{ACCOUNT}:policy/deployer",
+                     policyDocument=document, setAsDefault=False)
+    envelope["detail"]["responseElements"] = {"policyVersion": {"versionId": "v4", "isDefaultVersion": False}}
+    finding = finding_of(envelope)
+    assert finding.severity == "medium" and finding.action is None and finding.undo is None
+    assert "non-default version v4" in finding.reason and verdict in finding.reason
+    assert "staged, not in force" in finding.reason
+    assert f"aws iam delete-policy-version --policy-arn arn:aws:iam::{ACCOUNT}:policy/deployer --version-id v4" \
+        in finding.reason
+
+
+def test_a_harmless_version_that_is_not_the_default_is_nothing() -> None:
+    envelope = event("create-policy-version-escalation.json", policyArn=f"arn:aws:iam::{ACCOUNT}:policy/deployer",
+                     policyDocument=READ_S3, setAsDefault=False)
     assert decide_event(envelope).findings == []
 
 
@@ -240,8 +262,10 @@ def test_a_customer_managed_policy_is_read_live_and_detached(account) -> None:
     account.attach_role_policy(RoleName="build-runner", PolicyArn=arn)
     finding = finding_of(attach(arn, "role", "build-runner"), live())
     assert finding.severity == "critical"
-    assert act(finding, AwsClients()).outcome == Outcome.VERIFIED
+    result = act(finding, AwsClients())
+    assert result.outcome == Outcome.VERIFIED and "no session revocation is needed" in result.detail
     assert attached(account, "role", "build-runner") == []
+    assert account.list_role_policies(RoleName="build-runner")["PolicyNames"] == []  # nothing revoked
 
 
 def test_a_harmless_customer_managed_policy_read_live_is_no_finding(account) -> None:
@@ -296,20 +320,51 @@ def test_a_new_admin_default_version_is_rolled_back_to_the_only_other_version(ac
     arn = _versioned_policy(account, ADMIN)
     envelope = event("create-policy-version-escalation.json", policyArn=arn, policyDocument=ADMIN, setAsDefault=True)
     finding = finding_of(envelope, live())
-    assert finding.action == f"make version v1 of {arn} the default again"
+    assert finding.action == f"make version v1 of {arn} (the newest other version that is not risky) the default"
     assert act(finding, AwsClients()).outcome == Outcome.VERIFIED
     assert _default(account, arn) == "v1"
     assert len(account.list_policy_versions(PolicyArn=arn)["Versions"]) == 2  # v2 kept for the undo
 
 
-def test_with_several_older_versions_the_previous_default_is_unknown_so_notify_only(account) -> None:
-    arn = _versioned_policy(account, PASS_TO_EC2, ADMIN)
+def test_with_several_older_versions_the_newest_that_is_not_risky_becomes_the_default(account) -> None:
+    arn = _versioned_policy(account, READ_S3, PASS_TO_EC2, ADMIN)  # v1 and v2 harmless, v3 escalating, v4 admin
     envelope = event("create-policy-version-escalation.json", policyArn=arn, policyDocument=ADMIN, setAsDefault=True)
-    envelope["detail"]["responseElements"]["policyVersion"]["versionId"] = "v3"
+    envelope["detail"]["responseElements"]["policyVersion"]["versionId"] = "v4"
+    finding = finding_of(envelope, live())
+    assert finding.severity == "critical"
+    assert finding.action == f"make version v2 of {arn} (the newest other version that is not risky) the default"
+    result = act(finding, AwsClients())
+    assert result.outcome == Outcome.VERIFIED and "version v2" in result.detail and "v4 is kept" in result.detail
+    assert _default(account, arn) == "v2"
+
+
+def test_when_every_other_version_is_risky_too_nothing_is_made_the_default(account) -> None:
+    account.create_policy(PolicyName="deployer", PolicyDocument=json.dumps(PASS_TO_EC2))
+    arn = f"arn:aws:iam::{ACCOUNT}:policy/deployer"
+    account.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(ADMIN), SetAsDefault=True)
+    envelope = event("create-policy-version-escalation.json", policyArn=arn, policyDocument=ADMIN, setAsDefault=True)
     finding = finding_of(envelope, live())
     assert finding.severity == "critical" and finding.action is None
-    assert "previous default version is not restored automatically: it is not known (3 versions)" in finding.reason
+    assert "No other version is made the default automatically" in finding.reason
+    assert "v1 is escalating too" in finding.reason
     assert act(finding, AwsClients()).outcome == Outcome.SKIPPED
+    assert _default(account, arn) == "v2"
+
+
+def test_a_dry_run_plan_is_resolved_at_remediation_to_the_newest_safe_version(account) -> None:
+    arn = _versioned_policy(account, ADMIN, READ_S3)  # v1 harmless, v2 admin, v3 harmless
+    account.set_default_policy_version(PolicyArn=arn, VersionId="v2")
+    envelope = event("create-policy-version-escalation.json", "SetDefaultPolicyVersion", policyArn=arn,
+                     versionId="v2")
+    finding = finding_of(envelope, EvalContext(Settings(live=False, modes={"admin_grants": Mode.REMEDIATE}),
+                                               AssumedState()))
+    assert finding.severity == "low"  # the version's document is not in the event: read only live
+    planned = finding_of(event("create-policy-version-escalation.json", policyArn=arn, policyDocument=ADMIN,
+                               setAsDefault=True),
+                         EvalContext(Settings(live=False, modes={"admin_grants": Mode.REMEDIATE}), AssumedState()))
+    assert planned.details["previous"] is None and "newest other version" in planned.action
+    planned.details["version"] = "v2"
+    assert act(planned, AwsClients()).outcome == Outcome.VERIFIED
     assert _default(account, arn) == "v3"
 
 
@@ -381,3 +436,136 @@ def test_an_exempt_user_stays_in_the_group(account) -> None:
 def test_a_group_deleted_before_the_read_is_a_low_finding(account) -> None:
     finding = finding_of(load_event("add-user-to-admins-group.json"), live())
     assert finding.severity == "low" and "no longer exists" in finding.reason
+
+
+# ---------------------------------------------------------------- permissions boundaries
+def boundary(event_name: str, **params: Any) -> dict[str, Any]:
+    name = {"PutUserPermissionsBoundary": "put-user-permissions-boundary.json",
+            "PutRolePermissionsBoundary": "put-role-permissions-boundary.json",
+            "DeleteUserPermissionsBoundary": "delete-user-permissions-boundary.json",
+            "DeleteRolePermissionsBoundary": "delete-role-permissions-boundary.json"}[event_name]
+    envelope = copy.deepcopy(load_event(name))
+    if params:
+        envelope["detail"]["requestParameters"] = params
+    return envelope
+
+
+@pytest.mark.parametrize("event_name, principal", [
+    ("PutUserPermissionsBoundary", "user dave"),
+    ("DeleteUserPermissionsBoundary", "user dave"),
+    ("PutRolePermissionsBoundary", "role ci-deployer"),
+    ("DeleteRolePermissionsBoundary", "role ci-deployer"),
+])
+def test_a_boundary_change_in_a_dry_run_is_a_review_finding_never_nothing_risky(event_name, principal) -> None:
+    finding = finding_of(boundary(event_name))
+    assert finding.severity == "low" and finding.action is None
+    assert f"permissions boundary of {principal}" in finding.reason
+    assert f"could not be read: the policies of {principal} (dry run: no account to read it from)" in finding.reason
+
+
+@pytest.mark.parametrize("params, problem", [
+    ({"userName": "dave"}, "the event names no valid boundary policy ARN"),
+    ({"userName": "dave", "permissionsBoundary": "not-an-arn"}, "the event names no valid boundary policy ARN"),
+    ({"permissionsBoundary": ADMIN_ACCESS}, "the event does not name the principal"),
+])
+def test_a_boundary_put_the_event_does_not_describe_is_a_review_finding(params, problem) -> None:
+    finding = finding_of(boundary("PutUserPermissionsBoundary", **params))
+    assert finding.severity == "low" and problem in finding.reason
+
+
+def _dave(iam, *arns: str, inline: dict | None = None, group: str | None = None) -> None:
+    iam.create_user(UserName="dave")
+    for arn in arns:
+        iam.attach_user_policy(UserName="dave", PolicyArn=arn)
+    if inline:
+        iam.put_user_policy(UserName="dave", PolicyName="inline", PolicyDocument=json.dumps(inline))
+    if group:
+        iam.add_user_to_group(GroupName=group, UserName="dave")
+
+
+def test_removing_the_boundary_of_an_admin_user_is_critical_and_notify_only(account) -> None:
+    _dave(account, ADMIN_ACCESS)
+    finding = finding_of(boundary("DeleteUserPermissionsBoundary"), live())
+    assert finding.severity == "critical" and finding.action is None
+    assert "removed the permissions boundary of user dave, so its own policies now grant: admin-equivalent " \
+           "permissions (through AWS managed policy AdministratorAccess)" in finding.reason
+    assert "notify only" in finding.reason
+    assert "aws iam put-user-permissions-boundary --user-name dave --permissions-boundary <policy ARN>" \
+        in finding.reason
+    assert act(finding, AwsClients()).outcome == Outcome.SKIPPED
+
+
+def test_escalation_split_over_two_inline_policies_and_a_group_is_seen_as_one(account) -> None:
+    account.create_group(GroupName="builders")
+    account.put_group_policy(GroupName="builders", PolicyName="run", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*"}]}))
+    _dave(account, inline={"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}]}, group="builders")
+    finding = finding_of(boundary("DeleteUserPermissionsBoundary"), live())
+    assert finding.severity == "high" and "iam:PassRole+ec2:RunInstances" in finding.reason
+
+
+def test_a_role_with_an_escalating_inline_policy_loses_its_boundary_high(account) -> None:
+    account.put_role_policy(RoleName="build-runner", PolicyName="deploy", PolicyDocument=json.dumps(PASS_TO_EC2))
+    finding = finding_of(boundary("DeleteRolePermissionsBoundary", roleName="build-runner"), live())
+    assert finding.severity == "high" and "iam:PassRole+ec2:RunInstances" in finding.reason
+    assert finding.mode == Mode.NOTIFY  # escalation-only: notify unless its own setting says remediate
+
+
+@pytest.mark.parametrize("new_boundary, severity", [
+    (ADMIN_ACCESS, "critical"),  # a boundary that allows everything limits nothing
+    ("arn:aws:iam::aws:policy/PowerUserAccess", "high"),  # caps admin to PowerUser's escalation paths
+    ("arn:aws:iam::aws:policy/ReadOnlyAccess", None),  # a read-only boundary keeps an admin harmless
+    ("arn:aws:iam::aws:policy/AWSDenyAll", None),
+])
+def test_replacing_a_boundary_is_judged_as_the_policies_within_the_new_boundary(account, new_boundary,
+                                                                               severity) -> None:
+    _dave(account, ADMIN_ACCESS)
+    decision = decide_event(boundary("PutUserPermissionsBoundary", userName="dave",
+                                     permissionsBoundary=new_boundary), live())
+    assert [f.severity for f in decision.findings] == ([severity] if severity else [])
+
+
+def test_a_customer_managed_boundary_is_read_from_the_account(account) -> None:
+    _dave(account, ADMIN_ACCESS)
+    arn = account.create_policy(PolicyName="only-s3", PolicyDocument=json.dumps(READ_S3))["Policy"]["Arn"]
+    assert decide_event(boundary("PutUserPermissionsBoundary", userName="dave", permissionsBoundary=arn),
+                        live()).findings == []
+    admin = account.create_policy(PolicyName="anything", PolicyDocument=json.dumps(ADMIN))["Policy"]["Arn"]
+    finding = finding_of(boundary("PutUserPermissionsBoundary", userName="dave", permissionsBoundary=admin), live())
+    assert finding.severity == "critical"
+
+
+def test_a_user_without_risky_policies_losing_its_boundary_is_nothing(account) -> None:
+    _dave(account, inline=READ_S3)
+    assert decide_event(boundary("DeleteUserPermissionsBoundary"), live()).findings == []
+
+
+def test_a_boundary_change_on_a_principal_that_is_gone_is_a_review_finding(account) -> None:
+    finding = finding_of(boundary("DeleteUserPermissionsBoundary"), live())
+    assert finding.severity == "low" and "it no longer exists" in finding.reason
+
+
+def test_an_aws_managed_policy_missing_from_the_shipped_data_is_read_live_once(account, monkeypatch) -> None:
+    from remediator import grants
+
+    monkeypatch.setattr(grants, "_known_managed_policies", lambda: frozenset())
+    monkeypatch.setattr(grants, "_LIVE_MANAGED", {})
+    iam = boto3.client("iam")
+    calls: list[str] = []
+    iam.meta.events.register("before-call.iam.*", lambda model, **_: calls.append(model.name))
+    context = EvalContext(Settings(modes={"admin_grants": Mode.REMEDIATE}), LiveState(iam))
+    finding = finding_of(attach(ADMIN_ACCESS), context)
+    assert finding.severity == "critical" and "AWS managed policy AdministratorAccess" in finding.reason
+    assert calls.count("GetPolicyVersion") == 1
+    finding_of(attach(ADMIN_ACCESS, "role", "build-runner"), context)
+    assert calls.count("GetPolicyVersion") == 1  # cached for the container's lifetime
+
+
+def test_an_aws_managed_policy_that_cannot_be_read_live_is_a_review_finding(account, monkeypatch) -> None:
+    from remediator import grants
+
+    monkeypatch.setattr(grants, "_LIVE_MANAGED", {})
+    finding = finding_of(attach("arn:aws:iam::aws:policy/NotPublishedYet"), live())
+    assert finding.severity == "low" and finding.action is None
+    assert "it no longer exists" in finding.reason and "not in the shipped AWS managed policy data" in finding.reason

@@ -37,12 +37,13 @@ EVERYONE = json.dumps({"Version": "2012-10-17", "Statement": [
 KEYS = {"user": "UserName", "group": "GroupName", "role": "RoleName"}
 
 
-def record(event_name: str, params: dict[str, Any], response: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A successful IAM call by an administrator, alice."""
+def record(event_name: str, params: dict[str, Any], response: dict[str, Any] | None = None,
+           caller: str = "alice") -> dict[str, Any]:
+    """A successful IAM call by an IAM user (default: an administrator, alice)."""
     return {"eventName": event_name, "eventSource": "iam.amazonaws.com", "eventID": f"perm-{event_name}",
             "recipientAccountId": ACCOUNT, "requestParameters": params, "responseElements": response,
-            "userIdentity": {"type": "IAMUser", "userName": "alice", "accountId": ACCOUNT,
-                             "arn": f"arn:aws:iam::{ACCOUNT}:user/alice"}}
+            "userIdentity": {"type": "IAMUser", "userName": caller, "accountId": ACCOUNT,
+                             "arn": f"arn:aws:iam::{ACCOUNT}:user/{caller}"}}
 
 
 def _entity(iam: Any, kind: str, name: str) -> None:
@@ -78,6 +79,16 @@ def admin_default_version(iam: Any, settings: Settings) -> dict[str, Any]:
                   {"policyVersion": {"versionId": version["VersionId"], "isDefaultVersion": True}})
 
 
+def admin_default_version_over_several(iam: Any, settings: Settings) -> dict[str, Any]:
+    """Several older versions: the newest one the analysis finds harmless is read and made the default."""
+    arn = iam.create_policy(PolicyName="app", PolicyDocument=HARMLESS)["Policy"]["Arn"]
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=ADMIN, SetAsDefault=False)
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=HARMLESS, SetAsDefault=False)
+    version = iam.create_policy_version(PolicyArn=arn, PolicyDocument=ADMIN, SetAsDefault=True)["PolicyVersion"]
+    return record("CreatePolicyVersion", {"policyArn": arn, "policyDocument": ADMIN, "setAsDefault": True},
+                  {"policyVersion": {"versionId": version["VersionId"], "isDefaultVersion": True}})
+
+
 def join_admins_group(iam: Any, settings: Settings) -> dict[str, Any]:
     iam.create_group(GroupName="admins")
     iam.put_group_policy(GroupName="admins", PolicyName="everything", PolicyDocument=ADMIN)
@@ -94,15 +105,35 @@ def key_for_another_user(iam: Any, settings: Settings) -> dict[str, Any]:
 
 
 def console_password(iam: Any, settings: Settings) -> dict[str, Any]:
+    """bob gives himself a console password and has no MFA device."""
     iam.create_user(UserName="bob")
     iam.create_login_profile(UserName="bob", Password="Example-Passw0rd!")
+    return record("CreateLoginProfile", {"userName": "bob"}, caller="bob")
+
+
+def password_for_an_admin(iam: Any, settings: Settings) -> dict[str, Any]:
+    """alice sets a password for bob, who is admin: account takeover, undone at once."""
+    iam.create_user(UserName="bob")
+    iam.put_user_policy(UserName="bob", PolicyName="everything", PolicyDocument=ADMIN)
+    iam.create_login_profile(UserName="bob", Password="Example-Passw0rd!")
     return record("CreateLoginProfile", {"userName": "bob", "passwordResetRequired": True})
+
+
+def mfa_enrolled_for_an_admin(iam: Any, settings: Settings) -> dict[str, Any]:
+    """alice enrols her own MFA device for bob, who is admin: account takeover, the device deactivated."""
+    iam.create_user(UserName="bob")
+    iam.put_user_policy(UserName="bob", PolicyName="everything", PolicyDocument=ADMIN)
+    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="alice-token")["VirtualMFADevice"]["SerialNumber"]
+    iam.enable_mfa_device(UserName="bob", SerialNumber=serial, AuthenticationCode1="123456",
+                          AuthenticationCode2="654321")
+    return record("EnableMFADevice", {"userName": "bob", "serialNumber": serial})
 
 
 def mfa_enrolled_after_the_deny_policy(iam: Any, settings: Settings) -> dict[str, Any]:
     iam.create_user(UserName="bob")
     iam.attach_user_policy(UserName="bob", PolicyArn=settings.deny_without_mfa_policy_arn)
-    return record("EnableMFADevice", {"userName": "bob", "serialNumber": f"arn:aws:iam::{ACCOUNT}:mfa/bob"})
+    return record("EnableMFADevice", {"userName": "bob", "serialNumber": f"arn:aws:iam::{ACCOUNT}:mfa/bob"},
+                  caller="bob")
 
 
 def role_trusting_everyone(iam: Any, settings: Settings) -> dict[str, Any]:
@@ -118,12 +149,15 @@ SCENARIOS: dict[str, dict[str, tuple[Callable[[Any, Settings], dict[str, Any]], 
         "a console password without MFA (delete the password)": (
             console_password, {"console_mfa_remediation": "delete-login-profile"}),
         "MFA enrolled: the deny policy comes off": (mfa_enrolled_after_the_deny_policy, {}),
+        "a password set by someone else for an admin": (password_for_an_admin, {}),
+        "an MFA device enrolled by someone else for an admin": (mfa_enrolled_for_an_admin, {}),
     },
     "role_trust": {"a role anyone can assume": (role_trusting_everyone, {})},
     "admin_grants": {
         **{f"an admin policy attached to a {kind}": (attach_admin_policy(kind), {}) for kind in KEYS},
         **{f"an admin inline policy put on a {kind}": (put_admin_policy(kind), {}) for kind in KEYS},
         "an admin default version": (admin_default_version, {}),
+        "an admin default version over several": (admin_default_version_over_several, {}),
         "a user added to an admin group": (join_admins_group, {}),
     },
 }

@@ -123,8 +123,8 @@ def test_the_reason_says_whether_other_accounts_need_an_external_id() -> None:
 
 def test_only_the_offending_statements_would_be_removed() -> None:
     finding = finding_of(update_event(policy(EC2, FOREIGN)))
-    assert finding.action == "replace the trust policy of role app-server with the same document minus statement 1 " \
-                             "(Vendor)"
+    assert finding.action.startswith("replace the trust policy of role app-server with the same document minus "
+                                     "statement 1 (Vendor);")
     assert finding.details["replacement"] == policy(EC2)
     everyone = finding_of(update_event(policy(EVERYONE)))
     assert "deny-all" in everyone.action
@@ -351,3 +351,85 @@ def test_an_account_id_principal_stored_by_iam_as_its_root_arn_is_the_same_docum
     result = act(finding_of(update_event(policy(EC2, by_id)), live()), AwsClients())
     assert result.outcome == Outcome.VERIFIED and '"444455556666"' in result.detail
     assert trust_of(account) == policy(EC2)
+
+
+# ---------------------------------------------------------------- sessions issued before the strip
+LAMBDA = {"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com"]}, "Action": "sts:AssumeRole"}
+SAME_ACCOUNT = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/admin"},
+                "Action": "sts:AssumeRole"}
+LIFT = "aws iam delete-role-policy --role-name app-server --policy-name AWSRevokeOlderSessions"
+
+
+@pytest.mark.parametrize("statements, services", [
+    ((FOREIGN,), []),  # deny-all: nothing kept
+    ((SAME_ACCOUNT, FOREIGN), []),  # a kept AWS principal: its sessions can simply be re-assumed
+    ((EC2, FOREIGN), ["ec2.amazonaws.com"]),  # an instance profile would lose its credentials
+    ((LAMBDA, FOREIGN), ["lambda.amazonaws.com"]),
+    (({"Effect": "Allow", "Principal": {"Service": ["ecs-tasks.amazonaws.com", "ec2.amazonaws.com"]},
+       "Action": "sts:AssumeRole"}, FOREIGN), ["ecs-tasks.amazonaws.com", "ec2.amazonaws.com"]),
+])
+def test_older_sessions_are_denied_unless_a_kept_statement_trusts_a_service(statements, services) -> None:
+    finding = finding_of(update_event(policy(*statements)))
+    assert finding.details["kept_services"] == services
+    if services:
+        assert f"sessions already issued are not revoked, because the kept trust of {', '.join(services)}" \
+            in finding.action and "a human decides" in finding.action
+        assert LIFT not in finding.undo
+    else:
+        assert finding.action.endswith("and deny every session issued before now (inline policy "
+                                       "AWSRevokeOlderSessions)")
+        assert finding.undo.endswith(f" && {LIFT}")
+
+
+def test_the_revocation_policy_is_the_one_iams_console_writes() -> None:
+    from datetime import UTC, datetime
+
+    from remediator.rules.role_trust import revoke_sessions_document
+
+    document = revoke_sessions_document(datetime(2026, 11, 29, 22, 15, 3, 456789, tzinfo=UTC))
+    assert document == {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Action": ["*"], "Resource": ["*"],
+        "Condition": {"DateLessThan": {"aws:TokenIssueTime": "2026-11-29T22:15:03.456Z"}}}]}
+
+
+def _revocation(iam, role: str = "app-server") -> dict[str, Any] | None:
+    try:
+        return iam.get_role_policy(RoleName=role, PolicyName="AWSRevokeOlderSessions")["PolicyDocument"]
+    except iam.exceptions.NoSuchEntityException:
+        return None
+
+
+def test_a_strip_with_no_service_kept_denies_older_sessions_and_says_how_to_lift_it(account) -> None:
+    account.update_assume_role_policy(RoleName="app-server", PolicyDocument=json.dumps(policy(SAME_ACCOUNT, FOREIGN)))
+    finding = finding_of(update_event(policy(SAME_ACCOUNT, FOREIGN)), live())
+    result = act(finding, AwsClients())
+    assert result.outcome == Outcome.VERIFIED and trust_of(account) == policy(SAME_ACCOUNT)
+    [deny] = _revocation(account)["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Action"] == ["*"] and deny["Resource"] == ["*"]
+    issued = deny["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
+    assert f"Sessions of role app-server issued before {issued} are denied" in result.detail
+    assert f"lift it with: {LIFT}" in result.detail
+    again = act(finding, AwsClients())  # a repeated delivery keeps the revocation's time
+    assert again.outcome == Outcome.VERIFIED and _revocation(account)["Statement"][0]["Condition"] == deny["Condition"]
+
+
+def test_a_strip_that_keeps_an_ec2_trust_leaves_sessions_alone_and_says_so(account) -> None:
+    finding = finding_of(update_event(policy(EC2, FOREIGN)), live())
+    result = act(finding, AwsClients())
+    assert result.outcome == Outcome.VERIFIED and trust_of(account) == policy(EC2)
+    assert _revocation(account) is None
+    assert "were NOT revoked: the kept trust of ec2.amazonaws.com would lose its own sessions too" in result.detail
+
+
+def test_a_denied_revocation_is_a_failure_that_says_the_trust_was_stripped(account, monkeypatch) -> None:
+    account.update_assume_role_policy(RoleName="app-server", PolicyDocument=json.dumps(policy(FOREIGN)))
+    finding = finding_of(update_event(policy(FOREIGN)), live())
+    aws = AwsClients()
+
+    def denied(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "PutRolePolicy")
+
+    monkeypatch.setattr(aws.iam, "put_role_policy", denied)
+    result = act(finding, aws)
+    assert result.outcome == Outcome.FAILED and "AccessDenied" in result.error
+    assert "now trusts only what the kept statements allow" in result.detail and "could not be revoked" in result.detail

@@ -11,12 +11,9 @@ remediate.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -26,7 +23,8 @@ from remediator.config import ESCALATION_MODE_VARIABLE, Settings
 from remediator.events import CloudTrailRecord
 from remediator.exemptions import Exemption, exemption_for
 from remediator.findings import ActionResult, Finding, Mode, Outcome, Resource, Severity
-from remediator.policy import PolicyParseError, analyse_identity_policy, load_policy_document
+from remediator.grants import Grant, judge, judge_attached, judge_group, judge_principal, within_boundary
+from remediator.policy import PolicyParseError, load_policy_document
 from remediator.remediation import compact, shell_document
 from remediator.rules.base import EvalContext, RuleMeta, Trigger, iam_arn, iam_name, resolves_nothing
 from remediator.state import StateUnreadable
@@ -35,22 +33,25 @@ ATTACH = {"AttachUserPolicy": "user", "AttachGroupPolicy": "group", "AttachRoleP
 PUT = {"PutUserPolicy": "user", "PutGroupPolicy": "group", "PutRolePolicy": "role"}
 VERSIONS = ("CreatePolicyVersion", "SetDefaultPolicyVersion")
 MEMBERSHIP = "AddUserToGroup"
+BOUNDARIES = {"PutUserPermissionsBoundary": "user", "PutRolePermissionsBoundary": "role",
+              "DeleteUserPermissionsBoundary": "user", "DeleteRolePermissionsBoundary": "role"}
 
 META = RuleMeta(
     id="admin_grants",
     title="Admin-equivalent or privilege-escalation permissions granted",
     practice="Grant least privilege; no standing admin-equivalent or escalation-capable permissions",
     severity=Severity.CRITICAL,
-    triggers=(Trigger(event_names=(*ATTACH, *PUT, *VERSIONS, MEMBERSHIP)),),
+    triggers=(Trigger(event_names=(*ATTACH, *PUT, *VERSIONS, MEMBERSHIP, *BOUNDARIES)),),
     resource_path="requestParameters.[userName, groupName, roleName, policyArn] | [?@] | [0]",
-    remediation="detach the policy / delete the inline policy / restore the previous default version when known "
-                "/ remove the user from the group",
+    remediation="detach the policy / delete the inline policy / make the newest other version that is not risky "
+                "the default again / remove the user from the group; boundary changes: notify",
     undo="the message names the command that restores the grant",
     remediation_actions=(
         "iam:DetachUserPolicy", "iam:DetachGroupPolicy", "iam:DetachRolePolicy",
         "iam:ListAttachedUserPolicies", "iam:ListAttachedGroupPolicies", "iam:ListAttachedRolePolicies",
         "iam:DeleteUserPolicy", "iam:DeleteGroupPolicy", "iam:DeleteRolePolicy",
         "iam:GetUserPolicy", "iam:GetGroupPolicy", "iam:GetRolePolicy",
+        # (iam:GetPolicyVersion, which a revert planned without an account reads too, is a state action)
         "iam:ListPolicyVersions", "iam:SetDefaultPolicyVersion", "iam:GetPolicy",
         "iam:RemoveUserFromGroup", "iam:ListGroupsForUser",
     ),
@@ -58,6 +59,9 @@ META = RuleMeta(
         "iam:ListUserTags", "iam:ListRoleTags", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions",
         "iam:GetUserPolicy", "iam:GetGroupPolicy", "iam:GetRolePolicy",
         "iam:ListAttachedGroupPolicies", "iam:ListGroupPolicies",
+        # a boundary change: everything the user (with its groups) or role holds
+        "iam:ListAttachedUserPolicies", "iam:ListUserPolicies", "iam:ListGroupsForUser",
+        "iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
     ),
     references=("https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege",
                 "https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/"),
@@ -67,54 +71,6 @@ resolve = resolves_nothing
 
 POLICY_ARN = re.compile(r"arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[A-Za-z0-9+=,.@_/-]{1,640}")
 VERSION_ID = re.compile(r"v\d{1,6}")
-
-
-@dataclass
-class Grant:
-    """What one event grants, judged: admin, escalation paths, or why the documents could not be read."""
-
-    what: str  # "AWS managed policy AdministratorAccess", "inline policy x", "version v3 of policy y", ...
-    admin: bool = False
-    paths: tuple[str, ...] = ()
-    unreadable: str | None = None
-    via: str = ""  # for a group: which of its policies make it admin-equivalent
-
-
-@cache
-def managed_policy_verdicts() -> dict[str, Any]:
-    """The shipped verdicts of every AWS managed policy (scripts/generate_managed_policy_verdicts.py)."""
-    verdicts: dict[str, Any] = json.loads(resources.files("remediator").joinpath("data/aws_managed_policies.json")
-                                          .read_text())
-    return verdicts
-
-
-def aws_managed_key(arn: str) -> str | None:
-    """`arn:aws:iam::aws:policy/service-role/X` -> `service-role/X`; None for a customer-managed policy."""
-    parts = arn.split(":", 5)
-    if len(parts) == 6 and parts[4] == "aws" and parts[5].startswith("policy/"):
-        return parts[5][len("policy/"):]
-    return None
-
-
-def _judge(what: str, document: Any) -> Grant:
-    try:
-        verdict = analyse_identity_policy(load_policy_document(document))
-    except PolicyParseError as error:
-        return Grant(what, unreadable=f"{what}: the document is unreadable ({error})")
-    return Grant(what, verdict.admin_equivalent, () if verdict.admin_equivalent else verdict.escalation_paths)
-
-
-def _judge_attached(arn: str, context: EvalContext) -> Grant:
-    key = aws_managed_key(arn)
-    if key is not None:
-        data = managed_policy_verdicts()
-        name = f"AWS managed policy {key.rsplit('/', 1)[-1]}"
-        return Grant(name, key in data["admin_equivalent"], tuple(data["escalation"].get(key, ())))
-    what = f"customer-managed policy {arn}"
-    try:
-        return _judge(what, context.state.policy_document(arn))
-    except StateUnreadable as error:
-        return Grant(what, unreadable=str(error))
 
 
 def _request_document(record: CloudTrailRecord) -> tuple[Any, str | None]:
@@ -141,27 +97,8 @@ def _document_or_read(record: CloudTrailRecord, what: str,
             document = read()
         except StateUnreadable as error:
             return Grant(what, unreadable=f"{problem}; could not read {error}"), None
-    grant = _judge(what, document)
+    grant = judge(what, document)
     return grant, document if grant.unreadable is None else None
-
-
-def _judge_group(group: str, context: EvalContext) -> Grant:
-    """Everything the group grants its members: attached and inline policies (union of their verdicts)."""
-    what = f"the policies of group {group}"
-    try:
-        attached, inline = context.state.group_policies(group)
-    except StateUnreadable as error:
-        return Grant(what, unreadable=str(error))
-    grants = [_judge_attached(arn, context) for arn in attached]
-    grants += [_judge(f"inline policy {name} of group {group}", doc) for name, doc in inline.items()]
-    unreadable = [grant.unreadable for grant in grants if grant.unreadable]
-    admin = [grant.what for grant in grants if grant.admin]
-    paths = tuple(dict.fromkeys(path for grant in grants for path in grant.paths))
-    if admin:
-        return Grant(what, admin=True, via=", ".join(admin))
-    if unreadable and not paths:
-        return Grant(what, unreadable="; ".join(unreadable))
-    return Grant(what, paths=paths)
 
 
 @dataclass
@@ -175,18 +112,43 @@ class Target:
     undo: str | None = None
     details: dict[str, Any] | None = None
     note: str = ""  # why nothing can be reverted, when that is known at evaluation
+    staged: bool = False  # a non-default policy version: nothing is granted until someone makes it the default
 
 
-def _previous_version(arn: str, new_version: str | None, context: EvalContext) -> tuple[str | None, str]:
-    """The version to restore when it is known (exactly one other version), else why it is not."""
+def _version_number(version_id: str) -> int:
+    return int(version_id[1:]) if VERSION_ID.fullmatch(version_id) else -1
+
+
+def newest_safe_version(version_ids: list[str], offending: str,
+                        document_of: Callable[[str], Any]) -> tuple[str | None, str]:
+    """The newest version other than the offending one that grants neither admin nor an escalation path,
+    else why there is none. `document_of` reads a version's document (state at evaluation, IAM at remediation)."""
+    refused = []
+    for version in sorted((v for v in version_ids if v != offending), key=_version_number, reverse=True):
+        try:
+            grant = judge(f"version {version}", document_of(version))
+        except StateUnreadable as error:
+            grant = Grant(f"version {version}", unreadable=str(error))
+        if grant.unreadable:
+            refused.append(f"{version} could not be read")
+        elif grant.risky:
+            refused.append(f"{version} is {'admin-equivalent' if grant.admin else 'escalating'} too")
+        else:
+            return version, ""
+    if not refused:
+        return None, "the policy has no other version"
+    return None, f"no other version is free of risky grants ({'; '.join(refused)})"
+
+
+def _previous_version(arn: str, new_version: str, context: EvalContext) -> tuple[str | None, str]:
+    """The version to make the default again, read from the account, else why there is none."""
     try:
         versions = [v["VersionId"] for v in context.state.policy_versions(arn)]
     except StateUnreadable as error:
         return None, f"could not read {error}"
-    others = [v for v in versions if v != new_version]
-    if new_version in versions and len(others) == 1:
-        return others[0], ""
-    return None, f"it is not known ({len(versions)} versions)"
+    if new_version not in versions:
+        return None, f"version {new_version} no longer exists"
+    return newest_safe_version(versions, new_version, lambda version: context.state.policy_document(arn, version))
 
 
 def _decide(record: CloudTrailRecord, context: EvalContext) -> tuple[Grant, Target] | None:
@@ -202,7 +164,7 @@ def _decide(record: CloudTrailRecord, context: EvalContext) -> tuple[Grant, Targ
             arn = params.get("policyArn")
             if not isinstance(arn, str) or not POLICY_ARN.fullmatch(arn):
                 return Grant(f"a policy attached to {on}", unreadable="the event names no valid policy ARN"), target
-            grant = _judge_attached(arn, context)
+            grant = judge_attached(arn, context.state)
             grant.what = f"{caller} attached {grant.what} to {on}"
             if entity:
                 target.action = f"detach {arn} from {kind} {entity}"
@@ -222,12 +184,14 @@ def _decide(record: CloudTrailRecord, context: EvalContext) -> tuple[Grant, Targ
         return grant, target
     if name in VERSIONS:
         return _decide_version(record, context)
+    if name in BOUNDARIES:
+        return _decide_boundary(record, context)
     group, user = iam_name(params.get("groupName")), iam_name(params.get("userName"))
     target = Target("user", user, iam_arn(record, "user", user))
     if not group:
         return Grant(f"{caller} added user {user or '(not named in the event)'} to a group",
                      unreadable="the event names no group"), target
-    grant = _judge_group(group, context)
+    grant = judge_group(group, context.state)
     grant.what = f"{caller} added user {user or '(not named in the event)'} to group {group}"
     if user:
         target.action = f"remove user {user} from group {group}"
@@ -244,15 +208,22 @@ def _decide_version(record: CloudTrailRecord, context: EvalContext) -> tuple[Gra
     policy_name = arn.rsplit("/", 1)[-1] if arn else None
     target = Target("policy", policy_name, arn)
     if record.eventName == "CreatePolicyVersion":
-        if str(params.get("setAsDefault")).lower() != "true":
-            return None  # a non-default version grants nothing until someone makes it the default
+        # A non-default version grants nothing yet, but one SetDefaultPolicyVersion away: staged.
+        target.staged = str(params.get("setAsDefault")).lower() != "true"
         response = record.response.get("policyVersion")
         version = response.get("versionId") if isinstance(response, dict) else None
         version = version if isinstance(version, str) and VERSION_ID.fullmatch(version) else None
-        what = f"a new default version {version or '(number not in the event)'} of policy {arn or '(not named)'}"
+        what = (f"a new {'non-default' if target.staged else 'default'} version "
+                f"{version or '(number not in the event)'} of policy {arn or '(not named)'}")
         grant, _ = _document_or_read(
-            record, what, (lambda: context.state.policy_document(arn, version)) if arn else None)
+            record, what, (lambda: context.state.policy_document(arn, version)) if arn and version else None)
         grant.what = f"{caller} made {what}"
+        if target.staged:
+            target.note = (" It is staged, not in force: it takes effect when someone makes it the default "
+                           "(SetDefaultPolicyVersion); nothing is changed now.")
+            if arn and version:
+                target.note += f" To drop it: aws iam delete-policy-version --policy-arn {arn} --version-id {version}"
+            return grant, target
     else:
         version = params.get("versionId")
         version = version if isinstance(version, str) and VERSION_ID.fullmatch(version) else None
@@ -261,22 +232,51 @@ def _decide_version(record: CloudTrailRecord, context: EvalContext) -> tuple[Gra
             grant = Grant(what, unreadable="the event names no valid policy ARN and version")
         else:
             try:
-                grant = _judge(what, context.state.policy_document(arn, version))
+                grant = judge(what, context.state.policy_document(arn, version))
             except StateUnreadable as error:
                 grant = Grant(what, unreadable=str(error))
         grant.what = f"{caller} made {what} the default"
-    if arn and version and not grant.unreadable and (grant.admin or grant.paths):
-        previous, why = _previous_version(arn, version, context)
+    if arn and version and not grant.unreadable and grant.risky:
+        previous, why = (None, "") if context.assumed else _previous_version(arn, version, context)
         if previous:
-            target.action = f"make version {previous} of {arn} the default again"
+            target.action = f"make version {previous} of {arn} (the newest other version that is not risky) the default"
             target.details = {"op": "restore", "policy_arn": arn, "version": version, "previous": previous}
         elif context.assumed:
-            target.action = (f"make the previous default version of {arn} the default again if it is known "
-                             "(exactly one other version); otherwise report only")
+            target.action = (f"make the newest other version of {arn} that is neither admin-equivalent nor escalating "
+                             "the default, if there is one; otherwise report only")
             target.details = {"op": "restore", "policy_arn": arn, "version": version, "previous": None}
         else:
-            target.note = f" The previous default version is not restored automatically: {why}."
+            target.note = f" No other version is made the default automatically: {why}."
         target.undo = f"aws iam set-default-policy-version --policy-arn {arn} --version-id {version}"
+    return grant, target
+
+
+def _decide_boundary(record: CloudTrailRecord, context: EvalContext) -> tuple[Grant, Target]:
+    """A boundary removed or replaced: what the principal's own policies grant now, under the new boundary if any.
+
+    The boundary before the change is in neither the event nor IAM any more, so nothing is put back: notify.
+    """
+    kind = BOUNDARIES[record.eventName]
+    entity = iam_name(record.params.get(f"{kind}Name"))
+    target = Target(kind, entity, iam_arn(record, kind, entity))
+    on = f"{kind} {entity or '(not named in the event)'}"
+    caller = record.identity.display_name
+    held = judge_principal(kind, entity, context.state) if entity else Grant(
+        on, unreadable="the event does not name the principal")
+    if record.eventName.startswith("Delete"):
+        grant, change = held, f"{caller} removed the permissions boundary of {on}"
+    else:
+        arn = record.params.get("permissionsBoundary")
+        if not isinstance(arn, str) or not POLICY_ARN.fullmatch(arn):
+            return Grant(f"{caller} replaced the permissions boundary of {on}",
+                         unreadable="the event names no valid boundary policy ARN"), target
+        grant = within_boundary(held, judge_attached(arn, context.state))
+        change = f"{caller} replaced the permissions boundary of {on} with {arn}"
+    grant.what = change if grant.unreadable else f"{change}, so its own policies now grant"
+    if entity:
+        target.note = (" The boundary before this change is in neither the event nor IAM any more, so it is not "
+                       f"put back automatically (notify only): put the right one back with aws iam "
+                       f"put-{kind}-permissions-boundary --{kind}-name {entity} --permissions-boundary <policy ARN>.")
     return grant, target
 
 
@@ -303,8 +303,16 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
             reason += f" Exempt: {exemption.reason}."
         return Finding(rule=META.id, severity=Severity.LOW, resource=resource, reason=reason,
                        exempt=exemption.exempt, exempt_reason=exemption.reason)
-    if not grant.admin and not grant.paths:
+    if not grant.risky:
         return None
+    if target.staged:
+        holds = ("admin-equivalent permissions" if grant.admin
+                 else f"privilege-escalation paths ({', '.join(grant.paths)})")
+        reason = f"{grant.what}: it holds {holds}.{target.note}"
+        exemption = _exemption(record, target, context)
+        reason, _ = exemption.applied_to(reason, None)
+        return Finding(rule=META.id, severity=Severity.MEDIUM, resource=resource, reason=reason,
+                       exempt=exemption.exempt, exempt_reason=exemption.reason, details={"staged": True})
     if grant.admin:
         via = f" (through {grant.via})" if grant.via else ""
         severity, reason = Severity.CRITICAL, f"{grant.what}: admin-equivalent permissions{via}."
@@ -349,6 +357,10 @@ def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
         return ActionResult(Outcome.FAILED, f"could not {finding.action}.", f"{code}: {error}")
 
 
+# Detaching or deleting a policy takes effect for sessions already issued, so a revert on a role revokes nothing.
+_SESSIONS_NOTE = " Sessions of the role already issued lose the grant as well: no session revocation is needed."
+
+
 def _verb(kind: str, verb: str) -> str:
     return f"{verb}_{kind}_policy" if verb != "list_attached" else f"list_attached_{kind}_policies"
 
@@ -364,7 +376,8 @@ def _detach(aws: AwsClients, details: dict[str, Any]) -> ActionResult:
     attached = getattr(aws.iam, _verb(kind, "list_attached"))(**key)["AttachedPolicies"]
     if any(policy["PolicyArn"] == arn for policy in attached):
         return ActionResult(Outcome.FAILED, f"{arn} is still attached to {kind} {entity} after detaching it.")
-    return ActionResult(Outcome.VERIFIED, f"{arn} is detached from {kind} {entity} (verified by re-reading).")
+    return ActionResult(Outcome.VERIFIED, f"{arn} is detached from {kind} {entity} (verified by re-reading)."
+                        f"{_SESSIONS_NOTE if kind == 'role' else ''}")
 
 
 def _delete_inline(aws: AwsClients, details: dict[str, Any]) -> ActionResult:
@@ -387,25 +400,30 @@ def _delete_inline(aws: AwsClients, details: dict[str, Any]) -> ActionResult:
     except ClientError as error:
         if error_code(error) == "NoSuchEntity":
             return ActionResult(Outcome.VERIFIED, f"inline policy {policy} of {kind} {entity} is deleted (verified "
-                                f"by re-reading). Its document: {compact(details['document'])}")
+                                f"by re-reading).{_SESSIONS_NOTE if kind == 'role' else ''} "
+                                f"Its document: {compact(details['document'])}")
         raise
     return ActionResult(Outcome.FAILED, f"inline policy {policy} of {kind} {entity} still exists after deleting it.")
 
 
 def _restore_version(aws: AwsClients, details: dict[str, Any]) -> ActionResult:
+    """Make the chosen (or, planned in a dry run, the newest non-risky) other version the default; re-read."""
     arn, version = details["policy_arn"], details["version"]
     versions = aws.iam.list_policy_versions(PolicyArn=arn)["Versions"]
     default = next((v["VersionId"] for v in versions if v["IsDefaultVersion"]), None)
-    others = [v["VersionId"] for v in versions if v["VersionId"] != version]
-    previous = details.get("previous") or (others[0] if len(others) == 1 else None)
+    ids = [v["VersionId"] for v in versions]
+    previous = details.get("previous")
     if default == previous and previous:
         return ActionResult(Outcome.VERIFIED, f"version {previous} of {arn} is the default (verified by re-reading).")
     if default != version:
         return ActionResult(Outcome.SKIPPED, f"the default version of {arn} changed after this event ({default}); "
                             "nothing changed here.")
-    if previous is None or previous not in others:
-        return ActionResult(Outcome.SKIPPED, f"the previous default of {arn} is not known ({len(versions)} "
-                            "versions): nothing changed.")
+    if previous is None or previous not in ids:
+        previous, why = newest_safe_version(ids, version, lambda v: aws.iam.get_policy_version(
+            PolicyArn=arn, VersionId=v)["PolicyVersion"]["Document"])
+        if previous is None:
+            return ActionResult(Outcome.SKIPPED, f"no version of {arn} can be made the default instead: {why}; "
+                                "nothing changed.")
     aws.iam.set_default_policy_version(PolicyArn=arn, VersionId=previous)
     now = aws.iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
     if now == previous:

@@ -4,10 +4,16 @@ Practice 7 (use roles with STS AssumeRole safely). Broad trust (`*`, NotPrincipa
 without pinned claims) and accounts outside this one and the trusted list are found with the policy
 analysis (docs/policy-analysis.md). The remediation keeps every other statement and drops only the offending ones
 (deny-all if none is left); the message carries the original document and the command that restores it.
+
+A stripped statement does not end sessions outsiders already assumed, so the remediation also denies
+every session issued before now, with the inline policy IAM's console uses to revoke sessions
+(AWSRevokeOlderSessions) — unless a kept statement trusts a service (an EC2 instance profile, a Lambda
+function, ECS tasks ...): its own sessions would be denied too, so a human decides.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -16,7 +22,7 @@ from remediator.aws import AwsClients, error_code
 from remediator.events import CloudTrailRecord
 from remediator.exemptions import exemption_for
 from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
-from remediator.policy import PolicyParseError, TrustVerdict, analyse_trust_policy, load_policy_document
+from remediator.policy import PolicyParseError, TrustVerdict, analyse_trust_policy, as_list, load_policy_document
 from remediator.policy import strip_statements as strip_trust_statements
 from remediator.remediation import compact, shell_document
 from remediator.rules.base import EvalContext, RuleMeta, Trigger, iam_arn, iam_name, keep_mode, resolves_nothing
@@ -35,9 +41,9 @@ META = RuleMeta(
     triggers=(Trigger(event_names=("CreateRole", "UpdateAssumeRolePolicy", *PROVIDER_EVENTS)),),
     resource_path="requestParameters.roleName",
     remediation="replace the trust policy with the same document minus the offending statements (deny-all if "
-                "none is left)",
+                "none is left) and deny sessions issued before now, unless a kept statement trusts a service",
     undo="aws iam update-assume-role-policy --role-name {role} --policy-document {document}",
-    remediation_actions=("iam:UpdateAssumeRolePolicy", "iam:GetRole"),
+    remediation_actions=("iam:UpdateAssumeRolePolicy", "iam:GetRole", "iam:PutRolePolicy", "iam:GetRolePolicy"),
     state_actions=("iam:GetRole", "iam:ListRoleTags"),
     references=("https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-user_externalid.html",
                 "https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/"
@@ -47,10 +53,38 @@ META = RuleMeta(
 mode_for = keep_mode
 resolve = resolves_nothing
 
+REVOKE_POLICY = "AWSRevokeOlderSessions"  # the name IAM's console gives it: people recognise it
+ALREADY = "Already:"
+
 
 def restore_command(role: str, document: dict[str, Any]) -> str:
     """One line a human can paste to put the original trust policy back."""
     return META.undo.format(role=role, document=shell_document(document))
+
+
+def lift_revocation_command(role: str) -> str:
+    return f"aws iam delete-role-policy --role-name {role} --policy-name {REVOKE_POLICY}"
+
+
+def revoke_sessions_document(before: datetime) -> dict[str, Any]:
+    """Deny everything to sessions issued before `before`: IAM's own "revoke active sessions" policy."""
+    issued = before.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{before.microsecond // 1000:03d}Z"
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Action": ["*"], "Resource": ["*"],
+        "Condition": {"DateLessThan": {"aws:TokenIssueTime": issued}}}]}
+
+
+def trusted_services(document: dict[str, Any]) -> list[str]:
+    """Service principals an Allow statement of the (kept) trust policy names: their sessions are the service's own."""
+    services: list[str] = []
+    for statement in document["Statement"]:
+        principal = statement.get("Principal")
+        if statement.get("Effect") != "Allow" or not isinstance(principal, dict):
+            continue
+        for key, value in principal.items():
+            if str(key).lower() == "service":
+                services += [v for v in as_list(value) if isinstance(v, str) and v not in services]
+    return services
 
 
 def _event_document(record: CloudTrailRecord) -> tuple[dict[str, Any] | None, str]:
@@ -170,20 +204,27 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
 
     replacement = strip_trust_statements(document, offending)
     labels = ", ".join(_statement_label(document, index) for index in offending)
-    action = None
+    services = trusted_services(replacement)
+    action = undo = None
     if role:
         action = (f"replace the trust policy of role {role} with a deny-all policy (every statement is offending)"
                   if len(offending) == len(document["Statement"])
                   else f"replace the trust policy of role {role} with the same document minus {labels}")
+        undo = restore_command(role, document)
+        if services:
+            action += (f"; sessions already issued are not revoked, because the kept trust of {', '.join(services)} "
+                       "would lose its own sessions too: a human decides whether to revoke them")
+        else:
+            action += f" and deny every session issued before now (inline policy {REVOKE_POLICY})"
+            undo += f" && {lift_revocation_command(role)}"
     else:
         reason += " The event does not name the role, so nothing can be changed."
     exemption = exemption_for(context, record, "role", role, arn)
     reason, action = exemption.applied_to(reason, action)
     return Finding(
         rule=META.id, severity=severity, reason=reason, resource=resource, action=action,
-        exempt=exemption.exempt, exempt_reason=exemption.reason,
-        undo=restore_command(role, document) if role else None,
-        details={"role": role, "original": document, "replacement": replacement},
+        exempt=exemption.exempt, exempt_reason=exemption.reason, undo=undo,
+        details={"role": role, "original": document, "replacement": replacement, "kept_services": services},
     )
 
 
@@ -207,13 +248,57 @@ def _current(aws: AwsClients, role: str) -> dict[str, Any]:
 
 
 def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
+    """Strip the offending statements, then deny older sessions; each verified by re-reading."""
+    stripped = _strip(finding, aws)
+    if stripped.outcome != Outcome.VERIFIED:
+        return stripped
+    role, services = finding.details["role"], finding.details.get("kept_services") or []
+    if services:
+        return ActionResult(Outcome.VERIFIED, f"{stripped.detail} Sessions issued before now were NOT revoked: "
+                            f"the kept trust of {', '.join(services)} would lose its own sessions too. If outsiders "
+                            "may hold sessions of this role, revoke them by hand (IAM console: Roles, "
+                            f"{role}, Revoke sessions) once the service's sessions can be renewed.")
+    revoked = revoke_older_sessions(aws, role, again=not stripped.detail.startswith(ALREADY))
+    if revoked.outcome != Outcome.VERIFIED:
+        return ActionResult(revoked.outcome, f"{stripped.detail} But {revoked.detail}", revoked.error)
+    return ActionResult(Outcome.VERIFIED, f"{stripped.detail} {revoked.detail}")
+
+
+def revoke_older_sessions(aws: AwsClients, role: str, *, again: bool = True) -> ActionResult:
+    """Put AWSRevokeOlderSessions (deny all to sessions issued before now) on the role; verify by re-reading.
+    A repeated delivery (`again` False) keeps a revocation already in place rather than moving its time on."""
+    if not again:
+        try:
+            existing: Any = aws.iam.get_role_policy(RoleName=role, PolicyName=REVOKE_POLICY)["PolicyDocument"]
+            return ActionResult(Outcome.VERIFIED, f"Sessions of role {role} are already revoked ({compact(existing)}"
+                                f", verified by re-reading); lift it with: {lift_revocation_command(role)}")
+        except ClientError as error:
+            if error_code(error) != "NoSuchEntity":
+                raise
+    document = revoke_sessions_document(datetime.now(UTC))
+    try:
+        aws.iam.put_role_policy(RoleName=role, PolicyName=REVOKE_POLICY, PolicyDocument=compact(document))
+        stored: Any = aws.iam.get_role_policy(RoleName=role, PolicyName=REVOKE_POLICY)["PolicyDocument"]
+        after = load_policy_document(stored)
+    except ClientError as error:
+        code = error_code(error)
+        return ActionResult(Outcome.FAILED, f"sessions of role {role} issued before now could not be revoked.",
+                            f"{code}: {error}")
+    issued = document["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
+    if after != document:
+        return ActionResult(Outcome.FAILED, f"the {REVOKE_POLICY} policy of role {role} does not read as written.")
+    return ActionResult(Outcome.VERIFIED, f"Sessions of role {role} issued before {issued} are denied (inline policy "
+                        f"{REVOKE_POLICY}, verified by re-reading); lift it with: {lift_revocation_command(role)}")
+
+
+def _strip(finding: Finding, aws: AwsClients) -> ActionResult:
     """Strip the offending statements, unless the trust policy changed since the event; verify by re-reading."""
     role, original, replacement = (finding.details[key] for key in ("role", "original", "replacement"))
     try:
         current = _current(aws, role)
         original, replacement = as_iam_stores_it(original), as_iam_stores_it(replacement)
         if current == replacement:
-            return ActionResult(Outcome.VERIFIED, f"the trust policy of role {role} already reads the stripped "
+            return ActionResult(Outcome.VERIFIED, f"{ALREADY} the trust policy of role {role} reads the stripped "
                                 "document (verified by re-reading).")
         if current != original:
             return ActionResult(Outcome.SKIPPED, f"the trust policy of role {role} changed after this event; "
