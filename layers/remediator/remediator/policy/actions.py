@@ -103,6 +103,8 @@ _RH = "Rhino Security Labs"
 _IV = "BishopFox iam-vulnerable"
 _PR = "prowler privilege_escalation.py"
 _PF = "pathfinding.cloud via cloudsplaining"
+_AWS = "AWS documentation of the feature (role use, permissions boundaries, ABAC tags, federation)"
+_SSO = "AWS IAM Identity Center User Guide, permission sets and account assignments"
 
 
 def _path(source: str, *actions: str) -> EscalationPath:
@@ -116,6 +118,8 @@ ESCALATION_PATHS: tuple[EscalationPath, ...] = (
     _path(_RH, "iam:CreateLoginProfile"),
     _path(_RH, "iam:UpdateLoginProfile"),
     _path(_RH, "iam:AddUserToGroup"),
+    # A role assumable through a wildcard: any role whose trust lets this account in (cloudsplaining counts it)
+    _path(_CS, "sts:AssumeRole"),
     # Permissions on policies
     _path(_RH, "iam:CreatePolicyVersion"),
     _path(_RH, "iam:SetDefaultPolicyVersion"),
@@ -127,6 +131,27 @@ ESCALATION_PATHS: tuple[EscalationPath, ...] = (
     _path(_RH, "iam:PutRolePolicy"),
     # Trust updates (cloudsplaining counts the update alone; the role is then assumable by the updater)
     _path(_CS, "iam:UpdateAssumeRolePolicy"),
+    # Permissions boundaries: removing or replacing one lifts the ceiling on what the principal's policies grant
+    _path(_AWS, "iam:DeleteUserPermissionsBoundary"),
+    _path(_AWS, "iam:DeleteRolePermissionsBoundary"),
+    _path(_AWS, "iam:PutUserPermissionsBoundary"),
+    _path(_AWS, "iam:PutRolePermissionsBoundary"),
+    # Tags gate access (aws:PrincipalTag / iam:ResourceTag conditions) and exemptions: changing them unlocks both
+    _path(_AWS, "iam:TagUser"),
+    _path(_AWS, "iam:UntagUser"),
+    _path(_AWS, "iam:TagRole"),
+    _path(_AWS, "iam:UntagRole"),
+    # Identity providers: whoever controls what a trusted provider accepts signs in to the roles that trust it
+    _path(_AWS, "iam:UpdateSAMLProvider"),
+    _path(_AWS, "iam:UpdateOpenIDConnectProviderThumbprint"),
+    _path(_AWS, "iam:AddClientIDToOpenIDConnectProvider"),
+    # Identity Center: assign oneself a permission set, or change what an assigned set grants and provision it
+    _path(_SSO, "sso:CreateAccountAssignment"),
+    _path(_SSO, "sso:AttachManagedPolicyToPermissionSet", "sso:ProvisionPermissionSet"),
+    _path(_SSO, "sso:AttachCustomerManagedPolicyReferenceToPermissionSet", "sso:ProvisionPermissionSet"),
+    _path(_SSO, "sso:PutInlinePolicyToPermissionSet", "sso:ProvisionPermissionSet"),
+    _path(_SSO, "sso:DeletePermissionsBoundaryFromPermissionSet", "sso:ProvisionPermissionSet"),
+    _path(_SSO, "sso:PutPermissionsBoundaryToPermissionSet", "sso:ProvisionPermissionSet"),
     # iam:PassRole to a compute or stack service
     _path(_RH, "iam:PassRole", "ec2:RunInstances"),
     _path(_PF, "iam:PassRole", "ec2:RequestSpotInstances"),
@@ -142,6 +167,9 @@ ESCALATION_PATHS: tuple[EscalationPath, ...] = (
     _path(_PF, "iam:PassRole", "cloudformation:CreateStackSet", "cloudformation:CreateStackInstances"),
     _path(_PF, "iam:PassRole", "cloudformation:UpdateStackSet"),
     _path(_RH, "iam:PassRole", "datapipeline:CreatePipeline"),
+    _path(_AWS, "iam:PassRole", "states:CreateStateMachine", "states:StartExecution"),
+    _path(_AWS, "iam:PassRole", "states:UpdateStateMachine", "states:StartExecution"),
+    _path(_AWS, "iam:PassRole", "elasticmapreduce:RunJobFlow"),
     _path(_RH, "iam:PassRole", "codestar:CreateProject"),
     _path(_IV, "iam:PassRole", "codebuild:CreateProject", "codebuild:StartBuild"),
     _path(_PF, "iam:PassRole", "codebuild:CreateProject", "codebuild:StartBuildBatch"),
@@ -187,6 +215,7 @@ ESCALATION_PATHS: tuple[EscalationPath, ...] = (
     ),
     _path(_IV, "ssm:SendCommand"),
     _path(_IV, "ssm:StartSession"),
+    _path(_AWS, "ssm:CreateAssociation"),
     _path(_PR, "codebuild:StartBuild"),
     _path(_PR, "codebuild:StartBuildBatch"),
     _path(_PR, "apprunner:UpdateService"),
@@ -200,6 +229,7 @@ ESCALATION_PATHS: tuple[EscalationPath, ...] = (
 #   user/group/role: any such principal, the caller included (attaching a policy to oneself escalates)
 #   customer_policy: customer managed policies (AWS managed ones, account `aws`, cannot be edited)
 #   passable_role: roles chosen by the caller: PassRole on one named role is not an escalation
+#   assumable_role: the same for sts:AssumeRole: one named role is a deliberate grant, a wildcard is not
 ACTION_TARGETS: dict[str, str] = {
     "iam:createaccesskey": "other_user",
     "iam:createloginprofile": "other_user",
@@ -215,6 +245,36 @@ ACTION_TARGETS: dict[str, str] = {
     "iam:createpolicyversion": "customer_policy",
     "iam:setdefaultpolicyversion": "customer_policy",
     "iam:passrole": "passable_role",
+    "sts:assumerole": "assumable_role",
+    "iam:deleteuserpermissionsboundary": "user",
+    "iam:putuserpermissionsboundary": "user",
+    "iam:deleterolepermissionsboundary": "role",
+    "iam:putrolepermissionsboundary": "role",
+    "iam:taguser": "user",
+    "iam:untaguser": "user",
+    "iam:tagrole": "role",
+    "iam:untagrole": "role",
+    "iam:updatesamlprovider": "saml_provider",
+    "iam:updateopenidconnectproviderthumbprint": "oidc_provider",
+    "iam:addclientidtoopenidconnectprovider": "oidc_provider",
+}
+
+# The IAM writes with which a principal grants itself anything, and the kind of resource each acts on. A grant is
+# admin-equivalent when, after Deny statements, every one of them is still allowed on every resource of its kind
+# except at most a few named ones: then nothing else matters, since the holder can write its own permissions.
+# (Every action on every resource except read-only ones includes all of them.) Read-only IAM actions, PassRole or
+# CreateUser are not needed for that, so a Deny of those leaves the grant admin-equivalent.
+ADMIN_IAM_ACTIONS: dict[str, str] = {
+    "iam:attachuserpolicy": "user",
+    "iam:putuserpolicy": "user",
+    "iam:attachgrouppolicy": "group",
+    "iam:putgrouppolicy": "group",
+    "iam:addusertogroup": "group",
+    "iam:attachrolepolicy": "role",
+    "iam:putrolepolicy": "role",
+    "iam:updateassumerolepolicy": "role",
+    "iam:createpolicyversion": "customer_policy",
+    "iam:setdefaultpolicyversion": "customer_policy",
 }
 
 # The resource type each target kind lives in, as an ARN pattern (partition and account already normalised).
@@ -225,6 +285,9 @@ TARGET_ARNS: dict[str, str] = {
     "role": "arn:aws:iam::*:role/*",
     "customer_policy": "arn:aws:iam::*:policy/*",
     "passable_role": "arn:aws:iam::*:role/*",
+    "assumable_role": "arn:aws:iam::*:role/*",
+    "saml_provider": "arn:aws:iam::*:saml-provider/*",
+    "oidc_provider": "arn:aws:iam::*:oidc-provider/*",
 }
 
 # Service principals a passed role goes to, by the service of the path's other actions (iam:PassedToService).
@@ -241,6 +304,8 @@ PASSROLE_SERVICES: dict[str, tuple[str, ...]] = {
     "sagemaker": ("sagemaker.amazonaws.com",),
     "apprunner": ("tasks.apprunner.amazonaws.com", "build.apprunner.amazonaws.com"),
     "bedrock-agentcore": ("bedrock-agentcore.amazonaws.com",),
+    "states": ("states.amazonaws.com",),
+    "elasticmapreduce": ("elasticmapreduce.amazonaws.com", "ec2.amazonaws.com"),
 }
 
 ASSUME_ACTIONS: tuple[str, ...] = (

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from .actions import (
     ACTION_TARGETS,
+    ADMIN_IAM_ACTIONS,
     ESCALATION_PATHS,
     TARGET_ARNS,
     PatternSet,
@@ -22,11 +23,10 @@ from .actions import (
 )
 from .document import Statement, normalised_statements
 
-_IAM_ACTIONS = "iam:*"
-_IAM_RESOURCES = "arn:aws:iam::*:*"
 _SELF_VARIABLES = ("${aws:username}", "${aws:userid}")
 _VARIABLE = "\x00variable\x00"  # a policy variable in a Deny names one value, never "all of them"
 _PAST_ONLY_KEYS = ("aws:currenttime", "aws:tokenissuetime", "aws:epochtime")
+_ACCOUNT_CHARACTERS = frozenset("0123456789*?")
 
 
 @dataclass(frozen=True)
@@ -56,16 +56,19 @@ def normalise_arn(pattern: str, variable: str = "*") -> str:
     if len(parts) == 6 and parts[0] == "arn":
         if parts[1].startswith("aws"):
             parts[1] = "aws"
-        if parts[4].isdigit():
+        if parts[4] and set(parts[4]) <= _ACCOUNT_CHARACTERS:  # 111122223333, ????????????, 1111*
             parts[4] = "*"
         text = ":".join(parts)
     return text
 
 
 def _self_only(pattern: str) -> bool:
-    """`arn:aws:iam::*:user/${aws:username}`: the caller's own user, as in self-service policies."""
+    """`arn:aws:iam::*:user/${aws:username}`: the caller's own user, as in self-service policies.
+
+    Only when the variable is the whole name: `user/${aws:username}*` also reaches `alice-admin` for `alice`.
+    """
     last = pattern.lower().rsplit("/", 1)[-1]
-    return any(variable in last for variable in _SELF_VARIABLES)
+    return last in _SELF_VARIABLES
 
 
 def _resource_counts(pattern: str, target: str) -> bool:
@@ -80,7 +83,7 @@ def _resource_counts(pattern: str, target: str) -> bool:
         return not (len(parts) > 4 and parts[4] == "aws")
     if target == "other_user":
         return not _self_only(pattern)
-    if target == "passable_role":
+    if target in ("passable_role", "assumable_role"):
         return normal == "*" or has_wildcard(_strip_variables(pattern))
     return True
 
@@ -197,36 +200,47 @@ class _Grants:
         return [language]
 
     def admin_equivalent(self) -> bool:
-        """Every IAM action on every IAM resource, untouched by Deny: the holder can grant itself anything."""
-        if any(_blocks_admin(deny) for deny in self.denies):
-            return False
-        return any(_grants_admin(allow) for allow in self.allows)
+        """Every permission-writing IAM action on every user, group, role and customer policy (a few named ones
+        aside), in the union of the Allows, and no Deny that takes an unbounded part of that away."""
+        for action, kind in ADMIN_IAM_ACTIONS.items():
+            if not any(allow.allows_action(action) and _reaches_all(allow, kind) for allow in self.allows):
+                return False
+            if any(deny.allows_action(action) and _takes_part(deny, kind) for deny in self.denies):
+                return False
+        return True
 
 
-def _grants_admin(allow: _Compiled) -> bool:
-    statement = allow.statement
-    if statement.actions is not None:
-        actions_ok = any(glob_covers(p, _IAM_ACTIONS) for p in statement.actions)
-    else:
-        actions_ok = not any(globs_intersect(p, _IAM_ACTIONS) for p in statement.not_actions or ())
-    if not actions_ok:
+def _names_single_resources(pattern: str) -> bool:
+    """No wildcard after the account (`role/app`, `user/${aws:username}`): the pattern names, it does not range."""
+    normal = normalise_arn(pattern, _VARIABLE)
+    parts = normal.split(":", 5)
+    return not has_wildcard(parts[5] if len(parts) == 6 and parts[0] == "arn" else normal)
+
+
+def _ranges_over(pattern: str, kind: str) -> bool:
+    """Does `pattern` reach more than a few named resources of this kind? (What an exclusion must not take.)"""
+    parts = pattern.strip().lower().split(":")
+    if len(parts) > 4 and parts[4] == "aws":  # AWS managed policies: no principal, and they cannot be edited
         return False
-    if statement.resources is not None:
-        return any(glob_covers(normalise_arn(r), _IAM_RESOURCES) for r in statement.resources)
-    return not any(globs_intersect(normalise_arn(r), _IAM_RESOURCES) for r in statement.not_resources or ())
-
-
-def _blocks_admin(deny: _Compiled) -> bool:
-    statement = deny.statement
-    if statement.actions is not None:
-        touches = any(globs_intersect(p, _IAM_ACTIONS) for p in statement.actions)
-    else:
-        touches = not any(glob_covers(p, _IAM_ACTIONS) for p in statement.not_actions or ())
-    if not touches:
+    if not globs_intersect(normalise_arn(pattern), TARGET_ARNS[kind]):
         return False
-    if statement.resources is not None:
-        return any(globs_intersect(normalise_arn(r), _IAM_RESOURCES) for r in statement.resources)
-    return not any(glob_covers(normalise_arn(r), _IAM_RESOURCES) for r in statement.not_resources or ())
+    return not _names_single_resources(pattern)
+
+
+def _reaches_all(allow: _Compiled, kind: str) -> bool:
+    """Does the Allow cover every resource of this kind except at most a few named ones?"""
+    language = TARGET_ARNS[kind]
+    if allow.resources is not None:
+        return any(glob_covers(normalise_arn(r, _VARIABLE), language) for r in allow.resources)
+    return not any(_ranges_over(r, kind) for r in allow.not_resources or ())
+
+
+def _takes_part(deny: _Compiled, kind: str) -> bool:
+    """Does the Deny take away more than a few named resources of this kind?"""
+    if deny.resources is not None:
+        return any(_ranges_over(r, kind) for r in deny.resources)
+    language = TARGET_ARNS[kind]
+    return not any(glob_covers(normalise_arn(r, _VARIABLE), language) for r in deny.not_resources or ())
 
 
 def _path_open(grants: _Grants, actions: tuple[str, ...], services: tuple[str, ...]) -> bool:
