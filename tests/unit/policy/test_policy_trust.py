@@ -124,14 +124,6 @@ def analyse(*statements: dict, **config) -> TrustVerdict:
             ),
             id="other OIDC without sub",
         ),
-        pytest.param(
-            trust(
-                {"Federated": "accounts.google.com"},
-                "sts:AssumeRoleWithWebIdentity",
-                {"StringEquals": {"accounts.google.com:aud": "app"}},
-            ),
-            id="Google audience only",
-        ),
     ],
 )
 def test_broad(statement: dict) -> None:
