@@ -8,6 +8,7 @@ does not make it less dangerous, except one that can never hold again (a date te
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .actions import (
     ACTION_TARGETS,
@@ -248,7 +249,7 @@ def _path_open(grants: _Grants, actions: tuple[str, ...], services: tuple[str, .
     return all(grants.granted(a, services if a == "iam:PassRole" else ()) for a in actions)
 
 
-def analyse_identity_policy(document: dict | str) -> IdentityVerdict:
+def analyse_identity_policy(document: dict[str, Any] | str) -> IdentityVerdict:
     """Admin-equivalence and escalation paths of one identity policy; raises only PolicyParseError."""
     statements = normalised_statements(document, "identity")
     grants = _Grants(statements)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from .actions import ASSUME_ACTIONS, PatternSet, glob_covers, glob_match, has_wildcard
 from .document import Condition, Statement, as_list, clone_json, load_policy_document, normalise_statement
@@ -236,8 +236,9 @@ def _narrowing_scopes(statement: Statement) -> list[list[tuple[str, str]]]:
         if not _positive(condition, _NARROWING_OPERATORS, ("", "foranyvalue")):
             continue
         scopes = [_scope(condition, value) for value in condition.values]
-        if all(scope is not None for scope in scopes):
-            out.append(scopes)
+        known = [scope for scope in scopes if scope is not None]
+        if len(known) == len(scopes):
+            out.append(known)
     return out
 
 
@@ -300,8 +301,10 @@ def _repo_level(value: str, literal: bool) -> int:
     """GitHub: how far one sub value reaches. Literal values match one subject (or none); a first claim other
     than the repository is chosen by the caller's workflow (a customised sub template) and reaches anyone."""
     if literal or not has_wildcard(value):
-        if value.startswith(_REPO_CLAIMS + _OWNER_CLAIMS):
-            return _TENANT if value.startswith(_OWNER_CLAIMS) and not literal else _PINNED
+        if value.startswith(_OWNER_CLAIMS):  # every repository of one owner
+            return _TENANT
+        if value.startswith(_REPO_CLAIMS):
+            return _PINNED
         return _PINNED if value and ":" not in value else _ANY  # '*' or 'invalid' compared literally: no token
     for claim in _REPO_CLAIMS + _OWNER_CLAIMS:
         if value.startswith(claim):
@@ -522,12 +525,12 @@ def analyse_trust_policy(
     )
 
 
-def strip_statements(document: dict, indices: Iterable[int]) -> dict:
+def strip_statements(document: dict[str, Any], indices: Iterable[int]) -> dict[str, Any]:
     """The document without those statements; a deny-all trust policy when nothing would be left."""
     parsed = load_policy_document(document)
     drop = set(indices)
     kept = [statement for index, statement in enumerate(parsed["Statement"]) if index not in drop]
     if not kept:
-        return clone_json(DENY_ALL_TRUST_POLICY)
+        return cast(dict[str, Any], clone_json(DENY_ALL_TRUST_POLICY))
     parsed["Statement"] = kept
     return parsed
