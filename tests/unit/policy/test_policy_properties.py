@@ -144,3 +144,60 @@ def test_stripping_the_offending_statements_leaves_no_issue(existing: list) -> N
     verdict = analyse_trust_policy(document, "111122223333")
     stripped = strip_statements(document, verdict.offending_indices)
     assert analyse_trust_policy(stripped, "111122223333").issues == ()
+
+
+READ_ONLY_ACTIONS = ["iam:GetUser", "iam:Get*", "iam:List*", "*:Describe*", "s3:GetObject", "*:List*"]
+NAMED_RESOURCES = [
+    "arn:aws:iam::111122223333:role/breakglass", "arn:aws:iam::*:user/admin", "arn:aws:s3:::dummy",
+    "arn:aws:iam::111122223333:policy/guard", "arn:aws:iam::*:user/${aws:username}",
+]  # fmt: skip
+
+
+@FAST
+@given(policies("identity"), statements(st.just("Allow"), "identity"))
+def test_an_allow_never_makes_an_identity_policy_less_dangerous(existing: list, extra: dict) -> None:
+    before = analyse_identity_policy({"Statement": existing})
+    after = analyse_identity_policy({"Statement": [*existing, extra]})
+    assert after.admin_equivalent or not before.admin_equivalent
+    assert set(before.escalation_paths) <= set(after.escalation_paths)
+
+
+@FAST
+@given(
+    policies("identity"),
+    st.sampled_from(READ_ONLY_ACTIONS),
+    st.sampled_from([*RESOURCES, *NAMED_RESOURCES]),
+    st.sampled_from([*ACTIONS, *READ_ONLY_ACTIONS]),
+    st.sampled_from(NAMED_RESOURCES),
+)
+def test_a_deny_of_reads_or_of_one_named_resource_never_removes_admin(
+    existing: list, read: str, resource: str, action: str, named: str
+) -> None:
+    if not analyse_identity_policy({"Statement": existing}).admin_equivalent:
+        return
+    for extra in (
+        {"Effect": "Deny", "Action": read, "Resource": resource},
+        {"Effect": "Deny", "Action": action, "Resource": named},
+    ):
+        assert analyse_identity_policy({"Statement": [*existing, extra]}).admin_equivalent, extra
+
+
+@FAST
+@given(policies("identity"), st.sampled_from(NAMED_RESOURCES), st.sampled_from(READ_ONLY_ACTIONS))
+def test_excluding_one_named_resource_or_one_read_never_removes_admin(
+    existing: list, named: str, read: str
+) -> None:
+    if not analyse_identity_policy({"Statement": existing}).admin_equivalent:
+        return
+    for index, statement in enumerate(existing):
+        if statement["Effect"] != "Allow":
+            continue
+        narrowed = [dict(s) for s in existing]
+        if "Resource" in narrowed[index] and narrowed[index]["Resource"] == "*":
+            del narrowed[index]["Resource"]
+            narrowed[index]["NotResource"] = named
+            assert analyse_identity_policy({"Statement": narrowed}).admin_equivalent, narrowed
+        if narrowed[index].get("Action") == "*":
+            del narrowed[index]["Action"]
+            narrowed[index]["NotAction"] = read
+            assert analyse_identity_policy({"Statement": narrowed}).admin_equivalent, narrowed

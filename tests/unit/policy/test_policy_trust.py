@@ -1,4 +1,4 @@
-"""Who can assume a role: broad trust, untrusted accounts, external ids, stripping statements (SPEC §4)."""
+"""Who can assume a role: broad trust, untrusted accounts, external ids, stripping statements."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Is an identity policy admin-equivalent, or does it open a known privilege-escalation path? (SPEC §4)
+"""Is an identity policy admin-equivalent, or does it open a known privilege-escalation path?
 
 Both questions are asked of the document alone: Allow statements grant, unconditioned Deny statements take
 away, NotAction/NotResource are read as "everything except". A condition on an Allow (MFA, source IP, tags)

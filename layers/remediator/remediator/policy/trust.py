@@ -1,4 +1,4 @@
-"""Who can assume a role? Broad trust, untrusted accounts and external ids in a trust policy (SPEC §4).
+"""Who can assume a role? Broad trust, untrusted accounts and external ids in a trust policy.
 
 Only Allow statements that grant an `sts:AssumeRole*` action matter. Deny statements are not used to narrow
 (a trust policy that needs a Deny to be safe is still reported), so adding one never makes a policy broader.
