@@ -100,6 +100,7 @@ CASES = {
     "other OIDC without condition": (oidc("idp.example.com"), "tenant"),
     "other OIDC sub": (oidc("idp.example.com", equals("idp.example.com:sub", "svc-1")), "pinned"),
     "other OIDC sub wildcard": (oidc("idp.example.com", like("idp.example.com:sub", "*")), "tenant"),
+    "wildcard provider": ({"Effect": "Allow", "Principal": {"Federated": "*"}, "Action": WEB}, "any"),
     "IfExists never pins": (oidc(GH, {"StringLikeIfExists": {f"{GH}:sub": "repo:acme/app:*"}}), "any"),
     "negated operator never pins": (oidc(GH, {"StringNotLike": {f"{GH}:sub": "repo:evil/*"}}), "any"),
 }

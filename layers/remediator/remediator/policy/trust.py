@@ -405,6 +405,8 @@ def _federated(statement: Statement, value: str, config: _Config, found: _Findin
     level = min((score for score, _ in scored), default=_TENANT if provider.issuer_pins_tenant else _ANY)
     if provider.issuer_pins_tenant:
         level = min(level, _TENANT)
+    if has_wildcard(value) and level == _TENANT:  # a wildcard provider names no one issuer, hence no tenant
+        level = _ANY
     deciding = [c for score, c in scored if score == level]
     subjects = list(dict.fromkeys(v for c in deciding for v in c.values if c.key.endswith(":sub")))
     trusted = config.trusted_oidc_subjects
