@@ -49,6 +49,10 @@ ADMIN_GRANTS = {
         allow(["iam:Attach*", "iam:Put*"]),
         allow(["iam:*Version", "iam:Update*", "iam:Add*"]),
     ],
+    "names sliced by first character": [
+        allow("iam:*", [f"arn:aws:iam::*:{kind}/{c}*" for c in "abcdefghijklmnopqrstuvwxyz0123456789+=,.@_-/"])
+        for kind in ("user", "group", "role", "policy")
+    ],
     "NotAction of a read": [allow("iam:GetUser", not_action=True)],
     "NotAction of another service": [allow("s3:*", not_action=True)],
     "NotResource of a named role": [allow("*", f"arn:aws:iam::{OWN}:role/breakglass", not_resource=True)],
@@ -74,6 +78,10 @@ NOT_ADMIN = {
     "Deny NotResource of one bucket": [allow(), deny("iam:*", "arn:aws:s3:::b", not_resource=True)],
     "PowerUserAccess": [allow(["iam:*", "organizations:*", "account:*"], not_action=True)],
     "iam:* on roles only": [allow("iam:*", "arn:aws:iam::*:role/*")],
+    "iam:* on roles starting with a to y": [
+        allow("iam:*", ["arn:aws:iam::*:group/*", "arn:aws:iam::*:policy/*"]),
+        allow("iam:*", [f"arn:aws:iam::*:{k}/{c}*" for c in "abcdefghijklmnopqrstuvwxy" for k in ("user", "role")]),
+    ],
     "iam:* on one role": [allow("iam:*", f"arn:aws:iam::{OWN}:role/app")],
     "NotResource of every role": [allow("*", "arn:aws:iam::*:role/*", not_resource=True)],
     "NotAction of permission writes": [allow(["iam:Attach*"], not_action=True)],

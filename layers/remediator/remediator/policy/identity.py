@@ -28,6 +28,7 @@ _SELF_VARIABLES = ("${aws:username}", "${aws:userid}")
 _VARIABLE = "\x00variable\x00"  # a policy variable in a Deny names one value, never "all of them"
 _PAST_ONLY_KEYS = ("aws:currenttime", "aws:tokenissuetime", "aws:epochtime")
 _ACCOUNT_CHARACTERS = frozenset("0123456789*?")
+_NAME_STARTS = "abcdefghijklmnopqrstuvwxyz0123456789+=,.@_-/"  # what an IAM name or path can start with
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,8 @@ class _Grants:
         """Every permission-writing IAM action on every user, group, role and customer policy (a few named ones
         aside), in the union of the Allows, and no Deny that takes an unbounded part of that away."""
         for action, kind in ADMIN_IAM_ACTIONS.items():
-            if not any(allow.allows_action(action) and _reaches_all(allow, kind) for allow in self.allows):
+            allowing = [allow for allow in self.allows if allow.allows_action(action)]
+            if not any(_reaches_all(allow, kind) for allow in allowing) and not _slices_cover(allowing, kind):
                 return False
             if any(deny.allows_action(action) and _takes_part(deny, kind) for deny in self.denies):
                 return False
@@ -234,6 +236,15 @@ def _reaches_all(allow: _Compiled, kind: str) -> bool:
     if allow.resources is not None:
         return any(glob_covers(normalise_arn(r, _VARIABLE), language) for r in allow.resources)
     return not any(_ranges_over(r, kind) for r in allow.not_resources or ())
+
+
+def _slices_cover(allows: list[_Compiled], kind: str) -> bool:
+    """Do Resource patterns together cover the kind, sliced by first letter (`role/a*`, `role/b*`, ...)?"""
+    patterns = [normalise_arn(r, _VARIABLE) for allow in allows for r in allow.resources or ()]
+    if not patterns:
+        return False
+    base = TARGET_ARNS[kind][:-1]  # "arn:aws:iam::*:role/"
+    return all(any(glob_covers(p, f"{base}{first}*") for p in patterns) for first in _NAME_STARTS)
 
 
 def _takes_part(deny: _Compiled, kind: str) -> bool:
