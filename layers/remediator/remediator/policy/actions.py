@@ -17,6 +17,16 @@ def has_wildcard(text: str) -> bool:
     return "*" in text or "?" in text
 
 
+# Patterns with more stars than this are matched segment by segment, never by a backtracking regex: a value
+# such as `*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b` in a policy would otherwise take minutes, and an analysis that
+# times out reports nothing. Up to two stars the regex is safe on the short strings it is matched against.
+_REGEX_STARS = 2
+# globs_intersect needs a search only when one pattern has no star; it visits at most len(first) * len(second)
+# states, and past this budget answers "they may intersect" (a Deny whose reach we cannot settle then takes
+# nothing away). 300,000 keeps every comparison with a short resource-type pattern exact.
+_INTERSECT_BUDGET = 300_000
+
+
 @lru_cache(maxsize=8192)
 def _glob_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
     """One case-insensitive regex for a whole list of glob patterns (fast on AWS managed policies)."""
@@ -26,33 +36,102 @@ def _glob_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("(?:" + "|".join(parts) + r")\Z", re.IGNORECASE | re.DOTALL)
 
 
+@lru_cache(maxsize=4096)
+def _segment_regex(segment: str) -> re.Pattern[str]:
+    return re.compile("".join("." if c == "?" else re.escape(c) for c in segment), re.DOTALL)
+
+
+def _segment_at(segment: str, text: str, at: int) -> bool:
+    if "?" not in segment:
+        return text.startswith(segment, at)
+    return _segment_regex(segment).match(text, at, at + len(segment)) is not None
+
+
+def _segment_find(segment: str, text: str, start: int, end: int) -> int:
+    if "?" not in segment:
+        return text.find(segment, start, end)
+    found = _segment_regex(segment).search(text, start, end)
+    return -1 if found is None else found.start()
+
+
+def _wildcard_match(pattern: str, text: str) -> bool:
+    """Glob match without backtracking: the parts between stars are placed leftmost, which is optimal, so the
+    cost is one scan per part (both arguments lower-case)."""
+    parts = pattern.split("*")
+    if len(parts) == 1:
+        return len(pattern) == len(text) and _segment_at(pattern, text, 0)
+    first, middle, last = parts[0], parts[1:-1], parts[-1]
+    end = len(text) - len(last)
+    if end < len(first) or not _segment_at(first, text, 0) or not _segment_at(last, text, end):
+        return False
+    position = len(first)
+    for segment in middle:
+        if segment:
+            found = _segment_find(segment, text, position, end)
+            if found < 0:
+                return False
+            position = found + len(segment)
+    return True
+
+
 def glob_match(pattern: str, value: str) -> bool:
     """Does the IAM wildcard `pattern` match the literal `value` (case-insensitive)?"""
     if not has_wildcard(pattern):
         return pattern.lower() == value.lower()
-    return _glob_regex((pattern,)).match(value) is not None
+    return _wildcard_match(pattern.lower(), value.lower())
 
 
 class PatternSet:
-    """Lower-case glob patterns split into exact names (a set lookup) and wildcards (one regex)."""
+    """Lower-case glob patterns split into exact names (a set lookup), simple wildcards (one regex) and
+    many-star wildcards (matched part by part)."""
 
-    __slots__ = ("exact", "regex")
+    __slots__ = ("exact", "many_stars", "regex")
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
         lowered = tuple(p.lower() for p in patterns)
         self.exact = frozenset(p for p in lowered if not has_wildcard(p))
-        wild = tuple(sorted({p for p in lowered if has_wildcard(p)}))
-        self.regex = _glob_regex(wild) if wild else None
+        wild = sorted({p for p in lowered if has_wildcard(p)})
+        simple = tuple(p for p in wild if p.count("*") <= _REGEX_STARS)
+        self.many_stars = tuple(p for p in wild if p.count("*") > _REGEX_STARS)
+        self.regex = _glob_regex(simple) if simple else None
 
     def matches(self, value: str) -> bool:
         value = value.lower()
-        return value in self.exact or (self.regex is not None and self.regex.match(value) is not None)
+        if value in self.exact or (self.regex is not None and self.regex.match(value) is not None):
+            return True
+        return any(_wildcard_match(pattern, value) for pattern in self.many_stars)
+
+
+def _collapse_stars(text: str) -> str:
+    while "**" in text:
+        text = text.replace("**", "*")
+    return text
+
+
+def _compatible(first: str, second: str) -> bool:
+    """Two star-free texts of one length that some string matches (`?` matches any character)."""
+    return all(x == y or x == "?" or y == "?" for x, y in zip(first, second, strict=True))
 
 
 @lru_cache(maxsize=65536)
 def globs_intersect(first: str, second: str) -> bool:
-    """Can both wildcard patterns match one common string? (Exact, by dynamic programming.)"""
-    a, b = first.lower(), second.lower()
+    """Can both wildcard patterns match one common string? (Exact.)
+
+    When both hold a star, they intersect exactly when their texts before the first star agree as far as both
+    go, and so do their texts after the last star: the string made of the longer prefix, every middle part of
+    one, every middle part of the other and the longer suffix matches both. Otherwise dynamic programming."""
+    a, b = _collapse_stars(first.lower()), _collapse_stars(second.lower())
+    if "*" in a and "*" in b:
+        prefix_a, prefix_b = a.split("*", 1)[0], b.split("*", 1)[0]
+        suffix_a, suffix_b = a.rsplit("*", 1)[1], b.rsplit("*", 1)[1]
+        n, m = min(len(prefix_a), len(prefix_b)), min(len(suffix_a), len(suffix_b))
+        return _compatible(prefix_a[:n], prefix_b[:n]) and _compatible(
+            suffix_a[len(suffix_a) - m :], suffix_b[len(suffix_b) - m :]
+        )
+    if "*" not in a and "*" not in b:
+        return len(a) == len(b) and _compatible(a, b)
+    if (len(a) + 1) * (len(b) + 1) > _INTERSECT_BUDGET:
+        return True
     seen: set[tuple[int, int]] = set()
     stack = [(0, 0)]
     while stack:
@@ -81,7 +160,7 @@ def glob_covers(outer: str, inner: str) -> bool:
     """Does `outer` match everything `inner` matches? Approximated by matching inner's text literally."""
     if outer == "*":
         return True
-    return _glob_regex((outer.lower(),)).match(inner.lower()) is not None
+    return _wildcard_match(outer.lower(), inner.lower())
 
 
 class EscalationPath:
