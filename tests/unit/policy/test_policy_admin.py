@@ -67,6 +67,14 @@ ADMIN_GRANTS = {
     "Deny on the caller's own user": [allow(), deny("iam:*", "arn:aws:iam::*:user/${aws:username}")],
     "Deny with a condition": [allow(), deny("iam:*", Condition={"Bool": {"aws:SecureTransport": "false"}})],
     "Deny NotResource of all IAM": [allow(), deny("iam:*", "arn:aws:iam::*:*", not_resource=True)],
+    "Deny on a slice of role names": [allow(), deny("iam:*", "arn:aws:iam::*:role/zzz*")],
+    "Deny on service-linked roles": [allow(), deny("iam:*", "arn:aws:iam::*:role/aws-service-role/*")],
+    "Deny on names holding a text": [allow(), deny("iam:*", "arn:aws:iam::*:*breakglass*")],
+    "Deny on every family but one": [
+        allow(),
+        deny("iam:*", [f"arn:aws:iam::*:{k}/{c}*" for c in "abcdefghijklmnopqrstuvwxy" for k in ("user", "role")]),
+    ],
+    "NotResource of a slice": [allow("*", "arn:aws:iam::*:role/zzz*", not_resource=True)],
 }
 
 NOT_ADMIN = {
@@ -84,6 +92,15 @@ NOT_ADMIN = {
     ],
     "iam:* on one role": [allow("iam:*", f"arn:aws:iam::{OWN}:role/app")],
     "NotResource of every role": [allow("*", "arn:aws:iam::*:role/*", not_resource=True)],
+    "NotResource of all IAM beside a slice": [
+        allow("*", "arn:aws:iam::*:*", not_resource=True),
+        allow("iam:*", ["arn:aws:iam::*:user/b*", "arn:aws:iam::*:role/b*", "arn:aws:iam::*:group/b*"]),
+    ],
+    "Deny of every role name by first character": [
+        allow(),
+        deny("iam:*", [f"arn:aws:iam::*:role/{c}*" for c in "abcdefghijklmnopqrstuvwxyz0123456789+=,.@_-/"]),
+    ],
+    "Deny NotResource of a slice": [allow(), deny("iam:*", "arn:aws:iam::*:role/bx*", not_resource=True)],
     "NotAction of permission writes": [allow(["iam:Attach*"], not_action=True)],
     "read only": [allow(["iam:Get*", "iam:List*"])],
     "expired": [allow(Condition={"DateLessThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}})],
@@ -213,3 +230,21 @@ def test_escalation_paths(statements: list[dict], path: str) -> None:
 @pytest.mark.parametrize("statements", NO_ESCALATION.values(), ids=NO_ESCALATION.keys())
 def test_not_escalation(statements: list[dict]) -> None:
     assert paths(*statements) == ()
+
+
+NAME_TEXT = st.text(alphabet="abcxyz019-_./", min_size=1, max_size=8)
+
+
+@FAST
+@given(
+    st.sampled_from(ADMIN_BASES),
+    st.sampled_from(["user", "role", "group", "policy"]),
+    NAME_TEXT,
+    st.sampled_from(["{text}*", "*{text}*", "{text}?*", "*/{text}/*"]),
+)
+def test_a_slice_of_names_never_hides_admin(base: dict, kind: str, text: str, shape: str) -> None:
+    pattern = f"arn:aws:iam::{OWN}:{kind}/{shape.format(text=text)}"
+    assert admin(base, deny("iam:*", pattern))
+    if base.get("Resource") == "*":
+        excluded = {k: v for k, v in base.items() if k != "Resource"}
+        assert admin(dict(excluded, NotResource=pattern))

@@ -202,57 +202,48 @@ class _Grants:
         return [language]
 
     def admin_equivalent(self) -> bool:
-        """Every permission-writing IAM action on every user, group, role and customer policy (a few named ones
-        aside), in the union of the Allows, and no Deny that takes an unbounded part of that away."""
-        for action, kind in ADMIN_IAM_ACTIONS.items():
-            allowing = [allow for allow in self.allows if allow.allows_action(action)]
-            if not any(_reaches_all(allow, kind) for allow in allowing) and not _slices_cover(allowing, kind):
-                return False
-            if any(deny.allows_action(action) and _takes_part(deny, kind) for deny in self.denies):
-                return False
-        return True
+        """Every permission-writing IAM action on every user, group, role and customer policy, and left on an
+        unbounded part of each after the Deny statements and NotResource exclusions.
 
+        Names are split into families by their first character (`role/a*`, `role/b*`, ...). The Allows must
+        reach every family (one `role/*`, the families one by one, or a NotResource statement), and at least one
+        family must survive whole: with one family left the holder creates a principal in it and grants that
+        principal anything. So excluding a few named resources, or a slice such as `role/zzz*`, changes nothing,
+        while a Deny covering every family (`role/*`, `*`) or a NotResource allow without the kind does.
+        """
+        return all(self._writes_permissions(action, kind) for action, kind in ADMIN_IAM_ACTIONS.items())
 
-def _names_single_resources(pattern: str) -> bool:
-    """No wildcard after the account (`role/app`, `user/${aws:username}`): the pattern names, it does not range."""
-    normal = normalise_arn(pattern, _VARIABLE)
-    parts = normal.split(":", 5)
-    return not has_wildcard(parts[5] if len(parts) == 6 and parts[0] == "arn" else normal)
-
-
-def _ranges_over(pattern: str, kind: str) -> bool:
-    """Does `pattern` reach more than a few named resources of this kind? (What an exclusion must not take.)"""
-    parts = pattern.strip().lower().split(":")
-    if len(parts) > 4 and parts[4] == "aws":  # AWS managed policies: no principal, and they cannot be edited
+    def _writes_permissions(self, action: str, kind: str) -> bool:
+        allowing = [allow for allow in self.allows if allow.allows_action(action)]
+        if not allowing:
+            return False
+        denying = [deny for deny in self.denies if deny.allows_action(action)]
+        granted = [normalise_arn(r, _VARIABLE) for allow in allowing for r in allow.resources or ()]
+        excluding = [
+            [normalise_arn(r, _VARIABLE) for r in allow.not_resources or ()]
+            for allow in allowing
+            if allow.resources is None
+        ]
+        families = [f"{TARGET_ARNS[kind][:-1]}{first}*" for first in _NAME_STARTS]
+        # Resource patterns count only when together they reach every family: a slice is not every resource.
+        whole = bool(granted) and all(any(glob_covers(p, family) for p in granted) for family in families)
+        if not whole and not excluding:
+            return False
+        for family in families:
+            if any(_removes(deny, family) for deny in denying):
+                continue
+            if whole:
+                return True
+            if any(not any(glob_covers(p, family) for p in patterns) for patterns in excluding):
+                return True
         return False
-    if not globs_intersect(normalise_arn(pattern), TARGET_ARNS[kind]):
-        return False
-    return not _names_single_resources(pattern)
 
 
-def _reaches_all(allow: _Compiled, kind: str) -> bool:
-    """Does the Allow cover every resource of this kind except at most a few named ones?"""
-    language = TARGET_ARNS[kind]
-    if allow.resources is not None:
-        return any(glob_covers(normalise_arn(r, _VARIABLE), language) for r in allow.resources)
-    return not any(_ranges_over(r, kind) for r in allow.not_resources or ())
-
-
-def _slices_cover(allows: list[_Compiled], kind: str) -> bool:
-    """Do Resource patterns together cover the kind, sliced by first letter (`role/a*`, `role/b*`, ...)?"""
-    patterns = [normalise_arn(r, _VARIABLE) for allow in allows for r in allow.resources or ()]
-    if not patterns:
-        return False
-    base = TARGET_ARNS[kind][:-1]  # "arn:aws:iam::*:role/"
-    return all(any(glob_covers(p, f"{base}{first}*") for p in patterns) for first in _NAME_STARTS)
-
-
-def _takes_part(deny: _Compiled, kind: str) -> bool:
-    """Does the Deny take away more than a few named resources of this kind?"""
+def _removes(deny: _Compiled, family: str) -> bool:
+    """Does this Deny take a whole family of names away (a few named resources, or a thinner slice, do not)?"""
     if deny.resources is not None:
-        return any(_ranges_over(r, kind) for r in deny.resources)
-    language = TARGET_ARNS[kind]
-    return not any(glob_covers(normalise_arn(r, _VARIABLE), language) for r in deny.not_resources or ())
+        return any(glob_covers(normalise_arn(r, _VARIABLE), family) for r in deny.resources)
+    return not any(glob_covers(normalise_arn(r, _VARIABLE), family) for r in deny.not_resources or ())
 
 
 def _path_open(grants: _Grants, actions: tuple[str, ...], services: tuple[str, ...]) -> bool:
