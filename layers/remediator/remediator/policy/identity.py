@@ -28,7 +28,7 @@ _SELF_VARIABLES = ("${aws:username}", "${aws:userid}")
 _VARIABLE = "\x00variable\x00"  # a policy variable in a Deny names one value, never "all of them"
 _PAST_ONLY_KEYS = ("aws:currenttime", "aws:tokenissuetime", "aws:epochtime")
 _ACCOUNT_CHARACTERS = frozenset("0123456789*?")
-_NAME_STARTS = "abcdefghijklmnopqrstuvwxyz0123456789+=,.@_-/"  # what an IAM name or path can start with
+_NAME_STARTS = "abcdefghijklmnopqrstuvwxyz0123456789+=,.@_-"  # what an IAM name or path can start with
 
 
 @dataclass(frozen=True)
