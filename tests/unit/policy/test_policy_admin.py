@@ -32,6 +32,8 @@ def paths(*statements: dict) -> tuple[str, ...]:
     return analyse_identity_policy({"Version": "2012-10-17", "Statement": list(statements)}).escalation_paths
 
 
+UPPER_FIRSTS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-"
+
 ADMIN_GRANTS = {
     "* on *": [allow()],
     "*:* on *": [allow("*:*")],
@@ -74,6 +76,10 @@ ADMIN_GRANTS = {
         allow(),
         deny("iam:*", [f"arn:aws:iam::*:{k}/{c}*" for c in "abcdefghijklmnopqrstuvwxy" for k in ("user", "role")]),
     ],
+    "Deny of every upper-case family": [
+        allow(),
+        deny("iam:*", [f"arn:aws:iam::*:{k}/{c}*" for c in UPPER_FIRSTS for k in ("user", "role")]),
+    ],
     "NotResource of a slice": [allow("*", "arn:aws:iam::*:role/zzz*", not_resource=True)],
 }
 
@@ -96,9 +102,9 @@ NOT_ADMIN = {
         allow("*", "arn:aws:iam::*:*", not_resource=True),
         allow("iam:*", ["arn:aws:iam::*:user/b*", "arn:aws:iam::*:role/b*", "arn:aws:iam::*:group/b*"]),
     ],
-    "Deny of every role name by first character": [
+    "Deny of every family in both cases": [
         allow(),
-        deny("iam:*", [f"arn:aws:iam::*:role/{c}*" for c in "abcdefghijklmnopqrstuvwxyz0123456789+=,.@_-/"]),
+        deny("iam:*", [f"arn:aws:iam::*:role/{c}*" for c in UPPER_FIRSTS + "abcdefghijklmnopqrstuvwxyz"]),
     ],
     "Deny NotResource of a slice": [allow(), deny("iam:*", "arn:aws:iam::*:role/bx*", not_resource=True)],
     "NotAction of permission writes": [allow(["iam:Attach*"], not_action=True)],

@@ -156,11 +156,14 @@ def globs_intersect(first: str, second: str) -> bool:
     return False
 
 
-def glob_covers(outer: str, inner: str) -> bool:
-    """Does `outer` match everything `inner` matches? Approximated by matching inner's text literally."""
+def glob_covers(outer: str, inner: str, fold_case: bool = True) -> bool:
+    """Does `outer` match everything `inner` matches? Approximated by matching inner's text literally.
+    fold_case=False for resource names, which IAM compares case-sensitively."""
     if outer == "*":
         return True
-    return _wildcard_match(outer.lower(), inner.lower())
+    if fold_case:
+        return _wildcard_match(outer.lower(), inner.lower())
+    return _wildcard_match(outer, inner)
 
 
 class EscalationPath:

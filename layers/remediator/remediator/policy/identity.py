@@ -44,10 +44,16 @@ class IdentityVerdict:
         return self.admin_equivalent or bool(self.escalation_paths)
 
 
-def normalise_arn(pattern: str, variable: str = "*") -> str:
+def normalise_arn(pattern: str, variable: str = "*", fold_case: bool = True) -> str:
     """Lower-case ARN pattern with partition `aws` and any 12-digit account as `*`; policy variables become
-    `variable`: `*` where the question is "could it reach", a non-matching mark for "does it cover all"."""
-    text = pattern.strip().lower()
+    `variable`: `*` where the question is "could it reach", a non-matching mark for "does it cover all".
+    fold_case=False keeps the case of the resource part, which IAM compares case-sensitively."""
+    text = pattern.strip()
+    fields = text.split(":", 5)
+    if fold_case or len(fields) < 6:
+        text = text.lower()
+    else:
+        text = ":".join(field.lower() for field in fields[:5]) + ":" + fields[5]
     while "${" in text:
         start = text.index("${")
         end = text.find("}", start)
@@ -224,14 +230,16 @@ class _Grants:
             for allow in allowing
             if allow.resources is None
         ]
-        families = [f"{TARGET_ARNS[kind][:-1]}{first}*" for first in _NAME_STARTS]
+        base = TARGET_ARNS[kind][:-1]  # "arn:aws:iam::*:role/"
+        families = [f"{base}{first}*" for first in _NAME_STARTS]
         # Resource patterns count only when together they reach every family: a slice is not every resource.
         whole = bool(granted) and all(any(glob_covers(p, family) for p in granted) for family in families)
         if not whole and not excluding:
             return False
-        for family in families:
-            if any(_removes(deny, family) for deny in denying):
-                continue
+        for family, first in zip(families, _NAME_STARTS, strict=True):
+            cases = (family,) if first == first.upper() else (family, f"{base}{first.upper()}*")
+            if any(all(_removes(deny, case) for case in cases) for deny in denying):
+                continue  # IAM compares names case-sensitively: Deny `role/A*` leaves `role/a*`
             if whole:
                 return True
             if any(not any(glob_covers(p, family) for p in patterns) for patterns in excluding):
@@ -240,10 +248,15 @@ class _Grants:
 
 
 def _removes(deny: _Compiled, family: str) -> bool:
-    """Does this Deny take a whole family of names away (a few named resources, or a thinner slice, do not)?"""
+    """Does this Deny take a whole family of names away (a few named resources, or a thinner slice, do not)?
+    Case-sensitive, as IAM matches resources: a Deny that only seems to cover a family must not remove it."""
     if deny.resources is not None:
-        return any(glob_covers(normalise_arn(r, _VARIABLE), family) for r in deny.resources)
+        return any(_covers_exactly(r, family) for r in deny.resources)
     return not any(glob_covers(normalise_arn(r, _VARIABLE), family) for r in deny.not_resources or ())
+
+
+def _covers_exactly(pattern: str, family: str) -> bool:
+    return glob_covers(normalise_arn(pattern, _VARIABLE, fold_case=False), family, fold_case=False)
 
 
 def _path_open(grants: _Grants, actions: tuple[str, ...], services: tuple[str, ...]) -> bool:
