@@ -210,6 +210,33 @@ ESCALATIONS = {
     "CloudFormation update": ([allow("cloudformation:UpdateStack")], "cloudformation:UpdateStack"),
 }
 
+ESCALATIONS.update(
+    {
+        "Deny in the wrong case": (
+            [allow("iam:PutRolePolicy"), deny("iam:PutRolePolicy", "arn:aws:iam::*:ROLE/*")],
+            "iam:PutRolePolicy",
+        ),
+        "StringNotEquals * on the passed service": (
+            [
+                allow(
+                    ["iam:PassRole", "ec2:RunInstances"],
+                    Condition={"StringNotEquals": {"iam:PassedToService": "*"}},
+                )
+            ],
+            "iam:PassRole+ec2:RunInstances",
+        ),
+        "StringNotEquals in the wrong case": (
+            [
+                allow(
+                    ["iam:PassRole", "ec2:RunInstances"],
+                    Condition={"StringNotEquals": {"iam:PassedToService": "EC2.AMAZONAWS.COM"}},
+                )
+            ],
+            "iam:PassRole+ec2:RunInstances",
+        ),
+    }
+)
+
 NO_ESCALATION = {
     "PassRole alone": [allow("iam:PassRole")],
     "PassRole to one named role": [
@@ -219,6 +246,13 @@ NO_ESCALATION = {
     "own access key": [allow("iam:CreateAccessKey", "arn:aws:iam::*:user/${aws:username}")],
     "own access key under a path": [allow("iam:CreateAccessKey", "arn:aws:iam::*:user/team/${aws:username}")],
     "tags on an S3 bucket only": [allow("iam:TagRole", "arn:aws:s3:::bucket")],
+    "Deny on every role": [allow("iam:PutRolePolicy"), deny("iam:PutRolePolicy", "arn:aws:iam::111122223333:role/*")],
+    "PassRole kept from EC2": [
+        allow(
+            ["iam:PassRole", "ec2:RunInstances"],
+            Condition={"StringNotEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+        )
+    ],
     "PassRole + Step Functions to EC2 only": [
         allow(
             ["iam:PassRole", "states:CreateStateMachine", "states:StartExecution"],

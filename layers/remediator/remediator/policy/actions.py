@@ -74,11 +74,13 @@ def _wildcard_match(pattern: str, text: str) -> bool:
     return True
 
 
-def glob_match(pattern: str, value: str) -> bool:
-    """Does the IAM wildcard `pattern` match the literal `value` (case-insensitive)?"""
+def glob_match(pattern: str, value: str, fold_case: bool = True) -> bool:
+    """Does the IAM wildcard `pattern` match the literal `value` (case-insensitive unless fold_case=False)?"""
+    if fold_case:
+        pattern, value = pattern.lower(), value.lower()
     if not has_wildcard(pattern):
-        return pattern.lower() == value.lower()
-    return _wildcard_match(pattern.lower(), value.lower())
+        return pattern == value
+    return _wildcard_match(pattern, value)
 
 
 class PatternSet:

@@ -123,8 +123,8 @@ class _Compiled:
 
     def covers_resource(self, normal: str) -> bool:
         """Does this (Deny) statement apply to every resource the pattern `normal` can name?"""
-        if self.resources is not None:
-            return any(glob_covers(normalise_arn(r, _VARIABLE), normal) for r in self.resources)
+        if self.resources is not None:  # case-sensitive, as IAM matches resources: `ROLE/*` covers no role
+            return any(_covers_exactly(r, normal) for r in self.resources)
         return not any(globs_intersect(normalise_arn(r), normal) for r in self.not_resources or ())
 
 
@@ -163,10 +163,16 @@ def _passed_to_allows(statement: Statement, services: tuple[str, ...]) -> bool:
     for condition in statement.conditions:
         if condition.key != "iam:passedtoservice" or condition.qualifier == "unknown":
             continue
+        # A positive test is read leniently (case and wildcards ignored: it keeps more); a negated one exactly
+        # as IAM does, so `StringNotEquals "*"` or `"EC2.AMAZONAWS.COM"` excludes nothing.
         if condition.base in ("stringequals", "stringlike", "stringequalsignorecase"):
             allowed = {s for s in allowed if any(glob_match(v, s) for v in condition.values)}
-        elif condition.base in ("stringnotequals", "stringnotlike", "stringnotequalsignorecase"):
-            allowed = {s for s in allowed if not any(glob_match(v, s) for v in condition.values)}
+        elif condition.base == "stringnotlike":
+            allowed = {s for s in allowed if not any(glob_match(v, s, fold_case=False) for v in condition.values)}
+        elif condition.base == "stringnotequals":
+            allowed = {s for s in allowed if s not in condition.values}
+        elif condition.base == "stringnotequalsignorecase":
+            allowed = {s for s in allowed if s not in {v.lower() for v in condition.values}}
     return bool(allowed)
 
 
@@ -200,9 +206,12 @@ class _Grants:
     @staticmethod
     def _reach(allow: _Compiled, target: str) -> list[str]:
         """The normalised resource patterns of an Allow that count for this kind of target."""
-        if allow.resources is not None:
-            return [normalise_arn(r) for r in allow.resources if _resource_counts(r, target)]
         language = TARGET_ARNS.get(target, "*")
+        if allow.resources is not None:
+            # Only the part the path needs matters: `*` for a role path is every role, which a Deny on
+            # `role/*` covers.
+            reach = [normalise_arn(r, fold_case=False) for r in allow.resources if _resource_counts(r, target)]
+            return [language if glob_covers(r, language) else r for r in reach]
         if any(glob_covers(normalise_arn(r), language) for r in allow.not_resources or ()):
             return []
         return [language]
