@@ -30,15 +30,11 @@ IAM_ACTION_RESOURCE = {action: resource_arns(action, partition="aws", region=REG
 # attach any policy could grant anyone admin. Detaching any policy is how admin_grants reverts a grant.
 ATTACH_CONDITIONED = STACK_POLICY_ONLY
 
-# Actions AWS only grants on "*" (no resource-level permissions), each with why we need it.
-ALLOWED_ON_STAR = {
-    "xray:PutTraceSegments": "X-Ray has no resource-level permissions; granted only when EnableTracing is true",
-    "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions; granted only when EnableTracing is true",
-    "iam:GenerateCredentialReport": "the credential report is account-level (no resource type); the sweep only",
-    "iam:GetCredentialReport": "the credential report is account-level (no resource type); the sweep only",
-}
-# Which functions may hold each IAM action that is allowed on "*".
-IAM_ON_STAR_ONLY_FOR = dict.fromkeys(REPORT_ACTIONS, "sweep")
+# Actions AWS only grants on "*" (no resource-level permissions): X-Ray when tracing is on, and the actions the
+# package's table scopes to the account; each only for a function whose rules (or sweep) declare it.
+TRACING_ON_STAR = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+ACCOUNT_LEVEL = {action for action, kind in ACTION_RESOURCE.items() if kind == "account"}
+ALLOWED_ON_STAR = TRACING_ON_STAR | ACCOUNT_LEVEL
 
 OUR_ROLE = f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/SomeFunctionRole-ABC"
 MUTATING_ON_OUR_ROLES = ("iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy",
@@ -121,20 +117,22 @@ def test_no_wildcards_in_allows(cfn_template, functions, tracing):
             if "*" in statement["Resource"]:
                 unexplained = [a for a in statement["Action"] if a not in ALLOWED_ON_STAR]
                 assert not unexplained, f"{function.role_id}: {unexplained} on Resource '*'"
-                for action in statement["Action"]:
-                    assert IAM_ON_STAR_ONLY_FOR.get(action, function.name) == function.name, (function.role_id, action)
+                for action in set(statement["Action"]) & ACCOUNT_LEVEL:
+                    assert action in function.iam_actions, (function.role_id, action)
 
 
-def test_only_the_report_actions_and_tracing_are_on_star(cfn_template, functions):
-    """The sweep's two credential-report actions are its only IAM actions on "*", alone in their statement."""
-    assert {a for a in ALLOWED_ON_STAR if a.startswith("iam:")} == set(REPORT_ACTIONS) == set(IAM_ON_STAR_ONLY_FOR)
+def test_only_declared_account_level_actions_and_tracing_are_on_star(cfn_template, functions):
+    """An action on "*" is one AWS grants on no narrower resource, declared by the function's own rules (or
+    sweep), alone with its kind in an unconditioned statement; the credential report is the sweep's only."""
+    assert set(REPORT_ACTIONS) <= ACCOUNT_LEVEL
     for function in functions.values():
         on_star = {a for s in _statements(cfn_template, function.role_id, "false")
                    if s["Effect"] == "Allow" and "*" in s["Resource"] for a in s["Action"]}
-        assert on_star == (set(REPORT_ACTIONS) if function.name == "sweep" else set()), function.role_id
+        assert on_star == ACCOUNT_LEVEL & set(function.iam_actions), function.role_id
+        assert bool(on_star & set(REPORT_ACTIONS)) == (function.name == "sweep"), function.role_id
         for statement in _statements(cfn_template, function.role_id, "false"):
-            if set(REPORT_ACTIONS) & set(statement["Action"]):
-                assert statement["Resource"] == ["*"] and set(statement["Action"]) == set(REPORT_ACTIONS)
+            if ACCOUNT_LEVEL & set(statement["Action"]):
+                assert statement["Resource"] == ["*"] and set(statement["Action"]) <= ACCOUNT_LEVEL
                 assert "Condition" not in statement
 
 
@@ -160,7 +158,7 @@ def test_plumbing_actions_only_on_the_stacks_own_resources(cfn_template, functio
         granted = _granted(statements)
         expected = _expected_plumbing(cfn_template, function)
         if tracing == "true":
-            expected |= {action: {"*"} for action in ALLOWED_ON_STAR if not action.startswith("iam:")}
+            expected |= {action: {"*"} for action in TRACING_ON_STAR}
         plumbing = {action: resources for action, resources in granted.items()
                     if not action.startswith("iam:") and action not in function.iam_actions}
         assert plumbing.keys() == expected.keys(), f"{function.role_id}: unexpected or missing actions"

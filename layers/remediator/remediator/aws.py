@@ -31,6 +31,10 @@ class AwsClients:
         self._endpoint_url = endpoint_url
         self._region = region
 
+    def client(self, service: str) -> Any:
+        """A client for a service the typed properties do not cover, with the same endpoint and retries."""
+        return self._session.client(service, **self._options())  # type: ignore[call-overload]
+
     def _options(self) -> dict[str, Any]:
         return {"endpoint_url": self._endpoint_url, "region_name": self._region, "config": CLIENT_CONFIG}
 

@@ -86,9 +86,10 @@ def _state(live: bool) -> AccountState:
     if not live:
         return AssumedState()
     from remediator.aws import AwsClients
-    from remediator.state import LiveState
+    from remediator.state import LiveState, own_organization
 
-    return LiveState(AwsClients().iam)
+    aws = AwsClients()
+    return LiveState(aws.iam, own_organization(aws))
 
 
 def main(argv: list[str] | None = None) -> int:

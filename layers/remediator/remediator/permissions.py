@@ -47,6 +47,8 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
     **dict.fromkeys(("iam:GetPolicy", "iam:GetPolicyVersion"), "policy_document"),
     # The credential report is account-level: IAM defines no resource type for it (the sweep only).
     **dict.fromkeys(("iam:GenerateCredentialReport", "iam:GetCredentialReport"), "account"),
+    # The account's own organization (role_trust: its members are not outsiders); no resource type.
+    "organizations:DescribeOrganization": "account",
 }
 
 # Attaching a policy is only ever granted for the stack's own deny-unless-MFA policy (an iam:PolicyARN

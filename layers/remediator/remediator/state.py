@@ -65,6 +65,10 @@ class AccountState(Protocol):
         """What a user or role holds: attached policy ARNs, inline documents by name, and (users) its groups."""
         ...
 
+    def organization_id(self) -> str | None:
+        """The account's own AWS Organization (its members are not outsiders), None outside an organization."""
+        ...
+
 
 def _no_account(what: str) -> StateUnreadable:
     return StateUnreadable(f"{what} (dry run: no account to read it from)")
@@ -103,17 +107,26 @@ class AssumedState:
     def principal_policies(self, kind: str, name: str) -> tuple[list[str], dict[str, dict[str, Any]], list[str]]:
         raise _no_account(f"the policies of {kind} {name}")
 
+    def organization_id(self) -> str | None:
+        raise _no_account("the account's organization")
+
 
 class LiveState:
     """Reads state through an IAM client; each answer is cached for the event being handled."""
 
     live = True
 
-    def __init__(self, iam: IAMClient) -> None:
+    def __init__(self, iam: IAMClient, organization: Callable[[], str | None] | None = None) -> None:
         self._iam = iam
+        self._organization = organization
         self._tags: dict[tuple[str, str], str | None] = {}
         self._mfa: dict[str, list[str]] = {}
         self._profiles: dict[str, bool] = {}
+
+    def organization_id(self) -> str | None:
+        if self._organization is None:
+            raise StateUnreadable("the account's organization (no Organizations client)")
+        return _read("the account's organization", self._organization)
 
     def exemption_tag(self, kind: str, name: str) -> str | None:
         if (kind, name) not in self._tags:
@@ -247,3 +260,25 @@ def _unreadable_or_empty(error: ClientError, what: str) -> list[str]:
     if code in DENIED:
         raise StateUnreadable(f"{what} ({code})") from error
     raise error
+
+
+# The account's organization, read once per container (it does not change under a running function).
+_ORGANIZATIONS: dict[str, str | None] = {}
+
+
+def own_organization(aws: Any) -> Callable[[], str | None]:
+    """A reader of the account's organization id through `organizations:DescribeOrganization`, cached for the
+    container's life; None when the account belongs to no organization."""
+    def read() -> str | None:
+        if "id" not in _ORGANIZATIONS:
+            try:
+                described = aws.client("organizations").describe_organization()
+            except ClientError as error:
+                if error_code(error) != "AWSOrganizationsNotInUseException":
+                    raise
+                _ORGANIZATIONS["id"] = None
+            else:
+                _ORGANIZATIONS["id"] = described["Organization"]["Id"]
+        return _ORGANIZATIONS["id"]
+
+    return read

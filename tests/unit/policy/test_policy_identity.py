@@ -1,4 +1,4 @@
-"""Admin-equivalence and privilege-escalation paths of identity policies (SPEC §4)."""
+"""Admin-equivalence and privilege-escalation paths of identity policies."""
 
 from __future__ import annotations
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
+import re
+import time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,6 +18,7 @@ from remediator.policy import (
     load_policy_document,
     strip_statements,
 )
+from remediator.policy.actions import PatternSet, glob_match, globs_intersect
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -144,3 +148,108 @@ def test_stripping_the_offending_statements_leaves_no_issue(existing: list) -> N
     verdict = analyse_trust_policy(document, "111122223333")
     stripped = strip_statements(document, verdict.offending_indices)
     assert analyse_trust_policy(stripped, "111122223333").issues == ()
+
+
+READ_ONLY_ACTIONS = ["iam:GetUser", "iam:Get*", "iam:List*", "*:Describe*", "s3:GetObject", "*:List*"]
+NAMED_RESOURCES = [
+    "arn:aws:iam::111122223333:role/breakglass", "arn:aws:iam::*:user/admin", "arn:aws:s3:::dummy",
+    "arn:aws:iam::111122223333:policy/guard", "arn:aws:iam::*:user/${aws:username}",
+]  # fmt: skip
+
+
+@FAST
+@given(policies("identity"), statements(st.just("Allow"), "identity"))
+def test_an_allow_never_makes_an_identity_policy_less_dangerous(existing: list, extra: dict) -> None:
+    before = analyse_identity_policy({"Statement": existing})
+    after = analyse_identity_policy({"Statement": [*existing, extra]})
+    assert after.admin_equivalent or not before.admin_equivalent
+    assert set(before.escalation_paths) <= set(after.escalation_paths)
+
+
+@FAST
+@given(
+    policies("identity"),
+    st.sampled_from(READ_ONLY_ACTIONS),
+    st.sampled_from([*RESOURCES, *NAMED_RESOURCES]),
+    st.sampled_from([*ACTIONS, *READ_ONLY_ACTIONS]),
+    st.sampled_from(NAMED_RESOURCES),
+)
+def test_a_deny_of_reads_or_of_one_named_resource_never_removes_admin(
+    existing: list, read: str, resource: str, action: str, named: str
+) -> None:
+    if not analyse_identity_policy({"Statement": existing}).admin_equivalent:
+        return
+    for extra in (
+        {"Effect": "Deny", "Action": read, "Resource": resource},
+        {"Effect": "Deny", "Action": action, "Resource": named},
+    ):
+        assert analyse_identity_policy({"Statement": [*existing, extra]}).admin_equivalent, extra
+
+
+@FAST
+@given(policies("identity"), st.sampled_from(NAMED_RESOURCES), st.sampled_from(READ_ONLY_ACTIONS))
+def test_excluding_one_named_resource_or_one_read_never_removes_admin(
+    existing: list, named: str, read: str
+) -> None:
+    if not analyse_identity_policy({"Statement": existing}).admin_equivalent:
+        return
+    for index, statement in enumerate(existing):
+        if statement["Effect"] != "Allow":
+            continue
+        narrowed = [dict(s) for s in existing]
+        if "Resource" in narrowed[index] and narrowed[index]["Resource"] == "*":
+            del narrowed[index]["Resource"]
+            narrowed[index]["NotResource"] = named
+            assert analyse_identity_policy({"Statement": narrowed}).admin_equivalent, narrowed
+        if narrowed[index].get("Action") == "*":
+            del narrowed[index]["Action"]
+            narrowed[index]["NotAction"] = read
+            assert analyse_identity_policy({"Statement": narrowed}).admin_equivalent, narrowed
+
+
+def _reference(pattern: str, text: str) -> bool:
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, text, re.DOTALL | re.IGNORECASE) is not None
+
+
+GLOBS = st.text(alphabet="ab*?", max_size=6)
+TEXTS = st.text(alphabet="abAB", max_size=8)
+
+
+@FAST
+@given(GLOBS, TEXTS)
+def test_glob_matching_agrees_with_a_regular_expression(pattern: str, text: str) -> None:
+    assert glob_match(pattern, text) == _reference(pattern, text)
+    assert PatternSet((pattern, "x:y")).matches(text) == (_reference(pattern, text) or text.lower() == "x:y")
+
+
+@FAST
+@given(GLOBS, GLOBS)
+def test_glob_intersection_agrees_with_a_search_for_a_common_string(first: str, second: str) -> None:
+    witnesses = ("".join(t) for n in range(len(first) + len(second) + 1) for t in itertools.product("ab", repeat=n))
+    expected = any(_reference(first, w) and _reference(second, w) for w in witnesses)
+    assert globs_intersect(first, second) == expected
+
+
+def test_patterns_built_to_backtrack_are_analysed_quickly() -> None:
+    wide = "*a" * 400 + "*b"
+    document = {
+        "Statement": [
+            {"Effect": "Allow", "Action": ["iam:*", "iam:" + wide], "Resource": ["arn:aws:iam::*:" + wide]},
+            {"Effect": "Deny", "Action": ["iam:" + wide], "NotResource": ["arn:aws:iam::*:" + wide + "c"]},
+        ]
+    }
+    trust = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": "token.actions.githubusercontent.com"},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:a/" + wide}},
+            }
+        ]
+    }
+    start = time.perf_counter()
+    analyse_identity_policy(document)
+    analyse_trust_policy(trust, "111122223333", trusted_oidc_subjects=frozenset({"repo:a/" + wide + "c"}))
+    assert time.perf_counter() - start < 2.0

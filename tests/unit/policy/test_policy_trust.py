@@ -1,4 +1,4 @@
-"""Who can assume a role: broad trust, untrusted accounts, external ids, stripping statements (SPEC §4)."""
+"""Who can assume a role: broad trust, untrusted accounts, external ids, stripping statements."""
 
 from __future__ import annotations
 
@@ -123,14 +123,6 @@ def analyse(*statements: dict, **config) -> TrustVerdict:
                 "sts:AssumeRoleWithWebIdentity",
             ),
             id="other OIDC without sub",
-        ),
-        pytest.param(
-            trust(
-                {"Federated": "accounts.google.com"},
-                "sts:AssumeRoleWithWebIdentity",
-                {"StringEquals": {"accounts.google.com:aud": "app"}},
-            ),
-            id="Google audience only",
         ),
     ],
 )

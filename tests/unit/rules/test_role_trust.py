@@ -59,7 +59,7 @@ def finding_of(event: dict[str, Any], context: EvalContext = DRY_RUN):
 @pytest.mark.parametrize("event, severity", [
     ("create-role-trusting-everyone.json", "critical"),
     ("update-assume-role-policy-foreign-account.json", "high"),
-    ("create-role-github-oidc-any-repo.json", "high"),
+    ("create-role-github-oidc-any-repo.json", "critical"),
 ])
 def test_demo_events_are_found_with_their_severity(event: str, severity: str) -> None:
     finding = finding_of(load_event(event))
@@ -80,13 +80,44 @@ def test_a_role_for_an_aws_service_is_not_a_finding() -> None:
     ({"Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:saml-provider/okta"},
       "Action": "sts:AssumeRoleWithSAML"}, "high"),
     ({"Effect": "Allow", "Principal": {"Federated": "cognito-identity.amazonaws.com"},
-      "Action": "sts:AssumeRoleWithWebIdentity"}, "high"),
-    ({**EVERYONE, "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-untrusted123"}}}, "high"),
+      "Action": "sts:AssumeRoleWithWebIdentity"}, "critical"),
     ({**EVERYONE, "Condition": {"StringEquals": {"sts:ExternalId": "secret"}}}, "critical"),
     ({**EVERYONE, "Condition": {"StringEqualsIfExists": {"aws:PrincipalAccount": ACCOUNT}}}, "critical"),
 ])
-def test_broad_trust_is_critical_only_for_an_unnarrowed_star(statement: dict, severity: str) -> None:
+def test_broad_trust_is_critical_only_for_an_unnarrowed_star_or_any_tenant(statement: dict, severity: str) -> None:
     assert finding_of(update_event(policy(statement))).severity == severity
+
+
+class OrganizationOf(AssumedState):
+    """A dry run that knows the account's organization, as a live read would."""
+
+    live = True
+
+    def __init__(self, organization: str | None) -> None:
+        self._organization = organization
+
+    def organization_id(self) -> str | None:
+        return self._organization
+
+
+ORG_ONLY = {**EVERYONE, "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc123def4"}}}
+
+
+def test_everyone_in_the_accounts_own_organization_is_not_an_outsider() -> None:
+    decision = decide_event(update_event(policy(ORG_ONLY)), EvalContext(Settings(), OrganizationOf("o-abc123def4")))
+    assert decision.findings == [] and decision.skipped is None
+
+
+def test_everyone_in_another_organization_is_high_and_stripped() -> None:
+    finding = finding_of(update_event(policy(ORG_ONLY)), EvalContext(Settings(), OrganizationOf("o-own0000000")))
+    assert finding.severity == "high" and "o-abc123def4" in finding.reason and finding.action
+
+
+def test_without_an_account_a_named_organization_is_assumed_to_be_the_accounts_own() -> None:
+    """Dry run: never strip a role for the own organization on a guess; the organization is assumed."""
+    assert decide_event(update_event(policy(ORG_ONLY))).findings == []
+    mixed = finding_of(update_event(policy(ORG_ONLY, FOREIGN)))
+    assert "o-abc123def4 assumed to be this account's own" in mixed.reason and "Vendor" in mixed.reason
 
 
 @pytest.mark.parametrize("statement", [

@@ -2,9 +2,12 @@
 
 from .document import PolicyParseError, as_list, load_policy_document
 from .identity import IdentityVerdict, analyse_identity_policy
+from .providers import IDENTITY_PROVIDERS, IdentityProvider
 from .trust import TrustIssue, TrustVerdict, analyse_trust_policy, strip_statements
 
 __all__ = [
+    "IDENTITY_PROVIDERS",
+    "IdentityProvider",
     "IdentityVerdict",
     "PolicyParseError",
     "TrustIssue",

@@ -17,6 +17,16 @@ def has_wildcard(text: str) -> bool:
     return "*" in text or "?" in text
 
 
+# Patterns with more stars than this are matched segment by segment, never by a backtracking regex: a value
+# such as `*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b` in a policy would otherwise take minutes, and an analysis that
+# times out reports nothing. Up to two stars the regex is safe on the short strings it is matched against.
+_REGEX_STARS = 2
+# globs_intersect needs a search only when one pattern has no star; it visits at most len(first) * len(second)
+# states, and past this budget answers "they may intersect" (a Deny whose reach we cannot settle then takes
+# nothing away). 300,000 keeps every comparison with a short resource-type pattern exact.
+_INTERSECT_BUDGET = 300_000
+
+
 @lru_cache(maxsize=8192)
 def _glob_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
     """One case-insensitive regex for a whole list of glob patterns (fast on AWS managed policies)."""
@@ -26,33 +36,104 @@ def _glob_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("(?:" + "|".join(parts) + r")\Z", re.IGNORECASE | re.DOTALL)
 
 
-def glob_match(pattern: str, value: str) -> bool:
-    """Does the IAM wildcard `pattern` match the literal `value` (case-insensitive)?"""
+@lru_cache(maxsize=4096)
+def _segment_regex(segment: str) -> re.Pattern[str]:
+    return re.compile("".join("." if c == "?" else re.escape(c) for c in segment), re.DOTALL)
+
+
+def _segment_at(segment: str, text: str, at: int) -> bool:
+    if "?" not in segment:
+        return text.startswith(segment, at)
+    return _segment_regex(segment).match(text, at, at + len(segment)) is not None
+
+
+def _segment_find(segment: str, text: str, start: int, end: int) -> int:
+    if "?" not in segment:
+        return text.find(segment, start, end)
+    found = _segment_regex(segment).search(text, start, end)
+    return -1 if found is None else found.start()
+
+
+def _wildcard_match(pattern: str, text: str) -> bool:
+    """Glob match without backtracking: the parts between stars are placed leftmost, which is optimal, so the
+    cost is one scan per part (both arguments lower-case)."""
+    parts = pattern.split("*")
+    if len(parts) == 1:
+        return len(pattern) == len(text) and _segment_at(pattern, text, 0)
+    first, middle, last = parts[0], parts[1:-1], parts[-1]
+    end = len(text) - len(last)
+    if end < len(first) or not _segment_at(first, text, 0) or not _segment_at(last, text, end):
+        return False
+    position = len(first)
+    for segment in middle:
+        if segment:
+            found = _segment_find(segment, text, position, end)
+            if found < 0:
+                return False
+            position = found + len(segment)
+    return True
+
+
+def glob_match(pattern: str, value: str, fold_case: bool = True) -> bool:
+    """Does the IAM wildcard `pattern` match the literal `value` (case-insensitive unless fold_case=False)?"""
+    if fold_case:
+        pattern, value = pattern.lower(), value.lower()
     if not has_wildcard(pattern):
-        return pattern.lower() == value.lower()
-    return _glob_regex((pattern,)).match(value) is not None
+        return pattern == value
+    return _wildcard_match(pattern, value)
 
 
 class PatternSet:
-    """Lower-case glob patterns split into exact names (a set lookup) and wildcards (one regex)."""
+    """Lower-case glob patterns split into exact names (a set lookup), simple wildcards (one regex) and
+    many-star wildcards (matched part by part)."""
 
-    __slots__ = ("exact", "regex")
+    __slots__ = ("exact", "many_stars", "regex")
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
         lowered = tuple(p.lower() for p in patterns)
         self.exact = frozenset(p for p in lowered if not has_wildcard(p))
-        wild = tuple(sorted({p for p in lowered if has_wildcard(p)}))
-        self.regex = _glob_regex(wild) if wild else None
+        wild = sorted({p for p in lowered if has_wildcard(p)})
+        simple = tuple(p for p in wild if p.count("*") <= _REGEX_STARS)
+        self.many_stars = tuple(p for p in wild if p.count("*") > _REGEX_STARS)
+        self.regex = _glob_regex(simple) if simple else None
 
     def matches(self, value: str) -> bool:
         value = value.lower()
-        return value in self.exact or (self.regex is not None and self.regex.match(value) is not None)
+        if value in self.exact or (self.regex is not None and self.regex.match(value) is not None):
+            return True
+        return any(_wildcard_match(pattern, value) for pattern in self.many_stars)
+
+
+def _collapse_stars(text: str) -> str:
+    while "**" in text:
+        text = text.replace("**", "*")
+    return text
+
+
+def _compatible(first: str, second: str) -> bool:
+    """Two star-free texts of one length that some string matches (`?` matches any character)."""
+    return all(x == y or x == "?" or y == "?" for x, y in zip(first, second, strict=True))
 
 
 @lru_cache(maxsize=65536)
 def globs_intersect(first: str, second: str) -> bool:
-    """Can both wildcard patterns match one common string? (Exact, by dynamic programming.)"""
-    a, b = first.lower(), second.lower()
+    """Can both wildcard patterns match one common string? (Exact.)
+
+    When both hold a star, they intersect exactly when their texts before the first star agree as far as both
+    go, and so do their texts after the last star: the string made of the longer prefix, every middle part of
+    one, every middle part of the other and the longer suffix matches both. Otherwise dynamic programming."""
+    a, b = _collapse_stars(first.lower()), _collapse_stars(second.lower())
+    if "*" in a and "*" in b:
+        prefix_a, prefix_b = a.split("*", 1)[0], b.split("*", 1)[0]
+        suffix_a, suffix_b = a.rsplit("*", 1)[1], b.rsplit("*", 1)[1]
+        n, m = min(len(prefix_a), len(prefix_b)), min(len(suffix_a), len(suffix_b))
+        return _compatible(prefix_a[:n], prefix_b[:n]) and _compatible(
+            suffix_a[len(suffix_a) - m :], suffix_b[len(suffix_b) - m :]
+        )
+    if "*" not in a and "*" not in b:
+        return len(a) == len(b) and _compatible(a, b)
+    if (len(a) + 1) * (len(b) + 1) > _INTERSECT_BUDGET:
+        return True
     seen: set[tuple[int, int]] = set()
     stack = [(0, 0)]
     while stack:
@@ -77,11 +158,14 @@ def globs_intersect(first: str, second: str) -> bool:
     return False
 
 
-def glob_covers(outer: str, inner: str) -> bool:
-    """Does `outer` match everything `inner` matches? Approximated by matching inner's text literally."""
+def glob_covers(outer: str, inner: str, fold_case: bool = True) -> bool:
+    """Does `outer` match everything `inner` matches? Approximated by matching inner's text literally.
+    fold_case=False for resource names, which IAM compares case-sensitively."""
     if outer == "*":
         return True
-    return _glob_regex((outer.lower(),)).match(inner.lower()) is not None
+    if fold_case:
+        return _wildcard_match(outer.lower(), inner.lower())
+    return _wildcard_match(outer, inner)
 
 
 class EscalationPath:
@@ -103,6 +187,8 @@ _RH = "Rhino Security Labs"
 _IV = "BishopFox iam-vulnerable"
 _PR = "prowler privilege_escalation.py"
 _PF = "pathfinding.cloud via cloudsplaining"
+_AWS = "AWS documentation of the feature (role use, permissions boundaries, ABAC tags, federation)"
+_SSO = "AWS IAM Identity Center User Guide, permission sets and account assignments"
 
 
 def _path(source: str, *actions: str) -> EscalationPath:
@@ -116,6 +202,8 @@ ESCALATION_PATHS: tuple[EscalationPath, ...] = (
     _path(_RH, "iam:CreateLoginProfile"),
     _path(_RH, "iam:UpdateLoginProfile"),
     _path(_RH, "iam:AddUserToGroup"),
+    # A role assumable through a wildcard: any role whose trust lets this account in (cloudsplaining counts it)
+    _path(_CS, "sts:AssumeRole"),
     # Permissions on policies
     _path(_RH, "iam:CreatePolicyVersion"),
     _path(_RH, "iam:SetDefaultPolicyVersion"),
@@ -127,6 +215,27 @@ ESCALATION_PATHS: tuple[EscalationPath, ...] = (
     _path(_RH, "iam:PutRolePolicy"),
     # Trust updates (cloudsplaining counts the update alone; the role is then assumable by the updater)
     _path(_CS, "iam:UpdateAssumeRolePolicy"),
+    # Permissions boundaries: removing or replacing one lifts the ceiling on what the principal's policies grant
+    _path(_AWS, "iam:DeleteUserPermissionsBoundary"),
+    _path(_AWS, "iam:DeleteRolePermissionsBoundary"),
+    _path(_AWS, "iam:PutUserPermissionsBoundary"),
+    _path(_AWS, "iam:PutRolePermissionsBoundary"),
+    # Tags gate access (aws:PrincipalTag / iam:ResourceTag conditions) and exemptions: changing them unlocks both
+    _path(_AWS, "iam:TagUser"),
+    _path(_AWS, "iam:UntagUser"),
+    _path(_AWS, "iam:TagRole"),
+    _path(_AWS, "iam:UntagRole"),
+    # Identity providers: whoever controls what a trusted provider accepts signs in to the roles that trust it
+    _path(_AWS, "iam:UpdateSAMLProvider"),
+    _path(_AWS, "iam:UpdateOpenIDConnectProviderThumbprint"),
+    _path(_AWS, "iam:AddClientIDToOpenIDConnectProvider"),
+    # Identity Center: assign oneself a permission set, or change what an assigned set grants and provision it
+    _path(_SSO, "sso:CreateAccountAssignment"),
+    _path(_SSO, "sso:AttachManagedPolicyToPermissionSet", "sso:ProvisionPermissionSet"),
+    _path(_SSO, "sso:AttachCustomerManagedPolicyReferenceToPermissionSet", "sso:ProvisionPermissionSet"),
+    _path(_SSO, "sso:PutInlinePolicyToPermissionSet", "sso:ProvisionPermissionSet"),
+    _path(_SSO, "sso:DeletePermissionsBoundaryFromPermissionSet", "sso:ProvisionPermissionSet"),
+    _path(_SSO, "sso:PutPermissionsBoundaryToPermissionSet", "sso:ProvisionPermissionSet"),
     # iam:PassRole to a compute or stack service
     _path(_RH, "iam:PassRole", "ec2:RunInstances"),
     _path(_PF, "iam:PassRole", "ec2:RequestSpotInstances"),
@@ -142,6 +251,9 @@ ESCALATION_PATHS: tuple[EscalationPath, ...] = (
     _path(_PF, "iam:PassRole", "cloudformation:CreateStackSet", "cloudformation:CreateStackInstances"),
     _path(_PF, "iam:PassRole", "cloudformation:UpdateStackSet"),
     _path(_RH, "iam:PassRole", "datapipeline:CreatePipeline"),
+    _path(_AWS, "iam:PassRole", "states:CreateStateMachine", "states:StartExecution"),
+    _path(_AWS, "iam:PassRole", "states:UpdateStateMachine", "states:StartExecution"),
+    _path(_AWS, "iam:PassRole", "elasticmapreduce:RunJobFlow"),
     _path(_RH, "iam:PassRole", "codestar:CreateProject"),
     _path(_IV, "iam:PassRole", "codebuild:CreateProject", "codebuild:StartBuild"),
     _path(_PF, "iam:PassRole", "codebuild:CreateProject", "codebuild:StartBuildBatch"),
@@ -187,6 +299,7 @@ ESCALATION_PATHS: tuple[EscalationPath, ...] = (
     ),
     _path(_IV, "ssm:SendCommand"),
     _path(_IV, "ssm:StartSession"),
+    _path(_AWS, "ssm:CreateAssociation"),
     _path(_PR, "codebuild:StartBuild"),
     _path(_PR, "codebuild:StartBuildBatch"),
     _path(_PR, "apprunner:UpdateService"),
@@ -200,6 +313,7 @@ ESCALATION_PATHS: tuple[EscalationPath, ...] = (
 #   user/group/role: any such principal, the caller included (attaching a policy to oneself escalates)
 #   customer_policy: customer managed policies (AWS managed ones, account `aws`, cannot be edited)
 #   passable_role: roles chosen by the caller: PassRole on one named role is not an escalation
+#   assumable_role: the same for sts:AssumeRole: one named role is a deliberate grant, a wildcard is not
 ACTION_TARGETS: dict[str, str] = {
     "iam:createaccesskey": "other_user",
     "iam:createloginprofile": "other_user",
@@ -215,6 +329,36 @@ ACTION_TARGETS: dict[str, str] = {
     "iam:createpolicyversion": "customer_policy",
     "iam:setdefaultpolicyversion": "customer_policy",
     "iam:passrole": "passable_role",
+    "sts:assumerole": "assumable_role",
+    "iam:deleteuserpermissionsboundary": "user",
+    "iam:putuserpermissionsboundary": "user",
+    "iam:deleterolepermissionsboundary": "role",
+    "iam:putrolepermissionsboundary": "role",
+    "iam:taguser": "user",
+    "iam:untaguser": "user",
+    "iam:tagrole": "role",
+    "iam:untagrole": "role",
+    "iam:updatesamlprovider": "saml_provider",
+    "iam:updateopenidconnectproviderthumbprint": "oidc_provider",
+    "iam:addclientidtoopenidconnectprovider": "oidc_provider",
+}
+
+# The IAM writes with which a principal grants itself anything, and the kind of resource each acts on. A grant is
+# admin-equivalent when, after Deny statements, every one of them is still allowed on every resource of its kind
+# except at most a few named ones: then nothing else matters, since the holder can write its own permissions.
+# (Every action on every resource except read-only ones includes all of them.) Read-only IAM actions, PassRole or
+# CreateUser are not needed for that, so a Deny of those leaves the grant admin-equivalent.
+ADMIN_IAM_ACTIONS: dict[str, str] = {
+    "iam:attachuserpolicy": "user",
+    "iam:putuserpolicy": "user",
+    "iam:attachgrouppolicy": "group",
+    "iam:putgrouppolicy": "group",
+    "iam:addusertogroup": "group",
+    "iam:attachrolepolicy": "role",
+    "iam:putrolepolicy": "role",
+    "iam:updateassumerolepolicy": "role",
+    "iam:createpolicyversion": "customer_policy",
+    "iam:setdefaultpolicyversion": "customer_policy",
 }
 
 # The resource type each target kind lives in, as an ARN pattern (partition and account already normalised).
@@ -225,6 +369,9 @@ TARGET_ARNS: dict[str, str] = {
     "role": "arn:aws:iam::*:role/*",
     "customer_policy": "arn:aws:iam::*:policy/*",
     "passable_role": "arn:aws:iam::*:role/*",
+    "assumable_role": "arn:aws:iam::*:role/*",
+    "saml_provider": "arn:aws:iam::*:saml-provider/*",
+    "oidc_provider": "arn:aws:iam::*:oidc-provider/*",
 }
 
 # Service principals a passed role goes to, by the service of the path's other actions (iam:PassedToService).
@@ -241,6 +388,8 @@ PASSROLE_SERVICES: dict[str, tuple[str, ...]] = {
     "sagemaker": ("sagemaker.amazonaws.com",),
     "apprunner": ("tasks.apprunner.amazonaws.com", "build.apprunner.amazonaws.com"),
     "bedrock-agentcore": ("bedrock-agentcore.amazonaws.com",),
+    "states": ("states.amazonaws.com",),
+    "elasticmapreduce": ("elasticmapreduce.amazonaws.com", "ec2.amazonaws.com"),
 }
 
 ASSUME_ACTIONS: tuple[str, ...] = (

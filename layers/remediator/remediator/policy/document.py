@@ -9,13 +9,14 @@ reported in `problems`.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 
 class PolicyParseError(ValueError):
     """The input is not a policy document we can analyse (not JSON, not an object, no Statement ...)."""
 
 
-def as_list(value: object) -> list:
+def as_list(value: object) -> list[Any]:
     """IAM lets most elements be one value or a list of values; treat both as a list."""
     if value is None:
         return []
@@ -58,7 +59,7 @@ def _decode_text(raw: str) -> object:
     raise PolicyParseError("policy document is not JSON (nor URL-encoded JSON)")
 
 
-def _find_key(document: dict, wanted: str) -> str | None:
+def _find_key(document: dict[Any, Any], wanted: str) -> str | None:
     """IAM spells top-level keys one way; accept other cases rather than refuse a readable document."""
     if wanted in document:
         return wanted
@@ -69,7 +70,7 @@ def _find_key(document: dict, wanted: str) -> str | None:
     return None
 
 
-def load_policy_document(raw: str | bytes | dict) -> dict:
+def load_policy_document(raw: str | bytes | dict[str, Any]) -> dict[str, Any]:
     """A new dict whose 'Statement' is always a list of dicts; raises PolicyParseError otherwise."""
     if isinstance(raw, bytes | bytearray):
         try:
@@ -200,12 +201,12 @@ def _conditions(block: object, problems: list[str], label: str) -> tuple[Conditi
     return tuple(out)
 
 
-def _field(statement: dict, name: str) -> tuple[bool, object]:
+def _field(statement: dict[str, Any], name: str) -> tuple[bool, object]:
     key = _find_key(statement, name)
     return (key is not None, statement[key] if key is not None else None)
 
 
-def _effect(statement: dict, problems: list[str], label: str) -> str:
+def _effect(statement: dict[str, Any], problems: list[str], label: str) -> str:
     present, effect = _field(statement, "Effect")
     if effect == "Allow" or effect == "Deny":
         return effect
@@ -219,7 +220,9 @@ def _effect(statement: dict, problems: list[str], label: str) -> str:
     return "Allow"
 
 
-def _pair(statement: dict, name: str, problems: list[str], label: str, default: tuple[str, ...] | None):
+def _pair(
+    statement: dict[str, Any], name: str, problems: list[str], label: str, default: tuple[str, ...] | None
+) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
     """(Name, NotName) as lower/upper-case-preserving tuples; IAM requires exactly one of the two."""
     has, value = _field(statement, name)
     has_not, not_value = _field(statement, "Not" + name)
@@ -237,7 +240,7 @@ def _pair(statement: dict, name: str, problems: list[str], label: str, default: 
     return default, None
 
 
-def normalise_statement(index: int, statement: dict, kind: str) -> Statement:
+def normalise_statement(index: int, statement: dict[str, Any], kind: str) -> Statement:
     """Read one statement the way IAM would, noting anything IAM would reject. kind: 'identity' or 'trust'."""
     problems: list[str] = []
     label = f"Statement {index}"
@@ -283,7 +286,7 @@ def normalise_statement(index: int, statement: dict, kind: str) -> Statement:
     return out
 
 
-def normalised_statements(document: dict | str, kind: str) -> tuple[Statement, ...]:
+def normalised_statements(document: dict[str, Any] | str, kind: str) -> tuple[Statement, ...]:
     """Parse (if needed) and normalise every statement of a document."""
     parsed = load_policy_document(document)
     return tuple(normalise_statement(i, s, kind) for i, s in enumerate(parsed["Statement"]))

@@ -1,4 +1,4 @@
-"""Is an identity policy admin-equivalent, or does it open a known privilege-escalation path? (SPEC §4)
+"""Is an identity policy admin-equivalent, or does it open a known privilege-escalation path?
 
 Both questions are asked of the document alone: Allow statements grant, unconditioned Deny statements take
 away, NotAction/NotResource are read as "everything except". A condition on an Allow (MFA, source IP, tags)
@@ -8,9 +8,11 @@ does not make it less dangerous, except one that can never hold again (a date te
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .actions import (
     ACTION_TARGETS,
+    ADMIN_IAM_ACTIONS,
     ESCALATION_PATHS,
     TARGET_ARNS,
     PatternSet,
@@ -22,11 +24,11 @@ from .actions import (
 )
 from .document import Statement, normalised_statements
 
-_IAM_ACTIONS = "iam:*"
-_IAM_RESOURCES = "arn:aws:iam::*:*"
 _SELF_VARIABLES = ("${aws:username}", "${aws:userid}")
 _VARIABLE = "\x00variable\x00"  # a policy variable in a Deny names one value, never "all of them"
 _PAST_ONLY_KEYS = ("aws:currenttime", "aws:tokenissuetime", "aws:epochtime")
+_ACCOUNT_CHARACTERS = frozenset("0123456789*?")
+_NAME_STARTS = "abcdefghijklmnopqrstuvwxyz0123456789+=,.@_-"  # what an IAM name or path can start with
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,16 @@ class IdentityVerdict:
         return self.admin_equivalent or bool(self.escalation_paths)
 
 
-def normalise_arn(pattern: str, variable: str = "*") -> str:
+def normalise_arn(pattern: str, variable: str = "*", fold_case: bool = True) -> str:
     """Lower-case ARN pattern with partition `aws` and any 12-digit account as `*`; policy variables become
-    `variable`: `*` where the question is "could it reach", a non-matching mark for "does it cover all"."""
-    text = pattern.strip().lower()
+    `variable`: `*` where the question is "could it reach", a non-matching mark for "does it cover all".
+    fold_case=False keeps the case of the resource part, which IAM compares case-sensitively."""
+    text = pattern.strip()
+    fields = text.split(":", 5)
+    if fold_case or len(fields) < 6:
+        text = text.lower()
+    else:
+        text = ":".join(field.lower() for field in fields[:5]) + ":" + fields[5]
     while "${" in text:
         start = text.index("${")
         end = text.find("}", start)
@@ -56,16 +64,19 @@ def normalise_arn(pattern: str, variable: str = "*") -> str:
     if len(parts) == 6 and parts[0] == "arn":
         if parts[1].startswith("aws"):
             parts[1] = "aws"
-        if parts[4].isdigit():
+        if parts[4] and set(parts[4]) <= _ACCOUNT_CHARACTERS:  # 111122223333, ????????????, 1111*
             parts[4] = "*"
         text = ":".join(parts)
     return text
 
 
 def _self_only(pattern: str) -> bool:
-    """`arn:aws:iam::*:user/${aws:username}`: the caller's own user, as in self-service policies."""
+    """`arn:aws:iam::*:user/${aws:username}`: the caller's own user, as in self-service policies.
+
+    Only when the variable is the whole name: `user/${aws:username}*` also reaches `alice-admin` for `alice`.
+    """
     last = pattern.lower().rsplit("/", 1)[-1]
-    return any(variable in last for variable in _SELF_VARIABLES)
+    return last in _SELF_VARIABLES
 
 
 def _resource_counts(pattern: str, target: str) -> bool:
@@ -80,7 +91,7 @@ def _resource_counts(pattern: str, target: str) -> bool:
         return not (len(parts) > 4 and parts[4] == "aws")
     if target == "other_user":
         return not _self_only(pattern)
-    if target == "passable_role":
+    if target in ("passable_role", "assumable_role"):
         return normal == "*" or has_wildcard(_strip_variables(pattern))
     return True
 
@@ -112,8 +123,8 @@ class _Compiled:
 
     def covers_resource(self, normal: str) -> bool:
         """Does this (Deny) statement apply to every resource the pattern `normal` can name?"""
-        if self.resources is not None:
-            return any(glob_covers(normalise_arn(r, _VARIABLE), normal) for r in self.resources)
+        if self.resources is not None:  # case-sensitive, as IAM matches resources: `ROLE/*` covers no role
+            return any(_covers_exactly(r, normal) for r in self.resources)
         return not any(globs_intersect(normalise_arn(r), normal) for r in self.not_resources or ())
 
 
@@ -152,10 +163,16 @@ def _passed_to_allows(statement: Statement, services: tuple[str, ...]) -> bool:
     for condition in statement.conditions:
         if condition.key != "iam:passedtoservice" or condition.qualifier == "unknown":
             continue
+        # A positive test is read leniently (case and wildcards ignored: it keeps more); a negated one exactly
+        # as IAM does, so `StringNotEquals "*"` or `"EC2.AMAZONAWS.COM"` excludes nothing.
         if condition.base in ("stringequals", "stringlike", "stringequalsignorecase"):
             allowed = {s for s in allowed if any(glob_match(v, s) for v in condition.values)}
-        elif condition.base in ("stringnotequals", "stringnotlike", "stringnotequalsignorecase"):
-            allowed = {s for s in allowed if not any(glob_match(v, s) for v in condition.values)}
+        elif condition.base == "stringnotlike":
+            allowed = {s for s in allowed if not any(glob_match(v, s, fold_case=False) for v in condition.values)}
+        elif condition.base == "stringnotequals":
+            allowed = {s for s in allowed if s not in condition.values}
+        elif condition.base == "stringnotequalsignorecase":
+            allowed = {s for s in allowed if s not in {v.lower() for v in condition.values}}
     return bool(allowed)
 
 
@@ -189,44 +206,66 @@ class _Grants:
     @staticmethod
     def _reach(allow: _Compiled, target: str) -> list[str]:
         """The normalised resource patterns of an Allow that count for this kind of target."""
-        if allow.resources is not None:
-            return [normalise_arn(r) for r in allow.resources if _resource_counts(r, target)]
         language = TARGET_ARNS.get(target, "*")
+        if allow.resources is not None:
+            # Only the part the path needs matters: `*` for a role path is every role, which a Deny on
+            # `role/*` covers.
+            reach = [normalise_arn(r, fold_case=False) for r in allow.resources if _resource_counts(r, target)]
+            return [language if glob_covers(r, language) else r for r in reach]
         if any(glob_covers(normalise_arn(r), language) for r in allow.not_resources or ()):
             return []
         return [language]
 
     def admin_equivalent(self) -> bool:
-        """Every IAM action on every IAM resource, untouched by Deny: the holder can grant itself anything."""
-        if any(_blocks_admin(deny) for deny in self.denies):
+        """Every permission-writing IAM action on every user, group, role and customer policy, and left on an
+        unbounded part of each after the Deny statements and NotResource exclusions.
+
+        Names are split into families by their first character (`role/a*`, `role/b*`, ...). The Allows must
+        reach every family (one `role/*`, the families one by one, or a NotResource statement), and at least one
+        family must survive whole: with one family left the holder creates a principal in it and grants that
+        principal anything. So excluding a few named resources, or a slice such as `role/zzz*`, changes nothing,
+        while a Deny covering every family (`role/*`, `*`) or a NotResource allow without the kind does.
+        """
+        return all(self._writes_permissions(action, kind) for action, kind in ADMIN_IAM_ACTIONS.items())
+
+    def _writes_permissions(self, action: str, kind: str) -> bool:
+        allowing = [allow for allow in self.allows if allow.allows_action(action)]
+        if not allowing:
             return False
-        return any(_grants_admin(allow) for allow in self.allows)
-
-
-def _grants_admin(allow: _Compiled) -> bool:
-    statement = allow.statement
-    if statement.actions is not None:
-        actions_ok = any(glob_covers(p, _IAM_ACTIONS) for p in statement.actions)
-    else:
-        actions_ok = not any(globs_intersect(p, _IAM_ACTIONS) for p in statement.not_actions or ())
-    if not actions_ok:
+        denying = [deny for deny in self.denies if deny.allows_action(action)]
+        granted = [normalise_arn(r, _VARIABLE) for allow in allowing for r in allow.resources or ()]
+        excluding = [
+            [normalise_arn(r, _VARIABLE) for r in allow.not_resources or ()]
+            for allow in allowing
+            if allow.resources is None
+        ]
+        base = TARGET_ARNS[kind][:-1]  # "arn:aws:iam::*:role/"
+        families = [f"{base}{first}*" for first in _NAME_STARTS]
+        # Resource patterns count only when together they reach every family: a slice is not every resource.
+        whole = bool(granted) and all(any(glob_covers(p, family) for p in granted) for family in families)
+        if not whole and not excluding:
+            return False
+        for family, first in zip(families, _NAME_STARTS, strict=True):
+            cases = (family,) if first == first.upper() else (family, f"{base}{first.upper()}*")
+            if any(all(_removes(deny, case) for case in cases) for deny in denying):
+                continue  # IAM compares names case-sensitively: Deny `role/A*` leaves `role/a*`
+            if whole:
+                return True
+            if any(not any(glob_covers(p, family) for p in patterns) for patterns in excluding):
+                return True
         return False
-    if statement.resources is not None:
-        return any(glob_covers(normalise_arn(r), _IAM_RESOURCES) for r in statement.resources)
-    return not any(globs_intersect(normalise_arn(r), _IAM_RESOURCES) for r in statement.not_resources or ())
 
 
-def _blocks_admin(deny: _Compiled) -> bool:
-    statement = deny.statement
-    if statement.actions is not None:
-        touches = any(globs_intersect(p, _IAM_ACTIONS) for p in statement.actions)
-    else:
-        touches = not any(glob_covers(p, _IAM_ACTIONS) for p in statement.not_actions or ())
-    if not touches:
-        return False
-    if statement.resources is not None:
-        return any(globs_intersect(normalise_arn(r), _IAM_RESOURCES) for r in statement.resources)
-    return not any(glob_covers(normalise_arn(r), _IAM_RESOURCES) for r in statement.not_resources or ())
+def _removes(deny: _Compiled, family: str) -> bool:
+    """Does this Deny take a whole family of names away (a few named resources, or a thinner slice, do not)?
+    Case-sensitive, as IAM matches resources: a Deny that only seems to cover a family must not remove it."""
+    if deny.resources is not None:
+        return any(_covers_exactly(r, family) for r in deny.resources)
+    return not any(glob_covers(normalise_arn(r, _VARIABLE), family) for r in deny.not_resources or ())
+
+
+def _covers_exactly(pattern: str, family: str) -> bool:
+    return glob_covers(normalise_arn(pattern, _VARIABLE, fold_case=False), family, fold_case=False)
 
 
 def _path_open(grants: _Grants, actions: tuple[str, ...], services: tuple[str, ...]) -> bool:
@@ -234,7 +273,7 @@ def _path_open(grants: _Grants, actions: tuple[str, ...], services: tuple[str, .
     return all(grants.granted(a, services if a == "iam:PassRole" else ()) for a in actions)
 
 
-def analyse_identity_policy(document: dict | str) -> IdentityVerdict:
+def analyse_identity_policy(document: dict[str, Any] | str) -> IdentityVerdict:
     """Admin-equivalence and escalation paths of one identity policy; raises only PolicyParseError."""
     statements = normalised_statements(document, "identity")
     grants = _Grants(statements)

@@ -1,4 +1,4 @@
-"""Who can assume a role? Broad trust, untrusted accounts and external ids in a trust policy (SPEC §4).
+"""Who can assume a role? Broad trust, untrusted accounts and external ids in a trust policy.
 
 Only Allow statements that grant an `sts:AssumeRole*` action matter. Deny statements are not used to narrow
 (a trust policy that needs a Deny to be safe is still reported), so adding one never makes a policy broader.
@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, cast
 
-from .actions import ASSUME_ACTIONS, PatternSet, glob_covers, has_wildcard
+from .actions import ASSUME_ACTIONS, PatternSet, glob_covers, glob_match, has_wildcard
 from .document import Condition, Statement, as_list, clone_json, load_policy_document, normalise_statement
+from .providers import IDENTITY_PROVIDERS, IdentityProvider
 
 _POSITIVE_STRING = ("stringequals", "stringequalsignorecase", "stringlike")
 _LITERAL = ("stringequals", "stringequalsignorecase")
@@ -21,12 +23,17 @@ _ACCOUNT_KEYS = ("aws:principalaccount", "aws:sourceaccount", "aws:sourceowner")
 _ORG_KEYS = ("aws:principalorgid", "aws:sourceorgid")
 _ORG_PATH_KEYS = ("aws:principalorgpaths", "aws:sourceorgpaths")
 _ARN_KEYS = ("aws:principalarn", "aws:sourcearn")
-_OTHER_NARROWING_KEYS = ("aws:userid", "aws:username", "aws:principalservicename")
-_NARROWING_KEYS = frozenset(_ACCOUNT_KEYS + _ORG_KEYS + _ORG_PATH_KEYS + _ARN_KEYS + _OTHER_NARROWING_KEYS)
-_GITHUB = "token.actions.githubusercontent.com"
-# Sub claims that name one repository; any other first claim is chosen by the caller's own repository
+# aws:userid names one principal by its unique id. aws:username, aws:PrincipalServiceName, sts:ExternalId,
+# aws:SourceIp, MFA and tag keys are not here: they hold for principals of any account.
+_USERID_KEYS = ("aws:userid",)
+_NARROWING_KEYS = frozenset(_ACCOUNT_KEYS + _ORG_KEYS + _ORG_PATH_KEYS + _ARN_KEYS + _USERID_KEYS)
+_SOURCE_KEYS = ("aws:sourceaccount", "aws:sourcearn", "aws:sourceowner", "aws:sourceorgid", "aws:sourceorgpaths")
+# GitHub sub claims that name one repository; any other first claim is chosen by the caller's own repository
 # (a customised sub template can start with workflow:, environment:, ref:, ... holding any text).
 _REPO_CLAIMS = ("repo:", "repository:", "repository_id:")
+_OWNER_CLAIMS = ("repository_owner:", "repository_owner_id:")
+_GITHUB = "token.actions.githubusercontent.com"
+_PINNED, _TENANT, _ANY = 0, 1, 2  # how far a federated trust reaches: one subject, one tenant, anyone
 
 DENY_ALL_TRUST_POLICY: dict[str, object] = {
     "Version": "2012-10-17",
@@ -49,6 +56,7 @@ class TrustIssue:
     kind: str  # "broad" | "untrusted_account"
     principal: str
     why: str
+    any_tenant: bool = False  # anyone at all can assume: Principal '*' unnarrowed, or any-tenant federation
 
 
 @dataclass(frozen=True)
@@ -59,10 +67,16 @@ class TrustVerdict:
     external_id_required: bool
     cross_account: bool
     problems: tuple[str, ...]
+    assumptions: tuple[str, ...] = ()  # what was assumed for want of account state (dry run), for the reason
 
     @property
     def broad(self) -> bool:
         return any(issue.kind == "broad" for issue in self.issues)
+
+    @property
+    def any_tenant(self) -> bool:
+        """Anyone at all can assume the role (critical), as opposed to a whole but known tenant or account."""
+        return any(issue.any_tenant for issue in self.issues)
 
     @property
     def offending_indices(self) -> tuple[int, ...]:
@@ -72,22 +86,41 @@ class TrustVerdict:
 class _Config:
     """Who the role's owner trusts besides its own account."""
 
-    __slots__ = ("own_account", "trusted_accounts", "trusted_oidc_subjects", "trusted_org_ids")
+    __slots__ = (
+        "assume_named_org_is_own", "assumptions", "own_account", "own_org_id", "trusted_accounts",
+        "trusted_oidc_subjects", "trusted_org_ids",
+    )  # fmt: skip
 
     def __init__(
-        self, own_account: str | None, accounts: Iterable[str], orgs: Iterable[str], subjects: Iterable[str]
-    ):
+        self,
+        own_account: str | None,
+        accounts: Iterable[str],
+        orgs: Iterable[str],
+        subjects: Iterable[str],
+        own_org_id: str | None = None,
+        assume_named_org_is_own: bool = False,
+    ) -> None:
         self.own_account = own_account
         self.trusted_accounts = frozenset(accounts)
         self.trusted_org_ids = frozenset(orgs)
         self.trusted_oidc_subjects = frozenset(subjects)
+        self.own_org_id = own_org_id
+        self.assume_named_org_is_own = assume_named_org_is_own and own_org_id is None
+        self.assumptions: list[str] = []
 
     def trusts(self, scope: tuple[str, str]) -> bool:
         kind, value = scope
         if kind == "account":
             return value == self.own_account or value in self.trusted_accounts
         if kind == "org":
-            return value in self.trusted_org_ids
+            if value == self.own_org_id or value in self.trusted_org_ids:
+                return True
+            if self.assume_named_org_is_own:
+                note = f"organization {value} assumed to be this account's own (the account's organization is unknown)"
+                if note not in self.assumptions:
+                    self.assumptions.append(note)
+                return True
+            return False
         return kind == "nobody"
 
 
@@ -99,8 +132,8 @@ class _Findings:
         self.problems: list[str] = []
         self.cross_account = False
 
-    def add(self, statement: Statement, kind: str, principal: str, why: str) -> None:
-        issue = TrustIssue(statement.index, kind, principal, why)
+    def add(self, statement: Statement, kind: str, principal: str, why: str, any_tenant: bool = False) -> None:
+        issue = TrustIssue(statement.index, kind, principal, why, any_tenant)
         if issue not in self.issues:
             self.issues.append(issue)
 
@@ -167,6 +200,11 @@ def _scope(condition: Condition, value: str) -> tuple[str, str] | None:
     key, literal = condition.key, condition.base in _LITERAL
     if value == "":
         return None
+    if key in _USERID_KEYS:  # "AROAEXAMPLE:*": one role's sessions; the unique id must not be a wildcard
+        unique_id = value.split(":", 1)[0]
+        if literal:
+            return ("unknown", value)
+        return ("unknown", value) if unique_id and not has_wildcard(unique_id) else None
     if not literal and has_wildcard(value) and key not in _ORG_PATH_KEYS + _ARN_KEYS:
         return None
     if key in _ACCOUNT_KEYS:
@@ -198,8 +236,9 @@ def _narrowing_scopes(statement: Statement) -> list[list[tuple[str, str]]]:
         if not _positive(condition, _NARROWING_OPERATORS, ("", "foranyvalue")):
             continue
         scopes = [_scope(condition, value) for value in condition.values]
-        if all(scope is not None for scope in scopes):
-            out.append(scopes)
+        known = [scope for scope in scopes if scope is not None]
+        if len(known) == len(scopes):
+            out.append(known)
     return out
 
 
@@ -213,6 +252,7 @@ def _wildcard(statement: Statement, config: _Config, found: _Findings) -> None:
             "*",
             "Principal '*' lets any AWS account assume the role; "
             "no organization, account or ARN condition narrows it.",
+            any_tenant=True,
         )
         return
     if any(all(config.trusts(scope) for scope in scopes) for scopes in conditions):
@@ -257,31 +297,83 @@ def _aws_principal(statement: Statement, value: str, config: _Config, found: _Fi
         )
 
 
-def _github_pins(condition: Condition, value: str) -> bool:
-    """Does this sub value confine the role to one repository (or to nobody)?"""
-    if condition.base in _LITERAL or not has_wildcard(value):
+def _repo_level(value: str, literal: bool) -> int:
+    """GitHub: how far one sub value reaches. Literal values match one subject (or none); a first claim other
+    than the repository is chosen by the caller's workflow (a customised sub template) and reaches anyone."""
+    if literal or not has_wildcard(value):
+        if value.startswith(_OWNER_CLAIMS):  # every repository of one owner
+            return _TENANT
         if value.startswith(_REPO_CLAIMS):
-            return True
-        return bool(value) and ":" not in value  # '*' or 'invalid' compared literally: no token matches
-    for claim in _REPO_CLAIMS:
+            return _PINNED
+        return _PINNED if value and ":" not in value else _ANY  # '*' or 'invalid' compared literally: no token
+    for claim in _REPO_CLAIMS + _OWNER_CLAIMS:
         if value.startswith(claim):
             named = value[len(claim) :].split(":", 1)[0]
-            if claim == "repository_id:":
-                return named.isdigit()
-            owner, _, repo = named.partition("/")
-            return bool(owner and repo) and not has_wildcard(owner) and not has_wildcard(repo)
-    return False
+            if claim in ("repository_id:", "repository_owner_id:"):
+                return (_PINNED if claim == "repository_id:" else _TENANT) if named.isdigit() else _ANY
+            owner, slash, repo = named.partition("/")
+            if not owner or has_wildcard(owner) or claim in _OWNER_CLAIMS:
+                return _TENANT if owner and not has_wildcard(owner) else _ANY
+            return _PINNED if slash and repo and not has_wildcard(repo) else _TENANT
+    return _ANY
 
 
-def _federated_kind(value: str) -> tuple[str, str]:
+def _path_claim_level(value: str, literal: bool, prefix: str, min_segments: int) -> int:
+    """`<prefix><tenant>/<project>...`: pinned when the first `min_segments` segments hold no wildcard,
+    tenant-wide when only the first does; a value without the prefix reaches anyone (unless compared literally)."""
+    if literal or not has_wildcard(value):
+        return _PINNED if value.startswith(prefix) or (value and ":" not in value) else _ANY
+    if not value.startswith(prefix):
+        return _ANY
+    segments = value[len(prefix) :].split(":", 1)[0].split("/")
+    if not segments[0] or has_wildcard(segments[0]):
+        return _ANY
+    named = segments[:min_segments]
+    return _PINNED if len(named) == min_segments and not any(has_wildcard(x) or not x for x in named) else _TENANT
+
+
+def _eks_level(value: str, literal: bool) -> int:
+    """`system:serviceaccount:<namespace>:<name>`: a fixed namespace pins; a wildcard namespace is cluster-wide."""
+    if literal or not has_wildcard(value):
+        return _PINNED
+    prefix = "system:serviceaccount:"
+    if not value.startswith(prefix):
+        return _TENANT
+    namespace = value[len(prefix) :].split(":", 1)[0]
+    return _PINNED if namespace and not has_wildcard(namespace) and ":" in value[len(prefix) :] else _TENANT
+
+
+def claim_level(provider: IdentityProvider, condition: Condition, value: str) -> int:
+    """How far one condition value lets the provider's identities in: 0 one subject, 1 one tenant, 2 anyone.
+    Under StringEquals `*` is compared literally: it matches nothing."""
+    literal = condition.base in _LITERAL
+    if value == "":
+        return _ANY
+    if provider.claim == "github_repo" and condition.key.endswith(":sub"):
+        return _repo_level(value, literal)
+    if provider.claim == "gitlab_project" and condition.key.endswith(":sub"):
+        return _path_claim_level(value, literal, "project_path:", 2)
+    if provider.claim == "terraform_org" and condition.key.endswith(":sub"):
+        return _path_claim_level(value, literal, "organization:", 1)
+    if provider.claim == "eks_service_account" and condition.key.endswith(":sub"):
+        return _eks_level(value, literal)
+    if literal or not has_wildcard(value):
+        return _PINNED
+    return _ANY
+
+
+def _provider_of(value: str) -> tuple[IdentityProvider, str]:
+    """The table entry for a Federated principal, and the issuer as condition keys name it."""
     low = value.strip().lower()
-    if _GITHUB in low:
-        return "github", low
     if ":saml-provider/" in low:
-        return "saml", low
-    if low == "cognito-identity.amazonaws.com":
-        return "cognito", low
-    return "oidc", low.split("oidc-provider/", 1)[1] if "oidc-provider/" in low else low
+        issuer = "saml-provider/" + low.split(":saml-provider/", 1)[1]
+    else:
+        issuer = low.split(":oidc-provider/", 1)[1] if ":oidc-provider/" in low else low
+        issuer = issuer.removeprefix("https://").rstrip("/")
+    for provider in IDENTITY_PROVIDERS:
+        if glob_match(provider.issuer, issuer):
+            return provider, issuer
+    return IDENTITY_PROVIDERS[-1], issuer
 
 
 def _positive_tests(statement: Statement, wanted: Callable[[str], bool]) -> list[Condition]:
@@ -292,40 +384,76 @@ def _positive_tests(statement: Statement, wanted: Callable[[str], bool]) -> list
     ]
 
 
-def _audience_pinned(statement: Statement, key: str) -> bool:
-    tests = _positive_tests(statement, lambda k: k == key)
-    return any(not any(_vacuous(c, v) for v in c.values) for c in tests)
+def _pinning_keys(provider: IdentityProvider, issuer: str) -> frozenset[str]:
+    return frozenset(key.replace("{issuer}", issuer) for key in provider.keys)
+
+
+def _pins_key(provider: IdentityProvider, keys: frozenset[str], key: str) -> bool:
+    """A condition key that can pin this provider; for GitHub, the sub of either issuer form (a positive test on
+    a key the token lacks fails, so naming the other form trusts nobody rather than everybody)."""
+    if key in keys:
+        return True
+    return provider.claim == "github_repo" and key.startswith(_GITHUB) and key.endswith(":sub")
 
 
 def _federated(statement: Statement, value: str, config: _Config, found: _Findings) -> None:
-    kind, host = _federated_kind(value)
-    if kind in ("saml", "cognito"):
-        key = "saml:aud" if kind == "saml" else "cognito-identity.amazonaws.com:aud"
-        if not _audience_pinned(statement, key):
-            name = "SAML provider" if kind == "saml" else "Cognito identity pool"
+    provider, issuer = _provider_of(value)
+    keys = _pinning_keys(provider, issuer)
+    tests = _positive_tests(statement, lambda k: _pins_key(provider, keys, k))
+    # Conditions AND together: the narrowest test decides; the values of one test OR: the widest decides.
+    scored = [(max(claim_level(provider, c, v) for v in c.values), c) for c in tests]
+    level = min((score for score, _ in scored), default=_TENANT if provider.issuer_pins_tenant else _ANY)
+    if provider.issuer_pins_tenant:
+        level = min(level, _TENANT)
+    if has_wildcard(value) and level == _TENANT:  # a wildcard provider names no one issuer, hence no tenant
+        level = _ANY
+    deciding = [c for score, c in scored if score == level]
+    subjects = list(dict.fromkeys(v for c in deciding for v in c.values if c.key.endswith(":sub")))
+    trusted = config.trusted_oidc_subjects
+    if level == _TENANT and (provider.tenant_wide_pins or (
+        subjects and all(any(glob_covers(allowed, s) for allowed in trusted) for s in subjects)
+    )):
+        return  # a tenant-wide grant the provider counts as pinned, or a deliberate trusted subject
+    if level != _PINNED:
+        any_tenant = level == _ANY
+        shown = f" ({', '.join(v for c in deciding for v in c.values)})" if deciding else ""
+        keys_named = " or ".join(sorted(keys))
+        if any_tenant:
             why = (
-                f"{name} trust without a positive {key} condition lets any of its identities assume the role."
+                f"{provider.name} trust whose conditions{shown} do not pin one tenant: anyone with an identity "
+                f"at {provider.name} can assume the role (it needs a positive {keys_named} naming one)."
             )
-            found.add(statement, "broad", value, why)
-        return
-    if kind == "github":
-        tests = _positive_tests(statement, lambda k: k.endswith(":sub") and k.startswith(_GITHUB))
-        pinned = any(all(_github_pins(c, v) for v in c.values) for c in tests)
-    else:
-        tests = _positive_tests(statement, lambda k: k == host + ":sub")
-        pinned = any(not any(_vacuous(c, v) for v in c.values) for c in tests)
-    subjects = list(dict.fromkeys(v for c in tests for v in c.values))
-    if not pinned:
-        if kind == "github" and subjects:
-            why = f"GitHub OIDC trust whose sub ({', '.join(subjects)}) does not pin one repository."
         else:
-            why = f"OIDC trust ({host}) without a positive sub condition lets any of its users assume it."
-        found.add(statement, "broad", value, why)
+            why = (
+                f"{provider.name} trust whose conditions{shown} admit every identity of one tenant, not one "
+                f"subject (a positive {keys_named} without a wildcard narrows it)."
+            )
+        found.add(statement, "broad", value, why, any_tenant)
         return
-    for subject in subjects if config.trusted_oidc_subjects else ():
-        if not any(glob_covers(allowed, subject) for allowed in config.trusted_oidc_subjects):
+    for subject in subjects if trusted else ():
+        if not any(glob_covers(allowed, subject) for allowed in trusted):
             why = f"OIDC subject {subject!r} is not among the trusted subjects."
             found.add(statement, "untrusted_account", subject, why)
+
+
+def _service(statement: Statement, config: _Config, found: _Findings) -> None:
+    """A service principal acting for another account (aws:SourceAccount/SourceArn naming it) is an outsider."""
+    for condition in statement.conditions:
+        if condition.key not in _SOURCE_KEYS or not condition.values:
+            continue
+        if not _positive(condition, _NARROWING_OPERATORS, ("", "foranyvalue")):
+            continue
+        for value in condition.values:
+            scope = _scope(condition, value)
+            if scope is None or scope[0] not in ("account", "org") or config.trusts(scope):
+                continue
+            found.add(
+                statement,
+                "untrusted_account",
+                scope[1],
+                f"A service may assume the role on behalf of {scope[1]} ({condition.key}), which is neither "
+                "this account nor a trusted one.",
+            )
 
 
 def _external_id_required(statement: Statement) -> bool:
@@ -353,21 +481,35 @@ def _statement(statement: Statement, config: _Config, found: _Findings, external
             _aws_principal(statement, value, config, found)
         elif kind == "federated":
             _federated(statement, value, config, found)
+    if any(kind == "service" for kind, _ in principals):
+        _service(statement, config, found)
     if statement.has_not_principal or any(kind == "aws" for kind, _ in principals):
         external.append(_external_id_required(statement))
 
 
 def analyse_trust_policy(
-    document: dict | str,
+    document: dict[str, Any] | str,
     own_account: str | None,
     trusted_accounts: frozenset[str] = frozenset(),
     trusted_org_ids: frozenset[str] = frozenset(),
     trusted_oidc_subjects: frozenset[str] = frozenset(),
+    own_org_id: str | None = None,
+    assume_named_org_is_own: bool = False,
 ) -> TrustVerdict:
-    """Issues per Allow statement of a role trust policy; raises only PolicyParseError."""
+    """Issues per Allow statement of a role trust policy; raises only PolicyParseError.
+
+    own_org_id: the account's own organization, whose members a `*` narrowed by aws:PrincipalOrgID may be.
+    assume_named_org_is_own: when own_org_id is unknown (a dry run without an account), take an organization
+    named in a condition to be the account's own, and say so in `assumptions`.
+    """
     parsed = load_policy_document(document)
     config = _Config(
-        own_account, frozenset(trusted_accounts), frozenset(trusted_org_ids), frozenset(trusted_oidc_subjects)
+        own_account,
+        frozenset(trusted_accounts),
+        frozenset(trusted_org_ids),
+        frozenset(trusted_oidc_subjects),
+        own_org_id,
+        assume_named_org_is_own,
     )
     found = _Findings()
     external: list[bool] = []
@@ -381,15 +523,16 @@ def analyse_trust_policy(
         bool(external) and all(external),
         found.cross_account,
         tuple(found.problems),
+        tuple(config.assumptions),
     )
 
 
-def strip_statements(document: dict, indices: Iterable[int]) -> dict:
+def strip_statements(document: dict[str, Any], indices: Iterable[int]) -> dict[str, Any]:
     """The document without those statements; a deny-all trust policy when nothing would be left."""
     parsed = load_policy_document(document)
     drop = set(indices)
     kept = [statement for index, statement in enumerate(parsed["Statement"]) if index not in drop]
     if not kept:
-        return clone_json(DENY_ALL_TRUST_POLICY)
+        return cast(dict[str, Any], clone_json(DENY_ALL_TRUST_POLICY))
     parsed["Statement"] = kept
     return parsed

@@ -44,7 +44,7 @@ META = RuleMeta(
                 "none is left) and deny sessions issued before now, unless a kept statement trusts a service",
     undo="aws iam update-assume-role-policy --role-name {role} --policy-document {document}",
     remediation_actions=("iam:UpdateAssumeRolePolicy", "iam:GetRole", "iam:PutRolePolicy", "iam:GetRolePolicy"),
-    state_actions=("iam:GetRole", "iam:ListRoleTags"),
+    state_actions=("iam:GetRole", "iam:ListRoleTags", "organizations:DescribeOrganization"),
     references=("https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-user_externalid.html",
                 "https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/"
                 "configuring-openid-connect-in-amazon-web-services"),
@@ -123,6 +123,16 @@ def _open_to_everyone(document: dict[str, Any], verdict: TrustVerdict) -> bool:
     return False
 
 
+def _own_organization(context: EvalContext) -> tuple[str | None, str]:
+    """The account's organization (trusted like the account itself), or why an organization named in a condition
+    is taken to be it: a role for the own organization must never be stripped on a guess."""
+    try:
+        return context.state.organization_id(), ""
+    except StateUnreadable as error:
+        return None, (f"Could not read {error}, so an organization named in a condition is taken to be the "
+                      "account's own.")
+
+
 def _external_id_note(verdict: TrustVerdict) -> str:
     if not verdict.cross_account:
         return ""
@@ -190,15 +200,20 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
                        exempt_reason=exemption.reason, details={"role": role})
 
     settings = context.settings
+    own_org, org_note = _own_organization(context)
     verdict = analyse_trust_policy(document, account, settings.trusted_accounts, settings.trusted_org_ids,
-                                   settings.trusted_oidc_subjects)
+                                   settings.trusted_oidc_subjects, own_org_id=own_org,
+                                   assume_named_org_is_own=own_org is None and bool(org_note))
     if not verdict.issues:
         return None
-    severity = Severity.CRITICAL if _open_to_everyone(document, verdict) else Severity.HIGH
+    any_tenant = verdict.any_tenant or _open_to_everyone(document, verdict)
+    severity = Severity.CRITICAL if any_tenant else Severity.HIGH
     offending = verdict.offending_indices
     whys = "; ".join(dict.fromkeys(f"{_statement_label(document, issue.statement_index)}: {issue.why.rstrip('.')}"
                                    for issue in verdict.issues))
     reason = f"{what} whose trust policy lets outsiders assume it ({whys}).{_external_id_note(verdict)}"
+    if verdict.assumptions:
+        reason += f" {org_note} Assumed: {'; '.join(verdict.assumptions)}."
     if context.assumed:
         reason += " State assumed (dry run): the role has no remediator:exempt tag."
 
