@@ -126,7 +126,8 @@ class LiveState:
     def organization_id(self) -> str | None:
         if self._organization is None:
             raise StateUnreadable("the account's organization (no Organizations client)")
-        return _read("the account's organization", self._organization)
+        organization: str | None = _read("the account's organization", self._organization)
+        return organization
 
     def exemption_tag(self, kind: str, name: str) -> str | None:
         if (kind, name) not in self._tags:
