@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=10)
 
 
+# Throttled even after the adaptive retries: a remediation step raises (Lambda retries; the sweep stops acting).
+THROTTLED = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"})
+
+
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", "Unknown"))
 

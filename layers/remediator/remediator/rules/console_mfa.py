@@ -20,16 +20,14 @@ from remediator.aws import AwsClients, error_code
 from remediator.events import CloudTrailRecord
 from remediator.exemptions import exemption_for
 from remediator.findings import ActionResult, Finding, Mode, Outcome, Resource, Severity
+from remediator.remediate.credentials import DELETE_LOGIN_PROFILE, delete_login_profile, enforce_mfa
 from remediator.rules.base import CONSOLE_SIGN_IN, EvalContext, RuleMeta, Trigger, iam_arn, iam_name, keep_mode
 from remediator.state import StateUnreadable
 
 if TYPE_CHECKING:
-    from mypy_boto3_iam import IAMClient
-
     from remediator.config import Settings
     from remediator.store import FindingsStore
 
-DELETE_LOGIN_PROFILE = "delete-login-profile"
 MFA_REMOVED = ("DeactivateMFADevice", "DeleteVirtualMFADevice")
 
 META = RuleMeta(
@@ -170,47 +168,9 @@ def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
     if finding.details.get("grace_hours"):
         return ActionResult(Outcome.SKIPPED, f"warned: {user} has {finding.details['grace_hours']} h to enrol an MFA "
                             "device; the scheduled sweep acts then if MFA is still missing.")
+    if finding.details.get("step") == "delete_login_profile":  # a password nobody uses (the sweep)
+        return delete_login_profile(aws.iam, user)
     return enforce_mfa(aws.iam, user, finding.details.get("method"), finding.details.get("policy_arn"))
-
-
-def enforce_mfa(iam: IAMClient, user: str, method: str | None, policy_arn: str | None) -> ActionResult:
-    """Attach the deny policy (or delete the login profile) unless the user has MFA by now; verify by re-reading."""
-    try:
-        if iam.list_mfa_devices(UserName=user)["MFADevices"]:
-            return ActionResult(Outcome.SKIPPED, f"{user} has enrolled an MFA device since: nothing to enforce.")
-        if method == DELETE_LOGIN_PROFILE:
-            return delete_login_profile(iam, user)
-        if not policy_arn:
-            return ActionResult(Outcome.FAILED, f"no deny-unless-MFA policy is configured for {user}.",
-                                "DENY_WITHOUT_MFA_POLICY_ARN is not set")
-        iam.attach_user_policy(UserName=user, PolicyArn=policy_arn)
-        attached = iam.list_attached_user_policies(UserName=user)["AttachedPolicies"]
-    except ClientError as error:
-        code = error_code(error)
-        if code == "NoSuchEntity":
-            return ActionResult(Outcome.SKIPPED, f"user {user} (or the policy) no longer exists: nothing changed.")
-        return ActionResult(Outcome.FAILED, f"could not enforce MFA for {user}.", f"{code}: {error}")
-    if any(policy["PolicyArn"] == policy_arn for policy in attached):
-        return ActionResult(Outcome.VERIFIED, f"{user} now has the deny-unless-MFA policy attached (verified by "
-                            "re-reading); they can still sign in and enrol an MFA device.")
-    return ActionResult(Outcome.FAILED, f"the deny-unless-MFA policy does not show on {user} after attaching it.")
-
-
-def delete_login_profile(iam: IAMClient, user: str) -> ActionResult:
-    """Remove console access outright (the parameter's choice, and the sweep's for unused passwords)."""
-    try:
-        iam.delete_login_profile(UserName=user)
-    except ClientError as error:
-        if error_code(error) == "NoSuchEntity":
-            return ActionResult(Outcome.SKIPPED, f"{user} has no console password any more: nothing to delete.")
-        raise
-    try:
-        iam.get_login_profile(UserName=user)
-    except ClientError as error:
-        if error_code(error) == "NoSuchEntity":
-            return ActionResult(Outcome.VERIFIED, f"the console password of {user} is deleted (verified by re-read).")
-        raise
-    return ActionResult(Outcome.FAILED, f"{user} still has a console password after deleting it.")
 
 
 def resolve(record: CloudTrailRecord, aws: AwsClients, settings: Settings, store: FindingsStore | None) -> str:
