@@ -49,3 +49,16 @@ class AwsClients:
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
         return self._session.client("dynamodb", **self._options())
+
+    # The sweep's coverage self-check: is CloudTrail logging, are our rules enabled, are our DLQs empty?
+    @cached_property
+    def cloudtrail(self) -> Any:
+        return self._session.client("cloudtrail", **self._options())
+
+    @cached_property
+    def events(self) -> Any:
+        return self._session.client("events", **self._options())
+
+    @cached_property
+    def sqs(self) -> Any:
+        return self._session.client("sqs", **self._options())

@@ -18,6 +18,11 @@ RESOURCE_ARNS: Final[dict[str, str]] = {
     "role": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*",
     "policy": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/*",
     "account": "*",
+    # The sweep's coverage self-check. Trails: any region and account (a multi-region or organization trail
+    # may be homed elsewhere). Rules and queues: the stack's own, which CloudFormation names "<stack>-...".
+    "trail": "arn:${AWS::Partition}:cloudtrail:*:*:trail/*",
+    "event_rule": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/${AWS::StackName}-*",
+    "queue": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}-*",
 }
 
 ACTION_RESOURCE: Final[dict[str, str]] = {
@@ -41,6 +46,11 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
     ), "policy"),
     # The credential report is account-level: IAM defines no resource type for it (the sweep only).
     **dict.fromkeys(("iam:GenerateCredentialReport", "iam:GetCredentialReport"), "account"),
+    # The sweep's coverage self-check: is a trail logging, are our rules enabled, are our dead-letter queues empty?
+    **dict.fromkeys(("cloudtrail:DescribeTrails", "cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus"),
+                    "trail"),
+    **dict.fromkeys(("events:DescribeRule", "events:ListTargetsByRule"), "event_rule"),
+    "sqs:GetQueueAttributes": "queue",
 }
 
 # Attaching a policy is only ever granted for the stack's own deny-unless-MFA policy (an iam:PolicyARN
@@ -58,9 +68,9 @@ def resource_kind(action: str) -> str:
 
 
 def resource_arn(action: str, *, partition: str = "${AWS::Partition}", region: str = "${AWS::Region}",
-                 account: str = "${AWS::AccountId}") -> str:
+                 account: str = "${AWS::AccountId}", stack: str = "${AWS::StackName}") -> str:
     """The ARN pattern `action` is granted on, with the stack's pseudo parameters or the values given."""
     pattern = RESOURCE_ARNS[resource_kind(action)]
-    for name, value in (("Partition", partition), ("Region", region), ("AccountId", account)):
+    for name, value in (("Partition", partition), ("Region", region), ("AccountId", account), ("StackName", stack)):
         pattern = pattern.replace("${AWS::" + name + "}", value)
     return pattern
