@@ -76,7 +76,7 @@ def _bench(endpoint: str, users: int) -> dict:
     policy = _seed(endpoint, users)
     aws = AwsClients(endpoint_url=endpoint, region="us-east-1")
     calls: Counter[str] = Counter()
-    db = aws._client("dynamodb")
+    db = aws.dynamodb
     for client in (aws.iam, aws.sns, db):
         service = client.meta.service_model.service_name
         client.meta.events.register("before-call.*.*",

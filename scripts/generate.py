@@ -43,7 +43,8 @@ BEGIN = re.compile(r"^(?P<indent>\s*)(?:# ---|<!--) generated from the rule cata
 END = "{indent}{open} end generated ({name}) {close}"
 MODES = ("off", "notify", "remediate")
 # Per kind of resource: the statement id suffix of a rule's actions on it, in the role's order.
-KIND_SIDS = {"user": "Users", "group": "Groups", "role": "Roles", "policy": "Policies", "account": "AccountLevel"}
+KIND_SIDS = {"user": "Users", "group": "Groups", "role": "Roles", "policy": "Policies", "account": "AccountLevel",
+             "trail": "Trails", "event_rule": "OwnEventRules", "queue": "OwnQueues"}
 # The SAM event name of a trigger, by the kind of event it reacts to (a number is added when one repeats).
 EVENT_NAMES = {API_CALL: "CloudTrail", CONSOLE_SIGN_IN: "ConsoleSignIn"}
 
@@ -315,9 +316,24 @@ def region_sweep_iam() -> str:
     from remediator.sweep import permissions as sweep
 
     limited = set(sweep.ATTACH_ACTIONS)
-    if unlimited := (STACK_POLICY_ONLY & set(sweep.IAM_ACTIONS)) - limited:
+    if unlimited := (STACK_POLICY_ONLY & set(sweep.ROLE_ACTIONS)) - limited:
         raise SystemExit(f"sweep: {sorted(unlimited)} may only be granted for the stack's policy (ATTACH_ACTIONS)")
-    return iam_statements("Sweep", by_kind(set(sweep.IAM_ACTIONS) - limited), by_kind(limited))
+    return iam_statements("Sweep", by_kind(set(sweep.ROLE_ACTIONS) - limited), by_kind(limited))
+
+
+# The sweep's own queues, hand-written in template.yaml: the coverage check watches them with the functions'.
+SWEEP_QUEUES = ("SweepScheduleDLQ", "SweepFunctionDLQ")
+
+
+def region_sweep_watched() -> str:
+    """What the sweep's coverage check watches: every function's EventBridge rules (each with the function it
+    must target; SAM names a rule <Function><Event>) and every dead-letter queue of the stack."""
+    rules = [f'              - !Sub "${{{f.id}Function{event.name}}}=${{{f.id}Function.Arn}}"\n'
+             for f in functions() for event in f.events()]
+    queues = [f"              - !Ref {f.id}{kind}DLQ\n" for f in functions() for kind in ("Rule", "Function")]
+    queues += [f"              - !Ref {queue}\n" for queue in SWEEP_QUEUES]
+    return ("          WATCHED_RULES: !Join\n            - \",\"\n            -\n" + "".join(rules)
+            + "          WATCHED_QUEUES: !Join\n            - \",\"\n            -\n" + "".join(queues))
 
 
 def _resource(kind: str) -> str:
@@ -519,6 +535,7 @@ TEMPLATE_REGIONS: dict[str, Callable[[], str]] = {
     "only-publishers": region_publishers_only,
     "functions": region_functions,
     "sweep-iam": region_sweep_iam,
+    "sweep-watched": region_sweep_watched,
     "outputs": region_outputs,
 }
 

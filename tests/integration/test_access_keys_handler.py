@@ -63,7 +63,7 @@ def test_new_key_is_deactivated_verified_and_reported(stack, capsys) -> None:
     assert "bob" in message["Subject"] and "verified" in message["Subject"].lower()
     assert "alice created access key" in message["Message"]
     assert "aws iam update-access-key --user-name bob" in message["Message"]  # how to undo
-    assert _metrics(capsys.readouterr().out) == {"Findings": 1.0, "RemediationVerified": 1.0}
+    assert _metrics(capsys.readouterr().out) == {"EventsReceived": 1.0, "Findings": 1.0, "RemediationVerified": 1.0}
 
 
 def test_notify_mode_reports_what_it_would_do_and_changes_nothing(stack, monkeypatch) -> None:
@@ -111,7 +111,7 @@ def test_bad_or_irrelevant_input_is_a_logged_counted_skip(stack, capsys, caplog,
     result = stack["handler"](event, LAMBDA_CONTEXT)
     output = capsys.readouterr().out
     assert result["skipped"] == skipped if skipped else result["skipped"].startswith("malformed: requestParameters")
-    assert _metrics(output) == {metric: 1.0}
+    assert _metrics(output) == {"EventsReceived": 1.0, metric: 1.0}  # the heartbeat counts every invocation
     [log] = [r for r in caplog.records if r.getMessage() == "skipped"]
     assert log.skipped == result["skipped"]
     assert _messages(stack) == []

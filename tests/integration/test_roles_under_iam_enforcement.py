@@ -1,7 +1,7 @@
 """Least privilege, proven by running: each function handles its demo events in remediate mode with moto's
 IAM enforcement on, as a principal holding only its role's Allow statements from the translated template;
 the scheduled sweep runs over an account with an old key, an unused key, an unused password, a console user
-without MFA and an exempt user.
+without MFA and an exempt user, and checks its coverage (a logging trail, one of our rules, one of our queues).
 
 moto checks resource-scoped statements against "*", so resources are widened to "*" here (the static test
 in tests/template/test_iam_least_privilege.py proves they are narrow); a missing action fails this test.
@@ -156,6 +156,16 @@ def test_sweep_does_its_job_with_only_its_role_permissions(role_statements, monk
         _age_keys("exempt", 300, used=True)
         _age_password("unused-password", 150)
         admin_iam.generate_credential_report()  # moto answers STARTED once: spare the sweep its back-off
+        boto3.client("s3").create_bucket(Bucket="trail-logs")
+        cloudtrail, events = boto3.client("cloudtrail"), boto3.client("events")
+        cloudtrail.create_trail(Name="org", S3BucketName="trail-logs", IsMultiRegionTrail=True)
+        cloudtrail.start_logging(Name="org")
+        function = "arn:aws:lambda:us-east-1:123456789012:function:remediator-AccessKeysFunction-X"
+        events.put_rule(Name="remediator-AccessKeysFunctionCloudTrail-X", EventPattern='{"source": ["aws.iam"]}')
+        events.put_targets(Rule="remediator-AccessKeysFunctionCloudTrail-X", Targets=[{"Id": "fn", "Arn": function}])
+        dlq = sqs.create_queue(QueueName="remediator-AccessKeysRuleDLQ-X")["QueueUrl"]
+        monkeypatch.setenv("WATCHED_RULES", f"remediator-AccessKeysFunctionCloudTrail-X={function}")
+        monkeypatch.setenv("WATCHED_QUEUES", dlq)
 
         _as_role(admin_iam, "as-sweep", role_statements["sweep"], monkeypatch)
         for variable, value in {"MODE_SWEEP": "remediate", "MODE_CONSOLE_MFA": "remediate",

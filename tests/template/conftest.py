@@ -127,7 +127,8 @@ def _scheduled() -> dict[str, Any]:
 
 
 # Functions a schedule runs (functions/<name>/) -> the module declaring the actions its code calls
-# (IAM_ACTIONS, REPORT_ACTIONS: the account-level ones, STORE_ACTIONS: on the findings table).
+# (ROLE_ACTIONS: granted through the action -> resource table, REPORT_ACTIONS: the account-level ones,
+# STORE_ACTIONS: on the findings table).
 SCHEDULED: dict[str, Any] = _scheduled()
 
 
@@ -139,7 +140,7 @@ class FunctionUnderTest:
     rule_ids: tuple[str, ...]  # () for a scheduled function
     logical_id: str
     role_id: str  # logical id of its AWS::IAM::Role
-    iam_actions: tuple[str, ...] = ()  # exactly the IAM actions its role may have
+    iam_actions: tuple[str, ...] = ()  # exactly the IAM actions (and a schedule's checks) its role may have
     scheduled: bool = False
     store_actions: tuple[str, ...] = ()  # a scheduled function's findings-table actions
 
@@ -156,7 +157,7 @@ def functions_of(cfn: dict[str, Any]) -> dict[str, FunctionUnderTest]:
     assert not set(FUNCTIONS) & set(SCHEDULED), "a function is triggered by rules or by a schedule, not both"
     entries = [(name, rule_ids, tuple(sorted({a for r in rule_ids for a in RULES[r].META.iam_actions})), None)
                for name, rule_ids in FUNCTIONS.items()]
-    entries += [(name, (), tuple(sorted(declared.IAM_ACTIONS)), declared) for name, declared in SCHEDULED.items()]
+    entries += [(name, (), tuple(sorted(declared.ROLE_ACTIONS)), declared) for name, declared in SCHEDULED.items()]
     found = {}
     for name, rule_ids, iam_actions, declared in entries:
         scheduled = declared is not None

@@ -16,6 +16,7 @@ from remediator.sweep.permissions import REPORT_ACTIONS
 from tests.template.conftest import (
     ACCOUNT,
     REGION,
+    STACK,
     FunctionUnderTest,
     Resolver,
     resources_of_type,
@@ -24,7 +25,7 @@ from tests.template.conftest import (
 )
 
 # The narrowest resource each IAM action a rule may declare can be granted on: the package's table.
-IAM_ACTION_RESOURCE = {action: resource_arns(action, partition="aws", region=REGION, account=ACCOUNT)
+IAM_ACTION_RESOURCE = {action: resource_arns(action, partition="aws", region=REGION, account=ACCOUNT, stack=STACK)
                        for action in ACTION_RESOURCE}
 # Attaching is conditioned to the one policy a rule may attach (the deny-unless-MFA policy): a role that could
 # attach any policy could grant anyone admin. Detaching any policy is how admin_grants reverts a grant.

@@ -50,3 +50,17 @@ def test_exempt_finding_says_why_and_offers_no_exemption_hint() -> None:
     result = ActionResult(Outcome.EXEMPT, "nothing changed: tagged.")
     text = json.loads(build_publish_request("t", exempt, RECORD, result)["Message"])["default"]
     assert "Exempt: nothing changed" in text and "Exempt:  aws iam" not in text
+
+
+def test_a_scheduled_finding_says_the_sweep_found_it_instead_of_who_did_what() -> None:
+    """The sweep has no CloudTrail record: the message says where the finding came from, never an empty "Who"."""
+    request = build_publish_request("arn:aws:sns:us-east-1:123456789012:t", FINDING, None, VERIFIED)
+    text = json.loads(request["Message"])["default"]
+    assert "Found:   by the scheduled sweep (account state, no CloudTrail event)" in text
+    assert "What:    user arn:aws:iam::123456789012:user/bob" in text and "account 123456789012" in text
+    assert not any(line.startswith(("Who:", "When:", "From:", "Event:")) for line in text.splitlines())
+    assert "Outcome: Remediated and verified" in text and "Undo:    aws iam update-access-key" in text
+    assert request["MessageAttributes"]["account"]["StringValue"] == "123456789012"
+    chatbot = chatbot_payload(FINDING, None, VERIFIED)
+    assert chatbot["metadata"]["eventType"] == "the scheduled sweep"
+    assert chatbot["metadata"]["relatedResources"] == ["arn:aws:iam::123456789012:user/bob"]

@@ -67,22 +67,22 @@ def seed_sample_account(iam: Any, account: str) -> None:
 
 
 def _print(report: Any, as_json: bool, out: TextIO) -> None:
-    from remediator.sweep.messages import summary_text
+    from remediator.sweep.checks import check_of
+    from remediator.sweep.summary import summary_text
 
     if as_json:
         data = report.as_dict()
-        data["items"] = [{"check": f.check, "user": f.user, "severity": str(f.severity), "reason": f.reason,
-                          "action": f.action_text, "act_now": f.act_now, "exempt": f.exempt} for f in report.findings]
-        data["outcomes"] = [{"user": f.user, "check": f.check, "outcome": str(r.outcome), "detail": r.detail}
-                            for f, r in report.actions]
+        data["items"] = [{**f.as_spec(), "check": check_of(f), "user": f.resource.name,
+                          "act_now": not f.details.get("grace_hours")} for f in report.findings]
+        data["outcomes"] = [{"user": f.resource.name, "check": check_of(f), "outcome": str(r.outcome),
+                             "detail": r.detail} for f, r in report.actions]
         print(json.dumps(data), file=out)
         return
     _, text, _ = summary_text(report)
     print(text, file=out)
     for finding in report.findings:
         if finding.action and not finding.exempt and not report.actions:
-            when = "now" if finding.act_now else "after the warning period"
-            print(f"  would {when}: {finding.action_text}", file=out)
+            print(f"  would: {finding.action}", file=out)
     for _, result in report.actions:
         print(f"  {result.outcome}: {result.detail}", file=out)
 
@@ -117,7 +117,7 @@ def run_cli(*, endpoint_url: str | None, live: bool, remediate: bool, as_json: b
 
             policy_arn = aws.iam.create_policy(PolicyName=DENY_POLICY_NAME,
                                                PolicyDocument=json.dumps(deny_without_mfa_document()))["Policy"]["Arn"]
-        settings = replace(settings, sweep_mode=mode, modes={**settings.modes, "console_mfa": mode},
+        settings = replace(settings, sweep_mode=mode, modes={**settings.modes, "console_mfa": mode}, topic_arn=None,
                            deny_without_mfa_policy_arn=policy_arn)
         report = run_sweep(aws, settings)
         _print(report, as_json, out)

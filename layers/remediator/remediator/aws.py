@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=10)
 
 
+# Throttled even after the adaptive retries: a remediation step raises (Lambda retries; the sweep stops acting).
+THROTTLED = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"})
+
+
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", "Unknown"))
 
@@ -49,3 +53,16 @@ class AwsClients:
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
         return self._session.client("dynamodb", **self._options())
+
+    # The sweep's coverage self-check: is CloudTrail logging, are our rules enabled, are our DLQs empty?
+    @cached_property
+    def cloudtrail(self) -> Any:
+        return self._session.client("cloudtrail", **self._options())
+
+    @cached_property
+    def events(self) -> Any:
+        return self._session.client("events", **self._options())
+
+    @cached_property
+    def sqs(self) -> Any:
+        return self._session.client("sqs", **self._options())

@@ -64,6 +64,10 @@ def act(finding: Finding, aws: AwsClients, store: FindingsStore | None = None) -
     if finding.mode != Mode.REMEDIATE:
         would = f"would {finding.action}" if finding.action else "has no automatic remediation"
         return ActionResult(Outcome.NOTIFIED, f"nothing changed (notify mode); remediate mode {would}.")
+    if (hours := finding.details.get("grace_hours")) and finding.action:
+        # A warning first (console_mfa's grace period, the sweep's old keys): the scheduled sweep acts when it is over.
+        return ActionResult(Outcome.SKIPPED, f"warned: {finding.resource.name} has {hours:g} h before anything "
+                            "changes; the scheduled sweep acts then if the finding still holds.")
     module = RULES[finding.rule]
     if not finding.action:
         if not module.META.remediation_actions:  # a report-only rule (root_activity, iam_user_sprawl)

@@ -1,4 +1,8 @@
-"""One SNS publish per finding: readable text for email, AWS Chatbot JSON for Slack, attributes for filters."""
+"""One SNS publish per finding: readable text for email, AWS Chatbot JSON for Slack, attributes for filters.
+
+An event's finding says who did what, where and when (its CloudTrail record); a finding of the scheduled
+sweep has no record (`record=None`) and says it was found by the sweep instead.
+"""
 
 from __future__ import annotations
 
@@ -42,20 +46,38 @@ def _how_to_exempt(finding: Finding) -> str:
     return f"set the {finding.rule} mode to notify or off in the stack parameters"
 
 
-def email_text(finding: Finding, record: CloudTrailRecord, result: ActionResult) -> str:
-    """Who, what, where, when, what we did (and whether it held), how to undo and how to exempt."""
+SCHEDULED = "the scheduled sweep"
+
+
+def _account(finding: Finding, record: CloudTrailRecord | None) -> str:
+    return (record.account if record is not None else finding.resource.account) or "unknown"
+
+
+def _origin(finding: Finding, record: CloudTrailRecord | None) -> list[str]:
+    """Who did what, where and when; for the sweep, what it read (no CloudTrail event to quote)."""
+    if record is None:
+        return [f"Found:   by {SCHEDULED} (account state, no CloudTrail event)",
+                f"What:    {finding.resource.kind} {finding.resource.arn or finding.resource.name}",
+                f"Where:   account {_account(finding, record)}"]
     caller = record.identity
-    lines = [
-        f"{severity_of(finding, result).upper()} finding from rule {finding.rule}",
-        "",
-        finding.reason,
-        "",
+    return [
         f"Who:     {caller.arn or caller.display_name} ({caller.type or 'unknown type'})",
         f"What:    {record.eventName} on {record.eventSource}",
         f"Where:   account {record.account or 'unknown'}, region {record.awsRegion or 'unknown'}",
         f"When:    {record.eventTime or 'unknown'}",
         f"From:    {record.sourceIPAddress or 'unknown'} ({record.userAgent or 'no user agent'})",
         f"Event:   {record.eventID or 'no eventID'}",
+    ]
+
+
+def email_text(finding: Finding, record: CloudTrailRecord | None, result: ActionResult) -> str:
+    """Who, what, where, when, what we did (and whether it held), how to undo and how to exempt."""
+    lines = [
+        f"{severity_of(finding, result).upper()} finding from rule {finding.rule}",
+        "",
+        finding.reason,
+        "",
+        *_origin(finding, record),
         "",
         f"Outcome: {_OUTCOME_WORDS[result.outcome]}: {result.detail}",
     ]
@@ -70,7 +92,7 @@ def email_text(finding: Finding, record: CloudTrailRecord, result: ActionResult)
     return "\n".join(lines)
 
 
-def chatbot_payload(finding: Finding, record: CloudTrailRecord, result: ActionResult) -> dict[str, Any]:
+def chatbot_payload(finding: Finding, record: CloudTrailRecord | None, result: ActionResult) -> dict[str, Any]:
     """AWS Chatbot custom notification (Slack, Teams): title, description, next steps, keywords."""
     next_steps = []
     if result.outcome == Outcome.VERIFIED and finding.undo:
@@ -80,36 +102,38 @@ def chatbot_payload(finding: Finding, record: CloudTrailRecord, result: ActionRe
     return {
         "version": "1.0",
         "source": "custom",
-        "id": record.eventID or "",
+        "id": (record.eventID if record is not None else None) or "",
         "content": {
             "textType": "client-markdown",
             "title": f":rotating_light: {subject(finding, result)}",
             "description": f"{finding.reason}\n*Outcome:* {result.detail}",
             "nextSteps": next_steps,
-            "keywords": [finding.rule, str(severity_of(finding, result)), record.account or "unknown-account"],
+            "keywords": [finding.rule, str(severity_of(finding, result)),
+                         (record.account if record is not None else finding.resource.account) or "unknown-account"],
         },
         "metadata": {
             "threadId": f"{finding.rule}-{finding.resource.name}",
             "summary": subject(finding, result),
-            "eventType": record.eventName,
-            "relatedResources": [arn for arn in (finding.resource.arn, record.identity.arn) if arn],
-            "additionalContext": {"eventID": record.eventID or "", "outcome": str(result.outcome)},
+            "eventType": record.eventName if record is not None else SCHEDULED,
+            "relatedResources": [arn for arn in (finding.resource.arn, record and record.identity.arn) if arn],
+            "additionalContext": {"eventID": (record.eventID if record is not None else None) or "",
+                                  "outcome": str(result.outcome)},
         },
     }
 
 
-def message_attributes(finding: Finding, record: CloudTrailRecord, result: ActionResult) -> dict[str, Any]:
+def message_attributes(finding: Finding, record: CloudTrailRecord | None, result: ActionResult) -> dict[str, Any]:
     """For subscription filter policies: e.g. only critical findings to the pager."""
     values = {
         "severity": str(severity_of(finding, result)),
         "rule": finding.rule,
-        "account": record.account or "unknown",
+        "account": _account(finding, record),
         "action": str(result.outcome),
     }
     return {name: {"DataType": "String", "StringValue": value} for name, value in values.items()}
 
 
-def build_publish_request(topic_arn: str, finding: Finding, record: CloudTrailRecord,
+def build_publish_request(topic_arn: str, finding: Finding, record: CloudTrailRecord | None,
                           result: ActionResult) -> dict[str, Any]:
     """The exact `sns.publish` arguments; AWS rejects a JSON message without `default`."""
     text = email_text(finding, record, result)
@@ -123,7 +147,7 @@ def build_publish_request(topic_arn: str, finding: Finding, record: CloudTrailRe
     }
 
 
-def publish(sns: SNSClient, topic_arn: str, finding: Finding, record: CloudTrailRecord,
+def publish(sns: SNSClient, topic_arn: str, finding: Finding, record: CloudTrailRecord | None,
             result: ActionResult) -> str:
-    """Publish one notification; returns the SNS MessageId."""
+    """Publish one notification (`record` None: a finding of the scheduled sweep); returns the SNS MessageId."""
     return sns.publish(**build_publish_request(topic_arn, finding, record, result))["MessageId"]

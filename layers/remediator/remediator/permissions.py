@@ -22,6 +22,11 @@ RESOURCE_ARNS: Final[dict[str, tuple[str, ...]]] = {
     "policy_document": ("arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/*",
                         "arn:${AWS::Partition}:iam::aws:policy/*"),
     "account": ("*",),
+    # The sweep's coverage self-check. Trails: any region and account (a multi-region or organization trail
+    # may be homed elsewhere). Rules and queues: the stack's own, which CloudFormation names "<stack>-...".
+    "trail": ("arn:${AWS::Partition}:cloudtrail:*:*:trail/*",),
+    "event_rule": ("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/${AWS::StackName}-*",),
+    "queue": ("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}-*",),
 }
 
 ACTION_RESOURCE: Final[dict[str, str]] = {
@@ -49,6 +54,11 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
     **dict.fromkeys(("iam:GenerateCredentialReport", "iam:GetCredentialReport"), "account"),
     # The account's own organization (role_trust: its members are not outsiders); no resource type.
     "organizations:DescribeOrganization": "account",
+    # The sweep's coverage self-check: is a trail logging, are our rules enabled, are our dead-letter queues empty?
+    **dict.fromkeys(("cloudtrail:DescribeTrails", "cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus"),
+                    "trail"),
+    **dict.fromkeys(("events:DescribeRule", "events:ListTargetsByRule"), "event_rule"),
+    "sqs:GetQueueAttributes": "queue",
 }
 
 # Attaching a policy is only ever granted for the stack's own deny-unless-MFA policy (an iam:PolicyARN
@@ -66,11 +76,12 @@ def resource_kind(action: str) -> str:
 
 
 def resource_arns(action: str, *, partition: str = "${AWS::Partition}", region: str = "${AWS::Region}",
-                  account: str = "${AWS::AccountId}") -> list[str]:
+                  account: str = "${AWS::AccountId}", stack: str = "${AWS::StackName}") -> list[str]:
     """The ARN patterns `action` is granted on, with the stack's pseudo parameters or the values given."""
     patterns = []
     for pattern in RESOURCE_ARNS[resource_kind(action)]:
-        for name, value in (("Partition", partition), ("Region", region), ("AccountId", account)):
+        for name, value in (("Partition", partition), ("Region", region), ("AccountId", account),
+                            ("StackName", stack)):
             pattern = pattern.replace("${AWS::" + name + "}", value)
         patterns.append(pattern)
     return patterns

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from remediator.aws import AwsClients
 from remediator.config import Settings
@@ -21,6 +22,20 @@ from remediator.state import LiveState, own_organization
 from remediator.store import findings_store, track_outcome
 
 NAMESPACE = "ComplianceRemediator"
+# The heartbeat: every function counts each invocation under one dimension value, so one alarm sees whether
+# any IAM event reached the stack at all (HeartbeatAlarm: none for HeartbeatHours means we may be blind).
+HEARTBEAT_METRIC = "EventsReceived"
+HEARTBEAT_DIMENSIONS = {"service": "remediator"}
+
+
+def count_event_received() -> None:
+    """One EventsReceived datapoint, printed at once (EMF) under the stack-wide dimension, not the function's.
+    Like every other metric, none when POWERTOOLS_METRICS_DISABLED says so (the demo's output is its report)."""
+    if is_metrics_disabled():
+        return
+    with single_metric(name=HEARTBEAT_METRIC, unit=MetricUnit.Count, value=1, namespace=NAMESPACE,
+                       default_dimensions=HEARTBEAT_DIMENSIONS):
+        pass
 
 
 def _skip_metric(decision: Decision, record: CloudTrailRecord | None) -> str:
@@ -116,6 +131,7 @@ def make_handler(service: str) -> Callable[[dict[str, Any], Any], dict[str, Any]
     @logger.inject_lambda_context(correlation_id_path="detail.eventID", clear_state=True)
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        count_event_received()
         table = os.environ.get("IDEMPOTENCY_TABLE")
         if not table or not isinstance(event, dict):
             return process(event=event)

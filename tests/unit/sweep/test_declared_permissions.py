@@ -83,6 +83,20 @@ def _event_function_opened_ana_first(monkeypatch: pytest.MonkeyPatch, account: d
     monkeypatch.setattr(FindingsStore, "open_findings", lambda self, rule: iter(()))
 
 
+def _watched_and_logged(monkeypatch: pytest.MonkeyPatch, account: dict[str, Any]) -> None:
+    """The coverage self-check reads a logging trail, one of our rules with its target and one of our queues."""
+    boto3.client("s3").create_bucket(Bucket="trail-logs")
+    cloudtrail, events, sqs = boto3.client("cloudtrail"), boto3.client("events"), boto3.client("sqs")
+    cloudtrail.create_trail(Name="org", S3BucketName="trail-logs", IsMultiRegionTrail=True)
+    cloudtrail.start_logging(Name="org")
+    events.put_rule(Name="remediator-AccessKeysFunctionCloudTrail-X", EventPattern='{"source": ["aws.iam"]}')
+    function = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:access-keys"
+    events.put_targets(Rule="remediator-AccessKeysFunctionCloudTrail-X", Targets=[{"Id": "f", "Arn": function}])
+    queue = sqs.create_queue(QueueName="remediator-AccessKeysRuleDLQ-X")["QueueUrl"]
+    monkeypatch.setenv("WATCHED_RULES", f"remediator-AccessKeysFunctionCloudTrail-X={function}")
+    monkeypatch.setenv("WATCHED_QUEUES", queue)
+
+
 NO_WAIT = {"MFA_GRACE_PERIOD_HOURS": "0", "KEY_WARNING_DAYS": "0"}
 SCENARIOS: dict[str, tuple[dict[str, str], Callable[[pytest.MonkeyPatch, dict[str, Any]], None] | None]] = {
     "remediate, warning periods opened": ({}, None),
@@ -91,6 +105,7 @@ SCENARIOS: dict[str, tuple[dict[str, str], Callable[[pytest.MonkeyPatch, dict[st
         {**NO_WAIT, "CONSOLE_MFA_REMEDIATION": "delete-login-profile"}, None),
     "notify": ({"MODE_SWEEP": "notify", "MODE_CONSOLE_MFA": "notify"}, None),
     "warning already opened by the event function": ({}, _event_function_opened_ana_first),
+    "coverage: a logging trail, our rule and queue watched": ({}, _watched_and_logged),
 }
 
 

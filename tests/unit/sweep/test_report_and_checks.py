@@ -1,5 +1,6 @@
 """Credential report parsing on a real-shaped CSV (IAM User Guide columns and special values, root row
-included: moto's report has no root row) and the sweep's pure decisions."""
+included: moto's report has no root row) and the scheduled rules' pure decisions: `Finding`s of the rules
+whose concern they are, with the details those rules' remediations act on."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from remediator.config import Settings
-from remediator.sweep.checks import CONSOLE_MFA, DEACTIVATE_KEY, KEY_AGE, ROOT, UNUSED, find_offenders
+from remediator.findings import Finding, Mode
+from remediator.sweep.checks import CONSOLE_MFA, KEY_AGE, ROOT, UNUSED, check_of, find_offenders
 from remediator.sweep.report import parse_report
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -56,29 +58,45 @@ def test_a_report_missing_columns_reads_as_no_value() -> None:
     assert row.password_enabled is None and row.active_keys == []
 
 
+def _by(found: list[Finding]) -> dict[tuple[str, str], Finding]:
+    return {(check_of(f), f.resource.name): f for f in found}
+
+
 def test_checks_per_user() -> None:
     found = find_offenders(parse_report(REPORT), Settings(), NOW, {})
-    by = {(f.check, f.user): f for f in found}
-    assert {(f.check, f.user) for f in found} == {
-        (ROOT, "root"), (CONSOLE_MFA, "ana"), (KEY_AGE, "ben"), (KEY_AGE, "cai"), (UNUSED, "dee")}
-    assert len([f for f in found if f.check == ROOT]) == 2  # active key and no MFA
-    assert all(f.action is None and f.severity == "critical" for f in found if f.check == ROOT)
-    assert by[KEY_AGE, "ben"].act_now and by[KEY_AGE, "ben"].key_created == datetime(2026, 5, 8, 12, tzinfo=UTC)
-    assert not by[KEY_AGE, "cai"].act_now and by[KEY_AGE, "cai"].grace == timedelta(days=14)
-    assert not by[CONSOLE_MFA, "ana"].act_now and by[CONSOLE_MFA, "ana"].grace == timedelta(hours=24)
-    dee = [f for f in found if f.user == "dee"]
-    assert {f.action for f in dee} == {DEACTIVATE_KEY, "delete_login_profile"}  # the unused password goes too
+    by = _by(found)
+    assert all(isinstance(f, Finding) for f in found)
+    assert set(by) == {(ROOT, "root"), (CONSOLE_MFA, "ana"), (KEY_AGE, "ben"), (KEY_AGE, "cai"), (UNUSED, "dee")}
+    assert {(check_of(f), f.rule) for f in found} == {
+        (ROOT, "root_activity"), (CONSOLE_MFA, "console_mfa"), (KEY_AGE, "access_keys"), (UNUSED, "access_keys"),
+        (UNUSED, "console_mfa")}
+    assert len([f for f in found if check_of(f) == ROOT]) == 2  # active key and no MFA
+    assert all(f.action is None and f.severity == "critical" for f in found if check_of(f) == ROOT)
+    ben, cai, ana = by[KEY_AGE, "ben"], by[KEY_AGE, "cai"], by[CONSOLE_MFA, "ana"]
+    assert "grace_hours" not in ben.details and ben.details["key_created"] == datetime(2026, 5, 8, 12, tzinfo=UTC)
+    assert cai.details["grace_hours"] == 14 * 24 and cai.action.startswith("after the warning period")
+    assert ana.details["grace_hours"] == 24
+    dee = [f for f in found if f.resource.name == "dee"]
+    assert {f.rule for f in dee} == {"access_keys", "console_mfa"}  # the unused password goes too
+    assert next(f for f in dee if f.rule == "console_mfa").details["step"] == "delete_login_profile"
+
+
+def test_modes_follow_the_sweep_or_console_mfa_and_off_drops_the_check() -> None:
+    settings = Settings(modes={"console_mfa": Mode.REMEDIATE}, sweep_mode=Mode.OFF)
+    found = find_offenders(parse_report(REPORT), settings, NOW, {})
+    assert {check_of(f) for f in found} == {CONSOLE_MFA} and found[0].mode == Mode.REMEDIATE
 
 
 def test_warning_period_over_means_act_now() -> None:
-    warned = {(CONSOLE_MFA, "ana"): NOW - timedelta(minutes=1), (KEY_AGE, "cai"): NOW + timedelta(days=3)}
-    by = {(f.check, f.user): f for f in find_offenders(parse_report(REPORT), Settings(), NOW, warned)}
-    assert by[CONSOLE_MFA, "ana"].act_now and not by[KEY_AGE, "cai"].act_now
+    warned = {("console_mfa", "ana"): NOW - timedelta(minutes=1), ("access_keys", "cai"): NOW + timedelta(days=3)}
+    by = _by(find_offenders(parse_report(REPORT), Settings(), NOW, warned))
+    assert "grace_hours" not in by[CONSOLE_MFA, "ana"].details and "grace_hours" in by[KEY_AGE, "cai"].details
+    assert "warned; acted on after 2026-11-27" in by[KEY_AGE, "cai"].reason
 
 
 def test_summary_message_has_default_text_and_attributes() -> None:
-    from remediator.sweep.messages import summary_request
     from remediator.sweep.run import SweepReport
+    from remediator.sweep.summary import summary_request
 
     report = SweepReport(account="123456789012", users=5,
                          findings=find_offenders(parse_report(REPORT), Settings(), NOW, {}))

@@ -6,12 +6,11 @@ remediation deactivates the key (reversible) and never deletes it.
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
-from remediator.aws import AwsClients, error_code
+from remediator.aws import AwsClients
 from remediator.events import CloudTrailRecord
 from remediator.exemptions import exemption_for
-from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
+from remediator.findings import ActionResult, Finding, Resource, Severity
+from remediator.remediate.credentials import deactivate_key
 from remediator.rules.base import (
     ACCESS_KEY_ID,
     EvalContext,
@@ -100,19 +99,6 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
 
 
 def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
-    """Deactivate the key, then list the user's keys to verify it is Inactive."""
-    key_id, user = finding.details["key_id"], finding.details["user"]
-    try:
-        aws.iam.update_access_key(UserName=user, AccessKeyId=key_id, Status="Inactive")
-        keys = aws.iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
-    except ClientError as error:
-        code = error_code(error)
-        if code == "NoSuchEntity":
-            return ActionResult(Outcome.SKIPPED, f"key {key_id} of {user} no longer exists: nothing to deactivate.")
-        return ActionResult(Outcome.FAILED, f"could not deactivate key {key_id} of {user}.", f"{code}: {error}")
-    status = next((key["Status"] for key in keys if key["AccessKeyId"] == key_id), None)
-    if status == "Inactive":
-        return ActionResult(Outcome.VERIFIED, f"key {key_id} of {user} is now Inactive (verified by re-reading).")
-    if status is None:
-        return ActionResult(Outcome.SKIPPED, f"key {key_id} of {user} was deleted before we could verify it.")
-    return ActionResult(Outcome.FAILED, f"key {key_id} of {user} still reads {status} after deactivation.")
+    """Deactivate the key (by id, or by creation time for a key the credential report found), verified."""
+    details = finding.details
+    return deactivate_key(aws.iam, details["user"], details.get("key_id"), details.get("key_created"))

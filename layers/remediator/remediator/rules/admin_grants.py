@@ -25,6 +25,7 @@ from remediator.exemptions import Exemption, exemption_for
 from remediator.findings import ActionResult, Finding, Mode, Outcome, Resource, Severity
 from remediator.grants import Grant, judge, judge_attached, judge_group, judge_principal, within_boundary
 from remediator.policy import PolicyParseError, load_policy_document
+from remediator.remediate.grants import detach_policy
 from remediator.remediation import compact, shell_document
 from remediator.rules.base import EvalContext, RuleMeta, Trigger, iam_arn, iam_name, resolves_nothing
 from remediator.state import StateUnreadable
@@ -366,18 +367,11 @@ def _verb(kind: str, verb: str) -> str:
 
 
 def _detach(aws: AwsClients, details: dict[str, Any]) -> ActionResult:
-    kind, entity, arn = details["kind"], details["entity"], details["policy_arn"]
-    key = {f"{kind.title()}Name": entity}
-    try:
-        getattr(aws.iam, _verb(kind, "detach"))(**key, PolicyArn=arn)
-    except ClientError as error:
-        if error_code(error) != "NoSuchEntity":
-            raise  # NoSuchEntity: not attached any more (or the entity is gone): the re-read tells which
-    attached = getattr(aws.iam, _verb(kind, "list_attached"))(**key)["AttachedPolicies"]
-    if any(policy["PolicyArn"] == arn for policy in attached):
-        return ActionResult(Outcome.FAILED, f"{arn} is still attached to {kind} {entity} after detaching it.")
-    return ActionResult(Outcome.VERIFIED, f"{arn} is detached from {kind} {entity} (verified by re-reading)."
-                        f"{_SESSIONS_NOTE if kind == 'role' else ''}")
+    kind = details["kind"]
+    result = detach_policy(aws.iam, kind, details["entity"], details["policy_arn"])
+    if result.outcome == Outcome.VERIFIED and kind == "role":
+        result.detail += _SESSIONS_NOTE
+    return result
 
 
 def _delete_inline(aws: AwsClients, details: dict[str, Any]) -> ActionResult:

@@ -27,18 +27,21 @@ from botocore.exceptions import ClientError
 from remediator.aws import AwsClients, error_code
 from remediator.events import CloudTrailRecord
 from remediator.exemptions import exemption_for
-from remediator.findings import ActionResult, Finding, Mode, Outcome, Resource, Severity
+from remediator.findings import ActionResult, Finding, Mode, Resource, Severity
 from remediator.grants import judge_principal
+from remediator.remediate.credentials import (
+    DELETE_LOGIN_PROFILE,
+    deactivate_mfa_device,
+    delete_login_profile,
+    enforce_mfa,
+)
 from remediator.rules.base import CONSOLE_SIGN_IN, EvalContext, RuleMeta, Trigger, iam_arn, iam_name, keep_mode
 from remediator.state import StateUnreadable
 
 if TYPE_CHECKING:
-    from mypy_boto3_iam import IAMClient
-
     from remediator.config import Settings
     from remediator.store import FindingsStore
 
-DELETE_LOGIN_PROFILE = "delete-login-profile"
 MFA_REMOVED = ("DeactivateMFADevice", "DeleteVirtualMFADevice")
 TAKEOVER = ("CreateLoginProfile", "UpdateLoginProfile", "EnableMFADevice")
 MFA_SERIAL = re.compile(r"[\w+=/:,.@-]{9,256}")  # IAM's pattern for an MFA device serial number or ARN
@@ -272,79 +275,16 @@ def _finding(record: CloudTrailRecord, resource: Resource, severity: Severity, r
 
 
 def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
-    """Within the grace period: warn only (the sweep follows up). Otherwise enforce MFA now."""
+    """Undo a takeover, or enforce MFA now (a finding still in its grace period never reaches here: the engine
+    only warns, and the scheduled sweep acts when it is over)."""
     user = finding.details["user"]
-    if finding.details.get("grace_hours"):
-        if finding.details.get("takeover"):
-            return ActionResult(Outcome.SKIPPED, f"warned: {user} holds no admin or escalation power, so they have "
-                                f"{finding.details['grace_hours']} h; the scheduled sweep then enforces MFA if "
-                                "they still have none. Confirm with them who set their credentials.")
-        return ActionResult(Outcome.SKIPPED, f"warned: {user} has {finding.details['grace_hours']} h to enrol an MFA "
-                            "device; the scheduled sweep acts then if MFA is still missing.")
     if finding.details.get("takeover") == "password":
         return delete_login_profile(aws.iam, user)
     if finding.details.get("takeover") == "mfa":
         return deactivate_mfa_device(aws.iam, user, finding.details["serial"])
+    if finding.details.get("step") == "delete_login_profile":  # a password nobody uses (the sweep)
+        return delete_login_profile(aws.iam, user)
     return enforce_mfa(aws.iam, user, finding.details.get("method"), finding.details.get("policy_arn"))
-
-
-def enforce_mfa(iam: IAMClient, user: str, method: str | None, policy_arn: str | None) -> ActionResult:
-    """Attach the deny policy (or delete the login profile) unless the user has MFA by now; verify by re-reading."""
-    try:
-        if iam.list_mfa_devices(UserName=user)["MFADevices"]:
-            return ActionResult(Outcome.SKIPPED, f"{user} has enrolled an MFA device since: nothing to enforce.")
-        if method == DELETE_LOGIN_PROFILE:
-            return delete_login_profile(iam, user)
-        if not policy_arn:
-            return ActionResult(Outcome.FAILED, f"no deny-unless-MFA policy is configured for {user}.",
-                                "DENY_WITHOUT_MFA_POLICY_ARN is not set")
-        iam.attach_user_policy(UserName=user, PolicyArn=policy_arn)
-        attached = iam.list_attached_user_policies(UserName=user)["AttachedPolicies"]
-    except ClientError as error:
-        code = error_code(error)
-        if code == "NoSuchEntity":
-            return ActionResult(Outcome.SKIPPED, f"user {user} (or the policy) no longer exists: nothing changed.")
-        return ActionResult(Outcome.FAILED, f"could not enforce MFA for {user}.", f"{code}: {error}")
-    if any(policy["PolicyArn"] == policy_arn for policy in attached):
-        return ActionResult(Outcome.VERIFIED, f"{user} now has the deny-unless-MFA policy attached (verified by "
-                            "re-reading); they can still sign in and enrol an MFA device.")
-    return ActionResult(Outcome.FAILED, f"the deny-unless-MFA policy does not show on {user} after attaching it.")
-
-
-def delete_login_profile(iam: IAMClient, user: str) -> ActionResult:
-    """Remove console access outright (the parameter's choice, and the sweep's for unused passwords)."""
-    try:
-        iam.delete_login_profile(UserName=user)
-    except ClientError as error:
-        if error_code(error) == "NoSuchEntity":
-            return ActionResult(Outcome.SKIPPED, f"{user} has no console password any more: nothing to delete.")
-        raise
-    try:
-        iam.get_login_profile(UserName=user)
-    except ClientError as error:
-        if error_code(error) == "NoSuchEntity":
-            return ActionResult(Outcome.VERIFIED, f"the console password of {user} is deleted (verified by re-read).")
-        raise
-    return ActionResult(Outcome.FAILED, f"{user} still has a console password after deleting it.")
-
-
-def deactivate_mfa_device(iam: IAMClient, user: str, serial: str) -> ActionResult:
-    """Take back an MFA device someone else enrolled for the user; the device itself is kept (for the undo)."""
-    try:
-        iam.deactivate_mfa_device(UserName=user, SerialNumber=serial)
-    except ClientError as error:
-        if error_code(error) != "NoSuchEntity":
-            raise  # NoSuchEntity: not enrolled any more (or the user is gone): the re-read tells which
-    try:
-        devices = [device["SerialNumber"] for device in iam.list_mfa_devices(UserName=user)["MFADevices"]]
-    except ClientError as error:
-        if error_code(error) == "NoSuchEntity":
-            return ActionResult(Outcome.SKIPPED, f"user {user} no longer exists: nothing to deactivate.")
-        raise
-    if serial in devices:
-        return ActionResult(Outcome.FAILED, f"MFA device {serial} is still enrolled for {user} after deactivating it.")
-    return ActionResult(Outcome.VERIFIED, f"MFA device {serial} is no longer enrolled for {user} (verified by "
-                        "re-reading); the device is kept, so it can be enrolled again.")
 
 
 def resolve(record: CloudTrailRecord, aws: AwsClients, settings: Settings, store: FindingsStore | None) -> str:

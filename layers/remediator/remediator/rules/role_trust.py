@@ -24,6 +24,7 @@ from remediator.exemptions import exemption_for
 from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
 from remediator.policy import PolicyParseError, TrustVerdict, analyse_trust_policy, as_list, load_policy_document
 from remediator.policy import strip_statements as strip_trust_statements
+from remediator.remediate.trust import ALREADY, replace_trust_policy
 from remediator.remediation import compact, shell_document
 from remediator.rules.base import EvalContext, RuleMeta, Trigger, iam_arn, iam_name, keep_mode, resolves_nothing
 from remediator.state import StateUnreadable
@@ -54,7 +55,6 @@ mode_for = keep_mode
 resolve = resolves_nothing
 
 REVOKE_POLICY = "AWSRevokeOlderSessions"  # the name IAM's console gives it: people recognise it
-ALREADY = "Already:"
 
 
 def restore_command(role: str, document: dict[str, Any]) -> str:
@@ -243,25 +243,6 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     )
 
 
-def as_iam_stores_it(document: Any) -> dict[str, Any]:
-    """IAM stores an account principal "111122223333" as "arn:aws:iam::111122223333:root": compare that way."""
-    normal = load_policy_document(document)
-    for statement in normal["Statement"]:
-        principal = statement.get("Principal")
-        if not isinstance(principal, dict):
-            continue
-        for key, value in principal.items():
-            if str(key).lower() == "aws":
-                values = [f"arn:aws:iam::{v}:root" if isinstance(v, str) and len(v) == 12 and v.isdigit() else v
-                          for v in (value if isinstance(value, list) else [value])]
-                principal[key] = values if isinstance(value, list) else values[0]
-    return normal
-
-
-def _current(aws: AwsClients, role: str) -> dict[str, Any]:
-    return as_iam_stores_it(aws.iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"])
-
-
 def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
     """Strip the offending statements, then deny older sessions; each verified by re-reading."""
     stripped = _strip(finding, aws)
@@ -308,26 +289,5 @@ def revoke_older_sessions(aws: AwsClients, role: str, *, again: bool = True) -> 
 
 def _strip(finding: Finding, aws: AwsClients) -> ActionResult:
     """Strip the offending statements, unless the trust policy changed since the event; verify by re-reading."""
-    role, original, replacement = (finding.details[key] for key in ("role", "original", "replacement"))
-    try:
-        current = _current(aws, role)
-        original, replacement = as_iam_stores_it(original), as_iam_stores_it(replacement)
-        if current == replacement:
-            return ActionResult(Outcome.VERIFIED, f"{ALREADY} the trust policy of role {role} reads the stripped "
-                                "document (verified by re-reading).")
-        if current != original:
-            return ActionResult(Outcome.SKIPPED, f"the trust policy of role {role} changed after this event; "
-                                "nothing changed here (the later change is evaluated on its own event).")
-        aws.iam.update_assume_role_policy(RoleName=role, PolicyDocument=compact(replacement))
-        after = _current(aws, role)
-    except ClientError as error:
-        code = error_code(error)
-        if code == "NoSuchEntity":
-            return ActionResult(Outcome.SKIPPED, f"role {role} no longer exists: nothing to change.")
-        return ActionResult(Outcome.FAILED, f"could not replace the trust policy of role {role}.", f"{code}: {error}")
-    except PolicyParseError as error:
-        return ActionResult(Outcome.FAILED, f"the trust policy of role {role} could not be read back.", str(error))
-    if after == replacement:
-        return ActionResult(Outcome.VERIFIED, f"role {role} now trusts only what the kept statements allow "
-                            f"(verified by re-reading). Original trust policy: {compact(finding.details['original'])}")
-    return ActionResult(Outcome.FAILED, f"the trust policy of role {role} does not read as replaced after the update.")
+    details = finding.details
+    return replace_trust_policy(aws.iam, details["role"], details["original"], details["replacement"])

@@ -1,7 +1,16 @@
-"""What the sweep finds in the credential report: pure decisions, no AWS call.
+"""The scheduled rules: what the credential report shows that single events cannot. Pure decisions, no AWS call.
 
-Catches what single events cannot: keys that grew old, credentials nobody uses, console users
-who never enrolled MFA (including those created before we were deployed), and root credentials.
+Each check produces the `Finding` of the rule whose concern it is, with that rule's remediation details, so
+the finding takes the events' path (exemption, act, verify, record, notify):
+
+| check | rule | finding when |
+|---|---|---|
+| `key_age` | access_keys | an active key older than KEY_MAX_AGE_DAYS (warned first unless the user has a newer key) |
+| `unused_credentials` | access_keys, console_mfa | a key or console password unused for UNUSED_CREDENTIAL_DAYS |
+| `console_mfa` | console_mfa | a console password and no MFA device (warned first: the grace period) |
+| `root_credentials` | root_activity | root has an active access key, or no MFA (reported only) |
+
+`console_mfa` follows that rule's mode; the other checks follow the sweep's (MODE_SWEEP).
 """
 
 from __future__ import annotations
@@ -9,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from remediator.config import Settings
-from remediator.findings import Severity
+from remediator.findings import Finding, Mode, Resource, Severity
 from remediator.sweep.report import AccessKeyColumns, CredentialRow
 
 KEY_AGE = "key_age"
@@ -19,64 +29,63 @@ UNUSED = "unused_credentials"
 CONSOLE_MFA = "console_mfa"
 ROOT = "root_credentials"
 
-DEACTIVATE_KEY = "deactivate_key"
-DELETE_LOGIN_PROFILE = "delete_login_profile"
-ENFORCE_MFA = "enforce_mfa"
+
+@dataclass(frozen=True)
+class ScheduledCheck:
+    """One scheduled rule: the rule whose findings it produces, and which mode setting governs it."""
+
+    name: str
+    rules: tuple[str, ...]
+    mode_setting: str  # "sweep" (MODE_SWEEP) or a rule id (that rule's mode)
 
 
-@dataclass
-class SweepFinding:
-    """One offender: what is wrong, what remediate does, and whether it is due now."""
+CHECKS: dict[str, ScheduledCheck] = {
+    KEY_AGE: ScheduledCheck(KEY_AGE, ("access_keys",), "sweep"),
+    UNUSED: ScheduledCheck(UNUSED, ("access_keys", "console_mfa"), "sweep"),
+    CONSOLE_MFA: ScheduledCheck(CONSOLE_MFA, ("console_mfa",), "console_mfa"),
+    ROOT: ScheduledCheck(ROOT, ("root_activity",), "sweep"),
+}
+# Rules whose warnings (open findings with a grace period) the sweep follows up.
+WARNING_RULES: tuple[str, ...] = ("access_keys", "console_mfa")
 
-    check: str
-    user: str
-    arn: str
-    account: str
-    severity: Severity
-    reason: str
-    action: str | None = None  # DEACTIVATE_KEY | DELETE_LOGIN_PROFILE | ENFORCE_MFA | None (notify only)
-    act_now: bool = False  # False: warned, acted on when the warning (grace) period is over
-    grace: timedelta | None = None  # the warning period to open when not warned before
-    key_created: datetime | None = None  # identifies the key to deactivate (report has no key ids)
-    exempt: bool = False
-    exempt_reason: str | None = None
 
-    @property
-    def mode_rule(self) -> str:
-        """Whose mode governs it: console_mfa's follow-up follows that rule; the rest follow the sweep's."""
-        return "console_mfa" if self.check == CONSOLE_MFA else "sweep"
+def mode_of(check: str, settings: Settings) -> Mode:
+    setting = CHECKS[check].mode_setting
+    return settings.sweep_mode if setting == "sweep" else settings.mode_of(setting)
 
-    @property
-    def action_text(self) -> str | None:
-        if self.action == DEACTIVATE_KEY:
-            return f"set the access key of {self.user} created {_day(self.key_created)} Inactive"
-        if self.action == DELETE_LOGIN_PROFILE:
-            return f"delete the console password (login profile) of {self.user}"
-        if self.action == ENFORCE_MFA:
-            return f"enforce MFA for {self.user} (deny-unless-MFA policy, or delete the login profile by parameter)"
-        return None
+
+def check_of(finding: Finding) -> str:
+    """The scheduled check that produced a finding (the summary counts per check)."""
+    return str(finding.details.get("check", finding.rule))
 
 
 def _day(moment: datetime | None) -> str:
     return moment.date().isoformat() if moment else "at an unknown date"
 
 
-def _root_findings(row: CredentialRow) -> list[SweepFinding]:
+def _finding(check: str, rule: str, row: CredentialRow, severity: Severity, reason: str, action: str | None,
+             undo: str | None = None, **details: Any) -> Finding:
+    resource = (Resource("root", "root", row.account, row.arn) if row.is_root
+                else Resource("user", row.user, row.account, row.arn))
+    return Finding(rule=rule, severity=severity, reason=reason, resource=resource, action=action, undo=undo,
+                   details={"check": check, "user": None if row.is_root else row.user, **details})
+
+
+def _root_findings(row: CredentialRow) -> list[Finding]:
     found = []
     if row.active_keys:
-        found.append(SweepFinding(ROOT, "root", row.arn, row.account, Severity.CRITICAL,
-                                  f"the root user has {len(row.active_keys)} active access key(s); only root can "
-                                  "delete them (Security credentials page)."))
+        found.append(_finding(ROOT, "root_activity", row, Severity.CRITICAL,
+                              f"the root user has {len(row.active_keys)} active access key(s); only root can delete "
+                              "them (Security credentials page).", None))
     if not row.mfa_active:
-        found.append(SweepFinding(ROOT, "root", row.arn, row.account, Severity.CRITICAL,
-                                  "the root user has no MFA device."))
+        found.append(_finding(ROOT, "root_activity", row, Severity.CRITICAL, "the root user has no MFA device.", None))
     return found
 
 
-def _warned_or_now(check: str, user: str, warned: Mapping[tuple[str, str], datetime], now: datetime,
+def _warned_or_now(rule: str, user: str, warned: Mapping[tuple[str, str], datetime], now: datetime,
                    grace: timedelta) -> tuple[bool, str]:
     """(act now?, what the message says about the warning period)."""
-    due = warned.get((check, user))
+    due = warned.get((rule, user))
     if due is not None:
         return due <= now, ("the warning period is over" if due <= now else f"warned; acted on after {_day(due)}")
     if grace <= timedelta(0):
@@ -85,27 +94,55 @@ def _warned_or_now(check: str, user: str, warned: Mapping[tuple[str, str], datet
         "day(s)" if grace.days else "hour(s)")
 
 
+def _key_finding(check: str, row: CredentialRow, key: AccessKeyColumns, reason: str, act_now: bool = True,
+                 grace: timedelta | None = None) -> Finding:
+    created = _day(key.last_rotated)
+    action = f"set the access key of {row.user} created {created} Inactive"
+    extra: dict[str, Any] = {"key_id": None, "key_created": key.last_rotated, "slot": key.slot}
+    if not act_now and grace is not None:
+        action = f"after the warning period, {action}"
+        extra["grace_hours"] = grace.total_seconds() / 3600
+    undo = (f"aws iam update-access-key --user-name {row.user} --access-key-id <the key created {created}> "
+            "--status Active")
+    return _finding(check, "access_keys", row, Severity.MEDIUM, reason, action, undo, **extra)
+
+
+def _console_mfa_finding(row: CredentialRow, settings: Settings, act_now: bool, note: str) -> Finding:
+    if settings.console_mfa_remediation == "delete-login-profile":
+        action = f"delete the console password (login profile) of user {row.user}"
+        undo = (f"aws iam create-login-profile --user-name {row.user} --password-reset-required "
+                "--password <temporary password>")
+    else:
+        policy = settings.deny_without_mfa_policy_arn or "the stack's deny-unless-MFA policy"
+        action = f"attach the deny-unless-MFA policy {policy} to user {row.user}"
+        undo = (f"aws iam detach-user-policy --user-name {row.user} --policy-arn "
+                f"{settings.deny_without_mfa_policy_arn or '<policy-arn>'}  (enrolling an MFA device does it too)")
+    extra: dict[str, Any] = {"method": settings.console_mfa_remediation,
+                             "policy_arn": settings.deny_without_mfa_policy_arn}
+    if not act_now:
+        action = f"after the {settings.mfa_grace_period_hours} h grace period, if {row.user} still has no MFA " \
+                 f"device, {action}"
+        extra["grace_hours"] = settings.mfa_grace_period_hours
+    return _finding(CONSOLE_MFA, "console_mfa", row, Severity.MEDIUM,
+                    f"{row.user} has a console password and no MFA device; {note}.", action, undo, **extra)
+
+
 def check_user(row: CredentialRow, settings: Settings, now: datetime,
-               warned: Mapping[tuple[str, str], datetime]) -> list[SweepFinding]:
-    """Every finding for one report row; `warned` maps (check, user) to the end of its warning period."""
+               warned: Mapping[tuple[str, str], datetime]) -> list[Finding]:
+    """Every finding for one report row; `warned` maps (rule, user) to the end of its warning period."""
     if row.is_root:
         return _root_findings(row)
-    found: list[SweepFinding] = []
+    found: list[Finding] = []
     unused_cutoff = now - timedelta(days=settings.unused_credential_days)
     age_cutoff = now - timedelta(days=settings.key_max_age_days)
-
-    def add(check: str, reason: str, action: str, act_now: bool = True, grace: timedelta | None = None,
-            key: AccessKeyColumns | None = None) -> None:
-        found.append(SweepFinding(check, row.user, row.arn, row.account, Severity.MEDIUM, reason, action, act_now,
-                                  grace, key.last_rotated if key else None))
 
     handled: set[int] = set()
     for key in row.active_keys:
         last = key.last_used or key.last_rotated
         if last and last < unused_cutoff:
             used = f"last used {_day(key.last_used)}" if key.last_used else f"never used since {_day(last)}"
-            add(UNUSED, f"access key {key.slot} of {row.user} was {used} (over {settings.unused_credential_days} "
-                "days).", DEACTIVATE_KEY, key=key)
+            found.append(_key_finding(UNUSED, row, key, f"access key {key.slot} of {row.user} was {used} (over "
+                                      f"{settings.unused_credential_days} days)."))
             handled.add(key.slot)
 
     console_handled = False
@@ -113,8 +150,12 @@ def check_user(row: CredentialRow, settings: Settings, now: datetime,
         last = row.password_last_used or row.password_last_changed or row.created
         if last and last < unused_cutoff:
             used = f"last used {_day(row.password_last_used)}" if row.password_last_used else "never used"
-            add(UNUSED, f"the console password of {row.user} was {used} (over {settings.unused_credential_days} "
-                "days).", DELETE_LOGIN_PROFILE)
+            found.append(_finding(
+                UNUSED, "console_mfa", row, Severity.MEDIUM,
+                f"the console password of {row.user} was {used} (over {settings.unused_credential_days} days).",
+                f"delete the console password (login profile) of user {row.user}",
+                f"aws iam create-login-profile --user-name {row.user} --password-reset-required --password "
+                "<temporary password>", step="delete_login_profile"))
             console_handled = True
 
     remaining = [key for key in row.active_keys if key.slot not in handled]
@@ -123,22 +164,28 @@ def check_user(row: CredentialRow, settings: Settings, now: datetime,
     for key in old:
         age = (now - key.last_rotated).days  # type: ignore[operator]
         if len(remaining) == 2 and key is old[0]:
-            add(KEY_AGE, f"access key {key.slot} of {row.user} is {age} days old and {row.user} has a newer key: "
-                "the older one goes now.", DEACTIVATE_KEY, key=key)
+            found.append(_key_finding(KEY_AGE, row, key, f"access key {key.slot} of {row.user} is {age} days old and "
+                                      f"{row.user} has a newer key: the older one goes now."))
             continue
         grace = timedelta(days=settings.key_warning_days)
-        act_now, note = _warned_or_now(KEY_AGE, row.user, warned, now, grace)
-        add(KEY_AGE, f"access key {key.slot} of {row.user} is {age} days old (over {settings.key_max_age_days}); "
-            f"{note}.", DEACTIVATE_KEY, act_now, grace, key)
+        act_now, note = _warned_or_now("access_keys", row.user, warned, now, grace)
+        found.append(_key_finding(KEY_AGE, row, key, f"access key {key.slot} of {row.user} is {age} days old (over "
+                                  f"{settings.key_max_age_days}); {note}.", act_now, grace))
 
     if row.password_enabled and not row.mfa_active and not console_handled:
-        grace = timedelta(hours=settings.mfa_grace_period_hours)
-        act_now, note = _warned_or_now(CONSOLE_MFA, row.user, warned, now, grace)
-        add(CONSOLE_MFA, f"{row.user} has a console password and no MFA device; {note}.", ENFORCE_MFA, act_now, grace)
+        act_now, note = _warned_or_now(CONSOLE_MFA, row.user, warned, now,
+                                       timedelta(hours=settings.mfa_grace_period_hours))
+        found.append(_console_mfa_finding(row, settings, act_now, note))
     return found
 
 
 def find_offenders(rows: list[CredentialRow], settings: Settings, now: datetime,
-                   warned: Mapping[tuple[str, str], datetime]) -> list[SweepFinding]:
-    """All findings of a report, report order; the caller drops those whose mode is off."""
-    return [finding for row in rows for finding in check_user(row, settings, now, warned)]
+                   warned: Mapping[tuple[str, str], datetime]) -> list[Finding]:
+    """All findings of a report, report order, each with the mode its check follows; mode off drops it."""
+    found = []
+    for row in rows:
+        for finding in check_user(row, settings, now, warned):
+            finding.mode = mode_of(check_of(finding), settings)
+            if finding.mode != Mode.OFF:
+                found.append(finding)
+    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,7 @@ from remediator.aws import AwsClients
 from remediator.config import Settings
 from remediator.runtime import NAMESPACE, traced
 from remediator.store import findings_store
-from remediator.sweep.messages import sns_publisher
+from remediator.sweep.coverage import Watched
 from remediator.sweep.run import run_sweep
 
 
@@ -29,7 +30,7 @@ def make_sweep_handler(service: str = "sweep") -> Callable[[dict[str, Any], Any]
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         report = run_sweep(aws, settings, store=findings_store(aws, settings.findings_table),
                            remaining_seconds=(lambda: remaining() / 1000) if remaining else (lambda: float("inf")),
-                           publish=sns_publisher(aws.sns, settings.topic_arn))
+                           watched=Watched.from_env(os.environ))
         summary = report.as_dict()
         logger.info("sweep", extra={"sweep": summary})
         for check, count in summary["findings"].items():

@@ -1,7 +1,8 @@
 """The AWS actions the sweep's code calls, as data.
 
-template.yaml's SweepFunctionRole grants exactly these (tests/template), and tests/unit/sweep runs the
-sweep on moto, records every operation it calls and fails on one that is not listed here.
+template.yaml's SweepFunctionRole grants exactly these (scripts/generate.py writes the statements, each on
+the resource remediator/permissions.py gives the action; tests/template checks them), and tests/unit/sweep
+runs the sweep on moto, records every operation it calls and fails on one that is not listed here.
 """
 
 from __future__ import annotations
@@ -26,6 +27,17 @@ ATTACH_ACTIONS: tuple[str, ...] = ("iam:AttachUserPolicy",)
 
 IAM_ACTIONS: tuple[str, ...] = tuple(sorted(REPORT_ACTIONS + USER_ACTIONS + ATTACH_ACTIONS))
 
+# The coverage self-check (sweep/coverage.py): trails (any region and account: a multi-region or organization
+# trail may live elsewhere), the stack's own EventBridge rules and dead-letter queues (named after the stack).
+COVERAGE_ACTIONS: tuple[str, ...] = (
+    "cloudtrail:DescribeTrails", "cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus",
+    "events:DescribeRule", "events:ListTargetsByRule",
+    "sqs:GetQueueAttributes",
+)
+
+# What the role grants through the action -> resource table (remediator/permissions.py).
+ROLE_ACTIONS: tuple[str, ...] = tuple(sorted(IAM_ACTIONS + COVERAGE_ACTIONS))
+
 # The findings table: open warnings through the open-by-rule index, the action budget (Query), warnings
 # opened (PutItem, GetItem when an event function opened the same one first), outcomes (UpdateItem).
 STORE_ACTIONS: tuple[str, ...] = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem")
@@ -33,4 +45,4 @@ STORE_ACTIONS: tuple[str, ...] = ("dynamodb:GetItem", "dynamodb:PutItem", "dynam
 # One message per action and one summary per run, on the findings topic.
 PUBLISH_ACTIONS: tuple[str, ...] = ("sns:Publish",)
 
-CALLED_ACTIONS: frozenset[str] = frozenset(IAM_ACTIONS + STORE_ACTIONS + PUBLISH_ACTIONS)
+CALLED_ACTIONS: frozenset[str] = frozenset(ROLE_ACTIONS + STORE_ACTIONS + PUBLISH_ACTIONS)
