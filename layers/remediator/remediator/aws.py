@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_iam import IAMClient
+    from mypy_boto3_securityhub import SecurityHubClient
     from mypy_boto3_sns import SNSClient
 
 # IAM throttles without a published limit: adaptive retries back off client-side too.
@@ -46,3 +47,8 @@ class AwsClients:
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
         return self._client("dynamodb")
+
+    @cached_property
+    def securityhub(self) -> SecurityHubClient:
+        """Only when the stack enables Security Hub (ENABLE_SECURITY_HUB)."""
+        return self._client("securityhub")
