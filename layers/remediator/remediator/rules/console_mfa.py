@@ -69,8 +69,9 @@ def _target_user(record: CloudTrailRecord) -> str | None:
 def action_text(user: str, settings: Settings) -> str:
     if settings.console_mfa_remediation == DELETE_LOGIN_PROFILE:
         return f"delete the console password (login profile) of user {user}"
-    policy = settings.deny_without_mfa_policy_arn or "the stack's deny-unless-MFA policy"
-    return f"attach the deny-unless-MFA policy {policy} to user {user}"
+    policy = (f"the deny-unless-MFA policy {settings.deny_without_mfa_policy_arn}"
+              if settings.deny_without_mfa_policy_arn else "the stack's deny-unless-MFA policy")
+    return f"attach {policy} to user {user} (it also blocks their access keys unless the call is made with MFA)"
 
 
 def _what(record: CloudTrailRecord, user: str | None) -> str:
@@ -185,7 +186,8 @@ def enforce_mfa(iam: IAMClient, user: str, method: str | None, policy_arn: str |
         return ActionResult(Outcome.FAILED, f"could not enforce MFA for {user}.", f"{code}: {error}")
     if any(policy["PolicyArn"] == policy_arn for policy in attached):
         return ActionResult(Outcome.VERIFIED, f"{user} now has the deny-unless-MFA policy attached (verified by "
-                            "re-reading); they can still sign in and enrol an MFA device.")
+                            "re-reading); they can still sign in and enrol an MFA device. It also blocks their "
+                            "access keys: API calls without MFA are denied until they enrol one.")
     return ActionResult(Outcome.FAILED, f"the deny-unless-MFA policy does not show on {user} after attaching it.")
 
 
