@@ -1,4 +1,4 @@
-"""`remediator`: evaluate events in dry run, run the local demo, or run the sweep."""
+"""`remediator`: evaluate or replay events in dry run, redrive dead letters, run the local demo or the sweep."""
 
 from __future__ import annotations
 
@@ -185,7 +185,18 @@ def main(argv: list[str] | None = None) -> int:
     output.add_argument("--csv", action="store_true", help="one CSV row per finding (and per record without one)")
     output.add_argument("--summary-json", action="store_true", help="the summary as one JSON document")
     _source_options(replay)
+    redrive = commands.add_parser("redrive", help="hand the events in a dead-letter queue back to the function")
+    redrive.add_argument("--queue", required=True, metavar="URL", help="a rule DLQ or a function DLQ (the stack's "
+                         "*DLQUrl outputs)")
+    redrive.add_argument("--function", help="function name or ARN (default: the one the message names)")
+    redrive.add_argument("--dry-run", action="store_true", help="list what would be redriven; change nothing")
+    redrive.add_argument("--max", type=int, metavar="N", help="at most N messages")
     args = parser.parse_args(argv)
+
+    if args.command == "redrive":
+        from remediator.redrive import run_cli as run_redrive
+
+        return run_redrive(args.queue, args.function, args.dry_run, args.max, sys.stdout, sys.stderr)
 
     if args.command in ("evaluate", "replay"):
         prepared = _window_and_options(args, sys.stderr)
