@@ -52,3 +52,17 @@ def test_every_rule_targets_only_the_hub_bus_with_a_dead_letter_queue() -> None:
         hub_bus = "arn:${AWS::Partition}:events:${HubRegion}:${AWS::AccountId}:event-bus/default"
         assert target["Arn"] == {"Fn::Sub": hub_bus}
         assert target["DeadLetterConfig"] and target["RetryPolicy"], name
+
+
+def test_the_forwarding_alarm_notifies_the_topic_given() -> None:
+    from tests.template.conftest import Resolver
+
+    template = translate_template.load_sam(FORWARDER)
+    alarm = template["Resources"]["ForwardingDLQAlarm"]["Properties"]
+    topic = "arn:aws:sns:eu-west-1:123456789012:alarms"
+    assert Resolver(template, {"AlarmTopicArn": topic})(alarm)["AlarmActions"] == [topic]
+    assert "AlarmActions" not in Resolver(template)(alarm)  # no topic given: the alarm only changes state
+
+
+def test_checkov_scans_the_forwarder_too() -> None:
+    assert "regional-forwarder.yaml" in (ROOT / "scripts" / "checkov.sh").read_text()
