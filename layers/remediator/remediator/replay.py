@@ -212,7 +212,7 @@ def replay(options: SourceOptions, context: EvalContext, *, window: Window | Non
                 summary.outside_window += 1
                 continue
             summary.records += 1
-            if fmt == "summary" and not reactors.could_react(raw):
+            if fmt.startswith("summary") and not reactors.could_react(raw):
                 summary.skipped[NO_RULE] += 1
                 continue
             decision, record = decide_raw(raw, context)
