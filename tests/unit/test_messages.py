@@ -109,6 +109,9 @@ def test_the_email_and_chatbot_message_of_each_rule_and_outcome(rule: str, kind:
         assert advice and "<" not in advice and ">" not in advice  # pasted into a shell, nothing is redirected
         if finding.resource.kind in ("user", "role"):
             assert 'Value="why this is exempt"' in advice
+            [exempt_step] = [step for step in steps if step.startswith("Exempt")]
+            command = exempt_step.split("`")[1]  # what a reader pastes: the command alone
+            assert command.startswith("aws iam tag-") and "(" not in command
         if notify_only:
             assert "to notify" not in advice
     if notify_only and finding.resource.kind == "root":

@@ -63,19 +63,20 @@ def mode_parameter(rule: str) -> str:
     return "".join(part.title() for part in rule.split("_")) + "Mode"
 
 
-def _how_to_exempt(finding: Finding) -> str:
+def _how_to_exempt(finding: Finding) -> tuple[str, str]:
+    """(shell command or "", what else to do): a command is pasted whole, so nothing else goes in it."""
     from remediator.rules import RULES
 
     kind = finding.resource.kind
     if kind in {"user", "role"}:
         verb = "tag-user --user-name" if kind == "user" else "tag-role --role-name"
         return (f"aws iam {verb} {shlex.quote(finding.resource.name)} --tags "
-                f'Key={EXEMPT_TAG},Value="why this is exempt"  (or add the principal ARN to the BreakGlassArns '
-                "parameter)")
+                f'Key={EXEMPT_TAG},Value="why this is exempt"',
+                "or add the principal ARN to the BreakGlassArns parameter")
     if finding.rule in RULES and not RULES[finding.rule].META.remediation_actions:
-        return (f"{finding.rule} only reports, it never changes anything; to stop these reports, set the "
-                f"{mode_parameter(finding.rule)} stack parameter to off")
-    return f"set the {mode_parameter(finding.rule)} stack parameter to notify (report only) or off"
+        return "", (f"{finding.rule} only reports, it never changes anything; to stop these reports, set the "
+                    f"{mode_parameter(finding.rule)} stack parameter to off")
+    return "", f"set the {mode_parameter(finding.rule)} stack parameter to notify (report only) or off"
 
 
 def _console_host(record: CloudTrailRecord) -> str:
@@ -106,16 +107,21 @@ def event_link(record: CloudTrailRecord) -> str:
     return f"https://{host}/cloudtrailv2/home?region={region}#/events"
 
 
-def _next_steps(finding: Finding, result: ActionResult) -> list[tuple[str, str]]:
-    """(label, text) lines: undo what we did, fix by hand what we did not, exempt what is expected."""
+def _next_steps(finding: Finding, result: ActionResult) -> list[tuple[str, str, str]]:
+    """(label, command, note): undo what we did, fix by hand what we did not, exempt what is expected."""
     steps = []
     if result.outcome == Outcome.VERIFIED and finding.undo:
-        steps.append(("Undo", finding.undo))
+        steps.append(("Undo", finding.undo, ""))
     elif result.outcome == Outcome.NOTIFIED and (command := fix_command(finding)):
-        steps.append(("Fix by hand", command))  # the outcome already says what remediate mode would do
+        steps.append(("Fix by hand", command, ""))  # the outcome already says what remediate mode would do
     if not finding.exempt:
-        steps.append(("Exempt", _how_to_exempt(finding)))
+        steps.append(("Exempt", *_how_to_exempt(finding)))
     return steps
+
+
+def _step_text(command: str, note: str, *, markdown: bool) -> str:
+    shown = f"`{command}`" if markdown and command else command
+    return f"{shown}  ({note})" if command and note else shown or note
 
 
 def email_text(finding: Finding, record: CloudTrailRecord, result: ActionResult) -> str:
@@ -140,7 +146,8 @@ def email_text(finding: Finding, record: CloudTrailRecord, result: ActionResult)
     ]
     if result.error:
         lines.append(f"Error:   {result.error}")
-    lines += [f"{label + ':':<8} {text}" for label, text in _next_steps(finding, result)]
+    lines += [f"{label + ':':<8} {_step_text(command, note, markdown=False)}"
+              for label, command, note in _next_steps(finding, result)]
     return "\n".join(lines)
 
 
@@ -158,7 +165,8 @@ def chatbot_payload(finding: Finding, record: CloudTrailRecord, result: ActionRe
             "description": (f"{finding.reason}\n*Account:* {account} ({record.awsRegion or 'unknown region'})\n"
                             f"*Outcome:* {outcome_line(finding, result)}\n"
                             f"*Console:* {console_link(finding, record)}"),
-            "nextSteps": [f"{label}: `{text}`" for label, text in _next_steps(finding, result)],
+            "nextSteps": [f"{label}: {_step_text(command, note, markdown=True)}"
+                          for label, command, note in _next_steps(finding, result)],
             "keywords": [finding.rule, str(severity_of(finding, result)), account],
         },
         "metadata": {
