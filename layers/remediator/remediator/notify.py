@@ -113,7 +113,7 @@ def _next_steps(finding: Finding, result: ActionResult) -> list[tuple[str, str, 
     if result.outcome == Outcome.VERIFIED and finding.undo:
         steps.append(("Undo", finding.undo, ""))
     elif result.outcome == Outcome.NOTIFIED and (command := fix_command(finding)):
-        steps.append(("Fix by hand", command, ""))  # the outcome already says what remediate mode would do
+        steps.append(("Fix by hand", command, ""))
     if not finding.exempt:
         steps.append(("Exempt", *_how_to_exempt(finding)))
     return steps
@@ -146,6 +146,8 @@ def email_text(finding: Finding, record: CloudTrailRecord, result: ActionResult)
     ]
     if result.error:
         lines.append(f"Error:   {result.error}")
+    if result.outcome == Outcome.NOTIFIED and finding.action:
+        lines.append(f"Remediate mode would: {finding.action}")
     lines += [f"{label + ':':<8} {_step_text(command, note, markdown=False)}"
               for label, command, note in _next_steps(finding, result)]
     return "\n".join(lines)
