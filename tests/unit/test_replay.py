@@ -272,3 +272,30 @@ def test_live_without_network_is_one_line_and_fast() -> None:
     started = time.monotonic()
     problem = live_check(endpoint_url=f"http://127.0.0.1:{port}")
     assert problem and "cannot reach AWS" in problem and time.monotonic() - started < 5
+
+
+def test_operator_tools_stay_off_the_lambda_import_path() -> None:
+    """replay, its sources and redrive are operator tools: no function imports them, even on an event."""
+    import subprocess
+    import sys
+
+    code = """
+import json, sys
+from pathlib import Path
+from tests.conftest import load_function
+from remediator.demo import LocalLambdaContext
+for name in ("access_keys", "console_mfa", "root_activity", "iam_user_sprawl", "role_trust", "admin_grants"):
+    load_function(name)
+from moto import mock_aws
+with mock_aws():  # in-process: nothing leaves the machine
+    handler = load_function("iam_user_sprawl").lambda_handler
+    handler(json.loads(Path("events/create-user.json").read_text()), LocalLambdaContext())
+print(sorted(m for m in sys.modules if m in ("remediator.replay", "remediator.sources", "remediator.redrive",
+                                             "remediator.cli")))
+"""
+    env = {"POWERTOOLS_METRICS_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin",
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
