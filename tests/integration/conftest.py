@@ -27,11 +27,16 @@ class Inbox:
         monkeypatch.setenv("TOPIC_ARN", self.topic_arn)
 
     def messages(self) -> list[dict[str, Any]]:
-        """The SNS envelopes received since the last call (Subject, Message, MessageAttributes)."""
+        """The SNS envelopes received since the last call (Subject, Message: the email text, Finding: the
+        finding as JSON, MessageAttributes)."""
         received = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
         for message in received.get("Messages", []):
             self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return [json.loads(m["Body"]) for m in received.get("Messages", [])]
+        envelopes = [json.loads(m["Body"]) for m in received.get("Messages", [])]
+        for envelope in envelopes:  # a queue gets the `sqs` key: the finding as JSON, with the email text in it
+            envelope["Finding"] = json.loads(envelope["Message"])
+            envelope["Message"] = envelope["Finding"]["text"]
+        return envelopes
 
 
 def enacted(iam: Any, name: str) -> dict[str, Any]:

@@ -51,7 +51,10 @@ def _messages(account) -> list[dict]:
     out = []
     while batch := account["sqs"].receive_message(QueueUrl=account["queue"], MaxNumberOfMessages=10).get("Messages"):
         for message in batch:
-            out.append(json.loads(message["Body"]))
+            envelope = json.loads(message["Body"])
+            if envelope["Message"].startswith("{"):  # a finding: the `sqs` key of the publish, with its email text
+                envelope["Message"] = json.loads(envelope["Message"])["text"]
+            out.append(envelope)
             account["sqs"].delete_message(QueueUrl=account["queue"], ReceiptHandle=message["ReceiptHandle"])
     return out
 
@@ -82,7 +85,7 @@ def test_first_sweep_warns_then_acts_after_the_grace_period(account) -> None:
     assert later.closed == ["console_mfa:bea"]  # enrolled since: closed, nothing done
     messages = _messages(account)
     assert [m["MessageAttributes"]["action"]["Value"] for m in messages] == ["verified", "summary"]
-    assert messages[0]["Subject"] == "[MEDIUM] console_mfa: Remediated and verified (ana)"
+    assert messages[0]["Subject"] == "[MEDIUM] console_mfa: Remediated and verified (ana) in 123456789012"
     assert messages[0]["MessageAttributes"]["rule"]["Value"] == "console_mfa"
     assert "Found:   by the scheduled sweep" in messages[0]["Message"] and "Who:" not in messages[0]["Message"]
     assert list(account["store"].open_findings("console_mfa")) == []
@@ -131,11 +134,12 @@ def test_the_sweeps_findings_are_findings_with_the_notify_messages(account) -> N
     assert {(f.rule, f.resource.name) for f in report.findings} == {
         ("console_mfa", "ana"), ("console_mfa", "bea"), ("console_mfa", "kim")}
     messages = _messages(account)
-    by_user = {m["Subject"].rsplit("(", 1)[1].rstrip(")"): m for m in messages[:-1]}
+    by_user = {m["Subject"].rsplit("(", 1)[1].split(")", 1)[0]: m for m in messages[:-1]}
     for finding, result in report.actions:
         assert by_user[finding.resource.name]["Message"] == email_text(finding, None, result)
     ana = by_user["ana"]["Message"]
-    assert ana.startswith("MEDIUM finding from rule console_mfa\n\nana has a console password and no MFA device")
+    assert ana.startswith("MEDIUM finding from rule console_mfa in account 123456789012\n\n"
+                          "ana has a console password and no MFA device")
     assert "Outcome: Remediated and verified: ana now has the deny-unless-MFA policy attached" in ana
     assert f"Undo:    aws iam detach-user-policy --user-name ana --policy-arn {account['policy']}" in ana
     assert messages[-1]["MessageAttributes"]["action"]["Value"] == "summary"

@@ -105,6 +105,10 @@ class Resolver:
                 return self.sub(text, variables)
             if key == "Fn::Join":
                 return arg[0].join(str(item) for item in self(arg[1]))
+            if key == "Fn::Split":
+                return str(self(arg[1])).split(arg[0])
+            if key == "Fn::Select":
+                return self(arg[1])[int(self(arg[0]))]
             if key == "Fn::If":
                 return self(arg[1] if self.condition(arg[0]) else arg[2])
             if key == "Fn::Equals":

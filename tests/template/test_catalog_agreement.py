@@ -71,9 +71,11 @@ def test_the_sweep_schedule_runs_at_the_rate_parameter(cfn_template, functions):
 
 
 @pytest.mark.parametrize("expression, valid", [
-    ("rate(1 day)", True), ("rate(7 days)", True), ("rate(1 hour)", True), ("rate(12 hours)", True),
-    ("cron(0 3 * * ? *)", True), ("rate(5 minutes)", False), ("rate(1 days)", False), ("rate(2 day)", False),
-    ("rate(0 days)", False), ("at(2030-01-01T00:00:00)", False), ("", False),
+    ("rate(1 day)", True), ("rate(3 days)", True), ("rate(1 hour)", True), ("rate(12 hours)", True),
+    ("rate(84 hours)", True), ("cron(0 3 * * ? *)", True), ("rate(5 minutes)", False), ("rate(1 days)", False),
+    ("rate(2 day)", False), ("rate(0 days)", False), ("at(2030-01-01T00:00:00)", False), ("", False),
+    # SweepNotRunAlarm looks back two intervals, and CloudWatch at most 7 days
+    ("rate(4 days)", False), ("rate(7 days)", False), ("rate(85 hours)", False),
 ])
 def test_sweep_rate_accepts_scheduler_rates_and_cron_only(sam_template, expression, valid):
     pattern = sam_template["Parameters"]["SweepRate"]["AllowedPattern"]
@@ -130,8 +132,12 @@ def test_functions_know_every_stack_role_as_their_own(cfn_template, functions):
     resolve = Resolver(cfn_template)
     all_roles = {f"getatt:{f.role_id}.Arn" for f in functions.values()}
     explicit_roles = {f"getatt:{logical}.Arn" for logical, _ in resources_of_type(cfn_template, "AWS::IAM::Role")
-                      if logical not in schedule_roles(cfn_template)}
-    assert all_roles == explicit_roles, "every role of the stack belongs to a function or runs a schedule"
+                      if logical not in schedule_roles(cfn_template) | {"SlackChannelRole"}}
+    assert all_roles == explicit_roles, "every role of the stack belongs to a function, runs a schedule or is Chatbot's"
+    chatbot = cfn_template["Resources"]["SlackChannelRole"]
+    actions = {action for policy in chatbot["Properties"]["Policies"]
+               for statement in policy["PolicyDocument"]["Statement"] for action in statement["Action"]}
+    assert chatbot["Condition"] == "HasSlackChannel" and all(a.startswith("cloudwatch:") for a in actions)
     assert len(schedule_roles(cfn_template)) == len(SCHEDULED)
     for function in functions.values():
         variables = resolve(cfn_template["Resources"][function.logical_id]["Properties"]["Environment"]["Variables"])

@@ -4,6 +4,7 @@ queue policies, and skips alarms and invoke configs), read from the translated t
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import boto3
@@ -192,11 +193,20 @@ def test_only_our_functions_and_alarms_may_publish(cfn_template, functions):
     assert all(s["Action"] == "sns:Publish" and s["Resource"] == "ref:FindingsTopic" for s in allows)
 
 
-def test_email_subscription_only_when_an_address_is_given(cfn_template):
-    (_, subscription), = resources_of_type(cfn_template, "AWS::SNS::Subscription")
-    assert subscription["Condition"] == "HasNotificationEmail"
-    assert Resolver(cfn_template).condition("HasNotificationEmail") is False
-    assert Resolver(cfn_template, {"NotificationEmail": "security@example.com"}).condition("HasNotificationEmail")
+def test_email_subscriptions_only_for_the_addresses_given(cfn_template):
+    """Up to three comma-separated addresses, one conditional subscription each (CloudFormation cannot loop)."""
+    subscriptions = dict(resources_of_type(cfn_template, "AWS::SNS::Subscription"))
+    assert len(subscriptions) == 3
+    for emails in ("", "a@example.com", "a@example.com,b@example.com", "a@example.com,b@example.com,c@example.com"):
+        resolve = Resolver(cfn_template, {"NotificationEmail": emails})
+        subscribed = [resolve(s["Properties"]["Endpoint"]) for s in subscriptions.values()
+                      if resolve.condition(s["Condition"])]
+        assert subscribed == [e for e in emails.split(",") if e], emails
+        assert all(resolve(s["Properties"]["TopicArn"]) == "ref:FindingsTopic" for s in subscriptions.values())
+    pattern = cfn_template["Parameters"]["NotificationEmail"]["AllowedPattern"]
+    assert re.fullmatch(pattern, "a@example.com,b@example.com,c@example.com")
+    assert not re.fullmatch(pattern, "a@example.com,b@example.com,c@example.com,d@example.com")
+    assert not re.fullmatch(pattern, "a@example.com, b@example.com")
 
 
 def test_findings_table_matches_the_store(cfn_template):

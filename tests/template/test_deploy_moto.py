@@ -21,7 +21,9 @@ pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")
 
 # moto 5.2.5 accepts these types but creates nothing for them (a warning only).
 MOTO_SKIPS = {
+    "AWS::Chatbot::SlackChannelConfiguration",
     "AWS::CloudWatch::Alarm",
+    "AWS::Logs::QueryDefinition",
     "AWS::Lambda::EventInvokeConfig",
     "AWS::Scheduler::Schedule",
     "AWS::SNS::Subscription",
@@ -39,7 +41,7 @@ def _placeholder_zip() -> bytes:
 
 @pytest.fixture(scope="module")
 def deployed(cfn_template) -> Any:
-    """Create the stack (email subscription on, tracing on: every conditional resource exists)."""
+    """Create the stack (email subscription, tracing and Slack on: every conditional resource exists)."""
     logging.getLogger("moto").setLevel(logging.ERROR)
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
@@ -52,7 +54,9 @@ def deployed(cfn_template) -> Any:
         cloudformation.create_stack(
             StackName=STACK, TemplateBody=json.dumps(cfn_template), Capabilities=["CAPABILITY_IAM"],
             Parameters=[{"ParameterKey": "NotificationEmail", "ParameterValue": "security@example.com"},
-                        {"ParameterKey": "EnableTracing", "ParameterValue": "true"}])
+                        {"ParameterKey": "EnableTracing", "ParameterValue": "true"},
+                        {"ParameterKey": "SlackWorkspaceId", "ParameterValue": "T0123456789"},
+                        {"ParameterKey": "SlackChannelId", "ParameterValue": "C0123456789"}])
         yield cloudformation
 
 
@@ -79,7 +83,8 @@ def test_expected_resources_per_type(deployed, cfn_template, functions):
     rules = sum(1 for r in cfn_template["Resources"].values() if r["Type"] == "AWS::Events::Rule")
     n = len(FUNCTIONS) + len(SCHEDULED)
     assert created["AWS::Lambda::Function"] == n
-    assert created["AWS::IAM::Role"] == n + len(SCHEDULED)  # a scheduled function's schedule has a role too
+    # a scheduled function's schedule has a role too, and so has the Slack channel (Slack ids given here)
+    assert created["AWS::IAM::Role"] == n + len(SCHEDULED) + 1
     assert created["AWS::Logs::LogGroup"] == n
     assert created["AWS::SQS::Queue"] == 2 * n  # the rule's (or schedule's) and the function's dead-letter queue
     assert created["AWS::Events::Rule"] == rules >= len(FUNCTIONS)

@@ -78,3 +78,17 @@ def test_every_trigger_recorded_outside_the_hub_region_is_forwarded() -> None:
                 if hub.matches_event(event):
                     assert any(p.matches_event(event) for p in forwarded), (
                         f"{rule_id}: regional-forwarder.yaml does not forward {trigger.event_pattern()}")
+
+
+def test_the_forwarding_alarm_notifies_the_topic_given() -> None:
+    from tests.template.conftest import Resolver
+
+    template = translate_template.load_sam(FORWARDER)
+    alarm = template["Resources"]["ForwardingDLQAlarm"]["Properties"]
+    topic = "arn:aws:sns:eu-west-1:123456789012:alarms"
+    assert Resolver(template, {"AlarmTopicArn": topic})(alarm)["AlarmActions"] == [topic]
+    assert "AlarmActions" not in Resolver(template)(alarm)  # no topic given: the alarm only changes state
+
+
+def test_checkov_scans_the_forwarder_too() -> None:
+    assert "regional-forwarder.yaml" in (ROOT / "scripts" / "checkov.sh").read_text()

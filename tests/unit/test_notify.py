@@ -20,7 +20,8 @@ def test_json_message_has_default_email_and_chatbot_keys() -> None:
     request = build_publish_request("arn:aws:sns:us-east-1:123456789012:t", FINDING, RECORD, VERIFIED)
     assert request["MessageStructure"] == "json"
     message = json.loads(request["Message"])
-    assert set(message) == {"default", "email", "https"}  # AWS rejects a JSON message without "default"
+    # AWS rejects a JSON message without "default"; queues and functions get the finding as JSON
+    assert set(message) == {"default", "email", "https", "sqs", "lambda"}
     assert message["default"] == message["email"]
     for expected in ("alice", "CreateAccessKey", "123456789012", "us-east-1", "198.51.100.23",
                      "2026-11-24T09:15:42Z", "verified", "Undo:", "remediator:exempt"):

@@ -101,8 +101,9 @@ class LocalAccount:
             for message in batch:
                 body = json.loads(message["Body"])
                 attributes = {k: v["Value"] for k, v in body.get("MessageAttributes", {}).items()}
+                finding = json.loads(body.get("Message") or "{}")  # a queue gets the finding as JSON (`sqs`)
                 messages.append({"subject": body.get("Subject"), "attributes": attributes,
-                                 "text": body.get("Message")})
+                                 "text": finding.get("text", body.get("Message"))})
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 

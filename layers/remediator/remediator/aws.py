@@ -66,3 +66,8 @@ class AwsClients:
     @cached_property
     def sqs(self) -> Any:
         return self._session.client("sqs", **self._options())
+
+    @cached_property
+    def securityhub(self) -> Any:
+        """Only when the stack enables Security Hub (ENABLE_SECURITY_HUB)."""
+        return self._session.client("securityhub", **self._options())

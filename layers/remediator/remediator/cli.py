@@ -1,4 +1,4 @@
-"""`remediator`: evaluate events in dry run, run the local demo, or run the sweep."""
+"""`remediator`: evaluate or replay events in dry run, redrive dead letters, run the local demo or the sweep."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any, TextIO
 
 from remediator.config import Settings
 from remediator.engine import decide
-from remediator.events import MalformedRecord, parse_record, read_event_file
-from remediator.findings import Decision
+from remediator.events import MalformedRecord, parse_record
+from remediator.findings import Decision, decision_line
 from remediator.rules.base import EvalContext
 from remediator.state import AccountState, AssumedState
 
@@ -37,19 +37,6 @@ def evaluate_raw(raw: Any, context: EvalContext) -> Decision:
     return decide(record, context)
 
 
-def decision_line(source: str, decision: Decision) -> dict[str, Any]:
-    """The `evaluate --json` line for one record (its format: docs/decisions.md)."""
-    return {
-        "source": source,
-        "eventID": decision.event_id,
-        "eventName": decision.event_name,
-        "account": decision.account,
-        "skipped": decision.skipped,
-        "resolves": decision.resolves,
-        "findings": [finding.as_spec() for finding in decision.findings],
-    }
-
-
 def _human_line(line: dict[str, Any]) -> str:
     head = f"{line['source']}: {line['eventName'] or '?'} (account {line['account'] or '?'})"
     if line["skipped"]:
@@ -66,23 +53,48 @@ def _human_line(line: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def evaluate_files(paths: list[str], context: EvalContext, *, as_json: bool, out: TextIO, err: TextIO) -> int:
-    """Print a decision per record, in input order; exit 2 if any file was unreadable."""
+def evaluate_files(paths: list[str], context: EvalContext, *, as_json: bool, out: TextIO, err: TextIO,
+                   fmt: str | None = None, options: Any = None, window: Any = None) -> int:
+    """Print a decision per record, in input order; exit 2 if any file was unreadable.
+
+    Paths may be files, folders (read recursively), s3:// prefixes or `lookup-events` output; `options`
+    (a SourceOptions) adds an Athena table; `window` keeps only records in --since/--until/--account."""
+    from remediator.sources import SourceOptions, Unreadable, Window, read_sources
+
+    fmt = fmt or ("json" if as_json else "text")
+    window = window or Window()
     status = 0
-    for path in paths:
-        try:
-            is_log, items = read_event_file(path)
-        except (OSError, ValueError) as error:
-            print(f"remediator: {path}: {error}", file=err)
+    for item in read_sources(options or SourceOptions(paths), window):
+        if isinstance(item, Unreadable):
+            print(f"remediator: {item.source}: {item.error}", file=err)
             status = 2
             continue
-        for number, raw in enumerate(items, start=1):
-            line = decision_line(f"{path}#{number}" if is_log else path, evaluate_raw(raw, context))
-            print(json.dumps(line) if as_json else _human_line(line), file=out)
+        for offset, raw in enumerate(item.records):
+            if not window.keeps(raw):
+                continue
+            source = f"{item.source}#{item.first_number + offset}" if item.numbered else item.source
+            if fmt == "asff":
+                for finding in asff_lines(raw, context):
+                    print(json.dumps(finding), file=out)
+                continue
+            line = decision_line(source, evaluate_raw(raw, context))
+            print(json.dumps(line) if fmt == "json" else _human_line(line), file=out)
     return status
 
 
+def asff_lines(raw: Any, context: EvalContext) -> list[dict[str, Any]]:
+    """The findings of one record as Security Hub would receive them (nothing is changed: workflow NEW)."""
+    from remediator.asff import to_asff
+    from remediator.replay import decide_raw
+
+    decision, record = decide_raw(raw, context)
+    if record is None:
+        return []
+    return [to_asff(finding, record) for finding in decision.findings]
+
+
 def _state(live: bool) -> AccountState:
+    """Account state for --live (after checking, in seconds, that AWS answers); assumed otherwise."""
     if not live:
         return AssumedState()
     from remediator.aws import AwsClients
@@ -92,14 +104,67 @@ def _state(live: bool) -> AccountState:
     return LiveState(aws.iam, own_organization(aws))
 
 
+def _source_options(command: argparse.ArgumentParser) -> None:
+    """Where CloudTrail comes from: the same for evaluate and replay."""
+    command.add_argument("--since", help="only records at or after this eventTime (2026-11-01, 2026-11-01T09:00Z, 7d)")
+    command.add_argument("--until", help="only records before this eventTime")
+    command.add_argument("--account", help="only records of this account id")
+    command.add_argument("--athena-table", metavar="DB.TABLE", help="query a CloudTrail table in Athena instead "
+                         "of (or as well as) files; only the events the rules react to are selected")
+    command.add_argument("--athena-workgroup", default="primary", help="Athena workgroup (default: primary)")
+    command.add_argument("--athena-output", metavar="S3_URI", help="where Athena writes results (unless the "
+                         "workgroup sets it)")
+    command.add_argument("--live", action="store_true", help="read account state with your AWS credentials")
+
+
+def _window_and_options(args: argparse.Namespace, err: TextIO) -> tuple[Any, Any] | None:
+    from remediator.sources import SourceOptions, Window, parse_when
+
+    try:
+        window = Window(parse_when(args.since) if args.since else None, parse_when(args.until) if args.until else None,
+                        args.account)
+    except ValueError as error:
+        print(f"remediator: {error}", file=err)
+        return None
+    if not args.files and not args.athena_table:
+        print("remediator: name files, folders, s3:// prefixes or --athena-table", file=err)
+        return None
+    return window, SourceOptions(args.files, args.athena_table, args.athena_workgroup, args.athena_output)
+
+
+def _live_ready(live: bool, err: TextIO) -> bool:
+    if not live:
+        return True
+    from remediator.replay import live_check
+
+    problem = live_check()
+    if problem:
+        print(f"remediator: {problem}", file=err)
+    return problem is None
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("compliance-remediator")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="remediator", description=__doc__, epilog=DECISIONS)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     evaluate = commands.add_parser("evaluate", help="decide events in dry run (nothing is changed)",
                                    description="Decide events in dry run; nothing is changed.", epilog=DECISIONS)
-    evaluate.add_argument("files", nargs="+", help="EventBridge events, CloudTrail records or trail log files")
+    evaluate.add_argument("files", nargs="*", help="EventBridge events, CloudTrail records, trail log files, "
+                          "folders of them, s3://bucket/prefix, or `aws cloudtrail lookup-events` output")
     evaluate.add_argument("--json", action="store_true", help="one JSON line per record (format: docs/decisions.md)")
-    evaluate.add_argument("--live", action="store_true", help="read account state with your AWS credentials")
+    evaluate.add_argument("--format", choices=("text", "json", "asff"),
+                          help="text (default), json (= --json) or asff: each finding as Security Hub ASFF, one "
+                          "per line")
+    _source_options(evaluate)
     demo = commands.add_parser("demo", help="replay events/*.json through the handlers on a local moto server")
     demo.add_argument("--json", action="store_true", help="machine-readable report")
     demo.add_argument("--mode", choices=("notify", "remediate"), default="remediate",
@@ -111,12 +176,39 @@ def main(argv: list[str] | None = None) -> int:
     sweep.add_argument("--live", action="store_true", help="your AWS credentials and account")
     sweep.add_argument("--remediate", action="store_true", help="act as remediate mode would (default: dry run)")
     sweep.add_argument("--json", action="store_true", help="machine-readable report")
+    replay = commands.add_parser("replay", help="the rules over CloudTrail history: per-rule summary (dry run)")
+    replay.add_argument("files", nargs="*", help="trail log folders or files, s3://bucket/prefix, lookup-events output")
+    output = replay.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="one evaluate --json line per record instead")
+    output.add_argument("--csv", action="store_true", help="one CSV row per finding (and per record without one)")
+    output.add_argument("--summary-json", action="store_true", help="the summary as one JSON document")
+    _source_options(replay)
+    redrive = commands.add_parser("redrive", help="hand the events in a dead-letter queue back to the function")
+    redrive.add_argument("--queue", required=True, metavar="URL", help="a rule DLQ or a function DLQ (the stack's "
+                         "*DLQUrl outputs)")
+    redrive.add_argument("--function", help="function name or ARN (default: the one the message names)")
+    redrive.add_argument("--dry-run", action="store_true", help="list what would be redriven; change nothing")
+    redrive.add_argument("--max", type=int, metavar="N", help="at most N messages")
     args = parser.parse_args(argv)
 
-    if args.command == "evaluate":
-        state = _state(args.live)
-        context = EvalContext(Settings.from_env(live=args.live), state)
-        return evaluate_files(args.files, context, as_json=args.json, out=sys.stdout, err=sys.stderr)
+    if args.command == "redrive":
+        from remediator.redrive import run_cli as run_redrive
+
+        return run_redrive(args.queue, args.function, args.dry_run, args.max, sys.stdout, sys.stderr)
+
+    if args.command in ("evaluate", "replay"):
+        prepared = _window_and_options(args, sys.stderr)
+        if prepared is None or not _live_ready(args.live, sys.stderr):
+            return 2
+        window, options = prepared
+        context = EvalContext(Settings.from_env(live=args.live), _state(args.live))
+        if args.command == "replay":
+            from remediator.replay import replay as run_replay
+
+            fmt = "json" if args.json else "csv" if args.csv else "summary-json" if args.summary_json else "summary"
+            return run_replay(options, context, window=window, fmt=fmt, out=sys.stdout, err=sys.stderr)
+        return evaluate_files(args.files, context, as_json=args.json, out=sys.stdout, err=sys.stderr,
+                              fmt=args.format, options=options, window=window)
     if importlib.util.find_spec(DEV_TOOLS) is None:
         print(f"remediator {args.command}: needs the development tools ({DEV_TOOLS}, with moto), which are not "
               "installed; in a checkout, `make .venv/bin/.installed` installs them.", file=sys.stderr)

@@ -86,3 +86,16 @@ class Decision:
     skipped: str | None = None
     findings: list[Finding] = field(default_factory=list)
     resolves: list[str] = field(default_factory=list)
+
+
+def decision_line(source: str, decision: Decision) -> dict[str, Any]:
+    """The `evaluate --json` line for one record (its format: docs/decisions.md)."""
+    return {
+        "source": source,
+        "eventID": decision.event_id,
+        "eventName": decision.event_name,
+        "account": decision.account,
+        "skipped": decision.skipped,
+        "resolves": decision.resolves,
+        "findings": [finding.as_spec() for finding in decision.findings],
+    }

@@ -1,4 +1,5 @@
-"""One SNS publish per finding: readable text for email, AWS Chatbot JSON for Slack, attributes for filters.
+"""One SNS publish per finding: readable text for email, AWS Chatbot JSON for Slack, the finding as JSON for
+queues and functions (`sqs`, `lambda`), attributes for filters.
 
 An event's finding says who did what, where and when (its CloudTrail record); a finding of the scheduled
 sweep has no record (`record=None`) and says it was found by the sweep instead.
@@ -7,22 +8,29 @@ sweep has no record (`record=None`) and says it was found by the sweep instead.
 from __future__ import annotations
 
 import json
+import shlex
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from remediator.config import EXEMPT_TAG
 from remediator.events import CloudTrailRecord
-from remediator.findings import ActionResult, Finding, Outcome, Severity
+from remediator.findings import ActionResult, Finding, Mode, Outcome, Severity
+from remediator.manual import fix_command
+from remediator.rules.base import partition_of
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
 
+# The headline of each outcome; `result.detail` says the rest ("nothing changed: ...").
 _OUTCOME_WORDS = {
-    Outcome.NOTIFIED: "Reported only (notify mode)",
-    Outcome.EXEMPT: "Exempt: nothing changed",
+    Outcome.NOTIFIED: "Reported only",
+    Outcome.EXEMPT: "Exempt",
     Outcome.VERIFIED: "Remediated and verified",
     Outcome.FAILED: "COULD NOT REMEDIATE",
     Outcome.SKIPPED: "Remediation skipped",
 }
+_CONSOLE_HOSTS = {"aws": "console.aws.amazon.com", "aws-us-gov": "console.amazonaws-us-gov.com",
+                  "aws-cn": "console.amazonaws.cn"}
 
 
 def severity_of(finding: Finding, result: ActionResult) -> Severity:
@@ -30,95 +38,202 @@ def severity_of(finding: Finding, result: ActionResult) -> Severity:
     return Severity.CRITICAL if result.outcome == Outcome.FAILED else finding.severity
 
 
-def subject(finding: Finding, result: ActionResult) -> str:
+def outcome_words(finding: Finding, result: ActionResult) -> str:
+    """"(notify mode)" only when the rule really is in notify mode, not for a remediate-mode rule that reports."""
+    words = _OUTCOME_WORDS[result.outcome]
+    if result.outcome == Outcome.NOTIFIED and finding.mode == Mode.NOTIFY:
+        words += " (notify mode)"
+    return words
+
+
+def outcome_line(finding: Finding, result: ActionResult) -> str:
+    """Headline and detail, without saying a thing twice ("Reported only: reported only: ...")."""
+    words, detail = _OUTCOME_WORDS[result.outcome], result.detail
+    if detail.lower().startswith(words.lower()):
+        return detail[0].upper() + detail[1:]
+    return f"{words}: {detail}"
+
+
+def subject(finding: Finding, result: ActionResult, account: str | None = None) -> str:
     """SNS subjects are printable ASCII, one line, at most 100 characters."""
-    outcome = _OUTCOME_WORDS[result.outcome]
-    text = f"[{severity_of(finding, result).upper()}] {finding.rule}: {outcome} ({finding.resource.name})"
+    where = f" in {account}" if account else ""
+    text = (f"[{severity_of(finding, result).upper()}] {finding.rule}: {outcome_words(finding, result)} "
+            f"({finding.resource.name}){where}")
     return "".join(ch if " " <= ch <= "~" else "?" for ch in text)[:100]
 
 
-def _how_to_exempt(finding: Finding) -> str:
+def mode_parameter(rule: str) -> str:
+    """The template parameter that sets a rule's mode: access_keys -> AccessKeysMode."""
+    return "".join(part.title() for part in rule.split("_")) + "Mode"
+
+
+def _how_to_exempt(finding: Finding) -> tuple[str, str]:
+    """(shell command or "", what else to do): a command is pasted whole, so nothing else goes in it."""
+    from remediator.rules import RULES
+
     kind = finding.resource.kind
     if kind in {"user", "role"}:
         verb = "tag-user --user-name" if kind == "user" else "tag-role --role-name"
-        return (f"aws iam {verb} {finding.resource.name} --tags Key={EXEMPT_TAG},Value=<reason>  "
-                "(or add the principal ARN to the BreakGlassArns parameter)")
-    return f"set the {finding.rule} mode to notify or off in the stack parameters"
+        return (f"aws iam {verb} {shlex.quote(finding.resource.name)} --tags "
+                f'Key={EXEMPT_TAG},Value="why this is exempt"',
+                "or add the principal ARN to the BreakGlassArns parameter")
+    if finding.rule in RULES and not RULES[finding.rule].META.remediation_actions:
+        return "", (f"{finding.rule} only reports, it never changes anything; to stop these reports, set the "
+                    f"{mode_parameter(finding.rule)} stack parameter to off")
+    return "", f"set the {mode_parameter(finding.rule)} stack parameter to notify (report only) or off"
+
+
+def _console_host(record: CloudTrailRecord | None) -> str:
+    partition = partition_of(record) if record is not None else "aws"
+    return _CONSOLE_HOSTS.get(partition, _CONSOLE_HOSTS["aws"])
+
+
+def console_link(finding: Finding, record: CloudTrailRecord | None) -> str:
+    """Where a human looks at the resource (IAM console), or at the event when the resource has no page."""
+    resource, base = finding.resource, f"https://{_console_host(record)}/iam/home"
+    pages = {"user": "users", "role": "roles", "group": "groups"}
+    if resource.kind in pages and resource.name != "unknown":
+        return f"{base}#/{pages[resource.kind]}/details/{quote(resource.name, safe='')}"
+    if resource.kind == "policy" and resource.arn:
+        return f"{base}#/policies/details/{quote(resource.arn, safe='')}"
+    if resource.kind == "root":
+        return f"{base}#/security_credentials"
+    if resource.kind == "identity_provider":
+        return f"{base}#/identity_providers"
+    return event_link(record) if record is not None else f"{base}#/home"
+
+
+def event_link(record: CloudTrailRecord) -> str:
+    """The event in CloudTrail's event history (management events, 90 days)."""
+    region = record.awsRegion or "us-east-1"
+    host = f"{region}.{_console_host(record)}"
+    if record.eventID:
+        return f"https://{host}/cloudtrailv2/home?region={region}#/events/{quote(record.eventID, safe='')}"
+    return f"https://{host}/cloudtrailv2/home?region={region}#/events"
+
+
+def _next_steps(finding: Finding, result: ActionResult) -> list[tuple[str, str, str]]:
+    """(label, command, note): undo what we did, fix by hand what we did not, exempt what is expected."""
+    steps = []
+    if result.outcome == Outcome.VERIFIED and finding.undo:
+        steps.append(("Undo", finding.undo, ""))
+    elif result.outcome == Outcome.NOTIFIED and (command := fix_command(finding)):
+        steps.append(("Fix by hand", command, ""))
+    if not finding.exempt:
+        steps.append(("Exempt", *_how_to_exempt(finding)))
+    return steps
+
+
+def _step_text(command: str, note: str, *, markdown: bool) -> str:
+    shown = f"`{command}`" if markdown and command else command
+    return f"{shown}  ({note})" if command and note else shown or note
 
 
 SCHEDULED = "the scheduled sweep"
 
 
 def _account(finding: Finding, record: CloudTrailRecord | None) -> str:
-    return (record.account if record is not None else finding.resource.account) or "unknown"
+    return (record.account if record is not None else None) or finding.resource.account or "unknown"
 
 
 def _origin(finding: Finding, record: CloudTrailRecord | None) -> list[str]:
-    """Who did what, where and when; for the sweep, what it read (no CloudTrail event to quote)."""
+    """Who did what, where and when, with links; for the sweep, what it read (no CloudTrail event to quote)."""
+    account = _account(finding, record)
     if record is None:
         return [f"Found:   by {SCHEDULED} (account state, no CloudTrail event)",
                 f"What:    {finding.resource.kind} {finding.resource.arn or finding.resource.name}",
-                f"Where:   account {_account(finding, record)}"]
+                f"Where:   account {account}",
+                f"Console: {console_link(finding, record)}"]
     caller = record.identity
     return [
         f"Who:     {caller.arn or caller.display_name} ({caller.type or 'unknown type'})",
         f"What:    {record.eventName} on {record.eventSource}",
-        f"Where:   account {record.account or 'unknown'}, region {record.awsRegion or 'unknown'}",
+        f"Where:   account {account}, region {record.awsRegion or 'unknown'}",
         f"When:    {record.eventTime or 'unknown'}",
         f"From:    {record.sourceIPAddress or 'unknown'} ({record.userAgent or 'no user agent'})",
         f"Event:   {record.eventID or 'no eventID'}",
+        f"Console: {console_link(finding, record)}",
+        f"History: {event_link(record)}",
     ]
 
 
 def email_text(finding: Finding, record: CloudTrailRecord | None, result: ActionResult) -> str:
-    """Who, what, where, when, what we did (and whether it held), how to undo and how to exempt."""
+    """Who, what, where, when, what we did (and whether it held), how to undo or fix it and how to exempt."""
     lines = [
-        f"{severity_of(finding, result).upper()} finding from rule {finding.rule}",
+        f"{severity_of(finding, result).upper()} finding from rule {finding.rule} in account "
+        f"{_account(finding, record)}",
         "",
         finding.reason,
         "",
         *_origin(finding, record),
         "",
-        f"Outcome: {_OUTCOME_WORDS[result.outcome]}: {result.detail}",
+        f"Outcome: {outcome_line(finding, result)}",
     ]
     if result.error:
         lines.append(f"Error:   {result.error}")
-    if result.outcome == Outcome.VERIFIED and finding.undo:
-        lines.append(f"Undo:    {finding.undo}")
-    elif finding.action and result.outcome == Outcome.NOTIFIED:
+    if result.outcome == Outcome.NOTIFIED and finding.action:
         lines.append(f"Remediate mode would: {finding.action}")
-    if not finding.exempt:
-        lines.append(f"Exempt:  {_how_to_exempt(finding)}")
+    lines += [f"{label + ':':<8} {_step_text(command, note, markdown=False)}"
+              for label, command, note in _next_steps(finding, result)]
     return "\n".join(lines)
 
 
 def chatbot_payload(finding: Finding, record: CloudTrailRecord | None, result: ActionResult) -> dict[str, Any]:
     """AWS Chatbot custom notification (Slack, Teams): title, description, next steps, keywords."""
-    next_steps = []
-    if result.outcome == Outcome.VERIFIED and finding.undo:
-        next_steps.append(f"Undo: `{finding.undo}`")
-    if not finding.exempt:
-        next_steps.append(f"Exempt: `{_how_to_exempt(finding)}`")
+    account = _account(finding, record)
+    title = subject(finding, result, account)
+    region = (record.awsRegion if record is not None else None) or "unknown region"
     return {
         "version": "1.0",
         "source": "custom",
         "id": (record.eventID if record is not None else None) or "",
         "content": {
             "textType": "client-markdown",
-            "title": f":rotating_light: {subject(finding, result)}",
-            "description": f"{finding.reason}\n*Outcome:* {result.detail}",
-            "nextSteps": next_steps,
-            "keywords": [finding.rule, str(severity_of(finding, result)),
-                         (record.account if record is not None else finding.resource.account) or "unknown-account"],
+            "title": f":rotating_light: {title}",
+            "description": (f"{finding.reason}\n*Account:* {account} ({region})\n"
+                            f"*Outcome:* {outcome_line(finding, result)}\n"
+                            f"*Console:* {console_link(finding, record)}"),
+            "nextSteps": [f"{label}: {_step_text(command, note, markdown=True)}"
+                          for label, command, note in _next_steps(finding, result)],
+            "keywords": [finding.rule, str(severity_of(finding, result)), account],
         },
         "metadata": {
             "threadId": f"{finding.rule}-{finding.resource.name}",
-            "summary": subject(finding, result),
+            "summary": title,
             "eventType": record.eventName if record is not None else SCHEDULED,
             "relatedResources": [arn for arn in (finding.resource.arn, record and record.identity.arn) if arn],
             "additionalContext": {"eventID": (record.eventID if record is not None else None) or "",
-                                  "outcome": str(result.outcome)},
+                                  "outcome": str(result.outcome), "account": account},
         },
+    }
+
+
+def finding_document(finding: Finding, record: CloudTrailRecord | None, result: ActionResult) -> dict[str, Any]:
+    """The finding for machines (the `sqs` and `lambda` keys): a queue or function subscribed to the topic
+    reads fields, not email text."""
+    resource = finding.resource
+    caller = record.identity if record is not None else None
+    return {
+        "rule": finding.rule,
+        "severity": str(severity_of(finding, result)),
+        "mode": str(finding.mode),
+        "action": finding.action,
+        "exempt": finding.exempt,
+        "reason": finding.reason,
+        "outcome": str(result.outcome),
+        "detail": result.detail,
+        "error": result.error,
+        "account": _account(finding, record),
+        "region": record.awsRegion if record is not None else None,
+        "resource": {"kind": resource.kind, "name": resource.name, "arn": resource.arn},
+        "eventID": record.eventID if record is not None else None,
+        "eventName": record.eventName if record is not None else None,
+        "eventTime": record.eventTime if record is not None else None,
+        "foundBy": "event" if record is not None else "sweep",
+        "caller": {"arn": caller.arn, "type": caller.type, "name": caller.display_name} if caller else None,
+        "undo": finding.undo if result.outcome == Outcome.VERIFIED else None,
+        "fix_command": fix_command(finding) if result.outcome == Outcome.NOTIFIED else None,
+        "text": email_text(finding, record, result),  # what the email says, for a consumer that forwards it
     }
 
 
@@ -137,10 +252,12 @@ def build_publish_request(topic_arn: str, finding: Finding, record: CloudTrailRe
                           result: ActionResult) -> dict[str, Any]:
     """The exact `sns.publish` arguments; AWS rejects a JSON message without `default`."""
     text = email_text(finding, record, result)
-    message = {"default": text, "email": text, "https": json.dumps(chatbot_payload(finding, record, result))}
+    document = json.dumps(finding_document(finding, record, result))
+    message = {"default": text, "email": text, "https": json.dumps(chatbot_payload(finding, record, result)),
+               "sqs": document, "lambda": document}
     return {
         "TopicArn": topic_arn,
-        "Subject": subject(finding, result),
+        "Subject": subject(finding, result, _account(finding, record)),
         "MessageStructure": "json",
         "Message": json.dumps(message),
         "MessageAttributes": message_attributes(finding, record, result),

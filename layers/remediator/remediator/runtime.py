@@ -14,10 +14,10 @@ from remediator.aws import AwsClients
 from remediator.config import Settings
 from remediator.engine import FAILED_CALL, OWN_ACTION, act, decide
 from remediator.events import CloudTrailRecord, MalformedRecord, parse_envelope
-from remediator.findings import Decision, Outcome
+from remediator.findings import Decision, Finding, Outcome
 from remediator.notify import publish
 from remediator.rules import FUNCTIONS, RULES, rules_for
-from remediator.rules.base import EvalContext
+from remediator.rules.base import EvalContext, iam_arn
 from remediator.state import LiveState, own_organization
 from remediator.store import findings_store, track_outcome
 
@@ -67,6 +67,7 @@ def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, a
 
     assert record is not None
     store = findings_store(aws, settings.findings_table)
+    security_hub = os.environ.get("ENABLE_SECURITY_HUB", "").strip().lower() == "true"
     outcomes = []
     for finding in decision.findings:
         result = act(finding, aws, store)
@@ -74,17 +75,56 @@ def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, a
             track_outcome(store, finding, result)
         logger.warning("finding", extra={"finding": finding.as_spec(), "outcome": str(result.outcome),
                                          "detail": result.detail, "error": result.error})
-        metrics.add_metric(name="Findings", unit=MetricUnit.Count, value=1)
-        if result.outcome in {Outcome.VERIFIED, Outcome.FAILED}:
-            metrics.add_metric(name=f"Remediation{result.outcome.title()}", unit=MetricUnit.Count, value=1)
+        _count(metrics, "Findings", finding)
+        if result.outcome in {Outcome.VERIFIED, Outcome.FAILED, Outcome.SKIPPED}:
+            _count(metrics, f"Remediation{result.outcome.title()}", finding)
+        elif result.outcome == Outcome.EXEMPT:
+            _count(metrics, "FindingsExempt", finding)
         message_id = publish(aws.sns, settings.topic_arn, finding, record, result) if settings.topic_arn else None
+        if security_hub:
+            _to_security_hub(aws, finding, record, result, logger, metrics)
         outcomes.append({**finding.as_spec(), "outcome": str(result.outcome), "detail": result.detail,
                          "messageId": message_id})
     resolved = {rule_id: RULES[rule_id].resolve(record, aws, settings, store) for rule_id in decision.resolves}
     if decision.resolves:
+        if security_hub:
+            resolved.update(_resolve_in_security_hub(aws, record, decision.resolves))
         logger.info("resolves", extra={"resolves": decision.resolves, "resolved": resolved})
     return {"eventID": decision.event_id, "skipped": None, "findings": outcomes, "resolves": decision.resolves,
             "resolved": resolved}
+
+
+def _count(metrics: Metrics, name: str, finding: Finding) -> None:
+    """One metric per rule (dimensions service and rule): the dashboard draws each rule apart. A metric set
+    has one dimension set, so these go out as single metrics instead of through `metrics.add_dimension`."""
+    if is_metrics_disabled():  # single_metric prints even where Metrics is disabled (the local demo)
+        return
+    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=NAMESPACE,
+                       default_dimensions={"service": metrics.service or "remediator", "rule": finding.rule}):
+        pass
+
+
+def _to_security_hub(aws: AwsClients, finding: Finding, record: CloudTrailRecord, result: Any, logger: Logger,
+                     metrics: Metrics) -> None:
+    """Import the finding into Security Hub (EnableSecurityHub); a failure is logged and counted, never raised."""
+    from remediator.asff import import_finding
+
+    problem = import_finding(aws, finding, record, result)
+    if problem:
+        logger.warning("security hub import failed", extra={"rule": finding.rule, "error": problem})
+        metrics.add_metric(name="SecurityHubImportErrors", unit=MetricUnit.Count, value=1)
+
+
+def _resolve_in_security_hub(aws: AwsClients, record: CloudTrailRecord, rule_ids: list[str]) -> dict[str, str]:
+    """A resolving event (the user enrolled MFA) resolves the rule's open Security Hub findings on that user."""
+    from remediator.asff import resolve_findings
+
+    user = record.params.get("userName") or record.identity.userName
+    arn = iam_arn(record, "user", user if isinstance(user, str) else None)
+    if not arn:
+        return {}
+    return {f"{rule_id}:securityhub": f"{resolve_findings(aws, rule_id, arn, record.eventName)} findings resolved"
+            for rule_id in rule_ids}
 
 
 IDEMPOTENCY_WINDOW_SECONDS = 2 * 24 * 3600  # longer than EventBridge's 24 h of delivery retries

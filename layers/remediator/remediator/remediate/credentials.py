@@ -79,7 +79,8 @@ def enforce_mfa(iam: IAMClient, user: str, method: str | None, policy_arn: str |
         return ActionResult(Outcome.FAILED, f"could not enforce MFA for {user}.", f"{code}: {error}")
     if any(policy["PolicyArn"] == policy_arn for policy in attached):
         return ActionResult(Outcome.VERIFIED, f"{user} now has the deny-unless-MFA policy attached (verified by "
-                            "re-reading); they can still sign in and enrol an MFA device.")
+                            "re-reading); they can still sign in and enrol an MFA device. It also blocks their "
+                            "access keys: API calls without MFA are denied until they enrol one.")
     return ActionResult(Outcome.FAILED, f"the deny-unless-MFA policy does not show on {user} after attaching it.")
 
 

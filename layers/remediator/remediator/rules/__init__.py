@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,10 @@ class RuleCatalog(Mapping[str, RuleModule]):
     def __getitem__(self, rule_id: str) -> RuleModule:
         if rule_id not in RULE_IDS:
             raise KeyError(rule_id)
-        return importlib.import_module(f"remediator.rules.{rule_id}")  # checked against RuleModule below
+        name = f"remediator.rules.{rule_id}"
+        # Every decision looks rules up: sys.modules first, import machinery only the first time.
+        module = sys.modules.get(name) or importlib.import_module(name)
+        return module  # checked against RuleModule below
 
     def __iter__(self) -> Iterator[str]:
         return iter(RULE_IDS)

@@ -123,8 +123,9 @@ def resolves(record: CloudTrailRecord) -> bool:
 def action_text(user: str, settings: Settings) -> str:
     if settings.console_mfa_remediation == DELETE_LOGIN_PROFILE:
         return f"delete the console password (login profile) of user {user}"
-    policy = settings.deny_without_mfa_policy_arn or "the stack's deny-unless-MFA policy"
-    return f"attach the deny-unless-MFA policy {policy} to user {user}"
+    policy = (f"the deny-unless-MFA policy {settings.deny_without_mfa_policy_arn}"
+              if settings.deny_without_mfa_policy_arn else "the stack's deny-unless-MFA policy")
+    return f"attach {policy} to user {user} (it also blocks their access keys unless the call is made with MFA)"
 
 
 def _what(record: CloudTrailRecord, user: str | None) -> str:

@@ -1,0 +1,86 @@
+"""The exact AWS CLI command that does by hand what remediate mode would do, from a finding's details.
+
+Notify-mode messages carry it, so a human can act on a finding in one paste. Every value is shell-quoted:
+names come from the event, which the actor of the event chose.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+from remediator.findings import Finding
+
+DENY_POLICY_PLACEHOLDER = "DenyWithoutMfaPolicy ARN (stack resources)"
+
+
+def _q(value: Any) -> str:
+    return shlex.quote(str(value))
+
+
+def _compact(document: Any) -> str:
+    return json.dumps(document, separators=(",", ":"))
+
+
+def _access_keys(details: dict[str, Any]) -> str | None:
+    if not details.get("key_id") or not details.get("user"):
+        return None
+    return (f"aws iam update-access-key --user-name {_q(details['user'])} --access-key-id {_q(details['key_id'])} "
+            "--status Inactive")
+
+
+def _console_mfa(details: dict[str, Any]) -> str | None:
+    user = details.get("user")
+    if not user:
+        return None
+    if details.get("method") == "delete-login-profile":
+        return f"aws iam delete-login-profile --user-name {_q(user)}"
+    policy = details.get("policy_arn") or DENY_POLICY_PLACEHOLDER
+    return f"aws iam attach-user-policy --user-name {_q(user)} --policy-arn {_q(policy)}"
+
+
+def _role_trust(details: dict[str, Any]) -> str | None:
+    if not details.get("role") or not isinstance(details.get("replacement"), dict):
+        return None
+    return (f"aws iam update-assume-role-policy --role-name {_q(details['role'])} "
+            f"--policy-document {_q(_compact(details['replacement']))}")
+
+
+def _admin_grants(details: dict[str, Any]) -> str | None:
+    op = details.get("op")
+    if op == "detach":
+        kind = details["kind"]
+        return (f"aws iam detach-{kind}-policy --{kind}-name {_q(details['entity'])} "
+                f"--policy-arn {_q(details['policy_arn'])}")
+    if op == "delete":
+        kind = details["kind"]
+        return (f"aws iam delete-{kind}-policy --{kind}-name {_q(details['entity'])} "
+                f"--policy-name {_q(details['policy'])}")
+    if op == "restore" and details.get("previous"):
+        return (f"aws iam set-default-policy-version --policy-arn {_q(details['policy_arn'])} "
+                f"--version-id {_q(details['previous'])}")
+    if op == "remove":
+        return f"aws iam remove-user-from-group --group-name {_q(details['group'])} --user-name {_q(details['user'])}"
+    return None
+
+
+# Rule id -> the command from the finding's details. Rules that only report have none.
+COMMANDS: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    "access_keys": _access_keys,
+    "console_mfa": _console_mfa,
+    "role_trust": _role_trust,
+    "admin_grants": _admin_grants,
+}
+
+
+def fix_command(finding: Finding) -> str | None:
+    """The command, when the finding has an action and the rule says how; else None."""
+    if not finding.action or finding.exempt:
+        return None
+    command = COMMANDS.get(finding.rule)
+    try:
+        return command(finding.details) if command else None
+    except KeyError:
+        return None
