@@ -32,7 +32,7 @@ import yaml
 from remediator.config import mode_variable
 from remediator.permissions import RESOURCE_ARNS, STACK_POLICY_ONLY, resource_kind
 from remediator.rules import FUNCTIONS, RULE_IDS, RULES
-from remediator.rules.base import API_CALL, CONSOLE_SIGN_IN, RuleMeta, Trigger
+from remediator.rules.base import API_CALL, CONSOLE_SIGN_IN, RuleMeta, RuleSetting, Trigger
 
 ROOT = Path(__file__).resolve().parent.parent
 MAKE = "do not edit; run make generate"
@@ -195,9 +195,35 @@ def functions() -> list[Function]:
 
 # ---------------------------------------------------------------- template.yaml regions
 
+def rule_settings() -> list[RuleSetting]:
+    """Every rule's own settings (RuleMeta.settings), in catalog order."""
+    return [setting for rule_id in RULE_IDS for setting in RULES[rule_id].META.settings]
+
+
 def region_mode_group() -> str:
     names = ", ".join(mode_parameter(rule_id) for rule_id in RULE_IDS)
-    return f"      - Label: {{ default: Rule modes (off | notify | remediate) }}\n        Parameters: [{names}]\n"
+    out = f"      - Label: {{ default: Rule modes (off | notify | remediate) }}\n        Parameters: [{names}]\n"
+    if settings := rule_settings():
+        out += ("      - Label: { default: Rule settings of single rules }\n"
+                f"        Parameters: [{', '.join(setting.parameter for setting in settings)}]\n")
+    return out
+
+
+def region_rule_setting_parameters() -> str:
+    """A Number parameter per RuleMeta.settings entry; its function alone gets the variable."""
+    return "".join(f"""\
+  {setting.parameter}:
+    Type: Number
+    Default: {setting.default}
+    MinValue: {setting.minimum}
+    MaxValue: {setting.maximum}
+    Description: {folded(setting.description, 6)}
+""" for setting in rule_settings())
+
+
+def _setting_variables(function: Function) -> str:
+    return "".join(f"          {setting.variable}: !Ref {setting.parameter}\n"
+                   for meta in function.metas for setting in meta.settings)
 
 
 def region_mode_parameters() -> str:
@@ -382,6 +408,7 @@ def function_block(f: Function) -> str:
       Environment:
         Variables:
           POWERTOOLS_SERVICE_NAME: {f.name}
+{_setting_variables(f)}\
       EventInvokeConfig:
         MaximumRetryAttempts: 2
         MaximumEventAgeInSeconds: 21600
@@ -513,6 +540,7 @@ def region_functions() -> str:
 TEMPLATE_REGIONS: dict[str, Callable[[], str]] = {
     "mode-parameter-group": region_mode_group,
     "mode-parameters": region_mode_parameters,
+    "rule-setting-parameters": region_rule_setting_parameters,
     "mode-variables": region_mode_variables,
     "function-roles": region_own_roles,
     "publishers": region_publishers,
@@ -699,6 +727,8 @@ def rules_markdown() -> str:
             ("default mode", f"{meta.default_mode} (parameter `{mode_parameter(rule_id)}`, variable "
                              f"`{mode_variable(rule_id)}`)"),
             ("remediate", meta.remediation),
+            ("settings", "<br>".join(f"`{s.parameter}` (variable `{s.variable}`, default {s.default}): "
+                                     f"{s.description}" for s in meta.settings)),
             ("undo", f"`{meta.undo}`" if meta.undo.startswith("aws ") else meta.undo),
             ("IAM permissions (remediation)", _permissions(meta.remediation_actions, limited)),
             ("IAM permissions (state)", _permissions(meta.state_actions, limited)),

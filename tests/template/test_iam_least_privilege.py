@@ -36,9 +36,16 @@ ALLOWED_ON_STAR = {
     "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions; granted only when EnableTracing is true",
     "iam:GenerateCredentialReport": "the credential report is account-level (no resource type); the sweep only",
     "iam:GetCredentialReport": "the credential report is account-level (no resource type); the sweep only",
+    "cloudtrail:DescribeTrails": "lists the account's trails (no resource type): which buckets hold trail logs",
+    "config:StartConfigurationRecorder": "AWS Config recorder actions define no resource type",
+    "config:DescribeConfigurationRecorderStatus": "AWS Config recorder actions define no resource type",
 }
 # Which functions may hold each IAM action that is allowed on "*".
 IAM_ON_STAR_ONLY_FOR = dict.fromkeys(REPORT_ACTIONS, "sweep")
+# And each other service's action on "*": only the rule that declares it.
+ON_STAR_ONLY_FOR = {**IAM_ON_STAR_ONLY_FOR, **dict.fromkeys((
+    "cloudtrail:DescribeTrails", "config:StartConfigurationRecorder", "config:DescribeConfigurationRecorderStatus"),
+    "guardrail_tampering")}
 
 OUR_ROLE = f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/SomeFunctionRole-ABC"
 MUTATING_ON_OUR_ROLES = ("iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy",
@@ -122,16 +129,18 @@ def test_no_wildcards_in_allows(cfn_template, functions, tracing):
                 unexplained = [a for a in statement["Action"] if a not in ALLOWED_ON_STAR]
                 assert not unexplained, f"{function.role_id}: {unexplained} on Resource '*'"
                 for action in statement["Action"]:
-                    assert IAM_ON_STAR_ONLY_FOR.get(action, function.name) == function.name, (function.role_id, action)
+                    assert ON_STAR_ONLY_FOR.get(action, function.name) == function.name, (function.role_id, action)
 
 
 def test_only_the_report_actions_and_tracing_are_on_star(cfn_template, functions):
-    """The sweep's two credential-report actions are its only IAM actions on "*", alone in their statement."""
+    """The sweep's two credential-report actions are its only IAM actions on "*", alone in their statement; the
+    other actions on "*" (no resource type) belong to the one function whose rule declares them."""
     assert {a for a in ALLOWED_ON_STAR if a.startswith("iam:")} == set(REPORT_ACTIONS) == set(IAM_ON_STAR_ONLY_FOR)
+    assert set(ON_STAR_ONLY_FOR) == set(ALLOWED_ON_STAR) - {a for a in ALLOWED_ON_STAR if a.startswith("xray:")}
     for function in functions.values():
         on_star = {a for s in _statements(cfn_template, function.role_id, "false")
                    if s["Effect"] == "Allow" and "*" in s["Resource"] for a in s["Action"]}
-        assert on_star == (set(REPORT_ACTIONS) if function.name == "sweep" else set()), function.role_id
+        assert on_star == {a for a, name in ON_STAR_ONLY_FOR.items() if name == function.name}, function.role_id
         for statement in _statements(cfn_template, function.role_id, "false"):
             if set(REPORT_ACTIONS) & set(statement["Action"]):
                 assert statement["Resource"] == ["*"] and set(statement["Action"]) == set(REPORT_ACTIONS)
@@ -160,7 +169,7 @@ def test_plumbing_actions_only_on_the_stacks_own_resources(cfn_template, functio
         granted = _granted(statements)
         expected = _expected_plumbing(cfn_template, function)
         if tracing == "true":
-            expected |= {action: {"*"} for action in ALLOWED_ON_STAR if not action.startswith("iam:")}
+            expected |= {action: {"*"} for action in ALLOWED_ON_STAR if action.startswith("xray:")}
         plumbing = {action: resources for action, resources in granted.items()
                     if not action.startswith("iam:") and action not in function.iam_actions}
         assert plumbing.keys() == expected.keys(), f"{function.role_id}: unexpected or missing actions"

@@ -18,6 +18,8 @@ RESOURCE_ARNS: Final[dict[str, str]] = {
     "role": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*",
     "policy": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/*",
     "account": "*",
+    "trail": "arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*",
+    "detector": "arn:${AWS::Partition}:guardduty:*:${AWS::AccountId}:detector/*",
 }
 
 ACTION_RESOURCE: Final[dict[str, str]] = {
@@ -41,6 +43,12 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
     ), "policy"),
     # The credential report is account-level: IAM defines no resource type for it (the sweep only).
     **dict.fromkeys(("iam:GenerateCredentialReport", "iam:GetCredentialReport"), "account"),
+    # guardrail_tampering: logging restarted in the region it was stopped in, then re-read.
+    **dict.fromkeys(("cloudtrail:GetTrailStatus", "cloudtrail:StartLogging"), "trail"),
+    **dict.fromkeys(("guardduty:GetDetector", "guardduty:UpdateDetector"), "detector"),
+    # DescribeTrails and the Config recorder actions define no resource type.
+    **dict.fromkeys(("cloudtrail:DescribeTrails", "config:DescribeConfigurationRecorderStatus",
+                     "config:StartConfigurationRecorder"), "account"),
 }
 
 # Attaching a policy is only ever granted for the stack's own deny-unless-MFA policy (an iam:PolicyARN
