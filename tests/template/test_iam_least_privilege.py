@@ -37,15 +37,11 @@ ALLOWED_ON_STAR = {
     "iam:GenerateCredentialReport": "the credential report is account-level (no resource type); the sweep only",
     "iam:GetCredentialReport": "the credential report is account-level (no resource type); the sweep only",
     "cloudtrail:DescribeTrails": "lists the account's trails (no resource type): which buckets hold trail logs",
-    "config:StartConfigurationRecorder": "AWS Config recorder actions define no resource type",
-    "config:DescribeConfigurationRecorderStatus": "AWS Config recorder actions define no resource type",
 }
 # Which functions may hold each IAM action that is allowed on "*".
 IAM_ON_STAR_ONLY_FOR = dict.fromkeys(REPORT_ACTIONS, "sweep")
 # And each other service's action on "*": only the rule that declares it.
-ON_STAR_ONLY_FOR = {**IAM_ON_STAR_ONLY_FOR, **dict.fromkeys((
-    "cloudtrail:DescribeTrails", "config:StartConfigurationRecorder", "config:DescribeConfigurationRecorderStatus"),
-    "guardrail_tampering")}
+ON_STAR_ONLY_FOR = {**IAM_ON_STAR_ONLY_FOR, "cloudtrail:DescribeTrails": "guardrail_tampering"}
 
 OUR_ROLE = f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/SomeFunctionRole-ABC"
 MUTATING_ON_OUR_ROLES = ("iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy",

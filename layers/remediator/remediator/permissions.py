@@ -20,6 +20,7 @@ RESOURCE_ARNS: Final[dict[str, str]] = {
     "account": "*",
     "trail": "arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*",
     "detector": "arn:${AWS::Partition}:guardduty:*:${AWS::AccountId}:detector/*",
+    "configuration_recorder": "arn:${AWS::Partition}:config:*:${AWS::AccountId}:configuration-recorder/*",
 }
 
 ACTION_RESOURCE: Final[dict[str, str]] = {
@@ -46,9 +47,10 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
     # guardrail_tampering: logging restarted in the region it was stopped in, then re-read.
     **dict.fromkeys(("cloudtrail:GetTrailStatus", "cloudtrail:StartLogging"), "trail"),
     **dict.fromkeys(("guardduty:GetDetector", "guardduty:UpdateDetector"), "detector"),
-    # DescribeTrails and the Config recorder actions define no resource type.
-    **dict.fromkeys(("cloudtrail:DescribeTrails", "config:DescribeConfigurationRecorderStatus",
-                     "config:StartConfigurationRecorder"), "account"),
+    **dict.fromkeys(("config:DescribeConfigurationRecorderStatus", "config:StartConfigurationRecorder"),
+                    "configuration_recorder"),
+    # Listing the account's trails defines no resource type.
+    "cloudtrail:DescribeTrails": "account",
 }
 
 # Attaching a policy is only ever granted for the stack's own deny-unless-MFA policy (an iam:PolicyARN
