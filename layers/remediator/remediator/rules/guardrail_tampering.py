@@ -3,9 +3,13 @@
 EventBridge sees an API call only while a trail records it. A trail stopped, deleted, narrowed or moved,
 selectors that drop management write events, a trail bucket's logs expired early, GuardDuty, Config, Security
 Hub or Access Analyzer switched off, an SCP removed, the account taken out of its organization, VPC flow
-logs or DNS query logs deleted: each is reported, whatever the caller named or tagged. What is reversible and
-safe is undone in remediate mode (logging restarted, the detector re-enabled, the recorder restarted) and
-re-read to verify; everything else is reported with the command a person runs to restore it.
+logs or DNS query logs deleted: each is reported, whatever the caller named or tagged. Flow logs and DNS query
+logs are high; a change that leaves management write events whole (a trail's SNS topic, reads dropped from the
+selectors, Insights off) is low. Selectors that still record every management event, Insights turned on and a
+lifecycle that keeps logs at least TrailLogRetentionDays are no finding. What is reversible and safe is
+undone in remediate mode (logging restarted, the detector re-enabled, the recorder restarted), in the region
+it happened in, and re-read to verify; everything else is reported with the command a person runs to restore
+it, because what was there before is not in the event.
 """
 
 from __future__ import annotations
