@@ -32,7 +32,7 @@ import yaml
 from remediator.config import mode_variable
 from remediator.permissions import RESOURCE_ARNS, STACK_POLICY_ONLY, resource_kind
 from remediator.rules import FUNCTIONS, RULE_IDS, RULES
-from remediator.rules.base import API_CALL, CONSOLE_SIGN_IN, RuleMeta, Trigger
+from remediator.rules.base import API_CALL, CONSOLE_SIGN_IN, RuleMeta, RuleSetting, Trigger
 
 ROOT = Path(__file__).resolve().parent.parent
 MAKE = "do not edit; run make generate"
@@ -196,9 +196,35 @@ def functions() -> list[Function]:
 
 # ---------------------------------------------------------------- template.yaml regions
 
+def rule_settings() -> list[RuleSetting]:
+    """Every rule's own settings (RuleMeta.settings), in catalog order."""
+    return [setting for rule_id in RULE_IDS for setting in RULES[rule_id].META.settings]
+
+
 def region_mode_group() -> str:
     names = ", ".join(mode_parameter(rule_id) for rule_id in RULE_IDS)
-    return f"      - Label: {{ default: Rule modes (off | notify | remediate) }}\n        Parameters: [{names}]\n"
+    out = f"      - Label: {{ default: Rule modes (off | notify | remediate) }}\n        Parameters: [{names}]\n"
+    if settings := rule_settings():
+        out += ("      - Label: { default: Rule settings of single rules }\n"
+                f"        Parameters: [{', '.join(setting.parameter for setting in settings)}]\n")
+    return out
+
+
+def region_rule_setting_parameters() -> str:
+    """A Number parameter per RuleMeta.settings entry; its function alone gets the variable."""
+    return "".join(f"""\
+  {setting.parameter}:
+    Type: Number
+    Default: {setting.default}
+    MinValue: {setting.minimum}
+    MaxValue: {setting.maximum}
+    Description: {folded(setting.description, 6)}
+""" for setting in rule_settings())
+
+
+def _setting_variables(function: Function) -> str:
+    return "".join(f"          {setting.variable}: !Ref {setting.parameter}\n"
+                   for meta in function.metas for setting in meta.settings)
 
 
 def region_mode_parameters() -> str:
@@ -398,6 +424,7 @@ def function_block(f: Function) -> str:
       Environment:
         Variables:
           POWERTOOLS_SERVICE_NAME: {f.name}
+{_setting_variables(f)}\
       EventInvokeConfig:
         MaximumRetryAttempts: 2
         MaximumEventAgeInSeconds: 21600
@@ -526,9 +553,25 @@ def region_functions() -> str:
     return "".join(function_block(function) for function in functions())
 
 
+def _log_group_names() -> list[str]:
+    """Every function's log group (the catalog's, then the sweep's), as the template names them."""
+    return [f"/compliance-remediator/${{AWS::StackName}}/{name}" for name in [*FUNCTIONS, "sweep"]]
+
+
+def region_log_groups() -> str:
+    """The LogGroupNames list of each saved Logs Insights query."""
+    return "".join(f"        - !Sub {name}\n" for name in _log_group_names())
+
+
+def region_dashboard_log_groups() -> str:
+    """The dashboard's log widget reads every function's log group (SOURCE a | SOURCE b ...)."""
+    return "".join(f"              - !Sub \"'{name}'\"\n" for name in _log_group_names())
+
+
 TEMPLATE_REGIONS: dict[str, Callable[[], str]] = {
     "mode-parameter-group": region_mode_group,
     "mode-parameters": region_mode_parameters,
+    "rule-setting-parameters": region_rule_setting_parameters,
     "mode-variables": region_mode_variables,
     "function-roles": region_own_roles,
     "publishers": region_publishers,
@@ -537,6 +580,8 @@ TEMPLATE_REGIONS: dict[str, Callable[[], str]] = {
     "sweep-iam": region_sweep_iam,
     "sweep-watched": region_sweep_watched,
     "outputs": region_outputs,
+    "log-groups": region_log_groups,
+    "dashboard-log-groups": region_dashboard_log_groups,
 }
 
 
@@ -716,6 +761,8 @@ def rules_markdown() -> str:
             ("default mode", f"{meta.default_mode} (parameter `{mode_parameter(rule_id)}`, variable "
                              f"`{mode_variable(rule_id)}`)"),
             ("remediate", meta.remediation),
+            ("settings", "<br>".join(f"`{s.parameter}` (variable `{s.variable}`, default {s.default}): "
+                                     f"{s.description}" for s in meta.settings)),
             ("undo", f"`{meta.undo}`" if meta.undo.startswith("aws ") else meta.undo),
             ("IAM permissions (remediation)", _permissions(meta.remediation_actions, limited)),
             ("IAM permissions (state)", _permissions(meta.state_actions, limited)),
@@ -768,7 +815,20 @@ def region_readme_rules() -> str:
     return "\n".join(lines) + "\n"
 
 
-README_REGIONS: dict[str, Callable[[], str]] = {"flow": region_readme_flow, "rules": region_readme_rules}
+def region_readme_variables() -> str:
+    """The table of variables `evaluate` reads; its first rows are what the rule catalog determines (each rule's
+    mode and own settings), the rest of the table is written by hand after the end marker."""
+    modes = ", ".join(f"`{mode_variable(rule_id)}`" for rule_id in RULE_IDS)
+    rows = ["| variable | default | meaning |\n", "|---|---|---|\n",
+            f"| {modes} | `notify` | `off`, `notify` or `remediate` per rule (the `mode` of each finding) |\n"]
+    for rule_id in RULE_IDS:
+        for setting in RULES[rule_id].META.settings:
+            rows.append(f"| `{setting.variable}` | {setting.default} | {setting.description} |\n")
+    return "".join(rows)
+
+
+README_REGIONS: dict[str, Callable[[], str]] = {"flow": region_readme_flow, "rules": region_readme_rules,
+                                                 "variables": region_readme_variables}
 
 
 def handler(function: Function) -> str:

@@ -36,6 +36,7 @@ CASES = {
     "admin_grants": ("attach-administrator-access-to-user.json",
                      "aws iam detach-user-policy --user-name bob "
                      "--policy-arn arn:aws:iam::aws:policy/AdministratorAccess"),
+    "guardrail_tampering": ("stop-logging.json", "aws cloudtrail start-logging --name"),
 }
 
 
@@ -77,7 +78,8 @@ def test_the_email_and_chatbot_message_of_each_rule_and_outcome(rule: str, kind:
 
     # Who and where: the account in the subject, the first line and Chatbot; a console link in both.
     assert ACCOUNT in title and ACCOUNT in email.splitlines()[0] and ACCOUNT in chat["content"]["description"]
-    assert _line(email, "Console: https://console.aws.amazon.com/iam/home#/")
+    iam_resource = finding.resource.kind in {"user", "role", "group", "policy", "root", "identity_provider"}
+    assert _line(email, "Console: https://console.aws.amazon.com/iam/home#/" if iam_resource else "Console: https://")
     assert _line(email, "History: https://us-east-1.console.aws.amazon.com/cloudtrailv2/home?region=us-east-1#")
     assert "*Console:* https://" in chat["content"]["description"]
 

@@ -199,6 +199,39 @@ def enact_login_profile(iam: Any, detail: dict[str, Any]) -> Observer | None:
     return observe
 
 
+def _regional(service: str, detail: dict[str, Any]) -> Any:
+    """A client of `service` in the event's region, on the same (moto) account as the IAM client."""
+    import boto3
+
+    make: Callable[..., Any] = boto3.client  # the service is a variable: no typed overload applies
+    return make(service, region_name=detail.get("awsRegion") or "us-east-1")
+
+
+def _trail(detail: dict[str, Any], name: str, bucket: str) -> Any:
+    """A logging trail (and its bucket) named as the event names it; the CloudTrail client."""
+    s3, cloudtrail = _regional("s3", detail), _regional("cloudtrail", detail)
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket=bucket)
+    with contextlib.suppress(cloudtrail.exceptions.TrailAlreadyExistsException):
+        cloudtrail.create_trail(Name=name.rsplit("/", 1)[-1], S3BucketName=bucket, IsMultiRegionTrail=True)
+    cloudtrail.start_logging(Name=name)
+    return cloudtrail
+
+
+def enact_stop_logging(iam: Any, detail: dict[str, Any]) -> Observer | None:
+    """A logging trail, then logging stopped."""
+    name = (detail.get("requestParameters") or {}).get("name")
+    if not isinstance(name, str):
+        return None
+    cloudtrail = _trail(detail, name, "demo-trail-logs")
+    cloudtrail.stop_logging(Name=name)
+
+    def observe() -> str:
+        return f"trail {name.rsplit('/', 1)[-1]} logging: {cloudtrail.get_trail_status(Name=name)['IsLogging']}"
+
+    return observe
+
+
 def enact_enable_mfa_device(iam: Any, detail: dict[str, Any]) -> Observer | None:
     """A virtual MFA device named as in the event, enrolled for the user; the serial rewritten to moto's."""
     params = detail.get("requestParameters") or {}
@@ -215,6 +248,23 @@ def enact_enable_mfa_device(iam: Any, detail: dict[str, Any]) -> Observer | None
     def observe() -> str:
         devices = iam.list_mfa_devices(UserName=user)["MFADevices"]
         return f"MFA devices of user {user}: {[device['SerialNumber'] for device in devices]}"
+
+    return observe
+
+
+def enact_put_event_selectors(iam: Any, detail: dict[str, Any]) -> Observer | None:
+    """A logging trail, then the selectors the event sets (classic selectors only)."""
+    params = detail.get("requestParameters") or {}
+    name, selectors = params.get("trailName"), params.get("eventSelectors")
+    if not isinstance(name, str) or not isinstance(selectors, list):
+        return None
+    cloudtrail = _trail(detail, name, "demo-trail-logs")
+    cloudtrail.put_event_selectors(TrailName=name, EventSelectors=[
+        {"ReadWriteType": s.get("readWriteType", "All"), "IncludeManagementEvents": s.get("includeManagementEvents",
+                                                                                           True)} for s in selectors])
+
+    def observe() -> str:
+        return f"event selectors of trail {name}: {cloudtrail.get_event_selectors(TrailName=name)['EventSelectors']}"
 
     return observe
 
@@ -253,6 +303,48 @@ def enact_permissions_boundary(iam: Any, detail: dict[str, Any]) -> Observer | N
     return observe
 
 
+def enact_put_bucket_lifecycle(iam: Any, detail: dict[str, Any]) -> Observer | None:
+    """A trail delivering to the bucket, then the event's lifecycle rule on that bucket."""
+    params = detail.get("requestParameters") or {}
+    bucket = params.get("bucketName")
+    rule = (params.get("LifecycleConfiguration") or {}).get("Rule")
+    if not isinstance(bucket, str) or not isinstance(rule, dict):
+        return None
+    _trail(detail, "demo-audit", bucket)
+    s3 = _regional("s3", detail)
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [rule]})
+
+    def observe() -> str:
+        rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+        return f"lifecycle of bucket {bucket}: {[(r.get('ID'), r.get('Expiration')) for r in rules]}"
+
+    return observe
+
+
+def enact_stop_configuration_recorder(iam: Any, detail: dict[str, Any]) -> Observer | None:
+    """A recording AWS Config recorder (with its delivery channel and bucket), then the recorder stopped."""
+    name = (detail.get("requestParameters") or {}).get("configurationRecorderName")
+    if not isinstance(name, str):
+        return None
+    s3, config = _regional("s3", detail), _regional("config", detail)
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket="demo-config-history")
+    account = (detail.get("recipientAccountId") or "123456789012")
+    config.put_configuration_recorder(ConfigurationRecorder={
+        "name": name, "roleARN": f"arn:aws:iam::{account}:role/aws-service-role/config.amazonaws.com/"
+        "AWSServiceRoleForConfig", "recordingGroup": {"allSupported": True}})
+    config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "demo-config-history"})
+    config.start_configuration_recorder(ConfigurationRecorderName=name)
+    config.stop_configuration_recorder(ConfigurationRecorderName=name)
+
+    def observe() -> str:
+        [status] = config.describe_configuration_recorder_status(
+            ConfigurationRecorderNames=[name])["ConfigurationRecordersStatus"]
+        return f"AWS Config recorder {name} recording: {status['recording']}"
+
+    return observe
+
+
 # eventName -> how to make the account look as if that call had just succeeded.
 ENACTORS: dict[str, Enactor] = {
     "CreateAccessKey": enact_create_access_key,
@@ -267,4 +359,8 @@ ENACTORS: dict[str, Enactor] = {
     "EnableMFADevice": enact_enable_mfa_device,
     **dict.fromkeys(("PutUserPermissionsBoundary", "PutRolePermissionsBoundary", "DeleteUserPermissionsBoundary",
                      "DeleteRolePermissionsBoundary"), enact_permissions_boundary),
+    "StopLogging": enact_stop_logging,
+    "PutEventSelectors": enact_put_event_selectors,
+    "PutBucketLifecycle": enact_put_bucket_lifecycle,
+    "StopConfigurationRecorder": enact_stop_configuration_recorder,
 }

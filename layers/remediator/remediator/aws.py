@@ -10,7 +10,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudtrail import CloudTrailClient
+    from mypy_boto3_config import ConfigServiceClient
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_guardduty import GuardDutyClient
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_sns import SNSClient
 
@@ -34,6 +37,9 @@ class AwsClients:
         self._session = session or boto3.Session()
         self._endpoint_url = endpoint_url
         self._region = region
+        self._regional: dict[tuple[str, str | None], Any] = {}
+        # Answers worth keeping as long as the clients (a Lambda container's life): the account's trail buckets.
+        self.cache: dict[str, Any] = {}
 
     def client(self, service: str) -> Any:
         """A client for a service the typed properties do not cover, with the same endpoint and retries."""
@@ -54,11 +60,7 @@ class AwsClients:
     def dynamodb(self) -> DynamoDBClient:
         return self._session.client("dynamodb", **self._options())
 
-    # The sweep's coverage self-check: is CloudTrail logging, are our rules enabled, are our DLQs empty?
-    @cached_property
-    def cloudtrail(self) -> Any:
-        return self._session.client("cloudtrail", **self._options())
-
+    # The sweep's coverage self-check: are our rules enabled, are our DLQs empty? (CloudTrail: below, per region)
     @cached_property
     def events(self) -> Any:
         return self._session.client("events", **self._options())
@@ -71,3 +73,28 @@ class AwsClients:
     def securityhub(self) -> Any:
         """Only when the stack enables Security Hub (ENABLE_SECURITY_HUB)."""
         return self._session.client("securityhub", **self._options())
+
+    def _regional_options(self, region: str | None) -> dict[str, Any]:
+        return {**self._options(), "region_name": region or self._region}
+
+    def cloudtrail(self, region: str | None = None) -> CloudTrailClient:
+        """CloudTrail in `region` (the region an event happened in; None: our own), one client per region."""
+        key = ("cloudtrail", region)
+        if key not in self._regional:
+            self._regional[key] = self._session.client("cloudtrail", **self._regional_options(region))
+        client: CloudTrailClient = self._regional[key]
+        return client
+
+    def guardduty(self, region: str | None = None) -> GuardDutyClient:
+        key = ("guardduty", region)
+        if key not in self._regional:
+            self._regional[key] = self._session.client("guardduty", **self._regional_options(region))
+        client: GuardDutyClient = self._regional[key]
+        return client
+
+    def config(self, region: str | None = None) -> ConfigServiceClient:
+        key = ("config", region)
+        if key not in self._regional:
+            self._regional[key] = self._session.client("config", **self._regional_options(region))
+        client: ConfigServiceClient = self._regional[key]
+        return client

@@ -101,7 +101,7 @@ def _state(live: bool) -> AccountState:
     from remediator.state import LiveState, own_organization
 
     aws = AwsClients()
-    return LiveState(aws.iam, own_organization(aws))
+    return LiveState(aws.iam, aws, own_organization(aws))
 
 
 def _source_options(command: argparse.ArgumentParser) -> None:

@@ -58,6 +58,8 @@ class Settings:
     unused_credential_days: int = 90
     # admin_grants: a grant that only opens an escalation path is reported, not reverted, unless this says so
     admin_grants_escalation_mode: Mode = Mode.NOTIFY
+    # guardrail_tampering: a lifecycle rule on a trail's bucket that deletes logs sooner than this is a finding
+    trail_log_retention_days: int = 365
 
     def mode_of(self, rule_id: str, default: Mode = Mode.NOTIFY) -> Mode:
         return self.modes.get(rule_id, default)
@@ -109,4 +111,5 @@ class Settings:
             unused_credential_days=max(1, _int(env.get("UNUSED_CREDENTIAL_DAYS"), 90)),
             admin_grants_escalation_mode=Mode.REMEDIATE if env.get(ESCALATION_MODE_VARIABLE, "").strip().lower()
             == Mode.REMEDIATE else Mode.NOTIFY,
+            trail_log_retention_days=max(1, _int(env.get("TRAIL_LOG_RETENTION_DAYS"), 365)),
         )

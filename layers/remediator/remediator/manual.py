@@ -66,12 +66,26 @@ def _admin_grants(details: dict[str, Any]) -> str | None:
     return None
 
 
+def _guardrail_tampering(details: dict[str, Any]) -> str | None:
+    region = f" --region {_q(details['region'])}" if details.get("region") else ""
+    target = {"start_logging": "trail", "enable_detector": "detector", "start_recorder": "recorder"}.get(
+        details.get("remediation") or "")
+    if not target or not details.get(target):
+        return None
+    name = _q(details[target])
+    return {"trail": f"aws cloudtrail start-logging --name {name}{region}",
+            "detector": f"aws guardduty update-detector --detector-id {name} --enable{region}",
+            "recorder": f"aws configservice start-configuration-recorder --configuration-recorder-name {name}"
+                        f"{region}"}[target]
+
+
 # Rule id -> the command from the finding's details. Rules that only report have none.
 COMMANDS: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "access_keys": _access_keys,
     "console_mfa": _console_mfa,
     "role_trust": _role_trust,
     "admin_grants": _admin_grants,
+    "guardrail_tampering": _guardrail_tampering,
 }
 
 

@@ -57,8 +57,11 @@ def outcome_line(finding: Finding, result: ActionResult) -> str:
 def subject(finding: Finding, result: ActionResult, account: str | None = None) -> str:
     """SNS subjects are printable ASCII, one line, at most 100 characters."""
     where = f" in {account}" if account else ""
+    name = finding.resource.name
+    if name.startswith("arn:"):  # the resource part of an ARN is what a reader recognises; keep room for the rest
+        name = name.split(":", 5)[-1]
     text = (f"[{severity_of(finding, result).upper()}] {finding.rule}: {outcome_words(finding, result)} "
-            f"({finding.resource.name}){where}")
+            f"({name}){where}")
     return "".join(ch if " " <= ch <= "~" else "?" for ch in text)[:100]
 
 
@@ -83,6 +86,18 @@ def _how_to_exempt(finding: Finding) -> tuple[str, str]:
     return "", f"set the {mode_parameter(finding.rule)} stack parameter to notify (report only) or off"
 
 
+# Where the other services' resources a finding names are looked at (the resource kind -> console page).
+_SERVICE_PAGES = {
+    "trail": "cloudtrailv2/home?region={region}#/trails",
+    "detector": "guardduty/home?region={region}#/settings",
+    "recorder": "config/home?region={region}#/settings",
+    "delivery-channel": "config/home?region={region}#/settings",
+    "hub": "securityhub/home?region={region}#/settings",
+    "analyzer": "access-analyzer/home?region={region}#/analyzers",
+    "bucket": "s3/home?region={region}",
+}
+
+
 def _console_host(record: CloudTrailRecord | None) -> str:
     partition = partition_of(record) if record is not None else "aws"
     return _CONSOLE_HOSTS.get(partition, _CONSOLE_HOSTS["aws"])
@@ -100,6 +115,9 @@ def console_link(finding: Finding, record: CloudTrailRecord | None) -> str:
         return f"{base}#/security_credentials"
     if resource.kind == "identity_provider":
         return f"{base}#/identity_providers"
+    region = (record.awsRegion if record is not None else None) or "us-east-1"
+    if page := _SERVICE_PAGES.get(resource.kind):
+        return f"https://{region}.{_console_host(record)}/{page.format(region=region)}"
     return event_link(record) if record is not None else f"{base}#/home"
 
 

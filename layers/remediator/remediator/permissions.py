@@ -27,6 +27,8 @@ RESOURCE_ARNS: Final[dict[str, tuple[str, ...]]] = {
     "trail": ("arn:${AWS::Partition}:cloudtrail:*:*:trail/*",),
     "event_rule": ("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/${AWS::StackName}-*",),
     "queue": ("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}-*",),
+    "detector": ("arn:${AWS::Partition}:guardduty:*:${AWS::AccountId}:detector/*",),
+    "configuration_recorder": ("arn:${AWS::Partition}:config:*:${AWS::AccountId}:configuration-recorder/*",),
 }
 
 ACTION_RESOURCE: Final[dict[str, str]] = {
@@ -54,11 +56,17 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
     **dict.fromkeys(("iam:GenerateCredentialReport", "iam:GetCredentialReport"), "account"),
     # The account's own organization (role_trust: its members are not outsiders); no resource type.
     "organizations:DescribeOrganization": "account",
-    # The sweep's coverage self-check: is a trail logging, are our rules enabled, are our dead-letter queues empty?
-    **dict.fromkeys(("cloudtrail:DescribeTrails", "cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus"),
+    # Is a trail logging (the sweep's coverage self-check; guardrail_tampering restarts logging in the region it
+    # was stopped in, then re-reads); listing the account's trails defines no resource type.
+    **dict.fromkeys(("cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus", "cloudtrail:StartLogging"),
                     "trail"),
+    "cloudtrail:DescribeTrails": "account",
     **dict.fromkeys(("events:DescribeRule", "events:ListTargetsByRule"), "event_rule"),
     "sqs:GetQueueAttributes": "queue",
+    # guardrail_tampering: a detector or recorder turned back on, then re-read.
+    **dict.fromkeys(("guardduty:GetDetector", "guardduty:UpdateDetector"), "detector"),
+    **dict.fromkeys(("config:DescribeConfigurationRecorderStatus", "config:StartConfigurationRecorder"),
+                    "configuration_recorder"),
 }
 
 # Attaching a policy is only ever granted for the stack's own deny-unless-MFA policy (an iam:PolicyARN

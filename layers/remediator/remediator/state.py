@@ -7,6 +7,7 @@ assumed: without an account it is unreadable, and the rule reports that instead 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -17,6 +18,8 @@ from remediator.config import EXEMPT_TAG
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
+
+    from remediator.aws import AwsClients
 
 
 DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
@@ -69,6 +72,10 @@ class AccountState(Protocol):
         """The account's own AWS Organization (its members are not outsiders), None outside an organization."""
         ...
 
+    def trail_buckets(self, region: str | None) -> frozenset[str]:
+        """The S3 buckets the account's trails deliver to, as seen from `region` and from our own region."""
+        ...
+
 
 def _no_account(what: str) -> StateUnreadable:
     return StateUnreadable(f"{what} (dry run: no account to read it from)")
@@ -110,14 +117,19 @@ class AssumedState:
     def organization_id(self) -> str | None:
         raise _no_account("the account's organization")
 
+    def trail_buckets(self, region: str | None) -> frozenset[str]:
+        raise _no_account("the account's trails")
+
 
 class LiveState:
     """Reads state through an IAM client; each answer is cached for the event being handled."""
 
     live = True
 
-    def __init__(self, iam: IAMClient, organization: Callable[[], str | None] | None = None) -> None:
+    def __init__(self, iam: IAMClient, aws: AwsClients | None = None,
+                 organization: Callable[[], str | None] | None = None) -> None:
         self._iam = iam
+        self._aws = aws  # other services' state (the account's trails); None: IAM only
         self._organization = organization
         self._tags: dict[tuple[str, str], str | None] = {}
         self._mfa: dict[str, list[str]] = {}
@@ -238,6 +250,33 @@ class LiveState:
                   for page in iam.get_paginator("list_role_policies").paginate(RoleName=role)
                   for policy in page["PolicyNames"]}
         return attached, inline, []
+
+
+    def trail_buckets(self, region: str | None) -> frozenset[str]:
+        if self._aws is None:
+            raise StateUnreadable("the account's trails (no CloudTrail client)")
+        buckets: set[str] = set()
+        for where in dict.fromkeys((region, None)):  # the event's region, then ours (shadow trails included)
+            buckets |= _trail_buckets(self._aws, where)
+        return frozenset(buckets)
+
+
+TRAILS_CACHE_SECONDS = 300
+
+
+def _trail_buckets(aws: AwsClients, region: str | None) -> frozenset[str]:
+    """DescribeTrails, kept for a few minutes per container (AwsClients lives as long as it): a trail created
+    since is known soon after."""
+    key = f"trail-buckets:{region}"
+    cached = aws.cache.get(key)
+    if cached and time.monotonic() - cached[0] < TRAILS_CACHE_SECONDS:
+        buckets: frozenset[str] = cached[1]
+        return buckets
+    trails = _read("the account's trails", lambda: aws.cloudtrail(region).describe_trails(
+        includeShadowTrails=True)["trailList"])
+    buckets = frozenset(trail["S3BucketName"] for trail in trails if trail.get("S3BucketName"))
+    aws.cache[key] = (time.monotonic(), buckets)
+    return buckets
 
 
 def _read(what: str, call: Callable[[], Any]) -> Any:

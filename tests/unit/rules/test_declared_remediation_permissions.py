@@ -141,6 +141,38 @@ def role_trusting_everyone(iam: Any, settings: Settings) -> dict[str, Any]:
     return record("CreateRole", {"roleName": "open", "assumeRolePolicyDocument": EVERYONE})
 
 
+def _service_record(source: str, event_name: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {**record(event_name, params), "eventSource": source, "awsRegion": "us-east-1"}
+
+
+def stopped_trail(iam: Any, settings: Settings) -> dict[str, Any]:
+    boto3.client("s3").create_bucket(Bucket="trail-logs")
+    cloudtrail = boto3.client("cloudtrail")
+    cloudtrail.create_trail(Name="main", S3BucketName="trail-logs")
+    cloudtrail.start_logging(Name="main")
+    cloudtrail.stop_logging(Name="main")
+    return _service_record("cloudtrail.amazonaws.com", "StopLogging", {"name": "main"})
+
+
+def disabled_detector(iam: Any, settings: Settings) -> dict[str, Any]:
+    guardduty = boto3.client("guardduty")
+    detector = guardduty.create_detector(Enable=True)["DetectorId"]
+    guardduty.update_detector(DetectorId=detector, Enable=False)
+    return _service_record("guardduty.amazonaws.com", "UpdateDetector", {"detectorId": detector, "enable": False})
+
+
+def stopped_recorder(iam: Any, settings: Settings) -> dict[str, Any]:
+    boto3.client("s3").create_bucket(Bucket="config-history")
+    config = boto3.client("config")
+    config.put_configuration_recorder(ConfigurationRecorder={
+        "name": "default", "roleARN": f"arn:aws:iam::{ACCOUNT}:role/config", "recordingGroup": {"allSupported": True}})
+    config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "config-history"})
+    config.start_configuration_recorder(ConfigurationRecorderName="default")
+    config.stop_configuration_recorder(ConfigurationRecorderName="default")
+    return _service_record("config.amazonaws.com", "StopConfigurationRecorder",
+                           {"configurationRecorderName": "default"})
+
+
 # rule id -> scenario -> (how the account and the record come about, settings beyond remediate mode)
 SCENARIOS: dict[str, dict[str, tuple[Callable[[Any, Settings], dict[str, Any]], dict[str, Any]]]] = {
     "access_keys": {"a key for another user": (key_for_another_user, {})},
@@ -159,6 +191,11 @@ SCENARIOS: dict[str, dict[str, tuple[Callable[[Any, Settings], dict[str, Any]], 
         "an admin default version": (admin_default_version, {}),
         "an admin default version over several": (admin_default_version_over_several, {}),
         "a user added to an admin group": (join_admins_group, {}),
+    },
+    "guardrail_tampering": {
+        "a trail's logging stopped": (stopped_trail, {}),
+        "a GuardDuty detector disabled": (disabled_detector, {}),
+        "a Config recorder stopped": (stopped_recorder, {}),
     },
 }
 

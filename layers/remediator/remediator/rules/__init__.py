@@ -32,10 +32,18 @@ class RuleCatalog(Mapping[str, RuleModule]):
 RULES = RuleCatalog()
 
 if TYPE_CHECKING:  # mypy checks every rule module against the contract: META, evaluate, remediate and the hooks
-    from remediator.rules import access_keys, admin_grants, console_mfa, iam_user_sprawl, role_trust, root_activity
+    from remediator.rules import (
+        access_keys,
+        admin_grants,
+        console_mfa,
+        guardrail_tampering,
+        iam_user_sprawl,
+        role_trust,
+        root_activity,
+    )
 
     CHECKED: tuple[RuleModule, ...] = (access_keys, console_mfa, root_activity, iam_user_sprawl, role_trust,
-                                       admin_grants)
+                                       admin_grants, guardrail_tampering)
 
 # Which rules each Lambda function (functions/<name>/) runs. One concern, one function, one role.
 FUNCTIONS: dict[str, tuple[str, ...]] = {
@@ -45,6 +53,7 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "iam_user_sprawl": ("iam_user_sprawl",),
     "role_trust": ("role_trust",),
     "admin_grants": ("admin_grants",),
+    "guardrail_tampering": ("guardrail_tampering",),
 }
 
 

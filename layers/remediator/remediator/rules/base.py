@@ -82,6 +82,18 @@ class Trigger:
 
 
 @dataclass(frozen=True)
+class RuleSetting:
+    """A number a rule reads besides its mode: a template parameter, passed to its function as a variable."""
+
+    parameter: str  # the template parameter, e.g. TrailLogRetentionDays
+    variable: str  # the environment variable Settings.from_env reads, e.g. TRAIL_LOG_RETENTION_DAYS
+    default: int
+    minimum: int
+    maximum: int
+    description: str
+
+
+@dataclass(frozen=True)
 class RuleMeta:
     """Everything about a rule that is data: what it reacts to, what it may do, how to undo it."""
 
@@ -100,6 +112,7 @@ class RuleMeta:
     references: tuple[str, ...] = field(default_factory=tuple)
     # Of its actions, those granted only for the stack's deny-unless-MFA policy (an iam:PolicyARN condition).
     stack_policy_only: tuple[str, ...] = ()
+    settings: tuple[RuleSetting, ...] = ()  # its own parameters (the template passes them to its function only)
 
     def reacts_to(self, record: CloudTrailRecord) -> bool:
         return any(trigger.matches(record) for trigger in self.triggers)

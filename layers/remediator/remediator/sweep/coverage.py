@@ -133,5 +133,5 @@ def queue_findings(sqs: Any, queues: tuple[str, ...], account: str) -> list[Find
 
 def coverage_findings(aws: AwsClients, watched: Watched, account: str) -> list[Finding]:
     """Every way we could be blind right now, as critical findings; none when all is well."""
-    return [*trail_findings(aws.cloudtrail, account), *rule_findings(aws.events, watched.rules, account),
+    return [*trail_findings(aws.cloudtrail(), account), *rule_findings(aws.events, watched.rules, account),
             *queue_findings(aws.sqs, watched.queues, account)]
