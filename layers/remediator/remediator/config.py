@@ -17,6 +17,12 @@ def _split(value: str | None) -> frozenset[str]:
     return frozenset(item.strip() for item in (value or "").split(",") if item.strip())
 
 
+def _pairs(value: str | None) -> dict[str, str]:
+    """`name=arn,name=arn` as a mapping; an item without `=` is ignored."""
+    return {name.strip(): arn.strip() for item in _split(value) if "=" in item
+            for name, arn in [item.split("=", 1)] if name.strip() and arn.strip()}
+
+
 def _int(value: str | None, default: int) -> int:
     """A whole number from the environment; a blank or bad value keeps the default."""
     try:
@@ -40,6 +46,16 @@ class Settings:
 
     modes: Mapping[str, Mode] = field(default_factory=dict)
     own_role_arns: frozenset[str] = frozenset()
+    # Each of the stack's functions by name, with its role's ARN: Lambda names a role's session after the
+    # function, so only that pairing is "our function acting" (OWN_FUNCTIONS: name=roleArn,...).
+    own_functions: Mapping[str, str] = field(default_factory=dict)
+    # The stack's own resources (remediator_tampering): EventBridge rules, queues, key, the stack itself, and the
+    # principals that deploy it (DeployerArns).
+    own_rule_names: frozenset[str] = frozenset()
+    own_queue_arns: frozenset[str] = frozenset()
+    own_key_arn: str | None = None
+    own_stack_id: str | None = None
+    deployer_arns: frozenset[str] = frozenset()
     break_glass_arns: frozenset[str] = frozenset()
     trusted_accounts: frozenset[str] = frozenset()
     trusted_org_ids: frozenset[str] = frozenset()
@@ -76,6 +92,18 @@ class Settings:
             )
         return False
 
+    def is_own_session(self, arn: str | None, issuer_arn: str | None) -> bool:
+        """True for a session one of our functions holds: the role is that function's own role and the session
+        is named after the function (Lambda names its sessions so). Someone else's session of our role is not."""
+        if not arn or ":assumed-role/" not in arn or len(arn.split(":")) < 6:
+            return False
+        role_name, _, session = arn.split(":assumed-role/", 1)[1].partition("/")
+        role_arn = self.own_functions.get(session)
+        if role_arn is None or len(role_arn.split(":")) < 6:
+            return False
+        same_role = role_arn.split(":")[4] == arn.split(":")[4] and role_arn.rsplit("/", 1)[-1] == role_name
+        return same_role and (issuer_arn is None or issuer_arn == role_arn)
+
     def is_break_glass(self, *arns: str | None) -> bool:
         return any(arn in self.break_glass_arns for arn in arns if arn)
 
@@ -87,9 +115,16 @@ class Settings:
             raw = env.get(mode_variable(rule_id), "").strip().lower()
             if raw in Mode.__members__.values():
                 modes[rule_id] = Mode(raw)
+        functions = _pairs(env.get("OWN_FUNCTIONS"))
         return cls(
             modes=modes,
-            own_role_arns=_split(env.get("OWN_ROLE_ARNS")),
+            own_role_arns=_split(env.get("OWN_ROLE_ARNS")) | frozenset(functions.values()),
+            own_functions=functions,
+            own_rule_names=_split(env.get("OWN_RULE_NAMES")),
+            own_queue_arns=_split(env.get("OWN_QUEUE_ARNS")),
+            own_key_arn=env.get("OWN_KEY_ARN") or None,
+            own_stack_id=env.get("OWN_STACK_ID") or None,
+            deployer_arns=_split(env.get("DEPLOYER_ARNS")),
             break_glass_arns=_split(env.get("BREAK_GLASS_ARNS")),
             trusted_accounts=_split(env.get("TRUSTED_ACCOUNT_IDS")),
             trusted_org_ids=_split(env.get("TRUSTED_ORG_IDS")),
