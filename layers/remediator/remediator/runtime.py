@@ -14,7 +14,7 @@ from remediator.config import Settings
 from remediator.engine import FAILED_CALL, OWN_ACTION, act, decide
 from remediator.events import CloudTrailRecord, MalformedRecord, parse_envelope
 from remediator.findings import Decision, Outcome
-from remediator.notify import publish
+from remediator.notify import publish, publish_contested
 from remediator.rules import FUNCTIONS, RULES, rules_for
 from remediator.rules.base import EvalContext
 from remediator.state import LiveState
@@ -63,6 +63,11 @@ def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, a
         if result.outcome in {Outcome.VERIFIED, Outcome.FAILED}:
             metrics.add_metric(name=f"Remediation{result.outcome.title()}", unit=MetricUnit.Count, value=1)
         message_id = publish(aws.sns, settings.topic_arn, finding, record, result) if settings.topic_arn else None
+        if result.contested:
+            logger.error("contested resource", extra={"rule": finding.rule, "resource": finding.resource.name})
+            metrics.add_metric(name="ContestedResources", unit=MetricUnit.Count, value=1)
+            if settings.topic_arn:
+                publish_contested(aws.sns, settings.topic_arn, finding, record)
         outcomes.append({**finding.as_spec(), "outcome": str(result.outcome), "detail": result.detail,
                          "messageId": message_id})
     resolved = {rule_id: RULES[rule_id].resolve(record, aws, settings, store) for rule_id in decision.resolves}

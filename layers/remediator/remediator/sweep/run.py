@@ -195,7 +195,7 @@ def run_sweep(aws: AwsClients, settings: Settings, *, store: FindingsStore | Non
             break
         resource = Resource("user", finding.user, finding.account)
         key = resource_key(resource)
-        if over_budget(store, resource):
+        if over_budget(store, resource, finding.check):
             result = ActionResult(Outcome.SKIPPED, f"action budget reached for {finding.user}: notify only.")
         else:
             try:
