@@ -43,7 +43,15 @@ BEGIN = re.compile(r"^(?P<indent>\s*)(?:# ---|<!--) generated from the rule cata
 END = "{indent}{open} end generated ({name}) {close}"
 MODES = ("off", "notify", "remediate")
 # Per kind of resource: the statement id suffix of a rule's actions on it, in the role's order.
-KIND_SIDS = {"user": "Users", "group": "Groups", "role": "Roles", "policy": "Policies", "account": "AccountLevel"}
+KIND_SIDS = {"user": "Users", "group": "Groups", "role": "Roles", "policy": "Policies", "account": "AccountLevel",
+             "own-rule": "OwnRules"}
+# The stack names its functions, roles and EventBridge rules `<stack name>-<function>[-<n>]`, so each can be
+# named (an ARN with !Sub, no circular reference) in the others' policies and in the functions' environment.
+STACK_PREFIX = "${AWS::StackName}-"
+OWN_PATH = "/compliance-remediator/"
+# What only remediator_tampering's function reads: the stack's own resources, besides the function roles.
+TAMPERING_FUNCTION = "remediator_tampering"
+FUNCTION_ARN = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
 # The SAM event name of a trigger, by the kind of event it reacts to (a number is added when one repeats).
 EVENT_NAMES = {API_CALL: "CloudTrail", CONSOLE_SIGN_IN: "ConsoleSignIn"}
 
@@ -55,6 +63,19 @@ def camel(name: str) -> str:
 
 def mode_parameter(rule_id: str) -> str:
     return f"{camel(rule_id)}Mode"
+
+
+def stack_named(name: str) -> str:
+    """The name the stack gives function `name`'s function, role (and, with `-<n>`, rules), for !Sub."""
+    return f"{STACK_PREFIX}{name}"
+
+
+def own_iam_arns(indent: int) -> str:
+    """Every role and managed policy of the stack, by exact ARN: what no function may ever change."""
+    pad = " " * indent
+    roles = [stack_named(f.name) for f in functions()] + [stack_named("sweep"), stack_named("sweep-schedule")]
+    return "".join(f'{pad}- !Sub "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role{OWN_PATH}{role}"\n'
+                   for role in roles) + f"{pad}- !Ref DenyWithoutMfaPolicy\n"
 
 
 # ---------------------------------------------------------------- YAML text
@@ -252,7 +273,7 @@ def region_outputs() -> str:
 
 def _events(function: Function) -> str:
     out = []
-    for event in function.events():
+    for number, event in enumerate(function.events(), 1):
         state = ""
         if event.any_call:
             state = ("            # No eventName filter: read-only calls (Get*, List*, Describe*) count as use too.\n"
@@ -264,6 +285,7 @@ def _events(function: Function) -> str:
         {event.name}:
           Type: EventBridgeRule
           Properties:
+            RuleName: !Sub "{stack_named(function.name)}-{number}"
 {state}            Pattern:
 {pattern}
             RetryPolicy:
@@ -374,6 +396,7 @@ def function_block(f: Function) -> str:
         skip:
 {_checkov_skips()}    Properties:
       Description: {scalar(f"{sentence(f.rules_text)[:-1]}: {f.description}")}
+      FunctionName: !Sub "{stack_named(f.name)}"
       CodeUri: functions/{f.name}/
       Handler: app.lambda_handler
       Role: !GetAtt {f.id}FunctionRole.Arn
@@ -382,7 +405,7 @@ def function_block(f: Function) -> str:
       Environment:
         Variables:
           POWERTOOLS_SERVICE_NAME: {f.name}
-      EventInvokeConfig:
+{_own_resources(f)}      EventInvokeConfig:
         MaximumRetryAttempts: 2
         MaximumEventAgeInSeconds: 21600
         DestinationConfig:
@@ -396,27 +419,41 @@ def function_block(f: Function) -> str:
     Type: AWS::IAM::Role
     Properties:
       Description: {f.name} function - only what {f.rules_text} needs
-      Path: /compliance-remediator/
+      RoleName: !Sub "{stack_named(f.name)}"
+      Path: {OWN_PATH}
+      # Only Lambda, for this account's functions; the Deny below narrows it to the one function.
       AssumeRolePolicyDocument:
         Version: "2012-10-17"
         Statement:
           - Effect: Allow
             Principal: {{ Service: lambda.amazonaws.com }}
             Action: sts:AssumeRole
+            Condition:
+              StringEquals: {{ aws:SourceAccount: !Ref AWS::AccountId }}
       Policies:
         - PolicyName: {f.name.replace("_", "-")}
           PolicyDocument:
             Version: "2012-10-17"
             Statement:
 {_rule_statements(f)}\
-              # However the Allows above grow, a remediator can never widen or weaken itself: every role
-              # (and managed policy) of the product lives under the path /compliance-remediator/.
+              # However the Allows above grow, a remediator can never widen or weaken itself: the stack's
+              # roles and managed policy, by exact ARN (a role someone else creates under our path stays fixable).
               - Sid: NeverModifyOurOwnRolesOrPolicies
                 Effect: Deny
                 Action: iam:*
                 Resource:
-                  - !Sub "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/compliance-remediator/*"
-                  - !Sub "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/compliance-remediator/*"
+{own_iam_arns(18)}\
+              # Only this function's code may use the role: code Lambda runs for any other function (our role
+              # passed to it) is denied everything. Calls Lambda itself makes outside the function (the
+              # on-failure destination) carry no source function, hence the Null test.
+              - Sid: OnlyOurOwnFunction
+                Effect: Deny
+                Action: "*"
+                Resource: "*"
+                Condition:
+                  ArnNotEquals:
+                    lambda:SourceFunctionArn: !Sub "{FUNCTION_ARN}{stack_named(f.name)}"
+                  "Null": {{ lambda:SourceFunctionArn: "false" }}
               - Sid: PublishFindings
                 Effect: Allow
                 Action: sns:Publish
@@ -506,6 +543,32 @@ def function_block(f: Function) -> str:
 """
 
 
+def _own_resources(f: Function) -> str:
+    """remediator_tampering's view of the stack: its rules, queues, key and id, and who deploys it."""
+    if f.name != TAMPERING_FUNCTION:
+        return ""
+    rules = ",".join(f"{stack_named(g.name)}-{n}" for g in functions() for n in range(1, len(g.events()) + 1))
+    queues = [f"{g.id}{kind}DLQ" for g in functions() for kind in ("Rule", "Function")]
+    queues += ["SweepFunctionDLQ", "SweepScheduleDLQ"]
+    return (f'          OWN_RULE_NAMES: !Sub "{rules}"\n'
+            '          OWN_QUEUE_ARNS: !Join\n            - ","\n            -\n'
+            + "".join(f"              - !GetAtt {queue}.Arn\n" for queue in queues)
+            + "          OWN_KEY_ARN: !GetAtt RemediatorKey.Arn\n"
+            "          OWN_STACK_ID: !Ref AWS::StackId\n"
+            "          DEPLOYER_ARNS: !Ref DeployerArns\n")
+
+
+def region_own_functions() -> str:
+    """OWN_FUNCTIONS: each function's name with its role's ARN (Lambda names a role's session after it)."""
+    pairs = [(stack_named(f.name), f"{f.id}FunctionRole") for f in functions()]
+    pairs.append((stack_named("sweep"), "SweepFunctionRole"))
+    return "".join(f'            - !Sub "{name}=${{{role}.Arn}}"\n' for name, role in pairs)
+
+
+def region_own_iam() -> str:
+    return own_iam_arns(18)
+
+
 def region_functions() -> str:
     return "".join(function_block(function) for function in functions())
 
@@ -515,6 +578,8 @@ TEMPLATE_REGIONS: dict[str, Callable[[], str]] = {
     "mode-parameters": region_mode_parameters,
     "mode-variables": region_mode_variables,
     "function-roles": region_own_roles,
+    "own-functions": region_own_functions,
+    "own-iam": region_own_iam,
     "publishers": region_publishers,
     "only-publishers": region_publishers_only,
     "functions": region_functions,
@@ -566,7 +631,7 @@ def forwarded() -> list[tuple[str, Trigger, tuple[str, ...]]]:
     failing: set[Trigger] = set()
     for rule_id in RULE_IDS:
         for trigger in RULES[rule_id].META.triggers:
-            if trigger.event_sources == ("iam.amazonaws.com",):
+            if trigger.event_sources == ("iam.amazonaws.com",) or trigger.hub_region_only:
                 continue
             key = replace(trigger, identity_types=(), event_names=(), include_failed_calls=False)
             kinds, names, rules = groups.setdefault(key, ([], [], []))

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_sns import SNSClient
 
@@ -45,3 +46,7 @@ class AwsClients:
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
         return self._session.client("dynamodb", **self._options())
+
+    @cached_property
+    def events(self) -> EventBridgeClient:
+        return self._session.client("events", **self._options())

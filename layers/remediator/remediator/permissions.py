@@ -18,6 +18,8 @@ RESOURCE_ARNS: Final[dict[str, str]] = {
     "role": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*",
     "policy": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/*",
     "account": "*",
+    # The stack's own EventBridge rules: the template names each `<stack name>-<function>-<n>`.
+    "own-rule": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/${AWS::StackName}-*",
 }
 
 ACTION_RESOURCE: Final[dict[str, str]] = {
@@ -41,6 +43,8 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
     ), "policy"),
     # The credential report is account-level: IAM defines no resource type for it (the sweep only).
     **dict.fromkeys(("iam:GenerateCredentialReport", "iam:GetCredentialReport"), "account"),
+    # remediator_tampering re-enables a disabled rule of the stack's, and nothing else's.
+    **dict.fromkeys(("events:DescribeRule", "events:EnableRule"), "own-rule"),
 }
 
 # Attaching a policy is only ever granted for the stack's own deny-unless-MFA policy (an iam:PolicyARN
@@ -58,9 +62,10 @@ def resource_kind(action: str) -> str:
 
 
 def resource_arn(action: str, *, partition: str = "${AWS::Partition}", region: str = "${AWS::Region}",
-                 account: str = "${AWS::AccountId}") -> str:
+                 account: str = "${AWS::AccountId}", stack: str = "${AWS::StackName}") -> str:
     """The ARN pattern `action` is granted on, with the stack's pseudo parameters or the values given."""
     pattern = RESOURCE_ARNS[resource_kind(action)]
-    for name, value in (("Partition", partition), ("Region", region), ("AccountId", account)):
+    for name, value in (("Partition", partition), ("Region", region), ("AccountId", account),
+                        ("StackName", stack)):
         pattern = pattern.replace("${AWS::" + name + "}", value)
     return pattern

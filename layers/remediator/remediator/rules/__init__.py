@@ -28,10 +28,18 @@ class RuleCatalog(Mapping[str, RuleModule]):
 RULES = RuleCatalog()
 
 if TYPE_CHECKING:  # mypy checks every rule module against the contract: META, evaluate, remediate and the hooks
-    from remediator.rules import access_keys, admin_grants, console_mfa, iam_user_sprawl, role_trust, root_activity
+    from remediator.rules import (
+        access_keys,
+        admin_grants,
+        console_mfa,
+        iam_user_sprawl,
+        remediator_tampering,
+        role_trust,
+        root_activity,
+    )
 
     CHECKED: tuple[RuleModule, ...] = (access_keys, console_mfa, root_activity, iam_user_sprawl, role_trust,
-                                       admin_grants)
+                                       admin_grants, remediator_tampering)
 
 # Which rules each Lambda function (functions/<name>/) runs. One concern, one function, one role.
 FUNCTIONS: dict[str, tuple[str, ...]] = {
@@ -41,6 +49,8 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "iam_user_sprawl": ("iam_user_sprawl",),
     "role_trust": ("role_trust",),
     "admin_grants": ("admin_grants",),
+    # Its own function and role: events that change our functions or roles may arrive while the others are impaired.
+    "remediator_tampering": ("remediator_tampering",),
 }
 
 
