@@ -245,10 +245,6 @@ def _role_list(indent: int) -> str:
     return "".join(f"{' ' * indent}- !GetAtt {function.id}FunctionRole.Arn\n" for function in functions())
 
 
-def region_own_roles() -> str:
-    return _role_list(12)
-
-
 def region_publishers() -> str:
     return _role_list(16)
 
@@ -544,25 +540,23 @@ def function_block(f: Function) -> str:
 
 
 def _own_resources(f: Function) -> str:
-    """remediator_tampering's view of the stack: its rules, queues, key and id, and who deploys it."""
+    """remediator_tampering's view of the stack besides its functions and roles (every function knows those, and
+    the rules are named after the functions): its queues, key and id, and who deploys it."""
     if f.name != TAMPERING_FUNCTION:
         return ""
-    rules = ",".join(f"{stack_named(g.name)}-{n}" for g in functions() for n in range(1, len(g.events()) + 1))
     queues = [f"{g.id}{kind}DLQ" for g in functions() for kind in ("Rule", "Function")]
     queues += ["SweepFunctionDLQ", "SweepScheduleDLQ"]
-    return (f'          OWN_RULE_NAMES: !Sub "{rules}"\n'
-            '          OWN_QUEUE_ARNS: !Join\n            - ","\n            -\n'
-            + "".join(f"              - !GetAtt {queue}.Arn\n" for queue in queues)
+    return ('          OWN_QUEUE_NAMES: !Join\n            - ","\n            -\n'
+            + "".join(f"              - !GetAtt {queue}.QueueName\n" for queue in queues)
             + "          OWN_KEY_ARN: !GetAtt RemediatorKey.Arn\n"
             "          OWN_STACK_ID: !Ref AWS::StackId\n"
             "          DEPLOYER_ARNS: !Ref DeployerArns\n")
 
 
 def region_own_functions() -> str:
-    """OWN_FUNCTIONS: each function's name with its role's ARN (Lambda names a role's session after it)."""
-    pairs = [(stack_named(f.name), f"{f.id}FunctionRole") for f in functions()]
-    pairs.append((stack_named("sweep"), "SweepFunctionRole"))
-    return "".join(f'            - !Sub "{name}=${{{role}.Arn}}"\n' for name, role in pairs)
+    """OWN_FUNCTION_NAMES: every function's name, which is also its role's (Lambda names a session after it)."""
+    names = [stack_named(f.name) for f in functions()] + [stack_named("sweep")]
+    return "".join(f'            - !Sub "{name}"\n' for name in names)
 
 
 def region_own_iam() -> str:
@@ -577,7 +571,6 @@ TEMPLATE_REGIONS: dict[str, Callable[[], str]] = {
     "mode-parameter-group": region_mode_group,
     "mode-parameters": region_mode_parameters,
     "mode-variables": region_mode_variables,
-    "function-roles": region_own_roles,
     "own-functions": region_own_functions,
     "own-iam": region_own_iam,
     "publishers": region_publishers,

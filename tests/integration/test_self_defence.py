@@ -100,7 +100,8 @@ def test_a_disabled_rule_of_ours_is_enabled_again_and_reported(account, monkeypa
     events = boto3.client("events")
     events.put_rule(Name=OUR_RULE, EventPattern=json.dumps({"source": ["aws.iam"]}))
     events.disable_rule(Name=OUR_RULE)
-    monkeypatch.setenv("OWN_RULE_NAMES", f"{OUR_RULE},remediator-access_keys-2")
+    monkeypatch.setenv("OWN_FUNCTION_NAMES", "remediator-access_keys,remediator-remediator_tampering")
+    monkeypatch.setenv("OWN_ROLE_PREFIX", f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/")
     handler = load_function("remediator_tampering").lambda_handler
     [finding] = handler(_disable_rule_event(), LocalLambdaContext(function_name="remediator-tampering"))["findings"]
     assert finding["outcome"] == "verified" and finding["severity"] == "critical"
@@ -113,7 +114,8 @@ def test_someone_elses_disabled_rule_is_not_ours_to_touch(account, monkeypatch) 
     events = boto3.client("events")
     events.put_rule(Name=OUR_RULE, EventPattern=json.dumps({"source": ["aws.iam"]}))
     events.disable_rule(Name=OUR_RULE)
-    monkeypatch.setenv("OWN_RULE_NAMES", "remediator-admin_grants-1")
+    monkeypatch.setenv("OWN_FUNCTION_NAMES", "remediator-admin_grants")  # the rule is not named after ours
+    monkeypatch.setenv("OWN_ROLE_PREFIX", f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/")
     handler = load_function("remediator_tampering").lambda_handler
     result = handler(_disable_rule_event(), LocalLambdaContext(function_name="remediator-tampering"))
     assert result["findings"] == [] and events.describe_rule(Name=OUR_RULE)["State"] == "DISABLED"

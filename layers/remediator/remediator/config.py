@@ -17,12 +17,6 @@ def _split(value: str | None) -> frozenset[str]:
     return frozenset(item.strip() for item in (value or "").split(",") if item.strip())
 
 
-def _pairs(value: str | None) -> dict[str, str]:
-    """`name=arn,name=arn` as a mapping; an item without `=` is ignored."""
-    return {name.strip(): arn.strip() for item in _split(value) if "=" in item
-            for name, arn in [item.split("=", 1)] if name.strip() and arn.strip()}
-
-
 def _int(value: str | None, default: int) -> int:
     """A whole number from the environment; a blank or bad value keeps the default."""
     try:
@@ -47,12 +41,12 @@ class Settings:
     modes: Mapping[str, Mode] = field(default_factory=dict)
     own_role_arns: frozenset[str] = frozenset()
     # Each of the stack's functions by name, with its role's ARN: Lambda names a role's session after the
-    # function, so only that pairing is "our function acting" (OWN_FUNCTIONS: name=roleArn,...).
+    # function, so only that pairing is "our function acting". The stack names each function's role as the
+    # function, under OWN_ROLE_PREFIX (OWN_FUNCTION_NAMES).
     own_functions: Mapping[str, str] = field(default_factory=dict)
     # The stack's own resources (remediator_tampering): EventBridge rules, queues, key, the stack itself, and the
     # principals that deploy it (DeployerArns).
-    own_rule_names: frozenset[str] = frozenset()
-    own_queue_arns: frozenset[str] = frozenset()
+    own_queue_names: frozenset[str] = frozenset()
     own_key_arn: str | None = None
     own_stack_id: str | None = None
     deployer_arns: frozenset[str] = frozenset()
@@ -104,6 +98,11 @@ class Settings:
         same_role = role_arn.split(":")[4] == arn.split(":")[4] and role_arn.rsplit("/", 1)[-1] == role_name
         return same_role and (issuer_arn is None or issuer_arn == role_arn)
 
+    def is_own_rule(self, name: str) -> bool:
+        """The stack names its functions' EventBridge rules `<function name>-<n>`."""
+        function, _, number = name.rpartition("-")
+        return function in self.own_functions and number.isdigit()
+
     def is_break_glass(self, *arns: str | None) -> bool:
         return any(arn in self.break_glass_arns for arn in arns if arn)
 
@@ -115,13 +114,13 @@ class Settings:
             raw = env.get(mode_variable(rule_id), "").strip().lower()
             if raw in Mode.__members__.values():
                 modes[rule_id] = Mode(raw)
-        functions = _pairs(env.get("OWN_FUNCTIONS"))
+        prefix = env.get("OWN_ROLE_PREFIX", "").strip()
+        functions = {name: f"{prefix}{name}" for name in _split(env.get("OWN_FUNCTION_NAMES"))} if prefix else {}
         return cls(
             modes=modes,
             own_role_arns=_split(env.get("OWN_ROLE_ARNS")) | frozenset(functions.values()),
             own_functions=functions,
-            own_rule_names=_split(env.get("OWN_RULE_NAMES")),
-            own_queue_arns=_split(env.get("OWN_QUEUE_ARNS")),
+            own_queue_names=_split(env.get("OWN_QUEUE_NAMES")),
             own_key_arn=env.get("OWN_KEY_ARN") or None,
             own_stack_id=env.get("OWN_STACK_ID") or None,
             deployer_arns=_split(env.get("DEPLOYER_ARNS")),

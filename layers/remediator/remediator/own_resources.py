@@ -1,7 +1,7 @@
 """Which of the stack's own resources a call changes, as remediator_tampering reads it, and how to undo it.
 
-What is ours comes from the environment the template sets (Settings: function names and roles, rule
-names, queue ARNs, key ARN, stack id) and from the stack's IAM path; the caller chooses none of it.
+What is ours comes from the environment the template sets (Settings: function names and roles, whose
+names the rules carry, queue names, key ARN, stack id) and from the stack's IAM path; the caller chooses none of it.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def _resource(record: CloudTrailRecord, kind: str, name: str, arn: str | None = 
 
 def _events_target(record: CloudTrailRecord, settings: Settings) -> Target | None:
     name = _name(record.params.get("name") or record.params.get("rule"))
-    if name not in settings.own_rule_names:
+    if not settings.is_own_rule(name):
         return None
     resource = _resource(record, "rule", name)
     if record.eventName == "DisableRule":
@@ -131,16 +131,11 @@ def _topic_target(record: CloudTrailRecord, settings: Settings) -> Target | None
 
 
 def _queue_target(record: CloudTrailRecord, settings: Settings) -> Target | None:
-    url = str(record.params.get("queueUrl") or "")
-    parts = url.split("/")
-    if len(parts) < 5:
+    """A queue URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`) of this account naming one of ours."""
+    parts = str(record.params.get("queueUrl") or "").split("/")
+    if len(parts) < 5 or parts[3] != record.account or parts[4] not in settings.own_queue_names:
         return None
-    region = parts[2].split(".")[1] if parts[2].count(".") >= 2 else record.awsRegion
-    arn = next((own for own in settings.own_queue_arns
-                if own.endswith(f":{region}:{parts[3]}:{parts[4]}")), None)
-    if arn is None:
-        return None
-    return Target(_resource(record, "queue", parts[4], arn), f"the remediator's dead-letter queue {parts[4]} was "
+    return Target(_resource(record, "queue", parts[4]), f"the remediator's dead-letter queue {parts[4]} was "
                   f"changed ({record.eventName}): failed events may be lost unseen",
                   "redeploy the stack (sam deploy) to restore the queue; purged messages cannot be restored")
 

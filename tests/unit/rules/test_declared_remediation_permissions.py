@@ -129,7 +129,8 @@ SCENARIOS: dict[str, dict[str, tuple[Callable[[Any, Settings], dict[str, Any]], 
     },
     "role_trust": {"a role anyone can assume": (role_trusting_everyone, {})},
     "remediator_tampering": {
-        "a rule of the stack disabled": (rule_disabled, {"own_rule_names": frozenset({"remediator-access_keys-1"})}),
+        "a rule of the stack disabled": (rule_disabled, {"own_functions": {
+            "remediator-access_keys": f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/remediator-access_keys"}}),
     },
     "admin_grants": {
         **{f"an admin policy attached to a {kind}": (attach_admin_policy(kind), {}) for kind in KEYS},
