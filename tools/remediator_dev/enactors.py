@@ -180,6 +180,36 @@ def enact_add_user_to_group(iam: Any, detail: dict[str, Any]) -> Observer | None
     return observe
 
 
+def enact_disable_rule(iam: Any, detail: dict[str, Any]) -> Observer | None:
+    """The rule exists and is now disabled (EventBridge, on the same endpoint and region as the IAM client)."""
+    import boto3
+
+    name = str(detail.get("requestParameters", {}).get("name") or "")
+    if not name:
+        return None
+    events = boto3.client("events", endpoint_url=iam.meta.endpoint_url if "127.0.0.1" in iam.meta.endpoint_url
+                          else None, region_name=detail.get("awsRegion") or "us-east-1")
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": ["aws.iam"]}))
+    events.disable_rule(Name=name)
+
+    def observe() -> str:
+        return f"rule {name}: {events.describe_rule(Name=name)['State']}"
+
+    return observe
+
+
+def enact_tag_user(iam: Any, detail: dict[str, Any]) -> Observer | None:
+    params = detail.get("requestParameters", {})
+    user = str(params.get("userName") or "")
+    if not user:
+        return None
+    ensure_user(iam, user)
+    tags = [{"Key": t["key"], "Value": t.get("value", "")} for t in params.get("tags") or [] if "key" in t]
+    if tags:
+        iam.tag_user(UserName=user, Tags=tags)
+    return None
+
+
 # eventName -> how to make the account look as if that call had just succeeded.
 ENACTORS: dict[str, Enactor] = {
     "CreateAccessKey": enact_create_access_key,
@@ -190,4 +220,6 @@ ENACTORS: dict[str, Enactor] = {
     **dict.fromkeys(("PutUserPolicy", "PutGroupPolicy", "PutRolePolicy"), enact_put_policy),
     "CreatePolicyVersion": enact_create_policy_version,
     "AddUserToGroup": enact_add_user_to_group,
+    "DisableRule": enact_disable_rule,
+    "TagUser": enact_tag_user,
 }

@@ -76,14 +76,25 @@ def _tag_keys(record: CloudTrailRecord) -> list[str]:
     return keys + [str(key) for key in record.params.get("tagKeys") or [] if isinstance(key, str)]
 
 
-def _exempt_tag_finding(record: CloudTrailRecord) -> str | None:
+_TAGGED = {"Role": ("roleName", "role", "role-name"), "User": ("userName", "user", "user-name"),
+           "Policy": ("policyArn", "policy", "policy-arn")}
+
+
+def _exempt_tag(record: CloudTrailRecord) -> Target | None:
+    """The exemption tag set or removed: on whom, and the command that reverses it."""
     if not any(key.strip().lower() == EXEMPT_TAG for key in _tag_keys(record)):
         return None
-    verb = "removed" if record.eventName.startswith("Untag") else "set"
-    what = (record.params.get("roleName") or record.params.get("userName") or record.params.get("policyArn")
-            or record.params.get("instanceProfileName") or "an IAM entity")
-    return (f"the {EXEMPT_TAG} tag was {verb} on {what}: the tag exempts a principal from remediation, so setting "
-            "it is how someone exempts themselves; confirm it was approved")
+    kind = next((k for k in _TAGGED if record.eventName.endswith(k)), "User")
+    param, resource_kind, option = _TAGGED[kind]
+    name = str(record.params.get(param) or "unknown")
+    removed = record.eventName.startswith("Untag")
+    lower = kind.lower()
+    undo = (f"aws iam tag-{lower} --{option} {name} --tags Key={EXEMPT_TAG},Value=<the value it had>" if removed
+            else f"aws iam untag-{lower} --{option} {name} --tag-keys {EXEMPT_TAG}")
+    reason = (f"the {EXEMPT_TAG} tag was {'removed from' if removed else 'set on'} {resource_kind} {name}: the tag "
+              "exempts a principal from remediation, so setting it is how someone exempts themselves; confirm it was "
+              "approved")
+    return Target(Resource(resource_kind, name.rsplit("/", 1)[-1], record.account), reason, undo)
 
 
 def _foreign_session(record: CloudTrailRecord, context: EvalContext) -> str | None:
@@ -105,10 +116,10 @@ def _deployer(record: CloudTrailRecord, context: EvalContext) -> bool:
 
 def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     """A finding for any change to what is ours, the exemption tag anywhere, or a foreign use of our roles."""
-    reasons = [why for why in (_exempt_tag_finding(record), _foreign_session(record, context)) if why]
+    tag, foreign = _exempt_tag(record), _foreign_session(record, context)
     target = target_of(record, context.settings)
     severity = Severity.CRITICAL
-    if target is not None and not reasons:
+    if target is not None and tag is None and foreign is None:
         by_cloudformation = record.identity.invokedBy == CLOUDFORMATION_SERVICE
         if _deployer(record, context) and (by_cloudformation or record.eventSource == CLOUDFORMATION):
             return None  # a deploy of the stack by its own deployers
@@ -116,8 +127,8 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
             severity = Severity.LOW  # deploying is how the stack changes: only who deployed is worth a note
         elif by_cloudformation and not context.settings.deployer_arns:
             severity = Severity.LOW  # CloudFormation with no deployer list to check it against (DeployerArns)
-    if target is not None:
-        reasons.append(target.reason)
+    found = [t for t in (target, tag) if t is not None]
+    reasons = [t.reason for t in found] + ([foreign] if foreign else [])
     if not reasons:
         return None
     caller = record.identity
@@ -125,16 +136,18 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     if severity == Severity.LOW:
         reason += (" Reported as low: a deployment outside the DeployerArns principals (set that parameter to the"
                    " principals and CloudFormation service role that deploy the stack).")
-    resource = target.resource if target else Resource("principal", caller.display_name, record.account,
-                                                        caller.issuer_arn or caller.arn)
+    resource = found[0].resource if found else Resource("principal", caller.display_name, record.account,
+                                                          caller.issuer_arn or caller.arn)
     action = undo = None
-    if target is not None and target.rule_to_enable and not reasons[:-1]:
-        action = f"re-enable the remediator's EventBridge rule {target.rule_to_enable}"
-        undo = META.undo.format(rule=target.rule_to_enable)
-    if target is not None and target.undo:
-        reason += f" To undo: {target.undo}"
+    rule_name = target.rule_to_enable if target is not None and len(reasons) == 1 else None
+    if rule_name:
+        action = f"re-enable the remediator's EventBridge rule {rule_name} (aws events enable-rule --name {rule_name})"
+        undo = META.undo.format(rule=rule_name)
+    undos = [t.undo for t in found if t.undo and not rule_name]
+    if undos:
+        reason += " To undo: " + "; ".join(undos)
     return Finding(rule=META.id, severity=severity, reason=reason, resource=resource, action=action, undo=undo,
-                   details={"rule_name": target.rule_to_enable if target else None})
+                   details={"rule_name": rule_name})
 
 
 def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
