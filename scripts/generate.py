@@ -704,6 +704,8 @@ def describe(trigger: Trigger, anywhere: str = ", any service and region") -> st
         what += " on " + ", ".join(f"`{source}`" for source in trigger.event_sources)
     elif API_CALL in trigger.detail_types:
         what += anywhere
+    if trigger.issuer_wildcards:
+        what += " in a session of a role matching " + " or ".join(f"`{w}`" for w in trigger.issuer_wildcards)
     if trigger.identity_types:
         kinds = [f"`{kind}`" for kind in trigger.identity_types]
         what += " by " + (", ".join(kinds[:-1]) + " or " + kinds[-1] if len(kinds) > 1 else kinds[0])
