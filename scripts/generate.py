@@ -45,6 +45,13 @@ MODES = ("off", "notify", "remediate")
 # Per kind of resource: the statement id suffix of a rule's actions on it, in the role's order.
 KIND_SIDS = {"user": "Users", "group": "Groups", "role": "Roles", "policy": "Policies", "account": "AccountLevel",
              "trail": "Trails", "event_rule": "OwnEventRules", "queue": "OwnQueues"}
+# The stack names its functions, roles and EventBridge rules `<stack name>-<function>[-<n>]`, so each can be
+# named (an ARN with !Sub, no circular reference) in the others' policies and in the functions' environment.
+STACK_PREFIX = "${AWS::StackName}-"
+OWN_PATH = "/compliance-remediator/"
+# What only remediator_tampering's function reads: the stack's own resources, besides the function roles.
+TAMPERING_FUNCTION = "remediator_tampering"
+FUNCTION_ARN = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
 # The SAM event name of a trigger, by the kind of event it reacts to (a number is added when one repeats).
 EVENT_NAMES = {API_CALL: "CloudTrail", CONSOLE_SIGN_IN: "ConsoleSignIn"}
 
@@ -56,6 +63,20 @@ def camel(name: str) -> str:
 
 def mode_parameter(rule_id: str) -> str:
     return f"{camel(rule_id)}Mode"
+
+
+def stack_named(name: str) -> str:
+    """The name the stack gives function `name`'s function, role (and, with `-<n>`, rules), for !Sub."""
+    return f"{STACK_PREFIX}{name}"
+
+
+def own_iam_arns(indent: int) -> str:
+    """Every role and managed policy of the stack, by exact ARN: what no function may ever change."""
+    pad = " " * indent
+    roles = [stack_named(f.name) for f in functions()] + [stack_named(name) for name in (
+        "sweep", "sweep-schedule", "slack-channel")]
+    return "".join(f'{pad}- !Sub "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role{OWN_PATH}{role}"\n'
+                   for role in roles) + f"{pad}- !Ref DenyWithoutMfaPolicy\n"
 
 
 # ---------------------------------------------------------------- YAML text
@@ -251,10 +272,6 @@ def _role_list(indent: int) -> str:
     return "".join(f"{' ' * indent}- !GetAtt {function.id}FunctionRole.Arn\n" for function in functions())
 
 
-def region_own_roles() -> str:
-    return _role_list(12)
-
-
 def region_publishers() -> str:
     return _role_list(16)
 
@@ -279,7 +296,7 @@ def region_outputs() -> str:
 
 def _events(function: Function) -> str:
     out = []
-    for event in function.events():
+    for number, event in enumerate(function.events(), 1):
         state = ""
         if event.any_call:
             state = ("            # No eventName filter: read-only calls (Get*, List*, Describe*) count as use too.\n"
@@ -291,6 +308,7 @@ def _events(function: Function) -> str:
         {event.name}:
           Type: EventBridgeRule
           Properties:
+            RuleName: !Sub "{stack_named(function.name)}-{number}"
 {state}            Pattern:
 {pattern}
             RetryPolicy:
@@ -352,14 +370,12 @@ SWEEP_QUEUES = ("SweepScheduleDLQ", "SweepFunctionDLQ")
 
 
 def region_sweep_watched() -> str:
-    """What the sweep's coverage check watches: every function's EventBridge rules (each with the function it
-    must target; SAM names a rule <Function><Event>) and every dead-letter queue of the stack."""
-    rules = [f'              - !Sub "${{{f.id}Function{event.name}}}=${{{f.id}Function.Arn}}"\n'
-             for f in functions() for event in f.events()]
-    queues = [f"              - !Ref {f.id}{kind}DLQ\n" for f in functions() for kind in ("Rule", "Function")]
-    queues += [f"              - !Ref {queue}\n" for queue in SWEEP_QUEUES]
-    return ("          WATCHED_RULES: !Join\n            - \",\"\n            -\n" + "".join(rules)
-            + "          WATCHED_QUEUES: !Join\n            - \",\"\n            -\n" + "".join(queues))
+    """What the sweep's coverage check watches, compactly (Lambda allows 4 KB of environment): each function
+    with its number of EventBridge rules, which are named `<stack>-<function>-<n>` and must target the function
+    `<stack>-<function>`; every dead-letter queue is named `<stack>-<function>-rule-dlq` / `-function-dlq`
+    (the sweep's own: `<stack>-sweep-function-dlq`, `<stack>-sweep-schedule-dlq`)."""
+    watched = ",".join(f"{f.name}:{len(f.events())}" for f in functions())
+    return f'          WATCHED_FUNCTIONS: "{watched}"\n          STACK_NAME: !Ref AWS::StackName\n'
 
 
 def _resource(kind: str) -> str:
@@ -416,6 +432,7 @@ def function_block(f: Function) -> str:
         skip:
 {_checkov_skips()}    Properties:
       Description: {scalar(f"{sentence(f.rules_text)[:-1]}: {f.description}")}
+      FunctionName: !Sub "{stack_named(f.name)}"
       CodeUri: functions/{f.name}/
       Handler: app.lambda_handler
       Role: !GetAtt {f.id}FunctionRole.Arn
@@ -424,8 +441,7 @@ def function_block(f: Function) -> str:
       Environment:
         Variables:
           POWERTOOLS_SERVICE_NAME: {f.name}
-{_setting_variables(f)}\
-      EventInvokeConfig:
+{_setting_variables(f)}{_own_resources(f)}      EventInvokeConfig:
         MaximumRetryAttempts: 2
         MaximumEventAgeInSeconds: 21600
         DestinationConfig:
@@ -439,27 +455,41 @@ def function_block(f: Function) -> str:
     Type: AWS::IAM::Role
     Properties:
       Description: {f.name} function - only what {f.rules_text} needs
-      Path: /compliance-remediator/
+      RoleName: !Sub "{stack_named(f.name)}"
+      Path: {OWN_PATH}
+      # Only Lambda, for this account's functions; the Deny below narrows it to the one function.
       AssumeRolePolicyDocument:
         Version: "2012-10-17"
         Statement:
           - Effect: Allow
             Principal: {{ Service: lambda.amazonaws.com }}
             Action: sts:AssumeRole
+            Condition:
+              StringEquals: {{ aws:SourceAccount: !Ref AWS::AccountId }}
       Policies:
         - PolicyName: {f.name.replace("_", "-")}
           PolicyDocument:
             Version: "2012-10-17"
             Statement:
 {_rule_statements(f)}\
-              # However the Allows above grow, a remediator can never widen or weaken itself: every role
-              # (and managed policy) of the product lives under the path /compliance-remediator/.
+              # However the Allows above grow, a remediator can never widen or weaken itself: the stack's
+              # roles and managed policy, by exact ARN (a role someone else creates under our path stays fixable).
               - Sid: NeverModifyOurOwnRolesOrPolicies
                 Effect: Deny
                 Action: iam:*
                 Resource:
-                  - !Sub "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/compliance-remediator/*"
-                  - !Sub "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/compliance-remediator/*"
+{own_iam_arns(18)}\
+              # Only this function's code may use the role: code Lambda runs for any other function (our role
+              # passed to it) is denied everything. Calls Lambda itself makes outside the function (the
+              # on-failure destination) carry no source function, hence the Null test.
+              - Sid: OnlyOurOwnFunction
+                Effect: Deny
+                Action: "*"
+                Resource: "*"
+                Condition:
+                  ArnNotEquals:
+                    lambda:SourceFunctionArn: !Sub "{FUNCTION_ARN}{stack_named(f.name)}"
+                  "Null": {{ lambda:SourceFunctionArn: "false" }}
               - Sid: PublishFindings
                 Effect: Allow
                 Action: sns:Publish
@@ -512,6 +542,7 @@ def function_block(f: Function) -> str:
   {f.id}RuleDLQ:
     Type: AWS::SQS::Queue
     Properties:
+      QueueName: !Sub "{stack_named(f.name)}-rule-dlq"
       KmsMasterKeyId: !Ref RemediatorKey
       MessageRetentionPeriod: 1209600
 
@@ -534,6 +565,7 @@ def function_block(f: Function) -> str:
   {f.id}FunctionDLQ:
     Type: AWS::SQS::Queue
     Properties:
+      QueueName: !Sub "{stack_named(f.name)}-function-dlq"
       KmsMasterKeyId: !Ref RemediatorKey
       MessageRetentionPeriod: 1209600
 
@@ -547,6 +579,30 @@ def function_block(f: Function) -> str:
 {_alarm(f"{f.id}ErrorsAlarm", f"{f.name} - the function raised (Lambda retries, then dead-letters the event)",
         "AWS/Lambda", "Errors", f"Name: FunctionName, Value: !Ref {f.id}Function", "Sum")}
 """
+
+
+def _own_resources(f: Function) -> str:
+    """remediator_tampering's view of the stack besides its functions and roles (every function knows those, and
+    the rules are named after the functions): its queues, key and id, and who deploys it."""
+    if f.name != TAMPERING_FUNCTION:
+        return ""
+    queues = [f"{g.id}{kind}DLQ" for g in functions() for kind in ("Rule", "Function")]
+    queues += ["SweepFunctionDLQ", "SweepScheduleDLQ"]
+    return ('          OWN_QUEUE_NAMES: !Join\n            - ","\n            -\n'
+            + "".join(f"              - !GetAtt {queue}.QueueName\n" for queue in queues)
+            + "          OWN_KEY_ARN: !GetAtt RemediatorKey.Arn\n"
+            "          OWN_STACK_ID: !Ref AWS::StackId\n"
+            "          DEPLOYER_ARNS: !Ref DeployerArns\n")
+
+
+def region_own_functions() -> str:
+    """OWN_FUNCTION_NAMES: every function's name, which is also its role's (Lambda names a session after it)."""
+    names = [stack_named(f.name) for f in functions()] + [stack_named("sweep")]
+    return "".join(f'            - !Sub "{name}"\n' for name in names)
+
+
+def region_own_iam() -> str:
+    return own_iam_arns(18)
 
 
 def region_functions() -> str:
@@ -573,7 +629,8 @@ TEMPLATE_REGIONS: dict[str, Callable[[], str]] = {
     "mode-parameters": region_mode_parameters,
     "rule-setting-parameters": region_rule_setting_parameters,
     "mode-variables": region_mode_variables,
-    "function-roles": region_own_roles,
+    "own-functions": region_own_functions,
+    "own-iam": region_own_iam,
     "publishers": region_publishers,
     "only-publishers": region_publishers_only,
     "functions": region_functions,
@@ -628,7 +685,7 @@ def forwarded() -> list[tuple[str, Trigger, tuple[str, ...]]]:
     failing: set[Trigger] = set()
     for rule_id in RULE_IDS:
         for trigger in RULES[rule_id].META.triggers:
-            if trigger.event_sources == ("iam.amazonaws.com",):
+            if trigger.event_sources == ("iam.amazonaws.com",) or trigger.hub_region_only:
                 continue
             key = replace(trigger, identity_types=(), event_names=(), include_failed_calls=False)
             kinds, names, rules = groups.setdefault(key, ([], [], []))
@@ -708,6 +765,8 @@ def describe(trigger: Trigger, anywhere: str = ", any service and region") -> st
         what += " on " + ", ".join(f"`{source}`" for source in trigger.event_sources)
     elif API_CALL in trigger.detail_types:
         what += anywhere
+    if trigger.issuer_wildcards:
+        what += " in a session of a role matching " + " or ".join(f"`{w}`" for w in trigger.issuer_wildcards)
     if trigger.identity_types:
         kinds = [f"`{kind}`" for kind in trigger.identity_types]
         what += " by " + (", ".join(kinds[:-1]) + " or " + kinds[-1] if len(kinds) > 1 else kinds[0])

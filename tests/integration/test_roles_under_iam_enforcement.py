@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.authorization import enable_iam_authentication
 
@@ -238,3 +239,34 @@ def test_enforcement_really_denies_a_missing_action(role_statements, monkeypatch
         with enable_iam_authentication():
             result = handler(event, LocalLambdaContext())
         assert result["findings"][0]["outcome"] == "failed"
+
+
+def test_a_role_someone_creates_under_our_path_stays_fixable_and_ours_stay_untouchable(monkeypatch):
+    """admin_grants' role, with its Deny on the stack's own roles as the template writes it: it can detach an admin
+    policy from a role an attacker created under /compliance-remediator/, and not from one of the stack's roles."""
+    cfn = translate_template.translate()
+    role = Resolver(cfn)(cfn["Resources"]["AdminGrantsFunctionRole"]["Properties"])
+    statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+    allows = [{"Effect": "Allow", "Action": s["Action"], "Resource": "*"} for s in statements
+              if s.get("Effect") == "Allow" and "Condition" not in s]
+    [never] = [s for s in statements if s.get("Sid") == "NeverModifyOurOwnRolesOrPolicies"]
+    deny = {"Effect": "Deny", "Action": never["Action"],
+            "Resource": [arn for arn in never["Resource"] if arn.startswith("arn:")]}  # the managed policy is a Ref
+    with mock_aws():
+        admin_iam = boto3.client("iam")
+        everything = admin_iam.create_policy(PolicyName="everything", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        policy = everything["Policy"]["Arn"]
+        trust = json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+        for name in ("backdoor", "remediator-admin_grants"):
+            admin_iam.create_role(RoleName=name, Path="/compliance-remediator/", AssumeRolePolicyDocument=trust)
+            admin_iam.attach_role_policy(RoleName=name, PolicyArn=policy)
+        _as_role(admin_iam, "as-admin-grants", [*allows, deny], monkeypatch)
+        with enable_iam_authentication():
+            ours = boto3.Session().client("iam")  # the credentials _as_role set
+            ours.detach_role_policy(RoleName="backdoor", PolicyArn=policy)
+            with pytest.raises(ClientError) as denied:
+                ours.detach_role_policy(RoleName="remediator-admin_grants", PolicyArn=policy)
+        assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+        assert admin_iam.list_attached_role_policies(RoleName="backdoor")["AttachedPolicies"] == []

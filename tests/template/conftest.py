@@ -62,7 +62,8 @@ class Resolver:
         self.values = {name: str(p.get("Default", "")) for name, p in template.get("Parameters", {}).items()}
         self.values.update(parameters or {})
         self.values.update({"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT, "AWS::Region": REGION,
-                            "AWS::StackName": STACK, "AWS::URLSuffix": "amazonaws.com"})
+                            "AWS::StackName": STACK, "AWS::URLSuffix": "amazonaws.com",
+                            "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{STACK}/0a1b2c3d"})
 
     def condition(self, name: str) -> bool:
         return bool(self(self.template["Conditions"][name]))

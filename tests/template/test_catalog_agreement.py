@@ -15,8 +15,10 @@ from remediator.findings import Mode
 from remediator.rules import FUNCTIONS, RULES
 from remediator.rules.base import API_CALL
 from tests.template.conftest import (
+    ACCOUNT,
     ROOT,
     SCHEDULED,
+    STACK,
     Resolver,
     resources_of_type,
     rules_targeting,
@@ -127,8 +129,9 @@ def test_every_rule_has_a_mode_parameter_in_every_function(cfn_template, functio
 
 
 def test_functions_know_every_stack_role_as_their_own(cfn_template, functions):
-    """OWN_ROLE_ARNS lists every function's role, so no function acts on another's remediation. The only other
-    roles are the ones EventBridge Scheduler assumes, which can call no IAM action (test_iam_least_privilege)."""
+    """Every function knows every function's role (OWN_ROLE_PREFIX + its name), so no function acts on another's
+    remediation. The only other roles are the ones EventBridge Scheduler assumes, which can call no IAM action
+    (test_iam_least_privilege)."""
     resolve = Resolver(cfn_template)
     all_roles = {f"getatt:{f.role_id}.Arn" for f in functions.values()}
     explicit_roles = {f"getatt:{logical}.Arn" for logical, _ in resources_of_type(cfn_template, "AWS::IAM::Role")
@@ -141,7 +144,11 @@ def test_functions_know_every_stack_role_as_their_own(cfn_template, functions):
     assert len(schedule_roles(cfn_template)) == len(SCHEDULED)
     for function in functions.values():
         variables = resolve(cfn_template["Resources"][function.logical_id]["Properties"]["Environment"]["Variables"])
-        assert set(variables["OWN_ROLE_ARNS"].split(",")) == all_roles
+        prefix = variables["OWN_ROLE_PREFIX"]
+        assert prefix == f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/"
+        role_names = {resolve(cfn_template["Resources"][f.role_id]["Properties"]["RoleName"])
+                      for f in functions.values()}
+        assert set(variables["OWN_FUNCTION_NAMES"].split(",")) == role_names
 
 
 def test_settings_variables_come_from_parameters(cfn_template, functions):
@@ -218,3 +225,40 @@ def test_every_parameter_is_a_sensible_guided_question(sam_template):
     grouped = {p for group in sam_template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
                for p in group["Parameters"]}
     assert grouped == set(sam_template["Parameters"])
+
+
+def test_every_function_knows_its_stacks_functions_by_name(cfn_template, functions):
+    """OWN_FUNCTION_NAMES names every function as the template names it, and each function's role has the same name:
+    a session of our role is our function's only when it is named after that function."""
+    resolve = Resolver(cfn_template)
+    names = {resolve(f_props["FunctionName"]) for f_props in
+             (cfn_template["Resources"][f.logical_id]["Properties"] for f in functions.values())}
+    for function in functions.values():
+        props = cfn_template["Resources"][function.logical_id]["Properties"]
+        assert resolve(props["FunctionName"]) == resolve(cfn_template["Resources"][function.role_id]["Properties"]
+                                                         ["RoleName"])
+        variables = resolve(props["Environment"]["Variables"])
+        assert set(variables["OWN_FUNCTION_NAMES"].split(",")) == names
+
+
+# Lambda rejects a function whose environment variables (names and values) exceed 4 KB in all.
+ENVIRONMENT_LIMIT = 4096
+LONGEST_STACK_NAME = 40  # README: keep the stack name to 40 characters or fewer
+
+
+def _worst_case_length(value: str) -> int:
+    """The length a resolved variable can reach in a real deployment: the longest stack name we document, and
+    the longest name or ARN AWS may give each resource we only know by reference."""
+    import re
+
+    value = value.replace(STACK, "s" * LONGEST_STACK_NAME)
+    value = re.sub(r"getatt:[A-Za-z0-9]+\.QueueName", "q" * 80, value)
+    return len(re.sub(r"(getatt|ref):[A-Za-z0-9.]+", "a" * 140, value))
+
+
+def test_environment_stays_under_lambdas_limit(cfn_template, functions):
+    resolve = Resolver(cfn_template, {"DeployerArns": "arn:aws:iam::123456789012:role/platform-deployer," * 2})
+    for function in functions.values():
+        variables = resolve(cfn_template["Resources"][function.logical_id]["Properties"]["Environment"]["Variables"])
+        size = sum(len(name) + _worst_case_length(str(value)) for name, value in variables.items())
+        assert size < ENVIRONMENT_LIMIT, f"{function.name}: {size} bytes of environment"

@@ -52,7 +52,7 @@ def deployed(cfn_template) -> Any:
                 s3.put_object(Bucket=code["S3Bucket"], Key=code["S3Key"], Body=_placeholder_zip())
         cloudformation = boto3.client("cloudformation", region_name=REGION)
         cloudformation.create_stack(
-            StackName=STACK, TemplateBody=json.dumps(cfn_template), Capabilities=["CAPABILITY_IAM"],
+            StackName=STACK, TemplateBody=json.dumps(cfn_template), Capabilities=["CAPABILITY_NAMED_IAM"],
             Parameters=[{"ParameterKey": "NotificationEmail", "ParameterValue": "security@example.com"},
                         {"ParameterKey": "EnableTracing", "ParameterValue": "true"},
                         {"ParameterKey": "SlackWorkspaceId", "ParameterValue": "T0123456789"},
@@ -113,7 +113,8 @@ def test_deployed_functions_are_wired(deployed, functions):
     for function in functions.values():
         config = lambda_client.get_function_configuration(FunctionName=physical[function.logical_id])
         variables = config["Environment"]["Variables"]
-        assert set(variables["OWN_ROLE_ARNS"].split(",")) == role_arns
+        own_roles = {variables["OWN_ROLE_PREFIX"] + name for name in variables["OWN_FUNCTION_NAMES"].split(",")}
+        assert own_roles == role_arns
         assert variables["TOPIC_ARN"].startswith("arn:aws:sns:")
         assert variables["POWERTOOLS_SERVICE_NAME"] == function.name
         assert variables["POWERTOOLS_TRACE_DISABLED"] == "false"  # EnableTracing=true in this deployment

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +38,14 @@ def _trigger_accepts(trigger: Trigger, event: dict[str, Any]) -> bool:
     """What the rule metadata says EventBridge should deliver, written independently of event_pattern()."""
     detail = event.get("detail") or {}
     identity = detail.get("userIdentity") or {}
+    issuer = str(((identity.get("sessionContext") or {}).get("sessionIssuer") or {}).get("arn") or "")
     return (
         (not trigger.sources or event.get("source") in trigger.sources)
         and event.get("detail-type") in trigger.detail_types
         and (not trigger.event_sources or detail.get("eventSource") in trigger.event_sources)
         and (not trigger.event_names or detail.get("eventName") in trigger.event_names)
         and (not trigger.identity_types or identity.get("type") in trigger.identity_types)
+        and (not trigger.issuer_wildcards or any(fnmatchcase(issuer, w) for w in trigger.issuer_wildcards))
         and (event.get("detail-type") != "AWS API Call via CloudTrail" or "errorCode" not in detail)
     )
 

@@ -185,27 +185,52 @@ def _denied(statements: list[dict[str, Any]], action: str, resource: str) -> boo
     )
 
 
+def _role_arn(cfn_template, logical: str) -> str:
+    name = cfn_template["Resources"][logical]["Properties"]["RoleName"]["Fn::Sub"].replace("${AWS::StackName}", STACK)
+    return f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/{name}"
+
+
 def test_no_role_can_modify_the_stacks_own_roles(cfn_template, functions):
-    """Every role lives under /compliance-remediator/, and each function role denies itself iam:* there."""
+    """Every role lives under /compliance-remediator/, and each function role denies itself iam:* on every role and
+    policy of the stack, named exactly: a role someone else creates under that path stays fixable."""
     roles = dict(resources_of_type(cfn_template, "AWS::IAM::Role"))
     for logical, role in roles.items():
         assert role["Properties"]["Path"] == "/compliance-remediator/", logical
     for policy_id, policy in resources_of_type(cfn_template, "AWS::IAM::ManagedPolicy"):
         assert policy["Properties"]["Path"] == "/compliance-remediator/", policy_id
+    ours = [_role_arn(cfn_template, logical) for logical in roles]
     for function in functions.values():
         statements = _statements(cfn_template, function.role_id, "true")
         for action in MUTATING_ON_OUR_ROLES:
-            assert _denied(statements, action, OUR_ROLE), f"{function.role_id} could {action} our own roles"
-        assert _denied(statements, "iam:CreatePolicyVersion",
-                       f"arn:aws:iam::{ACCOUNT}:policy/compliance-remediator/DenyWithoutMfa-XYZ")
+            for role in ours:
+                assert _denied(statements, action, role), f"{function.role_id} could {action} {role}"
+            assert not _denied(statements, action, OUR_ROLE), f"{function.role_id}: an outsider's role stays fixable"
+        assert _denied(statements, "iam:CreatePolicyVersion", "ref:DenyWithoutMfaPolicy")
         assert not _denied(statements, "iam:UpdateAccessKey", f"arn:aws:iam::{ACCOUNT}:user/alice")
 
 
-def test_roles_trust_only_lambda(cfn_template, functions):
+def test_roles_trust_only_lambda_of_this_account(cfn_template, functions):
     for function in functions.values():
         trust = cfn_template["Resources"][function.role_id]["Properties"]["AssumeRolePolicyDocument"]
         assert trust["Statement"] == [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                                       "Action": "sts:AssumeRole"}]
+                                       "Action": "sts:AssumeRole",
+                                       "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]
+
+
+def test_only_the_functions_own_code_may_use_its_role(cfn_template, functions):
+    """Our role passed to someone else's function is denied everything: the function ARN the Deny names is the
+    one function that runs with the role (its explicit name), and calls carrying no source function (Lambda's own
+    on-failure delivery) are left to the Allows."""
+    for function in functions.values():
+        statements = _statements(cfn_template, function.role_id, "false")
+        [deny] = [s for s in statements if s.get("Sid") == "OnlyOurOwnFunction"]
+        name = cfn_template["Resources"][function.logical_id]["Properties"]["FunctionName"]["Fn::Sub"]
+        own = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:" + name.replace("${AWS::StackName}", STACK)
+        assert deny["Effect"] == "Deny" and deny["Action"] == ["*"] and deny["Resource"] == ["*"]
+        assert deny["Condition"] == {"ArnNotEquals": {"lambda:SourceFunctionArn": own},
+                                     "Null": {"lambda:SourceFunctionArn": "false"}}
+        role = cfn_template["Resources"][function.role_id]["Properties"]
+        assert name == role["RoleName"]["Fn::Sub"], "a function and its role share the stack-prefixed name"
 
 
 def test_generated_permissions_let_only_our_rules_invoke(cfn_template, functions):

@@ -37,6 +37,7 @@ CASES = {
                      "aws iam detach-user-policy --user-name bob "
                      "--policy-arn arn:aws:iam::aws:policy/AdministratorAccess"),
     "guardrail_tampering": ("stop-logging.json", "aws cloudtrail start-logging --name"),
+    "remediator_tampering": ("tag-user-remediator-exempt.json", None),
 }
 
 

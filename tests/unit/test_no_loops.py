@@ -13,7 +13,9 @@ from remediator.state import AssumedState
 
 ACCOUNT = "123456789012"
 OUR_ROLE = f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/compliance-remediator-AccessKeysFunctionRole-1A2B3C"
-CONTEXT = EvalContext(Settings(own_role_arns=frozenset({OUR_ROLE}), live=False), AssumedState())
+# Lambda names a function's session after the function: "fn" is our function, holding its own role.
+CONTEXT = EvalContext(Settings(own_role_arns=frozenset({OUR_ROLE}), own_functions={"fn": OUR_ROLE}, live=False),
+                      AssumedState())
 MUTATIONS = sorted({action.split(":", 1)[1] for rule in RULES.values() for action in rule.META.remediation_actions
                     if action.startswith("iam:") and not action.split(":", 1)[1].startswith(("Get", "List"))})
 
@@ -55,4 +57,21 @@ def test_a_role_with_our_name_in_another_account_is_not_us() -> None:
     session = "arn:aws:sts::999988887777:assumed-role/compliance-remediator-AccessKeysFunctionRole-1A2B3C/fn"
     record = our_call("UpdateAccessKey", session, None)
     decision = decide(parse_record(record), CONTEXT)
+    assert decision.skipped is None and [f.rule for f in decision.findings] == ["access_keys"]
+
+
+def test_a_session_of_our_role_that_is_not_our_functions_is_judged_and_reported() -> None:
+    """Our role passed to someone else's function (its session is named after that function) gets no pass: the
+    admin attachment it makes is an admin_grants finding, and using our role at all is remediator_tampering's."""
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/compliance-remediator-AccessKeysFunctionRole-1A2B3C/their-fn"
+    decision = decide(parse_record(our_call("AttachUserPolicy", session, OUR_ROLE)), CONTEXT)
+    assert decision.skipped is None
+    assert {f.rule for f in decision.findings} == {"admin_grants", "remediator_tampering"}
+    [tampering] = [f for f in decision.findings if f.rule == "remediator_tampering"]
+    assert tampering.severity == "critical" and "not its function's" in tampering.reason
+
+
+def test_our_function_making_a_call_no_remediation_makes_is_judged() -> None:
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/compliance-remediator-AccessKeysFunctionRole-1A2B3C/fn"
+    decision = decide(parse_record(our_call("CreateAccessKey", session, OUR_ROLE)), CONTEXT)
     assert decision.skipped is None and [f.rule for f in decision.findings] == ["access_keys"]

@@ -67,10 +67,20 @@ def test_action_budget_counts_the_last_hour_only(store) -> None:
     for _ in range(3):
         findings.record_action(ALICE, "access_keys", "deactivate key")
         clock.now += timedelta(minutes=10)
-    assert findings.actions_in_last_hour(ALICE) == 3
+    assert findings.actions_in_last_hour(ALICE, "access_keys") == 3
+    assert findings.actions_in_last_hour(ALICE, "admin_grants") == 0  # one rule never spends another's budget
     clock.now += timedelta(minutes=45)
-    assert findings.actions_in_last_hour(ALICE) == 1
-    assert findings.actions_in_last_hour("123456789012:user/bob") == 0
+    assert findings.actions_in_last_hour(ALICE, "access_keys") == 1
+    assert findings.actions_in_last_hour("123456789012:user/bob", "access_keys") == 0
+
+
+def test_the_contested_message_is_claimed_once_per_hour(store) -> None:
+    findings, clock = store
+    assert findings.claim_contested(ALICE, "access_keys") is True
+    assert findings.claim_contested(ALICE, "access_keys") is False
+    assert findings.claim_contested(ALICE, "admin_grants") is True
+    clock.now += timedelta(minutes=61)
+    assert findings.claim_contested(ALICE, "access_keys") is True
 
 
 def test_track_outcome_opens_grace_or_counts_the_action(store) -> None:
@@ -82,4 +92,4 @@ def test_track_outcome_opens_grace_or_counts_the_action(store) -> None:
     acted = Finding("console_mfa", Severity.HIGH, "r", resource, action="attach")
     track_outcome(findings, acted, ActionResult(Outcome.VERIFIED, "done"))
     assert findings.get(resource_key(resource), "console_mfa") is None
-    assert findings.actions_in_last_hour(resource_key(resource)) == 1
+    assert findings.actions_in_last_hour(resource_key(resource), "console_mfa") == 1

@@ -58,6 +58,9 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+DEMO_STACK = "compliance-remediator"
+
+
 class LocalAccount:
     """A moto server on 127.0.0.1, an SNS topic, and a queue subscribed to it to read what was published."""
 
@@ -118,6 +121,9 @@ def replay_events(account: LocalAccount, files: list[Path], mode: str) -> list[R
         os.environ[mode_variable(rule_id)] = mode
     os.environ["TOPIC_ARN"] = account.topic_arn
     os.environ["BREAK_GLASS_ARNS"] = f"arn:aws:iam::{ACCOUNT}:user/{BREAK_GLASS_USER}"
+    # The stack's own functions, named as the template names them for the stack "compliance-remediator".
+    os.environ["OWN_FUNCTION_NAMES"] = ",".join(f"{DEMO_STACK}-{name}" for name in (*FUNCTIONS, "sweep"))
+    os.environ["OWN_ROLE_PREFIX"] = f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/"
     handlers = {name: make_handler(name) for name in FUNCTIONS}
     context = LocalLambdaContext()
     replays = []

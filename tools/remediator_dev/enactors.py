@@ -303,6 +303,24 @@ def enact_permissions_boundary(iam: Any, detail: dict[str, Any]) -> Observer | N
     return observe
 
 
+def enact_disable_rule(iam: Any, detail: dict[str, Any]) -> Observer | None:
+    """The rule exists and is now disabled (EventBridge, on the same endpoint and region as the IAM client)."""
+    import boto3
+
+    name = str(detail.get("requestParameters", {}).get("name") or "")
+    if not name:
+        return None
+    events = boto3.client("events", endpoint_url=iam.meta.endpoint_url if "127.0.0.1" in iam.meta.endpoint_url
+                          else None, region_name=detail.get("awsRegion") or "us-east-1")
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": ["aws.iam"]}))
+    events.disable_rule(Name=name)
+
+    def observe() -> str:
+        return f"rule {name}: {events.describe_rule(Name=name)['State']}"
+
+    return observe
+
+
 def enact_put_bucket_lifecycle(iam: Any, detail: dict[str, Any]) -> Observer | None:
     """A trail delivering to the bucket, then the event's lifecycle rule on that bucket."""
     params = detail.get("requestParameters") or {}
@@ -345,6 +363,18 @@ def enact_stop_configuration_recorder(iam: Any, detail: dict[str, Any]) -> Obser
     return observe
 
 
+def enact_tag_user(iam: Any, detail: dict[str, Any]) -> Observer | None:
+    params = detail.get("requestParameters", {})
+    user = str(params.get("userName") or "")
+    if not user:
+        return None
+    ensure_user(iam, user)
+    tags = [{"Key": t["key"], "Value": t.get("value", "")} for t in params.get("tags") or [] if "key" in t]
+    if tags:
+        iam.tag_user(UserName=user, Tags=tags)
+    return None
+
+
 # eventName -> how to make the account look as if that call had just succeeded.
 ENACTORS: dict[str, Enactor] = {
     "CreateAccessKey": enact_create_access_key,
@@ -363,4 +393,8 @@ ENACTORS: dict[str, Enactor] = {
     "PutEventSelectors": enact_put_event_selectors,
     "PutBucketLifecycle": enact_put_bucket_lifecycle,
     "StopConfigurationRecorder": enact_stop_configuration_recorder,
+
+
+    "DisableRule": enact_disable_rule,
+    "TagUser": enact_tag_user,
 }

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudtrail import CloudTrailClient
     from mypy_boto3_config import ConfigServiceClient
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_guardduty import GuardDutyClient
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_sns import SNSClient
@@ -62,7 +63,7 @@ class AwsClients:
 
     # The sweep's coverage self-check: are our rules enabled, are our DLQs empty? (CloudTrail: below, per region)
     @cached_property
-    def events(self) -> Any:
+    def events(self) -> EventBridgeClient:
         return self._session.client("events", **self._options())
 
     @cached_property

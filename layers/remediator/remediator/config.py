@@ -40,6 +40,16 @@ class Settings:
 
     modes: Mapping[str, Mode] = field(default_factory=dict)
     own_role_arns: frozenset[str] = frozenset()
+    # Each of the stack's functions by name, with its role's ARN: Lambda names a role's session after the
+    # function, so only that pairing is "our function acting". The stack names each function's role as the
+    # function, under OWN_ROLE_PREFIX (OWN_FUNCTION_NAMES).
+    own_functions: Mapping[str, str] = field(default_factory=dict)
+    # The stack's own resources (remediator_tampering): EventBridge rules, queues, key, the stack itself, and the
+    # principals that deploy it (DeployerArns).
+    own_queue_names: frozenset[str] = frozenset()
+    own_key_arn: str | None = None
+    own_stack_id: str | None = None
+    deployer_arns: frozenset[str] = frozenset()
     break_glass_arns: frozenset[str] = frozenset()
     trusted_accounts: frozenset[str] = frozenset()
     trusted_org_ids: frozenset[str] = frozenset()
@@ -78,6 +88,23 @@ class Settings:
             )
         return False
 
+    def is_own_session(self, arn: str | None, issuer_arn: str | None) -> bool:
+        """True for a session one of our functions holds: the role is that function's own role and the session
+        is named after the function (Lambda names its sessions so). Someone else's session of our role is not."""
+        if not arn or ":assumed-role/" not in arn or len(arn.split(":")) < 6:
+            return False
+        role_name, _, session = arn.split(":assumed-role/", 1)[1].partition("/")
+        role_arn = self.own_functions.get(session)
+        if role_arn is None or len(role_arn.split(":")) < 6:
+            return False
+        same_role = role_arn.split(":")[4] == arn.split(":")[4] and role_arn.rsplit("/", 1)[-1] == role_name
+        return same_role and (issuer_arn is None or issuer_arn == role_arn)
+
+    def is_own_rule(self, name: str) -> bool:
+        """The stack names its functions' EventBridge rules `<function name>-<n>`."""
+        function, _, number = name.rpartition("-")
+        return function in self.own_functions and number.isdigit()
+
     def is_break_glass(self, *arns: str | None) -> bool:
         return any(arn in self.break_glass_arns for arn in arns if arn)
 
@@ -89,9 +116,16 @@ class Settings:
             raw = env.get(mode_variable(rule_id), "").strip().lower()
             if raw in Mode.__members__.values():
                 modes[rule_id] = Mode(raw)
+        prefix = env.get("OWN_ROLE_PREFIX", "").strip()
+        functions = {name: f"{prefix}{name}" for name in _split(env.get("OWN_FUNCTION_NAMES"))} if prefix else {}
         return cls(
             modes=modes,
-            own_role_arns=_split(env.get("OWN_ROLE_ARNS")),
+            own_role_arns=_split(env.get("OWN_ROLE_ARNS")) | frozenset(functions.values()),
+            own_functions=functions,
+            own_queue_names=_split(env.get("OWN_QUEUE_NAMES")),
+            own_key_arn=env.get("OWN_KEY_ARN") or None,
+            own_stack_id=env.get("OWN_STACK_ID") or None,
+            deployer_arns=_split(env.get("DEPLOYER_ARNS")),
             break_glass_arns=_split(env.get("BREAK_GLASS_ARNS")),
             trusted_accounts=_split(env.get("TRUSTED_ACCOUNT_IDS")),
             trusted_org_ids=_split(env.get("TRUSTED_ORG_IDS")),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING
 
 from remediator.events import CloudTrailRecord
 from remediator.findings import ActionResult, Decision, Finding, Mode, Outcome
 from remediator.rules import RULES, rules_for
 from remediator.rules.base import EvalContext
-from remediator.store import ACTION_BUDGET_PER_HOUR, over_budget
+from remediator.store import ACTION_BUDGET_PER_HOUR, over_budget, resource_key
 
 if TYPE_CHECKING:
     from remediator.aws import AwsClients
@@ -18,10 +19,24 @@ FAILED_CALL = "failed call"
 OWN_ACTION = "own action"
 
 
+@cache
+def remediation_actions() -> frozenset[str]:
+    """Every `service:Action` some rule's remediation declares: all our functions ever change. Read only when
+    one of our functions' sessions is the caller, so a cold start does not import the whole catalog for it."""
+    return frozenset(action for rule in RULES.values() for action in rule.META.remediation_actions)
+
+
+def action_of(record: CloudTrailRecord) -> str:
+    """The record's call as an IAM action: `iam.amazonaws.com` + `UpdateAccessKey` -> `iam:UpdateAccessKey`."""
+    return f"{record.eventSource.split('.', 1)[0]}:{record.eventName}"
+
+
 def is_own_action(record: CloudTrailRecord, context: EvalContext) -> bool:
-    """The caller is one of the stack's own roles: our remediation, not a change to judge."""
+    """Our remediation, not a change to judge: one of our functions, in its own role's session (named after the
+    function), making a call some rule's remediation declares. Anything else done with our roles is judged."""
     identity = record.identity
-    return context.settings.is_own(identity.issuer_arn) or context.settings.is_own(identity.arn)
+    return (context.settings.is_own_session(identity.arn, identity.issuer_arn)
+            and action_of(record) in remediation_actions())
 
 
 def decide(record: CloudTrailRecord, context: EvalContext, rule_ids: tuple[str, ...] | None = None) -> Decision:
@@ -73,8 +88,10 @@ def act(finding: Finding, aws: AwsClients, store: FindingsStore | None = None) -
         if not module.META.remediation_actions:  # a report-only rule (root_activity, iam_user_sprawl)
             return ActionResult(Outcome.NOTIFIED, f"reported only: {finding.rule} never changes anything.")
         return ActionResult(Outcome.SKIPPED, "nothing changed: no safe automatic remediation for this finding.")
-    if over_budget(store, finding.resource):
-        return ActionResult(Outcome.SKIPPED, f"nothing changed: we already changed {finding.resource.name} "
-                            f"{ACTION_BUDGET_PER_HOUR} times in the past hour; notify only until a human looks.")
+    if store is not None and over_budget(store, finding.resource, finding.rule):
+        return ActionResult(Outcome.SKIPPED, f"nothing changed: {finding.rule} already changed "
+                            f"{finding.resource.name} {ACTION_BUDGET_PER_HOUR} times in the past hour (a contested "
+                            "resource); notify only until a human looks.",
+                            contested=store.claim_contested(resource_key(finding.resource), finding.rule))
     return module.remediate(finding, aws)
 

@@ -74,6 +74,9 @@ class ActionResult:
     outcome: Outcome
     detail: str  # one sentence: what was changed and what the re-read showed, or why not
     error: str | None = None
+    # The rule's action budget on the resource ran out with this finding: send the one "contested resource"
+    # message (a person must look), besides the finding's own.
+    contested: bool = False
 
 
 @dataclass

@@ -79,6 +79,10 @@ def _guardrail_tampering(details: dict[str, Any]) -> str | None:
                         f"{region}"}[target]
 
 
+def _remediator_tampering(details: dict[str, Any]) -> str | None:
+    return f"aws events enable-rule --name {_q(details['rule_name'])}" if details.get("rule_name") else None
+
+
 # Rule id -> the command from the finding's details. Rules that only report have none.
 COMMANDS: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "access_keys": _access_keys,
@@ -86,6 +90,7 @@ COMMANDS: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "role_trust": _role_trust,
     "admin_grants": _admin_grants,
     "guardrail_tampering": _guardrail_tampering,
+    "remediator_tampering": _remediator_tampering,
 }
 
 

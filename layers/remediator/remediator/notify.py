@@ -17,6 +17,7 @@ from remediator.events import CloudTrailRecord
 from remediator.findings import ActionResult, Finding, Mode, Outcome, Severity
 from remediator.manual import fix_command
 from remediator.rules.base import partition_of
+from remediator.store import ACTION_BUDGET_PER_HOUR
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -286,3 +287,42 @@ def publish(sns: SNSClient, topic_arn: str, finding: Finding, record: CloudTrail
             result: ActionResult) -> str:
     """Publish one notification (`record` None: a finding of the scheduled sweep); returns the SNS MessageId."""
     return sns.publish(**build_publish_request(topic_arn, finding, record, result))["MessageId"]
+
+
+def contested_request(topic_arn: str, finding: Finding, record: CloudTrailRecord) -> dict[str, Any]:
+    """The one critical message when a rule's action budget on a resource is spent: a loop with infrastructure
+    as code, or someone undoing our fixes as fast as we make them. A person must look; we only notify now."""
+    resource = finding.resource.arn or finding.resource.name
+    text = "\n".join([
+        f"CRITICAL: contested resource {resource}",
+        "",
+        f"Rule {finding.rule} has changed {finding.resource.name} {ACTION_BUDGET_PER_HOUR} times in the past hour "
+        "and something keeps undoing it: a loop with infrastructure as code, or someone fighting the remediator.",
+        f"{finding.rule} now only reports changes to {finding.resource.name} (other rules still act) until the "
+        "hour has passed. A person must look: fix the source of the change, or exempt the resource.",
+        "",
+        f"Latest:  {record.eventName} by {record.identity.arn or record.identity.display_name}",
+        f"Where:   account {record.account or 'unknown'}, region {record.awsRegion or 'unknown'}",
+        f"Event:   {record.eventID or 'no eventID'}",
+    ])
+    title = f"[CRITICAL] {finding.rule}: contested resource ({finding.resource.name})"
+    attributes = {"severity": "critical", "rule": finding.rule, "account": record.account or "unknown",
+                  "action": "contested"}
+    document = json.dumps({"rule": finding.rule, "severity": "critical", "outcome": "contested",
+                           "account": record.account, "resource": {"kind": finding.resource.kind,
+                                                                   "name": finding.resource.name,
+                                                                   "arn": finding.resource.arn},
+                           "eventID": record.eventID, "eventName": record.eventName, "text": text})
+    return {
+        "TopicArn": topic_arn,
+        "Subject": "".join(ch if " " <= ch <= "~" else "?" for ch in title)[:100],
+        "MessageStructure": "json",
+        "Message": json.dumps({"default": text, "email": text, "sqs": document, "lambda": document}),
+        "MessageAttributes": {name: {"DataType": "String", "StringValue": value}
+                              for name, value in attributes.items()},
+    }
+
+
+def publish_contested(sns: SNSClient, topic_arn: str, finding: Finding, record: CloudTrailRecord) -> str:
+    """Publish the contested-resource message; returns the SNS MessageId."""
+    return sns.publish(**contested_request(topic_arn, finding, record))["MessageId"]

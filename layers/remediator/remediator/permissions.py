@@ -61,7 +61,8 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
     **dict.fromkeys(("cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus", "cloudtrail:StartLogging"),
                     "trail"),
     "cloudtrail:DescribeTrails": "account",
-    **dict.fromkeys(("events:DescribeRule", "events:ListTargetsByRule"), "event_rule"),
+    # (remediator_tampering re-enables a disabled rule of the stack's, and nothing else's.)
+    **dict.fromkeys(("events:DescribeRule", "events:EnableRule", "events:ListTargetsByRule"), "event_rule"),
     "sqs:GetQueueAttributes": "queue",
     # guardrail_tampering: a detector or recorder turned back on, then re-read.
     **dict.fromkeys(("guardduty:GetDetector", "guardduty:UpdateDetector"), "detector"),

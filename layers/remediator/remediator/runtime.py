@@ -15,7 +15,7 @@ from remediator.config import Settings
 from remediator.engine import FAILED_CALL, OWN_ACTION, act, decide
 from remediator.events import CloudTrailRecord, MalformedRecord, parse_envelope
 from remediator.findings import Decision, Finding, Outcome
-from remediator.notify import publish
+from remediator.notify import publish, publish_contested
 from remediator.rules import FUNCTIONS, RULES, rules_for
 from remediator.rules.base import EvalContext, iam_arn
 from remediator.state import LiveState, own_organization
@@ -81,6 +81,11 @@ def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, a
         elif result.outcome == Outcome.EXEMPT:
             _count(metrics, "FindingsExempt", finding)
         message_id = publish(aws.sns, settings.topic_arn, finding, record, result) if settings.topic_arn else None
+        if result.contested:
+            logger.error("contested resource", extra={"rule": finding.rule, "resource": finding.resource.name})
+            metrics.add_metric(name="ContestedResources", unit=MetricUnit.Count, value=1)
+            if settings.topic_arn:
+                publish_contested(aws.sns, settings.topic_arn, finding, record)
         if security_hub:
             _to_security_hub(aws, finding, record, result, logger, metrics)
         outcomes.append({**finding.as_spec(), "outcome": str(result.outcome), "detail": result.detail,

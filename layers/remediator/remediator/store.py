@@ -1,8 +1,9 @@
 """The findings table (DynamoDB): open findings with their grace period, actions taken, TTL.
 
 One table for every rule. Keys: `resource` ("<account>:<kind>/<name>") and `record`
-("finding#<rule>" for a finding, "action#<time>#<rule>" for an action, counted for the
-per-resource action budget). Open findings also carry `open_rule` and `due_at`, the keys of
+("finding#<rule>" for a finding, "action#<rule>#<time>" for an action, counted for the
+action budget of that rule on that resource, "contested#<rule>" for the one message that says a budget
+is spent). Open findings also carry `open_rule` and `due_at`, the keys of
 the sparse index `open-by-rule`: the sweep asks it which grace periods are over without a scan,
 and closing a finding removes it from the index. `expires_at` is the table's TTL attribute.
 The client is passed in, so Lambda, the CLI and tests share this code.
@@ -29,7 +30,8 @@ OPEN_INDEX = "open-by-rule"
 OPEN_RETENTION = timedelta(days=90)  # an open finding nobody follows up on disappears; the sweep re-finds it
 CLOSED_RETENTION = timedelta(days=30)  # kept for the audit trail, then dropped
 ACTION_RETENTION = timedelta(days=1)  # the action budget looks one hour back
-ACTION_BUDGET_PER_HOUR = 3  # changes to one resource per hour before we stop acting and only notify
+ACTION_BUDGET_PER_HOUR = 3  # changes by one rule to one resource per hour before it stops acting and only notifies
+CONTESTED_QUIET = timedelta(hours=1)  # one "contested resource" message per rule and resource in this long
 
 
 def utcnow() -> datetime:
@@ -171,28 +173,49 @@ class FindingsStore:
                             must_exist=True)
 
     def record_action(self, resource: str, rule: str, action: str) -> None:
-        """Count one change we made to a resource, for the per-resource action budget."""
+        """Count one change a rule made to a resource, for that rule's action budget on it."""
         now = self._clock()
         self._db.put_item(TableName=self._table, Item={
-            **self._key(resource, f"action#{_iso(now)}#{rule}"),
+            **self._key(resource, f"action#{rule}#{_iso(now)}"),
             "rule": {"S": rule}, "action": {"S": action[:1000]},
             "expires_at": {"N": str(int((now + ACTION_RETENTION).timestamp()))},
         })
 
-    def actions_in_last_hour(self, resource: str) -> int:
-        """How many changes we made to this resource in the past hour (one query, no scan)."""
+    def actions_in_last_hour(self, resource: str, rule: str) -> int:
+        """How many changes this rule made to this resource in the past hour (one query, no scan). Another
+        rule's changes never count: harmless changes can never use up the budget of a serious one."""
         since = _iso(self._clock() - timedelta(hours=1))
         response = self._db.query(TableName=self._table, Select="COUNT",
                                   KeyConditionExpression="#r = :r AND #k BETWEEN :since AND :end",
                                   ExpressionAttributeNames={"#r": "resource", "#k": "record"},
-                                  ExpressionAttributeValues={":r": {"S": resource}, ":since": {"S": f"action#{since}"},
-                                                             ":end": {"S": "action#~"}})
+                                  ExpressionAttributeValues={":r": {"S": resource},
+                                                             ":since": {"S": f"action#{rule}#{since}"},
+                                                             ":end": {"S": f"action#{rule}#~"}})
         return int(response.get("Count", 0))
 
+    def claim_contested(self, resource: str, rule: str) -> bool:
+        """True once per quiet period: the caller sends the one "contested resource" message, later events
+        (and concurrent invocations, by the conditional write) do not."""
+        now = self._clock()
+        try:
+            self._db.put_item(TableName=self._table, Item={
+                **self._key(resource, f"contested#{rule}"), "rule": {"S": rule},
+                "until": {"S": _iso(now + CONTESTED_QUIET)},
+                "expires_at": {"N": str(int((now + ACTION_RETENTION).timestamp()))},
+            }, ConditionExpression="attribute_not_exists(#r) OR #u < :now",
+                ExpressionAttributeNames={"#r": "resource", "#u": "until"},
+                ExpressionAttributeValues={":now": {"S": _iso(now)}})
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
-def over_budget(store: FindingsStore | None, resource: Resource) -> bool:
-    """Something keeps undoing our fix (a loop with another tool, a stubborn admin): stop acting, keep notifying."""
-    return store is not None and store.actions_in_last_hour(resource_key(resource)) >= ACTION_BUDGET_PER_HOUR
+
+def over_budget(store: FindingsStore | None, resource: Resource, rule: str) -> bool:
+    """Something keeps undoing this rule's fix (a loop with another tool, someone fighting us): the rule stops
+    acting on the resource and keeps notifying. Other rules keep their own budgets."""
+    return store is not None and store.actions_in_last_hour(resource_key(resource), rule) >= ACTION_BUDGET_PER_HOUR
 
 
 def findings_store(aws: AwsClients, table_name: str | None) -> FindingsStore | None:

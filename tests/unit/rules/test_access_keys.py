@@ -62,10 +62,15 @@ def test_deactivating_a_key_is_not_a_finding() -> None:
 def test_failed_call_and_own_action_are_skips() -> None:
     assert findings_for("create-own-access-key.json", errorCode="LimitExceeded").skipped == "failed call"
     ours = EvalContext(Settings(own_role_arns=frozenset({"arn:aws:iam::123456789012:role/remediator-keys"}),
+                                own_functions={"i-1": "arn:aws:iam::123456789012:role/remediator-keys"},
                                 live=False), AssumedState())
     identity = {"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/remediator-keys/i-1",
                 "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::123456789012:role/remediator-keys"}}}
-    assert findings_for("create-own-access-key.json", ours, userIdentity=identity).skipped == "own action"
+    # Our own function's session, but no remediation ever creates a key: judged like anyone's call.
+    judged = findings_for("create-own-access-key.json", ours, userIdentity=identity)
+    assert judged.skipped is None and [f.rule for f in judged.findings] == ["access_keys"]
+    reactivated = findings_for("reactivate-access-key.json", ours, userIdentity=identity)
+    assert reactivated.skipped == "own action"  # UpdateAccessKey is what access_keys' remediation calls
 
 
 def test_mode_off_means_no_finding() -> None:

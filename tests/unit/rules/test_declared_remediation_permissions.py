@@ -173,6 +173,14 @@ def stopped_recorder(iam: Any, settings: Settings) -> dict[str, Any]:
                            {"configurationRecorderName": "default"})
 
 
+def rule_disabled(iam: Any, settings: Settings) -> dict[str, Any]:
+    """Someone disables one of the stack's EventBridge rules (settings name it as ours)."""
+    events = boto3.client("events")
+    events.put_rule(Name="remediator-access_keys-1", EventPattern=json.dumps({"source": ["aws.iam"]}))
+    events.disable_rule(Name="remediator-access_keys-1")
+    return {**record("DisableRule", {"name": "remediator-access_keys-1"}), "eventSource": "events.amazonaws.com"}
+
+
 # rule id -> scenario -> (how the account and the record come about, settings beyond remediate mode)
 SCENARIOS: dict[str, dict[str, tuple[Callable[[Any, Settings], dict[str, Any]], dict[str, Any]]]] = {
     "access_keys": {"a key for another user": (key_for_another_user, {})},
@@ -185,6 +193,10 @@ SCENARIOS: dict[str, dict[str, tuple[Callable[[Any, Settings], dict[str, Any]], 
         "an MFA device enrolled by someone else for an admin": (mfa_enrolled_for_an_admin, {}),
     },
     "role_trust": {"a role anyone can assume": (role_trusting_everyone, {})},
+    "remediator_tampering": {
+        "a rule of the stack disabled": (rule_disabled, {"own_functions": {
+            "remediator-access_keys": f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/remediator-access_keys"}}),
+    },
     "admin_grants": {
         **{f"an admin policy attached to a {kind}": (attach_admin_policy(kind), {}) for kind in KEYS},
         **{f"an admin inline policy put on a {kind}": (put_admin_policy(kind), {}) for kind in KEYS},

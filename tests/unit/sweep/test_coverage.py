@@ -34,3 +34,16 @@ def test_watched_rules_and_queues_come_from_the_environment() -> None:
     assert watched.rules == {"s-A-1": "arn:aws:lambda:us-east-1:1:function:a", "s-B-2": "arn:b"}
     assert watched.queues == ("https://sqs/1/q1", "https://sqs/1/q2")
     assert Watched.from_env({}) == Watched()
+
+
+def test_the_templates_compact_form_names_each_rule_function_and_queue() -> None:
+    watched = Watched.from_env({"WATCHED_FUNCTIONS": "access_keys:1,console_mfa:2", "STACK_NAME": "rem"},
+                               region="eu-west-1", account="111122223333")
+    function = "arn:aws:lambda:eu-west-1:111122223333:function:rem-"
+    assert watched.rules == {"rem-access_keys-1": f"{function}access_keys",
+                             "rem-console_mfa-1": f"{function}console_mfa",
+                             "rem-console_mfa-2": f"{function}console_mfa"}
+    queue = "https://sqs.eu-west-1.amazonaws.com/111122223333/rem-"
+    assert watched.queues == (f"{queue}access_keys-rule-dlq", f"{queue}access_keys-function-dlq",
+                              f"{queue}console_mfa-rule-dlq", f"{queue}console_mfa-function-dlq",
+                              f"{queue}sweep-function-dlq", f"{queue}sweep-schedule-dlq")

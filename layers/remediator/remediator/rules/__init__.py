@@ -38,12 +38,13 @@ if TYPE_CHECKING:  # mypy checks every rule module against the contract: META, e
         console_mfa,
         guardrail_tampering,
         iam_user_sprawl,
+        remediator_tampering,
         role_trust,
         root_activity,
     )
 
     CHECKED: tuple[RuleModule, ...] = (access_keys, console_mfa, root_activity, iam_user_sprawl, role_trust,
-                                       admin_grants, guardrail_tampering)
+                                       admin_grants, guardrail_tampering, remediator_tampering)
 
 # Which rules each Lambda function (functions/<name>/) runs. One concern, one function, one role.
 FUNCTIONS: dict[str, tuple[str, ...]] = {
@@ -54,6 +55,8 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "role_trust": ("role_trust",),
     "admin_grants": ("admin_grants",),
     "guardrail_tampering": ("guardrail_tampering",),
+    # Its own function and role: events that change our functions or roles may arrive while the others are impaired.
+    "remediator_tampering": ("remediator_tampering",),
 }
 
 

@@ -44,6 +44,11 @@ def iam_name(value: Any) -> str | None:
 CONSOLE_SIGN_IN = "AWS Console Sign In via CloudTrail"
 
 
+def _wildcard(pattern: str) -> re.Pattern[str]:
+    """An EventBridge wildcard (`*` matches any text, nothing else is special) as a regular expression."""
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
+
+
 @dataclass(frozen=True)
 class Trigger:
     """One EventBridge pattern a rule reacts to. Empty tuples mean "any"."""
@@ -55,12 +60,19 @@ class Trigger:
     identity_types: tuple[str, ...] = ()
     # Failed calls are never findings, except where a failure is itself the signal (root credentials tried).
     include_failed_calls: bool = False
+    # Sessions of roles whose ARN matches one of these EventBridge wildcards (`*` any text), e.g. our IAM path.
+    issuer_wildcards: tuple[str, ...] = ()
+    # Changes to resources that live only in the hub's region (the stack's own): other regions forward nothing.
+    hub_region_only: bool = False
 
     def matches(self, record: CloudTrailRecord) -> bool:
         """The same decision EventBridge makes with `event_pattern()`, for the CLI and tests."""
         if self.event_sources and record.eventSource not in self.event_sources:
             return False
         if self.event_names and record.eventName not in self.event_names:
+            return False
+        if self.issuer_wildcards and not any(_wildcard(w).fullmatch(record.identity.issuer_arn or "")
+                                             for w in self.issuer_wildcards):
             return False
         return not self.identity_types or record.identity.type in self.identity_types
 
@@ -73,6 +85,9 @@ class Trigger:
             detail["eventName"] = list(self.event_names)
         if self.identity_types:
             detail["userIdentity"] = {"type": list(self.identity_types)}
+        if self.issuer_wildcards:
+            detail.setdefault("userIdentity", {})["sessionContext"] = {
+                "sessionIssuer": {"arn": [{"wildcard": w} for w in self.issuer_wildcards]}}
         if API_CALL in self.detail_types and not self.include_failed_calls:
             detail["errorCode"] = [{"exists": False}]
         pattern: dict[str, Any] = {"detail-type": list(self.detail_types), "detail": detail}

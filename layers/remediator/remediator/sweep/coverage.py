@@ -25,17 +25,31 @@ ENABLED = frozenset({"ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"}
 
 @dataclass(frozen=True)
 class Watched:
-    """Our own rules (name -> the function ARN it must target) and dead-letter queues (URLs), from the
-    environment the template sets: WATCHED_RULES="name=arn,..." and WATCHED_QUEUES="url,...". """
+    """Our own rules (name -> the function ARN it must target) and dead-letter queues (URLs). The template sets
+    WATCHED_FUNCTIONS="<function>:<number of rules>,..." and STACK_NAME: the stack names its rules
+    `<stack>-<function>-<n>`, its functions `<stack>-<function>` and its queues `<stack>-<function>-rule-dlq`
+    and `-function-dlq`. WATCHED_RULES="name=arn,..." and WATCHED_QUEUES="url,..." name them outright."""
 
     rules: Mapping[str, str] = field(default_factory=dict)
     queues: tuple[str, ...] = ()
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Watched:
+    def from_env(cls, env: Mapping[str, str], *, region: str = "us-east-1", account: str = "",
+                 partition: str = "aws") -> Watched:
         pairs = (item.strip().split("=", 1) for item in env.get("WATCHED_RULES", "").split(",") if "=" in item)
-        return cls(rules={name.strip(): arn.strip() for name, arn in pairs},
-                   queues=tuple(url.strip() for url in env.get("WATCHED_QUEUES", "").split(",") if url.strip()))
+        rules = {name.strip(): arn.strip() for name, arn in pairs}
+        queues = [url.strip() for url in env.get("WATCHED_QUEUES", "").split(",") if url.strip()]
+        stack = env.get("STACK_NAME", "").strip()
+        if stack and account:
+            function_arn = f"arn:{partition}:lambda:{region}:{account}:function:{stack}-"
+            queue_url = f"https://sqs.{region}.amazonaws.com/{account}/{stack}-"
+            for item in env.get("WATCHED_FUNCTIONS", "").split(","):
+                name, _, count = item.strip().partition(":")
+                if name and count.isdigit():
+                    rules.update({f"{stack}-{name}-{n}": f"{function_arn}{name}" for n in range(1, int(count) + 1)})
+                    queues += [f"{queue_url}{name}-rule-dlq", f"{queue_url}{name}-function-dlq"]
+            queues += [f"{queue_url}sweep-function-dlq", f"{queue_url}sweep-schedule-dlq"]
+        return cls(rules=rules, queues=tuple(queues))
 
 
 def _finding(kind: str, name: str, account: str, reason: str, arn: str | None = None) -> Finding:

@@ -17,6 +17,14 @@ from remediator.sweep.coverage import Watched
 from remediator.sweep.run import run_sweep
 
 
+def _watched(context: Any) -> Watched:
+    """Our own rules and queues, named from the stack name and the partition, region and account of our ARN."""
+    parts = str(getattr(context, "invoked_function_arn", "") or "").split(":")
+    if len(parts) < 5:
+        return Watched.from_env(os.environ)
+    return Watched.from_env(os.environ, partition=parts[1], region=parts[3], account=parts[4])
+
+
 def make_sweep_handler(service: str = "sweep") -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The handler: one sweep per invocation, stopping to act 20 s before the function's deadline."""
     logger = Logger(service=service)
@@ -30,7 +38,7 @@ def make_sweep_handler(service: str = "sweep") -> Callable[[dict[str, Any], Any]
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         report = run_sweep(aws, settings, store=findings_store(aws, settings.findings_table),
                            remaining_seconds=(lambda: remaining() / 1000) if remaining else (lambda: float("inf")),
-                           watched=Watched.from_env(os.environ))
+                           watched=_watched(context))
         summary = report.as_dict()
         logger.info("sweep", extra={"sweep": summary})
         for check, count in summary["findings"].items():
