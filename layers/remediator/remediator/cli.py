@@ -12,6 +12,7 @@ from typing import Any, TextIO
 from remediator.config import Settings
 from remediator.engine import decide
 from remediator.events import MalformedRecord, parse_record, read_event_file
+from remediator.exemption_list import ExemptionList
 from remediator.findings import Decision
 from remediator.rules.base import EvalContext
 from remediator.state import AccountState, AssumedState
@@ -82,13 +83,18 @@ def evaluate_files(paths: list[str], context: EvalContext, *, as_json: bool, out
     return status
 
 
-def _state(live: bool) -> AccountState:
+def _state(live: bool, settings: Settings) -> tuple[AccountState, ExemptionList | None]:
+    """Dry run: no account, so no exemption list either (the reason says what was assumed). --live: the
+    account's state and the exemption table EXEMPTIONS_TABLE names, with your credentials."""
     if not live:
-        return AssumedState()
+        return AssumedState(), None
     from remediator.aws import AwsClients
+    from remediator.exemption_list import ExemptionTable
     from remediator.state import LiveState
 
-    return LiveState(AwsClients().iam)
+    aws = AwsClients()
+    table = ExemptionTable(aws.dynamodb, settings.exemptions_table) if settings.exemptions_table else None
+    return LiveState(aws.iam), table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "evaluate":
-        state = _state(args.live)
-        context = EvalContext(Settings.from_env(live=args.live), state)
+        settings = Settings.from_env(live=args.live)
+        context = EvalContext(settings, *_state(args.live, settings))
         return evaluate_files(args.files, context, as_json=args.json, out=sys.stdout, err=sys.stderr)
     if importlib.util.find_spec(DEV_TOOLS) is None:
         print(f"remediator {args.command}: needs the development tools ({DEV_TOOLS}, with moto), which are not "

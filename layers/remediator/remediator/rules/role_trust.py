@@ -118,7 +118,7 @@ def _provider_change(record: CloudTrailRecord, context: EvalContext) -> Finding:
     reason = (f"{record.identity.display_name} {change} {kind} identity provider {provider}: whoever controls "
               "that provider can sign in to every role that trusts it. Confirm the provider is yours and that "
               "the roles trusting it pin its audience.")
-    exemption = exemption_for(context, record, "provider", None, arn)
+    exemption = exemption_for(context, record, "provider", None, arn, rule=META.id)
     reason, _ = exemption.applied_to(reason, None)
     return Finding(rule=META.id, severity=Severity.HIGH, reason=reason,
                    resource=Resource("identity_provider", (arn or provider).rsplit("/", 1)[-1], record.account, arn),
@@ -147,11 +147,10 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
         except PolicyParseError as error:
             problem += f"; the role's current trust policy is unreadable ({error})"
     if document is None:
-        exemption = exemption_for(context, record, "role", role, arn)
+        exemption = exemption_for(context, record, "role", role, arn, rule=META.id)
         reason = f"{what}, but its trust policy could not be read: {problem}. Reported for review; nothing will " \
                  "be changed."
-        if exemption.exempt:
-            reason += f" Exempt: {exemption.reason}."
+        reason = exemption.explained(reason)
         return Finding(rule=META.id, severity=Severity.LOW, resource=resource, reason=reason, exempt=exemption.exempt,
                        exempt_reason=exemption.reason, details={"role": role})
 
@@ -166,7 +165,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
                                    for issue in verdict.issues))
     reason = f"{what} whose trust policy lets outsiders assume it ({whys}).{_external_id_note(verdict)}"
     if context.assumed:
-        reason += " State assumed (dry run): the role has no remediator:exempt tag."
+        reason += " State assumed (dry run): the role has no exemption."
 
     replacement = strip_trust_statements(document, offending)
     labels = ", ".join(_statement_label(document, index) for index in offending)
@@ -177,7 +176,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
                   else f"replace the trust policy of role {role} with the same document minus {labels}")
     else:
         reason += " The event does not name the role, so nothing can be changed."
-    exemption = exemption_for(context, record, "role", role, arn)
+    exemption = exemption_for(context, record, "role", role, arn, rule=META.id)
     reason, action = exemption.applied_to(reason, action)
     return Finding(
         rule=META.id, severity=severity, reason=reason, resource=resource, action=action,
