@@ -10,9 +10,11 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sts import STSClient
 
 # IAM throttles without a published limit: adaptive retries back off client-side too.
 CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=10)
@@ -45,3 +47,13 @@ class AwsClients:
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
         return self._session.client("dynamodb", **self._options())
+
+    @cached_property
+    def sts(self) -> STSClient:
+        """Who is calling (`remediator exempt` records it with each entry)."""
+        return self._session.client("sts", **self._options())
+
+    @cached_property
+    def cloudformation(self) -> CloudFormationClient:
+        """The stack's outputs (`remediator exempt` finds the exemption table there)."""
+        return self._session.client("cloudformation", **self._options())

@@ -1,4 +1,4 @@
-"""`remediator`: evaluate events in dry run, run the local demo, or run the sweep."""
+"""`remediator`: evaluate events in dry run, run the local demo or the sweep, manage the exemption list."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from remediator import exemption_admin
 from remediator.config import Settings
 from remediator.engine import decide
 from remediator.events import MalformedRecord, parse_record, read_event_file
@@ -116,12 +117,15 @@ def main(argv: list[str] | None = None) -> int:
     sweep.add_argument("--live", action="store_true", help="your AWS credentials and account")
     sweep.add_argument("--remediate", action="store_true", help="act as remediate mode would (default: dry run)")
     sweep.add_argument("--json", action="store_true", help="machine-readable report")
+    exemption_admin.add_parser(commands)
     args = parser.parse_args(argv)
 
     if args.command == "evaluate":
         settings = Settings.from_env(live=args.live)
         context = EvalContext(settings, *_state(args.live, settings))
         return evaluate_files(args.files, context, as_json=args.json, out=sys.stdout, err=sys.stderr)
+    if args.command == "exempt":
+        return exemption_admin.run(args, sys.stdout, sys.stderr)
     if importlib.util.find_spec(DEV_TOOLS) is None:
         print(f"remediator {args.command}: needs the development tools ({DEV_TOOLS}, with moto), which are not "
               "installed; in a checkout, `make .venv/bin/.installed` installs them.", file=sys.stderr)

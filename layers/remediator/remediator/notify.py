@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+import shlex
 from typing import TYPE_CHECKING, Any
 
-from remediator.config import EXEMPT_TAG
 from remediator.events import CloudTrailRecord
 from remediator.findings import ActionResult, Finding, Outcome, Severity
 
@@ -34,12 +34,14 @@ def subject(finding: Finding, result: ActionResult) -> str:
 
 
 def _how_to_exempt(finding: Finding) -> str:
-    kind = finding.resource.kind
-    if kind in {"user", "role"}:
-        verb = "tag-user --user-name" if kind == "user" else "tag-role --role-name"
-        return (f"aws iam {verb} {finding.resource.name} --tags Key={EXEMPT_TAG},Value=<reason>  "
-                "(or add the principal ARN to the BreakGlassArns parameter)")
-    return f"set the {finding.rule} mode to notify or off in the stack parameters"
+    """An exemption admin's command for this resource and rule; every value is quoted, so a name in the
+    message can never turn the pasted line into a redirect or a second command."""
+    pattern = finding.resource.arn
+    if not pattern:
+        return (f"an exemption admin runs remediator exempt add --pattern 'ARN' --rule {shlex.quote(finding.rule)} "
+                "... (the event names no ARN to suggest), or sets the rule's mode in the stack parameters")
+    return (f"an exemption admin runs remediator exempt add --pattern {shlex.quote(pattern)} "
+            f"--rule {shlex.quote(finding.rule)} --reason '<why>' --expires 'YYYY-MM-DD' --approver '<who>'")
 
 
 def email_text(finding: Finding, record: CloudTrailRecord, result: ActionResult) -> str:
