@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from remediator.arns import canonical, parse_arn, pattern_matches
-from remediator.exemption_list import ALL_RULES, ExemptionEntry, ExemptionTable, forget_cached_entries
+from remediator.exemption_list import ALL_RULES, SORT_KEY, ExemptionEntry, ExemptionTable, forget_cached_entries
 from remediator.rule_ids import RULE_IDS
 from remediator.state import StateUnreadable
 
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 MAX_EXEMPTION_DAYS = 365  # an exemption is re-approved at least once a year
 DEFAULT_STACK = "compliance-remediator"
 TABLE_OUTPUT = "ExemptionsTableName"
-SORT_KEY = "entry"  # "<rule>#<added at>": re-adding after an expiry keeps the old entry as history
 ACCOUNT = re.compile(r"\d{12}")
 
 
@@ -95,8 +94,7 @@ def add(aws: AwsClients, table: str, args: argparse.Namespace, out: TextIO) -> N
     now = datetime.now(UTC)
     entry = new_entry(args.pattern, args.rule, args.reason, args.expires, args.approver,
                       added_by=caller_arn(aws), today=now.date(), now=now)
-    item = {**entry.as_item(), SORT_KEY: {"S": f"{entry.rule}#{entry.added_at}"}}
-    aws.dynamodb.put_item(TableName=table, Item=item)
+    aws.dynamodb.put_item(TableName=table, Item=entry.as_item())
     forget_cached_entries()
     print(f"added: {entry.describe()}", file=out)
 

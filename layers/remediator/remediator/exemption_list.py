@@ -8,7 +8,7 @@ within minutes without a redeploy. An entry past its expiry never matches; the f
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 CACHE_SECONDS = 300  # how stale a function's copy of the list may be: a new entry counts within 5 minutes
 ALL_RULES = "*"
+SORT_KEY = "entry"  # "<rule>#<added at>"
 FIELDS = ("pattern", "rule", "reason", "expires", "approver")
 
 
@@ -72,8 +73,10 @@ class ExemptionEntry:
         return f"{self.label} ({self.reason}; approved by {self.approver}; until {self.expires})"
 
     def as_item(self) -> dict[str, Any]:
-        """The DynamoDB item (low-level client format)."""
-        values = {"pattern": self.pattern, "rule": self.rule, "reason": self.reason, "expires": self.expires,
+        """The DynamoDB item (low-level client format); the sort key keeps an expired entry as history when
+        the same pattern and rule are approved again."""
+        values = {"pattern": self.pattern, SORT_KEY: f"{self.rule}#{self.added_at or ''}", "rule": self.rule,
+                  "reason": self.reason, "expires": self.expires,
                   "approver": self.approver, "added_by": self.added_by, "added_at": self.added_at}
         return {name: {"S": value} for name, value in values.items() if value}
 
@@ -138,16 +141,17 @@ def forget_cached_entries() -> None:
 class ExemptionTable:
     """The list as the stack's table holds it, cached for CACHE_SECONDS per table across invocations."""
 
-    def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table: str, clock: Callable[[], float] = time.monotonic) -> None:
         self._dynamodb = dynamodb
         self.table = table
+        self._clock = clock
 
     def entries(self) -> tuple[ExemptionEntry, ...]:
         cached = _cache.get(self.table)
-        if cached and cached[0] > time.monotonic():
+        if cached and cached[0] > self._clock():
             return cached[1]
         entries = tuple(self.read_all())
-        _cache[self.table] = (time.monotonic() + CACHE_SECONDS, entries)
+        _cache[self.table] = (self._clock() + CACHE_SECONDS, entries)
         return entries
 
     def read_all(self) -> list[ExemptionEntry]:
@@ -161,3 +165,13 @@ class ExemptionTable:
                 raise StateUnreadable(f"the exemption list, table {self.table} ({code})") from error
             raise
         return [entry for item in items if (entry := ExemptionEntry.from_item(item)) is not None]
+
+
+def table_definition(table_name: str) -> dict[str, Any]:
+    """`create_table` arguments matching the template's ExemptionsTable (tests and local runs use it)."""
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in ("pattern", SORT_KEY)],
+        "KeySchema": [{"AttributeName": "pattern", "KeyType": "HASH"}, {"AttributeName": SORT_KEY, "KeyType": "RANGE"}],
+    }
