@@ -47,7 +47,8 @@ def check_pattern(pattern: str) -> str:
     kind, slash, rest = arn.resource.partition("/")
     literal = re.sub(r"[*?]", "", rest if slash else arn.resource)
     if not literal:
-        raise Refused(f"{pattern} would exempt every {kind or 'resource'} of the account; name the principal or "
+        what = kind if slash and kind.strip("*?") else "resource"
+        raise Refused(f"{pattern} would exempt every {what} of the account; name the principal or "
                       "resource (wildcards inside a name are allowed)")
     if arn.service == "iam" and "/" in rest and any(ch in arn.resource for ch in "*?"):
         raise Refused(f"{pattern}: IAM paths are chosen by whoever creates the entity; name it without a path")
@@ -72,7 +73,7 @@ def new_entry(pattern: str, rule: str, reason: str, expires: str, approver: str,
     if added_by and pattern_matches(pattern, added_by):
         raise Refused(f"{pattern} matches you ({added_by}): nobody may exempt themselves; ask another admin")
     return ExemptionEntry(pattern, rule, reason.strip(), until.isoformat(), approver.strip(), added_by=added_by,
-                          added_at=now.isoformat(timespec="seconds").replace("+00:00", "Z"))
+                          added_at=now.isoformat(timespec="microseconds").replace("+00:00", "Z"))
 
 
 def table_name(aws: AwsClients, table: str | None, stack: str) -> str:
@@ -94,7 +95,8 @@ def add(aws: AwsClients, table: str, args: argparse.Namespace, out: TextIO) -> N
     now = datetime.now(UTC)
     entry = new_entry(args.pattern, args.rule, args.reason, args.expires, args.approver,
                       added_by=caller_arn(aws), today=now.date(), now=now)
-    aws.dynamodb.put_item(TableName=table, Item=entry.as_item())
+    # Never overwrite an entry: the list is also the history of what was approved.
+    aws.dynamodb.put_item(TableName=table, Item=entry.as_item(), ConditionExpression="attribute_not_exists(pattern)")
     forget_cached_entries()
     print(f"added: {entry.describe()}", file=out)
 
