@@ -104,3 +104,23 @@ def test_the_table_is_found_from_the_stack_output(table, capsys) -> None:
     assert len(_items(table)) == 1
     assert main(["exempt", "list", "--stack", "not-deployed"]) == 2
     assert "not-deployed" in capsys.readouterr().err
+
+
+def test_evaluate_reads_the_list_only_with_live(table, capsys, monkeypatch) -> None:
+    """Dry run: no account, no list (the reason says what was assumed); --live: the list EXEMPTIONS_TABLE names."""
+    from tests.conftest import EVENTS
+
+    bob = f"arn:aws:iam::{A}:user/bob"
+    entry = ExemptionEntry(bob, "access_keys", "CI key rotation", SOON, "Dana Ito", added_at="2026-11-01T00:00:00Z")
+    table.put_item(TableName="exemptions", Item=entry.as_item())
+    boto3.client("iam").create_user(UserName="bob")
+    monkeypatch.setenv("EXEMPTIONS_TABLE", "exemptions")
+    event = str(EVENTS / "create-access-key-for-another-user.json")
+
+    assert main(["evaluate", "--json", event]) == 0
+    [dry] = json.loads(capsys.readouterr().out)["findings"]
+    assert dry["exempt"] is False and "State assumed (dry run): the user exists and has no exemption." in dry["reason"]
+
+    assert main(["evaluate", "--json", "--live", event]) == 0
+    [live] = json.loads(capsys.readouterr().out)["findings"]
+    assert live["exempt"] is True and f"exemption {bob} for access_keys (CI key rotation" in live["reason"]
