@@ -281,7 +281,7 @@ def _decide_version(record: CloudTrailRecord, context: EvalContext) -> tuple[Gra
 
 
 def _exemption(record: CloudTrailRecord, target: Target, context: EvalContext) -> Exemption:
-    """Tags only on users and roles (IAM groups carry none); groups and policies: the break-glass list only."""
+    """Tags only on users and roles (IAM groups carry none); groups and policies: break-glass and the list."""
     group_arn = (target.details or {}).get("group_arn")
     if group_arn and context.settings.is_break_glass(group_arn):
         return Exemption(True, f"{group_arn} is a break-glass principal")
