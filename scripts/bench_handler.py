@@ -57,7 +57,7 @@ def environment(endpoint: str) -> dict[str, str]:
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_LAMBDA_FUNCTION_NAME": "access-keys",
         "POWERTOOLS_METRICS_NAMESPACE": "ComplianceRemediator", "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "MODE_ACCESS_KEYS": "remediate", "IDEMPOTENCY_TABLE": "idempotency",
+        "MODE_ACCESS_KEYS": "remediate", "IDEMPOTENCY_TABLE": "idempotency", "EXEMPTIONS_TABLE": "exemptions",
     }
 
 
@@ -68,6 +68,15 @@ def setup_account() -> str:
     dynamodb.create_table(TableName="idempotency", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
                           AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
                           BillingMode="PAY_PER_REQUEST")
+    # The exemption lookup is on the path: a list of a few entries, none for the benchmark's users.
+    from remediator.exemption_list import ExemptionEntry
+    from remediator.exemption_list import table_definition as exemption_table
+
+    dynamodb.create_table(**exemption_table("exemptions"))
+    for number in range(5):
+        entry = ExemptionEntry(f"arn:aws:iam::123456789012:role/vendor-{number}", "*", "benchmark", "2099-12-31",
+                               "benchmark", added_at=f"2026-01-0{number + 1}T00:00:00Z")
+        dynamodb.put_item(TableName="exemptions", Item=entry.as_item())
     return sns.create_topic(Name="findings")["TopicArn"]
 
 

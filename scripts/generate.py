@@ -515,6 +515,11 @@ def function_block(f: Function) -> str:
                 Resource:
                   - !GetAtt FindingsTable.Arn
                   - !Sub "${{FindingsTable.Arn}}/index/*"
+              # The central exemption list: read, never written (only the exemption admins write it).
+              - Sid: ReadExemptionList
+                Effect: Allow
+                Action: dynamodb:Scan
+                Resource: !GetAtt ExemptionsTable.Arn
               - Sid: SendFailedEventsToOwnDLQ
                 Effect: Allow
                 Action: sqs:SendMessage

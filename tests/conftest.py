@@ -51,3 +51,11 @@ def corpus() -> Path:
     if not (path / "events" / "labels.json").is_file():
         pytest.skip(f"third-party corpus not found at {path} (set REMEDIATOR_CORPUS)")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_exemption_list_cache() -> None:
+    """Functions keep the exemption list for minutes; each test starts from its own moto account's list."""
+    from remediator.exemption_list import forget_cached_entries
+
+    forget_cached_entries()

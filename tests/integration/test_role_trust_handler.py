@@ -90,7 +90,9 @@ def test_notify_mode_reports_and_changes_nothing(stack, monkeypatch) -> None:
     assert "Remediate mode would: replace the trust policy of role github-deploy" in message["Message"]
 
 
-def test_an_exempt_role_is_reported_as_exempt_and_left_alone(stack) -> None:
+def test_an_exempt_role_is_reported_as_exempt_and_left_alone(stack, monkeypatch) -> None:
+    """Where the operator honours the tag, and it was on the role before the event."""
+    monkeypatch.setenv("HONOUR_EXEMPT_TAGS", "true")
     event = _enacted(stack, "update-assume-role-policy-foreign-account.json")
     stack["iam"].tag_role(RoleName="app-server", Tags=[{"Key": "remediator:exempt", "Value": "vendor, SEC-12"}])
     before = _trust(stack, "app-server")

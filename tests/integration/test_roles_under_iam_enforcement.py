@@ -21,6 +21,7 @@ from moto import mock_aws
 from moto.core.authorization import enable_iam_authentication
 
 from remediator.events import parse_envelope
+from remediator.exemption_list import table_definition as exemption_table
 from remediator.rules import FUNCTIONS, RULES
 from remediator.runtime import make_handler
 from remediator.store import table_definition
@@ -70,6 +71,7 @@ def test_function_does_its_job_with_only_its_role_permissions(function, event_fi
                               KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
                               AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
         dynamodb.create_table(**table_definition("findings"))
+        dynamodb.create_table(**exemption_table("exemptions"))
         deny = admin_iam.create_policy(PolicyName="DenyWithoutMfa", PolicyDocument=DENY_POLICY)["Policy"]["Arn"]
 
         admin_iam.create_user(UserName=f"as-{function}")
@@ -89,6 +91,7 @@ def test_function_does_its_job_with_only_its_role_permissions(function, event_fi
         monkeypatch.setenv("TOPIC_ARN", topic)
         monkeypatch.setenv("IDEMPOTENCY_TABLE", "idempotency")
         monkeypatch.setenv("FINDINGS_TABLE", "findings")
+        monkeypatch.setenv("EXEMPTIONS_TABLE", "exemptions")
         monkeypatch.setenv("DENY_WITHOUT_MFA_POLICY_ARN", deny)
         monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", function)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
@@ -103,6 +106,7 @@ def test_function_does_its_job_with_only_its_role_permissions(function, event_fi
         for finding in result["findings"]:
             assert finding["outcome"] != "failed", finding
             assert "Could not read" not in finding["reason"] and "AccessDenied" not in finding["detail"], finding
+            assert "exemption list" not in finding["reason"], finding  # the list was read
         messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
         assert len(messages) == len(result["findings"])
 
@@ -166,6 +170,7 @@ def test_sweep_does_its_job_with_only_its_role_permissions(role_statements, monk
         events.put_targets(Rule="remediator-AccessKeysFunctionCloudTrail-X", Targets=[{"Id": "fn", "Arn": function}])
         dlq = sqs.create_queue(QueueName="remediator-AccessKeysRuleDLQ-X")["QueueUrl"]
         monkeypatch.setenv("WATCHED_RULES", f"remediator-AccessKeysFunctionCloudTrail-X={function}")
+        monkeypatch.setenv("HONOUR_EXEMPT_TAGS", "true")  # the "exempt" user's tag counts: its read is exercised
         monkeypatch.setenv("WATCHED_QUEUES", dlq)
 
         _as_role(admin_iam, "as-sweep", role_statements["sweep"], monkeypatch)

@@ -41,8 +41,9 @@ def account():
         iam.create_access_key(UserName="api-only")
         policy = iam.create_policy(PolicyName="deny-without-mfa",
                                    PolicyDocument=json.dumps(deny_without_mfa_document()))["Policy"]["Arn"]
+        # kim's exemption tag counts: this account's operator turned tag exemptions on.
         settings = Settings(modes={"console_mfa": Mode.REMEDIATE}, sweep_mode=Mode.REMEDIATE, topic_arn=topic,
-                            deny_without_mfa_policy_arn=policy)
+                            deny_without_mfa_policy_arn=policy, honour_exempt_tags=True)
         yield {"iam": iam, "sqs": sqs, "queue": queue, "settings": settings, "policy": policy,
                "store": FindingsStore(db, "findings")}
 

@@ -104,6 +104,8 @@ class Resolver:
             if key == "Fn::Sub":
                 text, variables = (arg, {}) if isinstance(arg, str) else arg
                 return self.sub(text, variables)
+            if key == "Fn::Split":
+                return str(self(arg[1])).split(arg[0])
             if key == "Fn::Join":
                 return arg[0].join(str(item) for item in self(arg[1]))
             if key == "Fn::Split":

@@ -92,7 +92,7 @@ def test_expected_resources_per_type(deployed, cfn_template, functions):
     assert created["AWS::SNS::Topic"] == 1
     assert created["AWS::KMS::Key"] == 1
     assert created["AWS::KMS::Alias"] == 1
-    assert created["AWS::DynamoDB::Table"] == 2
+    assert created["AWS::DynamoDB::Table"] == 3  # idempotency, findings, the exemption list
     assert created["AWS::IAM::ManagedPolicy"] == 1
     assert created["AWS::Lambda::LayerVersion"] == 1
 

@@ -82,6 +82,7 @@ def _expected_plumbing(cfn: dict[str, Any], function: FunctionUnderTest) -> dict
         "dynamodb:GetItem": tables, "dynamodb:PutItem": tables, "dynamodb:UpdateItem": tables,
         "dynamodb:DeleteItem": {"getatt:IdempotencyTable.Arn"},
         "dynamodb:Query": {"getatt:FindingsTable.Arn", "getatt:FindingsTable.Arn/index/*"},
+        "dynamodb:Scan": {"getatt:ExemptionsTable.Arn"},  # the exemption list: read only
     }
 
 

@@ -6,6 +6,7 @@ Assertions are on key lines, not whole texts, so a wording tweak elsewhere does 
 from __future__ import annotations
 
 import json
+import shlex
 
 import boto3
 import pytest
@@ -39,6 +40,10 @@ CASES = {
     "guardrail_tampering": ("stop-logging.json", "aws cloudtrail start-logging --name"),
     "remediator_tampering": ("tag-user-remediator-exempt.json", None),
 }
+
+
+# Tampering with the remediator itself is reported whoever does it: a break-glass caller is no exemption.
+NEVER_EXEMPT = {"remediator_tampering"}
 
 
 def _finding(rule: str, mode: Mode = Mode.NOTIFY, exempt: bool = False) -> tuple[Finding, CloudTrailRecord]:
@@ -105,20 +110,23 @@ def test_the_email_and_chatbot_message_of_each_rule_and_outcome(rule: str, kind:
         assert any(step.startswith("Fix by hand: `" + command) for step in steps)
     else:
         assert fix is None
-    if kind == "exempt":
+    if kind == "exempt" and rule in NEVER_EXEMPT:
+        assert not finding.exempt and advice  # nobody, break-glass included, switches the guard of the guard off
+    elif kind == "exempt":
         assert advice is None and not any(step.startswith("Exempt") for step in steps)
         assert finding.exempt and "break-glass" in email
     else:
         assert advice and "<" not in advice and ">" not in advice  # pasted into a shell, nothing is redirected
-        if finding.resource.kind in ("user", "role"):
-            assert 'Value="why this is exempt"' in advice
+        if finding.resource.arn:
             [exempt_step] = [step for step in steps if step.startswith("Exempt")]
             command = exempt_step.split("`")[1]  # what a reader pastes: the command alone
-            assert command.startswith("aws iam tag-") and "(" not in command
+            words = shlex.split(command)
+            assert words[:5] == ["remediator", "exempt", "add", "--pattern", finding.resource.arn]
+            assert words[5:7] == ["--rule", rule] and "(" not in command
         if notify_only:
             assert "to notify" not in advice
     if notify_only and finding.resource.kind == "root":
-        assert advice is None or "RootActivityMode stack parameter to off" in advice
+        assert advice is None or "remediator exempt add" in advice or "RootActivityMode" in advice
 
 
 def test_the_deny_unless_mfa_message_says_it_blocks_access_keys_too() -> None:

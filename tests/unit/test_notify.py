@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 
 from remediator.events import parse_envelope
 from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
@@ -24,7 +25,7 @@ def test_json_message_has_default_email_and_chatbot_keys() -> None:
     assert set(message) == {"default", "email", "https", "sqs", "lambda"}
     assert message["default"] == message["email"]
     for expected in ("alice", "CreateAccessKey", "123456789012", "us-east-1", "198.51.100.23",
-                     "2026-11-24T09:15:42Z", "verified", "Undo:", "remediator:exempt"):
+                     "2026-11-24T09:15:42Z", "verified", "Undo:", "remediator exempt add --pattern"):
         assert expected in message["default"]
 
 
@@ -50,7 +51,7 @@ def test_exempt_finding_says_why_and_offers_no_exemption_hint() -> None:
                      resource=Resource("user", "ci"), exempt=True, exempt_reason="tagged")
     result = ActionResult(Outcome.EXEMPT, "nothing changed: tagged.")
     text = json.loads(build_publish_request("t", exempt, RECORD, result)["Message"])["default"]
-    assert "Exempt: nothing changed" in text and "Exempt:  aws iam" not in text
+    assert "Exempt: nothing changed" in text and "remediator exempt add" not in text
 
 
 def test_a_scheduled_finding_says_the_sweep_found_it_instead_of_who_did_what() -> None:
@@ -65,3 +66,18 @@ def test_a_scheduled_finding_says_the_sweep_found_it_instead_of_who_did_what() -
     chatbot = chatbot_payload(FINDING, None, VERIFIED)
     assert chatbot["metadata"]["eventType"] == "the scheduled sweep"
     assert chatbot["metadata"]["relatedResources"] == ["arn:aws:iam::123456789012:user/bob"]
+
+
+
+def test_exemption_advice_names_the_resource_and_rule_and_pastes_as_one_command() -> None:
+    """Every value is quoted: a resource name chosen by the actor cannot become a redirect or a second command."""
+    sneaky = Finding(rule="role_trust", severity=Severity.CRITICAL, reason="r",
+                     resource=Resource("role", "x", "123456789012", "arn:aws:iam::123456789012:role/a;b>c"))
+    text = json.loads(build_publish_request("t", sneaky, RECORD, VERIFIED)["Message"])["default"]
+    advice = text.split("Exempt:  ", 1)[1].splitlines()[0]
+    command, note = advice.split("  (", 1)
+    assert note == "an exemption admin runs it)"
+    words = shlex.split(command)
+    assert words[:7] == ["remediator", "exempt", "add", "--pattern", "arn:aws:iam::123456789012:role/a;b>c",
+                         "--rule", "role_trust"]
+    assert words[7:] == ["--reason", "why this is exempt", "--expires", "YYYY-MM-DD", "--approver", "who approved it"]

@@ -118,7 +118,9 @@ def run_cli(*, endpoint_url: str | None, live: bool, remediate: bool, as_json: b
             policy_arn = aws.iam.create_policy(PolicyName=DENY_POLICY_NAME,
                                                PolicyDocument=json.dumps(deny_without_mfa_document()))["Policy"]["Arn"]
         settings = replace(settings, sweep_mode=mode, modes={**settings.modes, "console_mfa": mode}, topic_arn=None,
-                           deny_without_mfa_policy_arn=policy_arn)
+                           deny_without_mfa_policy_arn=policy_arn,
+                           # the sample account exempts fay by tag, as an operator who turned tag exemptions on
+                           honour_exempt_tags=settings.honour_exempt_tags or server is not None)
         report = run_sweep(aws, settings)
         _print(report, as_json, out)
     finally:

@@ -10,6 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_cloudtrail import CloudTrailClient
     from mypy_boto3_config import ConfigServiceClient
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from mypy_boto3_guardduty import GuardDutyClient
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sts import STSClient
 
 # IAM throttles without a published limit: adaptive retries back off client-side too.
 CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=10)
@@ -99,3 +101,13 @@ class AwsClients:
             self._regional[key] = self._session.client("config", **self._regional_options(region))
         client: ConfigServiceClient = self._regional[key]
         return client
+
+    @cached_property
+    def sts(self) -> STSClient:
+        """Who is calling (`remediator exempt` records it with each entry)."""
+        return self._session.client("sts", **self._options())
+
+    @cached_property
+    def cloudformation(self) -> CloudFormationClient:
+        """The stack's outputs (`remediator exempt` finds the exemption table there)."""
+        return self._session.client("cloudformation", **self._options())

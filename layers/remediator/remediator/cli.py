@@ -1,4 +1,5 @@
-"""`remediator`: evaluate or replay events in dry run, redrive dead letters, run the local demo or the sweep."""
+"""`remediator`: evaluate or replay events in dry run, redrive dead letters, manage the exemption list, run the
+local demo or the sweep."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from remediator import exemption_admin
 from remediator.config import Settings
 from remediator.engine import decide
 from remediator.events import MalformedRecord, parse_record
+from remediator.exemption_list import ExemptionList
 from remediator.findings import Decision, decision_line
 from remediator.rules.base import EvalContext
 from remediator.state import AccountState, AssumedState
@@ -93,15 +96,18 @@ def asff_lines(raw: Any, context: EvalContext) -> list[dict[str, Any]]:
     return [to_asff(finding, record) for finding in decision.findings]
 
 
-def _state(live: bool) -> AccountState:
-    """Account state for --live (after checking, in seconds, that AWS answers); assumed otherwise."""
+def _state(live: bool, settings: Settings) -> tuple[AccountState, ExemptionList | None]:
+    """Dry run: no account, so no exemption list either (the reason says what was assumed). --live: the
+    account's state and the exemption table EXEMPTIONS_TABLE names, with your credentials."""
     if not live:
-        return AssumedState()
+        return AssumedState(), None
     from remediator.aws import AwsClients
+    from remediator.exemption_list import ExemptionTable
     from remediator.state import LiveState, own_organization
 
     aws = AwsClients()
-    return LiveState(aws.iam, aws, own_organization(aws))
+    table = ExemptionTable(aws.dynamodb, settings.exemptions_table) if settings.exemptions_table else None
+    return LiveState(aws.iam, aws, own_organization(aws)), table
 
 
 def _source_options(command: argparse.ArgumentParser) -> None:
@@ -189,8 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     redrive.add_argument("--function", help="function name or ARN (default: the one the message names)")
     redrive.add_argument("--dry-run", action="store_true", help="list what would be redriven; change nothing")
     redrive.add_argument("--max", type=int, metavar="N", help="at most N messages")
+    exemption_admin.add_parser(commands)
     args = parser.parse_args(argv)
 
+    if args.command == "exempt":
+        return exemption_admin.run(args, sys.stdout, sys.stderr)
     if args.command == "redrive":
         from remediator.redrive import run_cli as run_redrive
 
@@ -201,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         if prepared is None or not _live_ready(args.live, sys.stderr):
             return 2
         window, options = prepared
-        context = EvalContext(Settings.from_env(live=args.live), _state(args.live))
+        settings = Settings.from_env(live=args.live)
+        context = EvalContext(settings, *_state(args.live, settings))
         if args.command == "replay":
             from remediator.replay import replay as run_replay
 

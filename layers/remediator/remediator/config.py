@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from remediator.arns import same_principal
 from remediator.findings import Mode
 from remediator.rule_ids import RULE_IDS
 
@@ -56,6 +57,10 @@ class Settings:
     trusted_oidc_subjects: frozenset[str] = frozenset()
     topic_arn: str | None = None
     live: bool = True
+    # The central exemption list (a table only the exemption admins may write); none: no entry applies.
+    exemptions_table: str | None = None
+    # The remediator:exempt tag counts only where the operator says so (anyone who may tag may set it).
+    honour_exempt_tags: bool = False
     # console_mfa and the sweep
     mfa_grace_period_hours: int = 24
     console_mfa_remediation: str = "deny-policy"  # or "delete-login-profile"
@@ -106,7 +111,14 @@ class Settings:
         return function in self.own_functions and number.isdigit()
 
     def is_break_glass(self, *arns: str | None) -> bool:
-        return any(arn in self.break_glass_arns for arn in arns if arn)
+        """A break-glass ARN names one of these: a session by its role, a user or role by name whatever its
+        path and case (IAM names are unique so); the partition and the account must be the same."""
+        return self.break_glass_match(*arns) is not None
+
+    def break_glass_match(self, *arns: str | None) -> str | None:
+        """The first of `arns` that a break-glass ARN names, else None."""
+        return next((arn for arn in arns if arn and any(same_principal(glass, arn) for glass in
+                                                           self.break_glass_arns)), None)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, live: bool = True) -> Settings:
@@ -132,6 +144,8 @@ class Settings:
             trusted_oidc_subjects=_split(env.get("TRUSTED_OIDC_SUBJECTS")),
             topic_arn=env.get("TOPIC_ARN") or None,
             live=live,
+            exemptions_table=env.get("EXEMPTIONS_TABLE") or None,
+            honour_exempt_tags=_flag(env.get("HONOUR_EXEMPT_TAGS")),
             mfa_grace_period_hours=max(0, _int(env.get("MFA_GRACE_PERIOD_HOURS"), 24)),
             console_mfa_remediation=(
                 "delete-login-profile" if env.get("CONSOLE_MFA_REMEDIATION", "").strip().lower()

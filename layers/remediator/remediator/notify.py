@@ -12,7 +12,6 @@ import shlex
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from remediator.config import EXEMPT_TAG
 from remediator.events import CloudTrailRecord
 from remediator.findings import ActionResult, Finding, Mode, Outcome, Severity
 from remediator.manual import fix_command
@@ -72,19 +71,15 @@ def mode_parameter(rule: str) -> str:
 
 
 def _how_to_exempt(finding: Finding) -> tuple[str, str]:
-    """(shell command or "", what else to do): a command is pasted whole, so nothing else goes in it."""
-    from remediator.rules import RULES
-
-    kind = finding.resource.kind
-    if kind in {"user", "role"}:
-        verb = "tag-user --user-name" if kind == "user" else "tag-role --role-name"
-        return (f"aws iam {verb} {shlex.quote(finding.resource.name)} --tags "
-                f'Key={EXEMPT_TAG},Value="why this is exempt"',
-                "or add the principal ARN to the BreakGlassArns parameter")
-    if finding.rule in RULES and not RULES[finding.rule].META.remediation_actions:
-        return "", (f"{finding.rule} only reports, it never changes anything; to stop these reports, set the "
-                    f"{mode_parameter(finding.rule)} stack parameter to off")
-    return "", f"set the {mode_parameter(finding.rule)} stack parameter to notify (report only) or off"
+    """(shell command or "", who runs it or what else to do). Every value is quoted, so a name chosen by the
+    actor of the event can never turn the pasted line into a redirect or a second command."""
+    pattern = finding.resource.arn
+    if not pattern:
+        return "", (f"the event names no ARN to suggest: an exemption admin adds one with remediator exempt add "
+                    f"--rule {finding.rule}, or sets {mode_parameter(finding.rule)} in the stack parameters")
+    return (f"remediator exempt add --pattern {shlex.quote(pattern)} --rule {shlex.quote(finding.rule)} "
+            "--reason 'why this is exempt' --expires YYYY-MM-DD --approver 'who approved it'",
+            "an exemption admin runs it")
 
 
 # Where the other services' resources a finding names are looked at (the resource kind -> console page).

@@ -14,6 +14,7 @@ from remediator.aws import AwsClients
 from remediator.config import Settings
 from remediator.engine import FAILED_CALL, OWN_ACTION, act, decide
 from remediator.events import CloudTrailRecord, MalformedRecord, parse_envelope
+from remediator.exemption_list import ExemptionTable
 from remediator.findings import Decision, Finding, Outcome
 from remediator.notify import publish, publish_contested
 from remediator.rules import FUNCTIONS, RULES, rules_for
@@ -48,6 +49,11 @@ def _skip_metric(decision: Decision, record: CloudTrailRecord | None) -> str:
     return "SkippedNoRule"
 
 
+def exemption_list(aws: AwsClients, settings: Settings) -> ExemptionTable | None:
+    """The stack's exemption table (read through a few-minute cache), when the stack names one."""
+    return ExemptionTable(aws.dynamodb, settings.exemptions_table) if settings.exemptions_table else None
+
+
 def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, aws: AwsClients,
                  logger: Logger, metrics: Metrics) -> dict[str, Any]:
     """Process one EventBridge event. Bad input is a logged, counted skip; AWS outages raise (retry, DLQ)."""
@@ -58,7 +64,8 @@ def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, a
         decision = Decision(event_id=None, event_name=None, account=None, skipped=f"malformed: {error}")
     else:
         record = parsed
-        decision = decide(parsed, EvalContext(settings, LiveState(aws.iam, aws, own_organization(aws))), rule_ids)
+        decision = decide(parsed, EvalContext(settings, LiveState(aws.iam, aws, own_organization(aws)),
+                                              exemption_list(aws, settings)), rule_ids)
     if decision.skipped:
         log = logger.warning if decision.skipped.startswith("malformed") else logger.info
         log("skipped", extra={"skipped": decision.skipped, "eventName": decision.event_name})

@@ -128,7 +128,10 @@ def test_remediate_deactivates_the_key_and_notify_leaves_it(account, mode, outco
 def test_exemption_tag_keeps_the_key_active_and_says_why(account) -> None:
     tags = [{"Key": EXEMPT_TAG, "Value": "legacy CI, JIRA-42"}]
     event, key_id = _live_event_for_new_key(account, "ci-bot", tags=tags)
-    context = EvalContext(Settings(modes={"access_keys": Mode.REMEDIATE}), LiveState(account))
+    tags_off = EvalContext(Settings(modes={"access_keys": Mode.REMEDIATE}), LiveState(account))
+    ignored = decide(parse_envelope(event), tags_off).findings[0]
+    assert not ignored.exempt and ignored.action  # tags count only where the operator honours them
+    context = EvalContext(Settings(modes={"access_keys": Mode.REMEDIATE}, honour_exempt_tags=True), LiveState(account))
     finding = decide(parse_envelope(event), context).findings[0]
     assert finding.exempt and "JIRA-42" in finding.reason
     assert act(finding, AwsClients()).outcome == Outcome.EXEMPT

@@ -251,7 +251,8 @@ def test_notify_mode_and_an_exempt_tag_leave_the_attachment(account) -> None:
     account.attach_user_policy(UserName="bob", PolicyArn=ADMIN_ACCESS)
     assert act(finding_of(attach(ADMIN_ACCESS), live(Mode.NOTIFY)), AwsClients()).outcome == Outcome.NOTIFIED
     account.tag_user(UserName="bob", Tags=[{"Key": EXEMPT_TAG, "Value": "on-call admin"}])
-    exempt = finding_of(attach(ADMIN_ACCESS), live())
+    assert not finding_of(attach(ADMIN_ACCESS), live()).exempt  # tags are off by default
+    exempt = finding_of(attach(ADMIN_ACCESS), live(honour_exempt_tags=True))
     assert exempt.exempt and "on-call admin" in exempt.reason
     assert act(exempt, AwsClients()).outcome == Outcome.EXEMPT
     assert attached(account) == ["AdministratorAccess"]
@@ -428,7 +429,7 @@ def test_a_harmless_group_is_no_finding(account) -> None:
 def test_an_exempt_user_stays_in_the_group(account) -> None:
     _admins_group(account)
     account.tag_user(UserName="carol", Tags=[{"Key": EXEMPT_TAG, "Value": ""}])
-    finding = finding_of(load_event("add-user-to-admins-group.json"), live())
+    finding = finding_of(load_event("add-user-to-admins-group.json"), live(honour_exempt_tags=True))
     assert finding.exempt and act(finding, AwsClients()).outcome == Outcome.EXEMPT
     assert _groups(account) == ["admins"]
 

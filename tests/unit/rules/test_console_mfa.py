@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 
 import boto3
@@ -125,7 +126,8 @@ def test_user_with_mfa_is_low_without_action(account) -> None:
 def test_exempt_user_is_reported_and_untouched(account) -> None:
     iam, settings, _ = account
     iam.tag_user(UserName="carol", Tags=[{"Key": EXEMPT_TAG, "Value": "shared kiosk"}])
-    [finding] = decide_event("deactivate-mfa-device.json", EvalContext(settings, LiveState(iam))).findings
+    honoured = dataclasses.replace(settings, honour_exempt_tags=True)
+    [finding] = decide_event("deactivate-mfa-device.json", EvalContext(honoured, LiveState(iam))).findings
     assert finding.exempt and finding.action is None and "shared kiosk" in finding.reason
     assert act(finding, AwsClients()).outcome == Outcome.EXEMPT and _attached(iam) == []
 

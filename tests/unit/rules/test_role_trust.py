@@ -293,7 +293,8 @@ def test_notify_mode_leaves_the_trust_policy_alone(account) -> None:
 
 def test_an_exempt_tag_on_the_role_leaves_it_alone_even_in_remediate_mode(account) -> None:
     account.tag_role(RoleName="app-server", Tags=[{"Key": EXEMPT_TAG, "Value": "vendor access, ticket SEC-12"}])
-    finding = finding_of(update_event(policy(EC2, FOREIGN)), live())
+    assert not finding_of(update_event(policy(EC2, FOREIGN)), live()).exempt  # tags are off by default
+    finding = finding_of(update_event(policy(EC2, FOREIGN)), live(honour_exempt_tags=True))
     assert finding.exempt and "SEC-12" in finding.reason
     assert act(finding, AwsClients()).outcome == Outcome.EXEMPT
     assert trust_of(account) == policy(EC2, FOREIGN)

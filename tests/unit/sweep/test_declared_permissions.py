@@ -95,6 +95,7 @@ def _watched_and_logged(monkeypatch: pytest.MonkeyPatch, account: dict[str, Any]
     queue = sqs.create_queue(QueueName="remediator-AccessKeysRuleDLQ-X")["QueueUrl"]
     monkeypatch.setenv("WATCHED_RULES", f"remediator-AccessKeysFunctionCloudTrail-X={function}")
     monkeypatch.setenv("WATCHED_QUEUES", queue)
+    monkeypatch.setenv("HONOUR_EXEMPT_TAGS", "true")  # exemption tags are read (declared: iam:ListUserTags)
 
 
 NO_WAIT = {"MFA_GRACE_PERIOD_HOURS": "0", "KEY_WARNING_DAYS": "0"}

@@ -81,10 +81,10 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     severity = Severity.MEDIUM if own_key else Severity.HIGH
     whose = "their own key" if own_key else f"a key for {owner or 'an unnamed user'}"
     arn = iam_arn(record, "user", owner)
-    exemption = exemption_for(context, record, "user", owner, arn)
+    exemption = exemption_for(context, record, "user", owner, arn, rule=META.id)
     reason = f"{caller.display_name} {verb} {key_text} ({whose}){where}."
     if context.assumed:
-        reason += " State assumed (dry run): the user exists and has no remediator:exempt tag."
+        reason += " State assumed (dry run): the user exists and has no exemption."
 
     action = f"set {key_text} of user {owner} Inactive" if key_id and owner else None
     if action is None:

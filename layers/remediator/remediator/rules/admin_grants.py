@@ -282,12 +282,12 @@ def _decide_boundary(record: CloudTrailRecord, context: EvalContext) -> tuple[Gr
 
 
 def _exemption(record: CloudTrailRecord, target: Target, context: EvalContext) -> Exemption:
-    """Tags only on users and roles (IAM groups carry none); groups and policies: the break-glass list only."""
+    """Tags only on users and roles (IAM groups carry none); groups and policies: break-glass and the list."""
     group_arn = (target.details or {}).get("group_arn")
     if group_arn and context.settings.is_break_glass(group_arn):
         return Exemption(True, f"{group_arn} is a break-glass principal")
     tagged = target.kind in ("user", "role")
-    return exemption_for(context, record, target.kind, target.name if tagged else None, target.arn)
+    return exemption_for(context, record, target.kind, target.name if tagged else None, target.arn, rule=META.id)
 
 
 def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
@@ -300,8 +300,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
         reason = (f"{grant.what}, but what it grants could not be read: {grant.unreadable}. Reported for review; "
                   "nothing will be changed.")
         exemption = _exemption(record, target, context)
-        if exemption.exempt:
-            reason += f" Exempt: {exemption.reason}."
+        reason = exemption.explained(reason)
         return Finding(rule=META.id, severity=Severity.LOW, resource=resource, reason=reason,
                        exempt=exemption.exempt, exempt_reason=exemption.reason)
     if not grant.risky:
@@ -324,7 +323,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
             reason += (" Escalation-only grants are reported, not reverted, unless the AdminGrantsEscalationMode "
                        f"parameter ({ESCALATION_MODE_VARIABLE}) is remediate.")
     if context.assumed and target.kind in ("user", "role"):
-        reason += f" State assumed (dry run): the {target.kind} has no remediator:exempt tag."
+        reason += f" State assumed (dry run): the {target.kind} has no exemption."
     reason += target.note
     action = target.action
     if action is None and target.name is None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from remediator.aws import AwsClients
     from remediator.config import Settings
     from remediator.events import CloudTrailRecord
+    from remediator.exemption_list import ExemptionList
     from remediator.state import AccountState
     from remediator.store import FindingsStore
 
@@ -147,6 +148,7 @@ class EvalContext:
 
     settings: Settings
     state: AccountState
+    exemptions: ExemptionList | None = None  # the central list; None in the dry run: no entry applies
 
     @property
     def assumed(self) -> bool:

@@ -242,7 +242,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
 
     reason = f"{_what(record, user)}.{note}"
     if context.assumed:
-        reason += " State assumed (dry run): the user exists, has no remediator:exempt tag and no MFA device."
+        reason += " State assumed (dry run): the user exists, has no exemption and no MFA device."
     settings = context.settings
     needs_action = act_now if record.eventName in MFA_REMOVED else severity != Severity.LOW
     action: str | None = None
@@ -256,7 +256,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
             details["grace_hours"] = grace
     if user is None:
         reason += " The event does not name the user, so nothing can be changed."
-    exemption = exemption_for(context, record, "user", user, arn)
+    exemption = exemption_for(context, record, "user", user, arn, rule=META.id)
     reason, action = exemption.applied_to(reason, action)
     return _finding(record, resource, severity, reason, action, exempt=exemption, details=details)
 

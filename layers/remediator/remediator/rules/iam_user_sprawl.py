@@ -70,7 +70,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     arn = iam_arn(record, "user", user)
     roles_only = context.settings.roles_only_account
     severity = Severity.HIGH if roles_only else Severity.LOW
-    exemption = exemption_for(context, record, "user", user, arn)
+    exemption = exemption_for(context, record, "user", user, arn, rule=META.id)
     role = role_name_for(user)
     trust = suggested_trust_policy(account, context.settings.trusted_org_ids)
     where = f" from {record.sourceIPAddress}" if record.sourceIPAddress else ""
@@ -80,11 +80,8 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
               f"--assume-role-policy-document '{json.dumps(trust, separators=(',', ':'))}' and attach the user's "
               "permissions to the role (for a workload, trust its service principal instead).")
     if context.assumed:
-        reason += " State assumed (dry run): the user has no remediator:exempt tag."
-    if exemption.unreadable:
-        reason += f" Could not read {exemption.unreadable}."
-    if exemption.exempt:
-        reason += f" Exempt: {exemption.reason}."
+        reason += " State assumed (dry run): the user has no exemption."
+    reason = exemption.explained(reason)
     return Finding(
         rule=META.id, severity=severity, reason=reason, resource=Resource("user", user or "unknown", account, arn),
         action=None, exempt=exemption.exempt, exempt_reason=exemption.reason,

@@ -162,7 +162,7 @@ def _provider_change(record: CloudTrailRecord, context: EvalContext) -> Finding:
     reason = (f"{record.identity.display_name} {change} {kind} identity provider {provider}: whoever controls "
               "that provider can sign in to every role that trusts it. Confirm the provider is yours and that "
               "the roles trusting it pin its audience.")
-    exemption = exemption_for(context, record, "provider", None, arn)
+    exemption = exemption_for(context, record, "provider", None, arn, rule=META.id)
     reason, _ = exemption.applied_to(reason, None)
     return Finding(rule=META.id, severity=Severity.HIGH, reason=reason,
                    resource=Resource("identity_provider", (arn or provider).rsplit("/", 1)[-1], record.account, arn),
@@ -191,11 +191,10 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
         except PolicyParseError as error:
             problem += f"; the role's current trust policy is unreadable ({error})"
     if document is None:
-        exemption = exemption_for(context, record, "role", role, arn)
+        exemption = exemption_for(context, record, "role", role, arn, rule=META.id)
         reason = f"{what}, but its trust policy could not be read: {problem}. Reported for review; nothing will " \
                  "be changed."
-        if exemption.exempt:
-            reason += f" Exempt: {exemption.reason}."
+        reason = exemption.explained(reason)
         return Finding(rule=META.id, severity=Severity.LOW, resource=resource, reason=reason, exempt=exemption.exempt,
                        exempt_reason=exemption.reason, details={"role": role})
 
@@ -215,7 +214,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     if verdict.assumptions:
         reason += f" {org_note} Assumed: {'; '.join(verdict.assumptions)}."
     if context.assumed:
-        reason += " State assumed (dry run): the role has no remediator:exempt tag."
+        reason += " State assumed (dry run): the role has no exemption."
 
     replacement = strip_trust_statements(document, offending)
     labels = ", ".join(_statement_label(document, index) for index in offending)
@@ -234,7 +233,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
             undo += f" && {lift_revocation_command(role)}"
     else:
         reason += " The event does not name the role, so nothing can be changed."
-    exemption = exemption_for(context, record, "role", role, arn)
+    exemption = exemption_for(context, record, "role", role, arn, rule=META.id)
     reason, action = exemption.applied_to(reason, action)
     return Finding(
         rule=META.id, severity=severity, reason=reason, resource=resource, action=action,

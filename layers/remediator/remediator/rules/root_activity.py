@@ -70,12 +70,11 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
         return None
     caller = record.identity
     account = record.account
-    exemption = exemption_for(context, record, "root", None, caller.arn)
+    exemption = exemption_for(context, record, "root", None, caller.arn, rule=META.id)
     source = record.sourceIPAddress or "an unknown address"
     agent = record.userAgent or "no user agent"
     reason = f"The root user of account {account or 'unknown'} {_what(record)} from {source} ({agent}); {_why(record)}"
-    if exemption.exempt:
-        reason += f" Exempt: {exemption.reason}."
+    reason = exemption.explained(reason)
     return Finding(
         rule=META.id, severity=Severity.HIGH if record.failed else Severity.CRITICAL, reason=reason,
         resource=Resource("root", "root", account, caller.arn), action=None,
