@@ -11,12 +11,9 @@ remediate.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -26,6 +23,7 @@ from remediator.config import ESCALATION_MODE_VARIABLE, Settings
 from remediator.events import CloudTrailRecord
 from remediator.exemptions import Exemption, exemption_for
 from remediator.findings import ActionResult, Finding, Mode, Outcome, Resource, Severity
+from remediator.managed_policies import aws_managed_key, managed_policy_verdicts
 from remediator.policy import PolicyParseError, analyse_identity_policy, load_policy_document
 from remediator.remediation import compact, shell_document
 from remediator.rules.base import EvalContext, RuleMeta, Trigger, iam_arn, iam_name, resolves_nothing
@@ -78,22 +76,6 @@ class Grant:
     paths: tuple[str, ...] = ()
     unreadable: str | None = None
     via: str = ""  # for a group: which of its policies make it admin-equivalent
-
-
-@cache
-def managed_policy_verdicts() -> dict[str, Any]:
-    """The shipped verdicts of every AWS managed policy (scripts/generate_managed_policy_verdicts.py)."""
-    verdicts: dict[str, Any] = json.loads(resources.files("remediator").joinpath("data/aws_managed_policies.json")
-                                          .read_text())
-    return verdicts
-
-
-def aws_managed_key(arn: str) -> str | None:
-    """`arn:aws:iam::aws:policy/service-role/X` -> `service-role/X`; None for a customer-managed policy."""
-    parts = arn.split(":", 5)
-    if len(parts) == 6 and parts[4] == "aws" and parts[5].startswith("policy/"):
-        return parts[5][len("policy/"):]
-    return None
 
 
 def _judge(what: str, document: Any) -> Grant:
