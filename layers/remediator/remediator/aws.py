@@ -30,6 +30,7 @@ class AwsClients:
         self._session = session or boto3.Session()
         self._endpoint_url = endpoint_url
         self._region = region
+        self._regional: dict[tuple[str, str | None], Any] = {}
 
     def _options(self) -> dict[str, Any]:
         return {"endpoint_url": self._endpoint_url, "region_name": self._region, "config": CLIENT_CONFIG}
@@ -45,3 +46,13 @@ class AwsClients:
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
         return self._session.client("dynamodb", **self._options())
+
+    def regional(self, service: str, region: str | None) -> Any:
+        """A client of a regional service in the region an event happened in (Roles Anywhere anchors, the
+        Identity Center instance's home region); the clients' own region when the event names none."""
+        key = (service, region or self._region)
+        if key not in self._regional:
+            options = self._options()
+            options["region_name"] = region or self._region
+            self._regional[key] = self._session.client(service, **options)  # type: ignore[call-overload]
+        return self._regional[key]

@@ -88,7 +88,8 @@ def _state(live: bool) -> AccountState:
     from remediator.aws import AwsClients
     from remediator.state import LiveState
 
-    return LiveState(AwsClients().iam)
+    aws = AwsClients()
+    return LiveState(aws.iam, aws.regional)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,7 +43,7 @@ def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, a
         decision = Decision(event_id=None, event_name=None, account=None, skipped=f"malformed: {error}")
     else:
         record = parsed
-        decision = decide(parsed, EvalContext(settings, LiveState(aws.iam)), rule_ids)
+        decision = decide(parsed, EvalContext(settings, LiveState(aws.iam, aws.regional)), rule_ids)
     if decision.skipped:
         log = logger.warning if decision.skipped.startswith("malformed") else logger.info
         log("skipped", extra={"skipped": decision.skipped, "eventName": decision.event_name})
