@@ -11,6 +11,7 @@ from remediator.rule_ids import RULE_IDS
 
 EXEMPT_TAG = "remediator:exempt"
 ESCALATION_MODE_VARIABLE = "MODE_ADMIN_GRANTS_ESCALATION"
+IDENTITY_CENTER_ESCALATION_VARIABLE = "MODE_IDENTITY_CENTER_ESCALATION"
 
 
 def _split(value: str | None) -> frozenset[str]:
@@ -58,6 +59,8 @@ class Settings:
     unused_credential_days: int = 90
     # admin_grants: a grant that only opens an escalation path is reported, not reverted, unless this says so
     admin_grants_escalation_mode: Mode = Mode.NOTIFY
+    # identity_center: the same, for permission sets
+    identity_center_escalation_mode: Mode = Mode.NOTIFY
 
     def mode_of(self, rule_id: str, default: Mode = Mode.NOTIFY) -> Mode:
         return self.modes.get(rule_id, default)
@@ -109,4 +112,6 @@ class Settings:
             unused_credential_days=max(1, _int(env.get("UNUSED_CREDENTIAL_DAYS"), 90)),
             admin_grants_escalation_mode=Mode.REMEDIATE if env.get(ESCALATION_MODE_VARIABLE, "").strip().lower()
             == Mode.REMEDIATE else Mode.NOTIFY,
+            identity_center_escalation_mode=Mode.REMEDIATE if env.get(
+                IDENTITY_CENTER_ESCALATION_VARIABLE, "").strip().lower() == Mode.REMEDIATE else Mode.NOTIFY,
         )

@@ -18,6 +18,13 @@ RESOURCE_ARNS: Final[dict[str, str]] = {
     "role": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*",
     "policy": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/*",
     "account": "*",
+    # Roles Anywhere is regional and its events reach the hub from every region: any region, this account.
+    "trust_anchor": "arn:${AWS::Partition}:rolesanywhere:*:${AWS::AccountId}:trust-anchor/*",
+    "rolesanywhere_profile": "arn:${AWS::Partition}:rolesanywhere:*:${AWS::AccountId}:profile/*",
+    # Identity Center ARNs name no account or region. Each action granted here is authorised against the
+    # instance, the permission set and (assignments, provisioning) the target account together, all of them
+    # `arn:aws:sso:::` ARNs; these actions act on no other sso resource type, so this grants what the list would.
+    "identity_center": "arn:${AWS::Partition}:sso:::*",
 }
 
 ACTION_RESOURCE: Final[dict[str, str]] = {
@@ -26,6 +33,9 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
         "iam:GetLoginProfile", "iam:GetUser", "iam:GetUserPolicy", "iam:ListAccessKeys",
         "iam:ListAttachedUserPolicies", "iam:ListGroupsForUser", "iam:ListMFADevices", "iam:ListUserPolicies",
         "iam:ListUserTags", "iam:UpdateAccessKey",
+        "iam:ListServiceSpecificCredentials", "iam:ListSigningCertificates", "iam:ListSSHPublicKeys",
+        "iam:PutUserPolicy", "iam:UpdateServiceSpecificCredential", "iam:UpdateSigningCertificate",
+        "iam:UpdateSSHPublicKey",
     ), "user"),
     **dict.fromkeys((
         "iam:DeleteGroupPolicy", "iam:DetachGroupPolicy", "iam:GetGroup", "iam:GetGroupPolicy",
@@ -39,6 +49,16 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
         "iam:DeletePolicyVersion", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions",
         "iam:SetDefaultPolicyVersion",
     ), "policy"),
+    **dict.fromkeys(("rolesanywhere:DisableTrustAnchor", "rolesanywhere:GetTrustAnchor"), "trust_anchor"),
+    **dict.fromkeys(("rolesanywhere:DisableProfile", "rolesanywhere:GetProfile"), "rolesanywhere_profile"),
+    **dict.fromkeys((
+        "sso:DeleteAccountAssignment", "sso:DeleteInlinePolicyFromPermissionSet",
+        "sso:DescribeAccountAssignmentDeletionStatus", "sso:DetachCustomerManagedPolicyReferenceFromPermissionSet",
+        "sso:DetachManagedPolicyFromPermissionSet", "sso:GetInlinePolicyForPermissionSet",
+        "sso:GetPermissionsBoundaryForPermissionSet", "sso:ListAccountAssignments",
+        "sso:ListCustomerManagedPolicyReferencesInPermissionSet", "sso:ListManagedPoliciesInPermissionSet",
+        "sso:ProvisionPermissionSet",
+    ), "identity_center"),
     # The credential report is account-level: IAM defines no resource type for it (the sweep only).
     **dict.fromkeys(("iam:GenerateCredentialReport", "iam:GetCredentialReport"), "account"),
 }

@@ -28,10 +28,19 @@ class RuleCatalog(Mapping[str, RuleModule]):
 RULES = RuleCatalog()
 
 if TYPE_CHECKING:  # mypy checks every rule module against the contract: META, evaluate, remediate and the hooks
-    from remediator.rules import access_keys, admin_grants, console_mfa, iam_user_sprawl, role_trust, root_activity
+    from remediator.rules import (
+        access_keys,
+        admin_grants,
+        console_mfa,
+        iam_user_sprawl,
+        identity_center,
+        other_credentials,
+        role_trust,
+        root_activity,
+    )
 
     CHECKED: tuple[RuleModule, ...] = (access_keys, console_mfa, root_activity, iam_user_sprawl, role_trust,
-                                       admin_grants)
+                                       admin_grants, other_credentials, identity_center)
 
 # Which rules each Lambda function (functions/<name>/) runs. One concern, one function, one role.
 FUNCTIONS: dict[str, tuple[str, ...]] = {
@@ -41,6 +50,8 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "iam_user_sprawl": ("iam_user_sprawl",),
     "role_trust": ("role_trust",),
     "admin_grants": ("admin_grants",),
+    "other_credentials": ("other_credentials",),
+    "identity_center": ("identity_center",),
 }
 
 
