@@ -12,6 +12,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from remediator_dev.credential_enactors import ENACTORS as CREDENTIAL_ENACTORS
+
 Observer = Callable[[], str]
 Enactor = Callable[[Any, dict[str, Any]], Observer | None]
 
@@ -190,4 +192,5 @@ ENACTORS: dict[str, Enactor] = {
     **dict.fromkeys(("PutUserPolicy", "PutGroupPolicy", "PutRolePolicy"), enact_put_policy),
     "CreatePolicyVersion": enact_create_policy_version,
     "AddUserToGroup": enact_add_user_to_group,
+    **CREDENTIAL_ENACTORS,
 }

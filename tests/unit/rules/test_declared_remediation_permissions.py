@@ -28,8 +28,9 @@ from remediator.rules import RULES
 from remediator.rules.base import EvalContext
 from remediator.rules.console_mfa import deny_without_mfa_document
 from remediator.state import AssumedState, LiveState
+from remediator_dev.credential_enactors import self_signed_certificate
 from tests.unit.rules.test_identity_center import REGION as SSO_REGION
-from tests.unit.rules.test_other_credentials import StubbedClients, self_signed_certificate
+from tests.unit.rules.test_other_credentials import StubbedClients
 
 ACCOUNT = "123456789012"
 ADMIN = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
@@ -122,7 +123,7 @@ def ssh_key_for_another_user(iam: Any, settings: Settings) -> dict[str, Any]:
 
 def signing_certificate_for_another_user(iam: Any, settings: Settings) -> dict[str, Any]:
     iam.create_user(UserName="bob")
-    certificate = iam.upload_signing_certificate(UserName="bob", CertificateBody=self_signed_certificate())
+    certificate = iam.upload_signing_certificate(UserName="bob", CertificateBody=self_signed_certificate("bob"))
     return record("UploadSigningCertificate", {"userName": "bob"},
                   {"certificate": {"certificateId": certificate["Certificate"]["CertificateId"], "userName": "bob"}})
 

@@ -20,6 +20,7 @@ from remediator.findings import Finding, Mode, Outcome
 from remediator.rules.base import EvalContext
 from remediator.rules.other_credentials import REVOKE_POLICY
 from remediator.state import AssumedState, LiveState
+from remediator_dev.credential_enactors import self_signed_certificate
 from tests.conftest import load_event
 
 DRY_RUN = EvalContext(Settings(live=False), AssumedState())
@@ -154,7 +155,7 @@ def test_an_ssh_key_uploaded_for_another_user_goes_inactive_and_the_undo_restore
 
 
 def test_a_signing_certificate_goes_inactive(iam) -> None:
-    body = self_signed_certificate()
+    body = self_signed_certificate("dave")
     certificate = iam.upload_signing_certificate(UserName="dave", CertificateBody=body)["Certificate"]
     event = copy.deepcopy(load_event("upload-signing-certificate-by-a-role.json"))
     event["detail"]["responseElements"]["certificate"]["certificateId"] = certificate["CertificateId"]
@@ -251,18 +252,3 @@ SSH_KEY = ("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDlZ1wr2dbvKvu4JKqBXq6WApz3Pe1O
            "y0A2XZL0u4ZSJt0kIg7I8xfQ8jdTc76Rf4QRgGk2zD3H3Bt9wAw1lU6z3jUDP5yT4Ar6QjI0GtTvq3Ao1i4Lq7Q4u4o4I1D3u1lWg5Z8"
            "rO2Nh7mhtlT0hNQ/O0dR1xzhZ7ZOQD7kB3F0bqzM9sk7u8L3OPjZCPD8Qbc5 test@example")
 
-
-def self_signed_certificate() -> str:
-    """A real X.509 certificate in PEM: IAM (and moto) parse what is uploaded."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dave")])
-    now = datetime.now(UTC)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now)
-                   .not_valid_after(now.replace(year=now.year + 1)).sign(key, hashes.SHA256()))
-    return certificate.public_bytes(serialization.Encoding.PEM).decode()

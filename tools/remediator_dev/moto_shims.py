@@ -1,0 +1,79 @@
+"""What moto does not model and the demo needs: permission-set boundaries and service-specific credentials.
+
+moto's Identity Center has no Put/Get/DeletePermissionsBoundary calls, and its IAM no service-specific
+credentials, so the demo (and the tests that replay its events) would fail with "not implemented". Installed
+once, these calls keep their state in memory: a permission set without a boundary answers
+ResourceNotFoundException and an unknown credential NoSuchEntity, as AWS does. moto has no Roles Anywhere at all:
+its calls answer 404, and the demo says that the anchor could not be disabled.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+_BOUNDARIES: dict[str, dict[str, Any]] = {}
+_CREDENTIALS: dict[str, dict[str, Any]] = {}  # by credential id
+
+
+def install() -> None:
+    install_permission_set_boundaries()
+    install_service_specific_credentials()
+
+
+def install_permission_set_boundaries() -> None:
+    """Give moto's Identity Center responses the three boundary calls (idempotent)."""
+    from moto.ssoadmin.exceptions import ResourceNotFoundException
+    from moto.ssoadmin.responses import SSOAdminResponse
+
+    def put(self: Any) -> str:
+        _BOUNDARIES[self._get_param("PermissionSetArn")] = self._get_param("PermissionsBoundary")
+        return "{}"
+
+    def get(self: Any) -> str:
+        boundary = _BOUNDARIES.get(self._get_param("PermissionSetArn"))
+        if boundary is None:
+            raise ResourceNotFoundException("The permission set has no permissions boundary")
+        return json.dumps({"PermissionsBoundary": boundary})
+
+    def delete(self: Any) -> str:
+        _BOUNDARIES.pop(self._get_param("PermissionSetArn"), None)
+        return "{}"
+
+    SSOAdminResponse.put_permissions_boundary_to_permission_set = put  # type: ignore[attr-defined]
+    SSOAdminResponse.get_permissions_boundary_for_permission_set = get  # type: ignore[attr-defined]
+    SSOAdminResponse.delete_permissions_boundary_from_permission_set = delete  # type: ignore[attr-defined]
+
+
+def install_service_specific_credentials() -> None:
+    """Create, list and update service-specific credentials in moto's IAM (idempotent)."""
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.iam.exceptions import NotFoundException
+    from moto.iam.responses import IamResponse
+
+    def create(self: Any) -> Any:
+        user, service = self._get_param("UserName"), self._get_param("ServiceName")
+        self.backend.get_user(user)  # NoSuchEntity for an unknown user
+        ident = "ACCA" + secrets.token_hex(8).upper()
+        _CREDENTIALS[ident] = {"UserName": user, "ServiceName": service, "ServiceUserName": f"{user}-at-demo",
+                               "ServiceSpecificCredentialId": ident, "Status": "Active",
+                               "CreateDate": datetime.now(UTC)}
+        return ActionResult({"ServiceSpecificCredential": {**_CREDENTIALS[ident], "ServicePassword": "demo"}})
+
+    def listing(self: Any) -> Any:
+        user = self._get_param("UserName")
+        return ActionResult({"ServiceSpecificCredentials": [
+            credential for credential in _CREDENTIALS.values() if credential["UserName"] == user]})
+
+    def update(self: Any) -> Any:
+        credential = _CREDENTIALS.get(self._get_param("ServiceSpecificCredentialId"))
+        if credential is None or credential["UserName"] != self._get_param("UserName"):
+            raise NotFoundException("The service-specific credential cannot be found.")
+        credential["Status"] = self._get_param("Status")
+        return EmptyResult()
+
+    IamResponse.create_service_specific_credential = create  # type: ignore[attr-defined]
+    IamResponse.list_service_specific_credentials = listing  # type: ignore[attr-defined]
+    IamResponse.update_service_specific_credential = update  # type: ignore[attr-defined]
