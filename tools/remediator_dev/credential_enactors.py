@@ -1,8 +1,8 @@
 """Enactors for other_credentials and identity_center: the moto account as if the event's call had succeeded.
 
 Each makes what the event reports (the key, the certificate, the permission set with its policy, the
-assignment), rewrites the event with the ids moto made, and returns an observer that re-reads it. moto has no
-Roles Anywhere, so its events are replayed as they are (the demo then says the anchor could not be disabled).
+assignment, the Roles Anywhere anchor or profile), rewrites the event with the ids moto made, and returns an
+observer that re-reads it.
 """
 
 from __future__ import annotations
@@ -127,6 +127,26 @@ def enact_get_federation_token(iam: Any, detail: dict[str, Any]) -> Observer | N
     return observe
 
 
+def enact_roles_anywhere(iam: Any, detail: dict[str, Any]) -> Observer | None:
+    """The anchor or profile the event created, enabled, on the demo server's Roles Anywhere (moto has none)."""
+    from remediator_dev.moto_shims import ROLES_ANYWHERE
+
+    kind, key = ("trustanchor", "trustAnchor") if "TrustAnchor" in str(detail.get("eventName")) else (
+        "profile", "profile")
+    response = (detail.get("responseElements") or {}).get(key) or {}
+    ident = response.get(f"{key}Id") or (detail.get("requestParameters") or {}).get(f"{key}Id")
+    if not isinstance(ident, str):
+        return None
+    item = ROLES_ANYWHERE[kind].setdefault(ident, {"name": response.get("name", ident)})
+    item["enabled"] = True
+
+    def observe() -> str:
+        noun = "trust anchor" if kind == "trustanchor" else "profile"
+        return f"Roles Anywhere {noun} {item['name']}: {'enabled' if item['enabled'] else 'disabled'}"
+
+    return observe
+
+
 # ---------------------------------------------------------------- Identity Center
 
 def _permission_set(detail: dict[str, Any], *managed: str) -> tuple[Any, dict[str, str]]:
@@ -210,6 +230,8 @@ ENACTORS: dict[str, Callable[[Any, dict[str, Any]], Observer | None]] = {
     "UploadSigningCertificate": enact_upload_signing_certificate,
     "CreateServiceSpecificCredential": enact_create_service_specific_credential,
     "GetFederationToken": enact_get_federation_token,
+    **dict.fromkeys(("CreateTrustAnchor", "EnableTrustAnchor", "CreateProfile", "EnableProfile"),
+                    enact_roles_anywhere),
     "CreateAccountAssignment": enact_create_account_assignment,
     "AttachManagedPolicyToPermissionSet": enact_attach_managed_policy,
     "AttachCustomerManagedPolicyReferenceToPermissionSet": enact_attach_customer_managed_policy,

@@ -3,8 +3,9 @@
 moto's Identity Center has no Put/Get/DeletePermissionsBoundary calls, and its IAM no service-specific
 credentials, so the demo (and the tests that replay its events) would fail with "not implemented". Installed
 once, these calls keep their state in memory: a permission set without a boundary answers
-ResourceNotFoundException and an unknown credential NoSuchEntity, as AWS does. moto has no Roles Anywhere at all:
-its calls answer 404, and the demo says that the anchor could not be disabled.
+ResourceNotFoundException and an unknown credential NoSuchEntity, as AWS does. moto has no Roles Anywhere at all: the
+demo's server answers its calls from `ROLES_ANYWHERE` (anchors and profiles by id, enabled or not), which the
+enactors fill.
 """
 
 from __future__ import annotations
@@ -18,9 +19,14 @@ _BOUNDARIES: dict[str, dict[str, Any]] = {}
 _CREDENTIALS: dict[str, dict[str, Any]] = {}  # by credential id
 
 
+# Roles Anywhere as the demo's server answers it: {"trustanchor" | "profile": {id: {"name": ..., "enabled": ...}}}
+ROLES_ANYWHERE: dict[str, dict[str, dict[str, Any]]] = {"trustanchor": {}, "profile": {}}
+
+
 def install() -> None:
     install_permission_set_boundaries()
     install_service_specific_credentials()
+    install_roles_anywhere()
 
 
 def install_permission_set_boundaries() -> None:
@@ -77,3 +83,35 @@ def install_service_specific_credentials() -> None:
     IamResponse.create_service_specific_credential = create  # type: ignore[attr-defined]
     IamResponse.list_service_specific_credentials = listing  # type: ignore[attr-defined]
     IamResponse.update_service_specific_credential = update  # type: ignore[attr-defined]
+
+
+def install_roles_anywhere() -> None:
+    """Serve Get/Disable of trust anchors and profiles on the moto server (REST-JSON: GET /trustanchor/<id>,
+    POST /trustanchor/<id>/disable, the same under /profile/); other Roles Anywhere calls answer 404."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    if getattr(DomainDispatcherApplication, "roles_anywhere", False):
+        return
+    original = DomainDispatcherApplication.__call__
+
+    def serve(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        parts = environ.get("PATH_INFO", "").strip("/").split("/")
+        kind = parts[0] if parts else ""
+        item = ROLES_ANYWHERE.get(kind, {}).get(parts[1]) if len(parts) > 1 else None
+        if item is None or len(parts) > 3 or (len(parts) == 3 and parts[2] not in ("disable", "enable")):
+            start_response("404 Not Found", [("Content-Type", "application/json")])
+            return [json.dumps({"message": "not found"}).encode()]
+        if len(parts) == 3:
+            item["enabled"] = parts[2] == "enable"
+        key = "trustAnchor" if kind == "trustanchor" else "profile"
+        body = {key: {f"{key}Id": parts[1], "name": item["name"], "enabled": item["enabled"]}}
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(body).encode()]
+
+    def dispatch(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        if "/rolesanywhere/aws4_request" in environ.get("HTTP_AUTHORIZATION", ""):
+            return serve(environ, start_response)
+        return original(self, environ, start_response)
+
+    DomainDispatcherApplication.__call__ = dispatch  # type: ignore[method-assign]
+    DomainDispatcherApplication.roles_anywhere = True  # type: ignore[attr-defined]
