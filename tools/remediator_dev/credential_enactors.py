@@ -96,6 +96,46 @@ def enact_upload_signing_certificate(iam: Any, detail: dict[str, Any]) -> Observ
     return observe
 
 
+def enact_update_signing_certificate(iam: Any, detail: dict[str, Any]) -> Observer | None:
+    """A certificate set Inactive earlier, then the status the event sets."""
+    user, params = _user(iam, detail), detail.get("requestParameters") or {}
+    if not user:
+        return None
+    certificate = iam.upload_signing_certificate(UserName=user, CertificateBody=self_signed_certificate(user))
+    certificate_id = certificate["Certificate"]["CertificateId"]
+    iam.update_signing_certificate(UserName=user, CertificateId=certificate_id, Status=params.get("status", "Active"))
+    params["certificateId"] = certificate_id
+
+    def observe() -> str:
+        certificates = iam.list_signing_certificates(UserName=user)["Certificates"]
+        status = next((c["Status"] for c in certificates if c["CertificateId"] == certificate_id), "gone")
+        return f"signing certificate {certificate_id[:12]}... of {user}: {status}"
+
+    return observe
+
+
+def enact_update_service_specific_credential(iam: Any, detail: dict[str, Any]) -> Observer | None:
+    """A credential set Inactive earlier, then the status the event sets."""
+    user, params = _user(iam, detail), detail.get("requestParameters") or {}
+    if not user:
+        return None
+    credential = iam.create_service_specific_credential(UserName=user, ServiceName="codecommit.amazonaws.com")
+    credential_id = credential["ServiceSpecificCredential"]["ServiceSpecificCredentialId"]
+    iam.update_service_specific_credential(UserName=user, ServiceSpecificCredentialId=credential_id,
+                                           Status=params.get("status", "Active"))
+    params["serviceSpecificCredentialId"] = credential_id
+    return _credential_state(iam, user, credential_id)
+
+
+def _credential_state(iam: Any, user: str, credential_id: str) -> Observer:
+    def observe() -> str:
+        listing = iam.list_service_specific_credentials(UserName=user)["ServiceSpecificCredentials"]
+        status = next((c["Status"] for c in listing if c["ServiceSpecificCredentialId"] == credential_id), "gone")
+        return f"service-specific credential {credential_id} of {user}: {status}"
+
+    return observe
+
+
 def enact_create_service_specific_credential(iam: Any, detail: dict[str, Any]) -> Observer | None:
     user, params = _user(iam, detail), detail.get("requestParameters") or {}
     if not user:
@@ -106,13 +146,7 @@ def enact_create_service_specific_credential(iam: Any, detail: dict[str, Any]) -
     response = (detail.get("responseElements") or {}).get("serviceSpecificCredential")
     if isinstance(response, dict):
         response["serviceSpecificCredentialId"] = credential_id
-
-    def observe() -> str:
-        listing = iam.list_service_specific_credentials(UserName=user)["ServiceSpecificCredentials"]
-        status = next((c["Status"] for c in listing if c["ServiceSpecificCredentialId"] == credential_id), "gone")
-        return f"service-specific credential {credential_id} of {user}: {status}"
-
-    return observe
+    return _credential_state(iam, user, credential_id)
 
 
 def enact_get_federation_token(iam: Any, detail: dict[str, Any]) -> Observer | None:
@@ -218,6 +252,16 @@ def enact_put_inline_policy(iam: Any, detail: dict[str, Any]) -> Observer | None
     return _policies_of(sso, key)
 
 
+def enact_put_permissions_boundary(iam: Any, detail: dict[str, Any]) -> Observer | None:
+    """A permission set holding AdministratorAccess, then the boundary the event puts (moto_shims keeps it)."""
+    boundary = (detail.get("requestParameters") or {}).get("permissionsBoundary") or {}
+    sso, key = _permission_set(detail, ADMINISTRATOR_ACCESS)
+    arn = boundary.get("managedPolicyArn")
+    if isinstance(arn, str):
+        sso.put_permissions_boundary_to_permission_set(**key, PermissionsBoundary={"ManagedPolicyArn": arn})
+    return _policies_of(sso, key)
+
+
 def enact_admin_permission_set(iam: Any, detail: dict[str, Any]) -> Observer | None:
     """Boundary removed, or provisioned: a permission set that holds AdministratorAccess, without a boundary."""
     sso, key = _permission_set(detail, ADMINISTRATOR_ACCESS)
@@ -228,6 +272,8 @@ ENACTORS: dict[str, Callable[[Any, dict[str, Any]], Observer | None]] = {
     "UploadSSHPublicKey": enact_upload_ssh_public_key,
     "UpdateSSHPublicKey": enact_update_ssh_public_key,
     "UploadSigningCertificate": enact_upload_signing_certificate,
+    "UpdateSigningCertificate": enact_update_signing_certificate,
+    "UpdateServiceSpecificCredential": enact_update_service_specific_credential,
     "CreateServiceSpecificCredential": enact_create_service_specific_credential,
     "GetFederationToken": enact_get_federation_token,
     **dict.fromkeys(("CreateTrustAnchor", "EnableTrustAnchor", "CreateProfile", "EnableProfile"),
@@ -236,6 +282,7 @@ ENACTORS: dict[str, Callable[[Any, dict[str, Any]], Observer | None]] = {
     "AttachManagedPolicyToPermissionSet": enact_attach_managed_policy,
     "AttachCustomerManagedPolicyReferenceToPermissionSet": enact_attach_customer_managed_policy,
     "PutInlinePolicyToPermissionSet": enact_put_inline_policy,
+    "PutPermissionsBoundaryToPermissionSet": enact_put_permissions_boundary,
     "DeletePermissionsBoundaryFromPermissionSet": enact_admin_permission_set,
     "ProvisionPermissionSet": enact_admin_permission_set,
 }

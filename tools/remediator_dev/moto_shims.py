@@ -1,11 +1,12 @@
-"""What moto does not model and the demo needs: permission-set boundaries and service-specific credentials.
+"""What moto does not model and the demo needs: permission-set boundaries, service-specific credentials and
+Roles Anywhere.
 
 moto's Identity Center has no Put/Get/DeletePermissionsBoundary calls, and its IAM no service-specific
 credentials, so the demo (and the tests that replay its events) would fail with "not implemented". Installed
-once, these calls keep their state in memory: a permission set without a boundary answers
-ResourceNotFoundException and an unknown credential NoSuchEntity, as AWS does. moto has no Roles Anywhere at all: the
-demo's server answers its calls from `ROLES_ANYWHERE` (anchors and profiles by id, enabled or not), which the
-enactors fill.
+once, these calls keep their state on moto's own backends: a permission set without a boundary answers
+ResourceNotFoundException and an unknown credential NoSuchEntity, as AWS does. moto has no Roles Anywhere at
+all: the demo's server answers its calls from `ROLES_ANYWHERE` (anchors and profiles by id, enabled or not),
+which the enactors fill.
 """
 
 from __future__ import annotations
@@ -15,8 +16,13 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-_BOUNDARIES: dict[str, dict[str, Any]] = {}
-_CREDENTIALS: dict[str, dict[str, Any]] = {}  # by credential id
+
+def _kept(backend: Any, name: str) -> dict[str, Any]:
+    """State kept on moto's own backend object, so it goes when moto resets the account."""
+    if not hasattr(backend, name):
+        setattr(backend, name, {})
+    kept: dict[str, Any] = getattr(backend, name)
+    return kept
 
 
 # Roles Anywhere as the demo's server answers it: {"trustanchor" | "profile": {id: {"name": ..., "enabled": ...}}}
@@ -35,17 +41,18 @@ def install_permission_set_boundaries() -> None:
     from moto.ssoadmin.responses import SSOAdminResponse
 
     def put(self: Any) -> str:
-        _BOUNDARIES[self._get_param("PermissionSetArn")] = self._get_param("PermissionsBoundary")
+        _kept(self.ssoadmin_backend, "shim_boundaries")[self._get_param("PermissionSetArn")] = self._get_param(
+            "PermissionsBoundary")
         return "{}"
 
     def get(self: Any) -> str:
-        boundary = _BOUNDARIES.get(self._get_param("PermissionSetArn"))
+        boundary = _kept(self.ssoadmin_backend, "shim_boundaries").get(self._get_param("PermissionSetArn"))
         if boundary is None:
             raise ResourceNotFoundException("The permission set has no permissions boundary")
         return json.dumps({"PermissionsBoundary": boundary})
 
     def delete(self: Any) -> str:
-        _BOUNDARIES.pop(self._get_param("PermissionSetArn"), None)
+        _kept(self.ssoadmin_backend, "shim_boundaries").pop(self._get_param("PermissionSetArn"), None)
         return "{}"
 
     SSOAdminResponse.put_permissions_boundary_to_permission_set = put  # type: ignore[attr-defined]
@@ -63,18 +70,19 @@ def install_service_specific_credentials() -> None:
         user, service = self._get_param("UserName"), self._get_param("ServiceName")
         self.backend.get_user(user)  # NoSuchEntity for an unknown user
         ident = "ACCA" + secrets.token_hex(8).upper()
-        _CREDENTIALS[ident] = {"UserName": user, "ServiceName": service, "ServiceUserName": f"{user}-at-demo",
-                               "ServiceSpecificCredentialId": ident, "Status": "Active",
-                               "CreateDate": datetime.now(UTC)}
-        return ActionResult({"ServiceSpecificCredential": {**_CREDENTIALS[ident], "ServicePassword": "demo"}})
+        created = {"UserName": user, "ServiceName": service, "ServiceUserName": f"{user}-at-demo",
+                   "ServiceSpecificCredentialId": ident, "Status": "Active", "CreateDate": datetime.now(UTC)}
+        _kept(self.backend, "shim_credentials")[ident] = created
+        return ActionResult({"ServiceSpecificCredential": {**created, "ServicePassword": "demo"}})
 
     def listing(self: Any) -> Any:
         user = self._get_param("UserName")
         return ActionResult({"ServiceSpecificCredentials": [
-            credential for credential in _CREDENTIALS.values() if credential["UserName"] == user]})
+            credential for credential in _kept(self.backend, "shim_credentials").values()
+            if credential["UserName"] == user]})
 
     def update(self: Any) -> Any:
-        credential = _CREDENTIALS.get(self._get_param("ServiceSpecificCredentialId"))
+        credential = _kept(self.backend, "shim_credentials").get(self._get_param("ServiceSpecificCredentialId"))
         if credential is None or credential["UserName"] != self._get_param("UserName"):
             raise NotFoundException("The service-specific credential cannot be found.")
         credential["Status"] = self._get_param("Status")
