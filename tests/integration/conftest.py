@@ -10,8 +10,11 @@ from typing import Any
 import boto3
 import pytest
 
+from remediator_dev import moto_shims
 from remediator_dev.enactors import ENACTORS
 from tests.conftest import load_event
+
+moto_shims.install()  # what moto does not model: permission-set boundaries, service-specific credentials
 
 
 class Inbox:

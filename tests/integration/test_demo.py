@@ -47,3 +47,15 @@ def test_every_demo_event_was_handled_and_reported(report) -> None:
     for event in report["events"]:
         assert event["functions"], f"{event['file']} reached no function"
         assert len(event["notifications"]) == len(event["findings"]), event["file"]
+
+
+@pytest.mark.parametrize("file, after", [
+    ("create-roles-anywhere-trust-anchor.json", "Roles Anywhere trust anchor contractor-ca: disabled"),
+    ("get-federation-token.json",
+     "inline policies of user deploy-bot: ['compliance-remediator-revoke-older-sessions']"),
+    ("create-account-assignment-admin-permission-set.json", "assignments of the permission set in 210987654321: []"),
+])
+def test_other_credentials_and_identity_center_really_change_the_account(report, file: str, after: str) -> None:
+    event = _event(report, file)
+    assert event["before"] != event["after"] == after
+    assert [finding["outcome"] for finding in event["findings"]] == ["verified"]

@@ -1,4 +1,5 @@
-"""The per-region forwarder sends exactly what the hub's root_activity and console_mfa rules react to."""
+"""The per-region forwarder sends the hub what its rules react to outside IAM: root activity, console sign-ins,
+federation tokens, Roles Anywhere and Identity Center."""
 
 from __future__ import annotations
 
@@ -92,3 +93,17 @@ def test_the_forwarding_alarm_notifies_the_topic_given() -> None:
 
 def test_checkov_scans_the_forwarder_too() -> None:
     assert "regional-forwarder.yaml" in (ROOT / "scripts" / "checkov.sh").read_text()
+
+
+def test_identity_center_roles_anywhere_and_federation_tokens_reach_the_hub_from_their_region() -> None:
+    """Identity Center records its calls in its home region, Roles Anywhere and STS where they were called: the
+    events/ envelopes (eu-west-1, us-east-1) are forwarded, and a failed call is not."""
+    from tests.conftest import load_event
+
+    forwarded = [EventPattern.load(json.dumps(rule["EventPattern"])) for rule in _rules().values()]
+    for name in ("create-account-assignment-admin-permission-set.json", "put-inline-policy-to-permission-set-"
+                 "escalation.json", "create-roles-anywhere-trust-anchor.json", "get-federation-token.json"):
+        event = load_event(name)
+        assert any(p.matches_event(event) for p in forwarded), name
+        failed = {**event, "detail": {**event["detail"], "errorCode": "AccessDenied"}}
+        assert not any(p.matches_event(failed) for p in forwarded), name

@@ -39,6 +39,8 @@ CASES = {
                      "--policy-arn arn:aws:iam::aws:policy/AdministratorAccess"),
     "guardrail_tampering": ("stop-logging.json", "aws cloudtrail start-logging --name"),
     "remediator_tampering": ("tag-user-remediator-exempt.json", None),
+    "other_credentials": ("upload-ssh-public-key-for-another-user.json", None),
+    "identity_center": ("create-account-assignment-admin-permission-set.json", None),
 }
 
 
@@ -86,7 +88,8 @@ def test_the_email_and_chatbot_message_of_each_rule_and_outcome(rule: str, kind:
     assert ACCOUNT in title and ACCOUNT in email.splitlines()[0] and ACCOUNT in chat["content"]["description"]
     iam_resource = finding.resource.kind in {"user", "role", "group", "policy", "root", "identity_provider"}
     assert _line(email, "Console: https://console.aws.amazon.com/iam/home#/" if iam_resource else "Console: https://")
-    assert _line(email, "History: https://us-east-1.console.aws.amazon.com/cloudtrailv2/home?region=us-east-1#")
+    region = record.awsRegion or "us-east-1"
+    assert _line(email, f"History: https://{region}.console.aws.amazon.com/cloudtrailv2/home?region={region}#")
     assert "*Console:* https://" in chat["content"]["description"]
 
     # The outcome, said once.

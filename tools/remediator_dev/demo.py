@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from remediator_dev import moto_shims
 from remediator_dev.enactors import ENACTORS, ensure_user
 
 ACCOUNT = "123456789012"
@@ -73,6 +74,7 @@ class LocalAccount:
 
     def __enter__(self) -> LocalAccount:
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # events attach AWS managed policies by ARN
+        moto_shims.install()  # what moto does not model: permission-set boundaries, service-specific credentials
         self.server.start()
         os.environ.update({
             "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.port}", "AWS_ACCESS_KEY_ID": "demo",

@@ -12,6 +12,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from remediator_dev.credential_enactors import ENACTORS as CREDENTIAL_ENACTORS
+
 Observer = Callable[[], str]
 Enactor = Callable[[Any, dict[str, Any]], Observer | None]
 
@@ -397,4 +399,7 @@ ENACTORS: dict[str, Enactor] = {
 
     "DisableRule": enact_disable_rule,
     "TagUser": enact_tag_user,
+
+
+    **CREDENTIAL_ENACTORS,
 }

@@ -36,6 +36,8 @@ CONTROLS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "admin_grants": (("CIS AWS Foundations Benchmark v1.4.0/1.16",), "IAM.1"),
     "guardrail_tampering": (("CIS AWS Foundations Benchmark v1.4.0/3.1",), "CloudTrail.1"),
     "remediator_tampering": ((), None),
+    "other_credentials": (("CIS AWS Foundations Benchmark v1.4.0/1.4",), None),
+    "identity_center": (("CIS AWS Foundations Benchmark v1.4.0/1.16",), None),
 }
 ROOT_KEY_CONTROL = "IAM.4"  # a root access key: CIS 1.4
 

@@ -111,3 +111,13 @@ class AwsClients:
     def cloudformation(self) -> CloudFormationClient:
         """The stack's outputs (`remediator exempt` finds the exemption table there)."""
         return self._session.client("cloudformation", **self._options())
+
+    def regional(self, service: str, region: str | None) -> Any:
+        """A client of a regional service in the region an event happened in (Roles Anywhere anchors, the
+        Identity Center instance's home region); the clients' own region when the event names none."""
+        key = (service, region or self._region)
+        if key not in self._regional:
+            options = self._options()
+            options["region_name"] = region or self._region
+            self._regional[key] = self._session.client(service, **options)  # type: ignore[call-overload]
+        return self._regional[key]

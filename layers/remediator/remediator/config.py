@@ -12,6 +12,7 @@ from remediator.rule_ids import RULE_IDS
 
 EXEMPT_TAG = "remediator:exempt"
 ESCALATION_MODE_VARIABLE = "MODE_ADMIN_GRANTS_ESCALATION"
+IDENTITY_CENTER_ESCALATION_VARIABLE = "MODE_IDENTITY_CENTER_ESCALATION"
 
 
 def _split(value: str | None) -> frozenset[str]:
@@ -75,6 +76,8 @@ class Settings:
     admin_grants_escalation_mode: Mode = Mode.NOTIFY
     # guardrail_tampering: a lifecycle rule on a trail's bucket that deletes logs sooner than this is a finding
     trail_log_retention_days: int = 365
+    # identity_center: the same, for permission sets
+    identity_center_escalation_mode: Mode = Mode.NOTIFY
 
     def mode_of(self, rule_id: str, default: Mode = Mode.NOTIFY) -> Mode:
         return self.modes.get(rule_id, default)
@@ -160,4 +163,6 @@ class Settings:
             admin_grants_escalation_mode=Mode.REMEDIATE if env.get(ESCALATION_MODE_VARIABLE, "").strip().lower()
             == Mode.REMEDIATE else Mode.NOTIFY,
             trail_log_retention_days=max(1, _int(env.get("TRAIL_LOG_RETENTION_DAYS"), 365)),
+            identity_center_escalation_mode=Mode.REMEDIATE if env.get(
+                IDENTITY_CENTER_ESCALATION_VARIABLE, "").strip().lower() == Mode.REMEDIATE else Mode.NOTIFY,
         )

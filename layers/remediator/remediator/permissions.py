@@ -29,6 +29,13 @@ RESOURCE_ARNS: Final[dict[str, tuple[str, ...]]] = {
     "queue": ("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}-*",),
     "detector": ("arn:${AWS::Partition}:guardduty:*:${AWS::AccountId}:detector/*",),
     "configuration_recorder": ("arn:${AWS::Partition}:config:*:${AWS::AccountId}:configuration-recorder/*",),
+    # Roles Anywhere is regional and its events reach the hub from every region: any region, this account.
+    "trust_anchor": ("arn:${AWS::Partition}:rolesanywhere:*:${AWS::AccountId}:trust-anchor/*",),
+    "rolesanywhere_profile": ("arn:${AWS::Partition}:rolesanywhere:*:${AWS::AccountId}:profile/*",),
+    # Identity Center ARNs name no account or region. Each action granted here is authorised against the
+    # instance, the permission set and (assignments, provisioning) the target account together, all of them
+    # `arn:aws:sso:::` ARNs; these actions act on no other sso resource type, so this grants what the list would.
+    "identity_center": ("arn:${AWS::Partition}:sso:::*",),
 }
 
 ACTION_RESOURCE: Final[dict[str, str]] = {
@@ -37,6 +44,9 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
         "iam:GetLoginProfile", "iam:GetUser", "iam:GetUserPolicy", "iam:ListAccessKeys",
         "iam:ListAttachedUserPolicies", "iam:ListGroupsForUser", "iam:ListMFADevices", "iam:ListUserPolicies",
         "iam:ListUserTags", "iam:UpdateAccessKey", "iam:DeactivateMFADevice",
+        "iam:ListServiceSpecificCredentials", "iam:ListSigningCertificates", "iam:ListSSHPublicKeys",
+        "iam:PutUserPolicy", "iam:UpdateServiceSpecificCredential", "iam:UpdateSigningCertificate",
+        "iam:UpdateSSHPublicKey",
     ), "user"),
     **dict.fromkeys((
         "iam:DeleteGroupPolicy", "iam:DetachGroupPolicy", "iam:GetGroup", "iam:GetGroupPolicy",
@@ -52,6 +62,16 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
         "iam:DeletePolicyVersion", "iam:ListPolicyVersions", "iam:SetDefaultPolicyVersion",
     ), "policy"),
     **dict.fromkeys(("iam:GetPolicy", "iam:GetPolicyVersion"), "policy_document"),
+    **dict.fromkeys(("rolesanywhere:DisableTrustAnchor", "rolesanywhere:GetTrustAnchor"), "trust_anchor"),
+    **dict.fromkeys(("rolesanywhere:DisableProfile", "rolesanywhere:GetProfile"), "rolesanywhere_profile"),
+    **dict.fromkeys((
+        "sso:DeleteAccountAssignment", "sso:DeleteInlinePolicyFromPermissionSet",
+        "sso:DescribeAccountAssignmentDeletionStatus", "sso:DetachCustomerManagedPolicyReferenceFromPermissionSet",
+        "sso:DetachManagedPolicyFromPermissionSet", "sso:GetInlinePolicyForPermissionSet",
+        "sso:GetPermissionsBoundaryForPermissionSet", "sso:ListAccountAssignments",
+        "sso:ListCustomerManagedPolicyReferencesInPermissionSet", "sso:ListManagedPoliciesInPermissionSet",
+        "sso:ProvisionPermissionSet",
+    ), "identity_center"),
     # The credential report is account-level: IAM defines no resource type for it (the sweep only).
     **dict.fromkeys(("iam:GenerateCredentialReport", "iam:GetCredentialReport"), "account"),
     # The account's own organization (role_trust: its members are not outsiders); no resource type.

@@ -5,4 +5,4 @@ importing the rule catalog (and the catalog can import configuration).
 """
 
 RULE_IDS = ("access_keys", "console_mfa", "root_activity", "iam_user_sprawl", "role_trust", "admin_grants",
-            "guardrail_tampering", "remediator_tampering")
+            "guardrail_tampering", "remediator_tampering", "other_credentials", "identity_center")

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+import boto3
 from botocore.exceptions import ClientError
 
 from remediator.aws import error_code
@@ -76,6 +78,24 @@ class AccountState(Protocol):
         """The S3 buckets the account's trails deliver to, as seen from `region` and from our own region."""
         ...
 
+    def permission_set(self, instance_arn: str, permission_set_arn: str, region: str | None) -> PermissionSetPolicies:
+        """What an Identity Center permission set grants (identity_center), read in its instance's home region."""
+        ...
+
+    def permission_set_boundary(self, instance_arn: str, permission_set_arn: str,
+                                region: str | None) -> dict[str, Any] | None:
+        """The permission set's permissions boundary as Identity Center returns it, or None when it has none."""
+        ...
+
+
+@dataclass
+class PermissionSetPolicies:
+    """The policies of an Identity Center permission set: AWS and customer managed (name, path), inline."""
+
+    managed_arns: list[str] = field(default_factory=list)
+    customer_managed: list[tuple[str, str]] = field(default_factory=list)
+    inline: Any = None  # the document as Identity Center returns it (JSON text), None when there is none
+
 
 def _no_account(what: str) -> StateUnreadable:
     return StateUnreadable(f"{what} (dry run: no account to read it from)")
@@ -120,6 +140,13 @@ class AssumedState:
     def trail_buckets(self, region: str | None) -> frozenset[str]:
         raise _no_account("the account's trails")
 
+    def permission_set(self, instance_arn: str, permission_set_arn: str, region: str | None) -> PermissionSetPolicies:
+        raise _no_account(f"the policies of permission set {permission_set_arn}")
+
+    def permission_set_boundary(self, instance_arn: str, permission_set_arn: str,
+                                region: str | None) -> dict[str, Any] | None:
+        raise _no_account(f"the permissions boundary of permission set {permission_set_arn}")
+
 
 class LiveState:
     """Reads state through an IAM client; each answer is cached for the event being handled."""
@@ -127,10 +154,13 @@ class LiveState:
     live = True
 
     def __init__(self, iam: IAMClient, aws: AwsClients | None = None,
-                 organization: Callable[[], str | None] | None = None) -> None:
+                 organization: Callable[[], str | None] | None = None,
+                 regional: Callable[[str, str | None], Any] | None = None) -> None:
         self._iam = iam
         self._aws = aws  # other services' state (the account's trails); None: IAM only
         self._organization = organization
+        # Identity Center lives in one home region: its client is made for the event's region.
+        self._regional = regional or (aws.regional if aws is not None else _default_client)
         self._tags: dict[tuple[str, str], str | None] = {}
         self._mfa: dict[str, list[str]] = {}
         self._profiles: dict[str, bool] = {}
@@ -261,6 +291,39 @@ class LiveState:
         return frozenset(buckets)
 
 
+    def permission_set(self, instance_arn: str, permission_set_arn: str, region: str | None) -> PermissionSetPolicies:
+        sso = self._regional("sso-admin", region)
+        key = {"InstanceArn": instance_arn, "PermissionSetArn": permission_set_arn}
+
+        def read() -> PermissionSetPolicies:
+            managed = [p["Arn"] for page in sso.get_paginator("list_managed_policies_in_permission_set").paginate(**key)
+                       for p in page["AttachedManagedPolicies"]]
+            customer = [(p["Name"], p.get("Path") or "/") for page in
+                        sso.get_paginator("list_customer_managed_policy_references_in_permission_set").paginate(**key)
+                        for p in page["CustomerManagedPolicyReferences"]]
+            inline = sso.get_inline_policy_for_permission_set(**key).get("InlinePolicy") or None
+            return PermissionSetPolicies(managed, customer, inline)
+
+        policies: PermissionSetPolicies = _read(f"the policies of permission set {permission_set_arn}", read)
+        return policies
+
+    def permission_set_boundary(self, instance_arn: str, permission_set_arn: str,
+                                region: str | None) -> dict[str, Any] | None:
+        sso = self._regional("sso-admin", region)
+
+        def read() -> dict[str, Any] | None:
+            try:
+                boundary: dict[str, Any] = sso.get_permissions_boundary_for_permission_set(
+                    InstanceArn=instance_arn, PermissionSetArn=permission_set_arn)["PermissionsBoundary"]
+            except ClientError as error:
+                if error_code(error) == "ResourceNotFoundException":
+                    return None  # no boundary
+                raise
+            return boundary
+
+        found: dict[str, Any] | None = _read(f"the permissions boundary of permission set {permission_set_arn}", read)
+        return found
+
 TRAILS_CACHE_SECONDS = 300
 
 
@@ -279,13 +342,17 @@ def _trail_buckets(aws: AwsClients, region: str | None) -> frozenset[str]:
     return buckets
 
 
+def _default_client(service: str, region: str | None) -> Any:
+    return boto3.client(service, region_name=region)  # type: ignore[call-overload]
+
+
 def _read(what: str, call: Callable[[], Any]) -> Any:
     """A document read: gone or denied is StateUnreadable (report, do not act); anything else raises (retry)."""
     try:
         return call()
     except ClientError as error:
         code = error_code(error)
-        if code == "NoSuchEntity":
+        if code in ("NoSuchEntity", "ResourceNotFoundException"):
             raise StateUnreadable(f"{what} (it no longer exists)") from error
         if code in DENIED:
             raise StateUnreadable(f"{what} ({code})") from error

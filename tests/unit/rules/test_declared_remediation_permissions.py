@@ -1,7 +1,8 @@
 """Each rule's remediation calls only the IAM actions its META.remediation_actions declares, and uses them all.
 
-Every scenario decides a record on moto (in process) the way Lambda does, then records each AWS operation while
-the finding is acted on (`engine.act`) or, for an event that resolves a finding, while the rule's `resolve` runs.
+Every scenario decides a record on moto (in process; botocore's Stubber for the APIs moto lacks) the way Lambda
+does, then records each AWS operation while the finding is acted on (`engine.act`) or, for an event that resolves a
+finding, while the rule's `resolve` runs.
 An undeclared operation would fail in AWS with AccessDenied (the function's role grants what META declares); a
 declared action no scenario calls is a permission the role holds for nothing.
 """
@@ -26,7 +27,10 @@ from remediator.rule_ids import RULE_IDS
 from remediator.rules import RULES
 from remediator.rules.base import EvalContext
 from remediator.rules.console_mfa import deny_without_mfa_document
-from remediator.state import LiveState
+from remediator.state import AssumedState, LiveState
+from remediator_dev.credential_enactors import self_signed_certificate
+from tests.unit.rules.test_identity_center import REGION as SSO_REGION
+from tests.unit.rules.test_other_credentials import StubbedClients
 
 ACCOUNT = "123456789012"
 ADMIN = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
@@ -181,6 +185,68 @@ def rule_disabled(iam: Any, settings: Settings) -> dict[str, Any]:
     return {**record("DisableRule", {"name": "remediator-access_keys-1"}), "eventSource": "events.amazonaws.com"}
 
 
+def ssh_key_for_another_user(iam: Any, settings: Settings) -> dict[str, Any]:
+    iam.create_user(UserName="bob")
+    key = iam.upload_ssh_public_key(UserName="bob", SSHPublicKeyBody=SSH_KEY)["SSHPublicKey"]["SSHPublicKeyId"]
+    return record("UploadSSHPublicKey", {"userName": "bob"}, {"sSHPublicKey": {"sSHPublicKeyId": key,
+                                                                                "userName": "bob"}})
+
+
+def signing_certificate_for_another_user(iam: Any, settings: Settings) -> dict[str, Any]:
+    iam.create_user(UserName="bob")
+    certificate = iam.upload_signing_certificate(UserName="bob", CertificateBody=self_signed_certificate("bob"))
+    return record("UploadSigningCertificate", {"userName": "bob"},
+                  {"certificate": {"certificateId": certificate["Certificate"]["CertificateId"], "userName": "bob"}})
+
+
+def federation_token(iam: Any, settings: Settings) -> dict[str, Any]:
+    iam.create_user(UserName="alice")
+    return {**record("GetFederationToken", {"name": "persist"}), "eventSource": "sts.amazonaws.com"}
+
+
+def _permission_set(policy: str | None = None) -> tuple[Any, dict[str, str]]:
+    sso = boto3.client("sso-admin", region_name=SSO_REGION)
+    instance = sso.list_instances()["Instances"][0]["InstanceArn"]
+    arn = sso.create_permission_set(InstanceArn=instance, Name="Operators")["PermissionSet"]["PermissionSetArn"]
+    key = {"InstanceArn": instance, "PermissionSetArn": arn}
+    if policy:
+        sso.attach_managed_policy_to_permission_set(**key, ManagedPolicyArn=policy)
+    return sso, key
+
+
+def sso_record(event_name: str, key: dict[str, str], params: dict[str, Any]) -> dict[str, Any]:
+    return {**record(event_name, {"instanceArn": key["InstanceArn"], "permissionSetArn": key["PermissionSetArn"],
+                                  **params}), "eventSource": "sso.amazonaws.com", "awsRegion": SSO_REGION}
+
+
+def admin_permission_set_assigned(iam: Any, settings: Settings) -> dict[str, Any]:
+    sso, key = _permission_set(ADMINISTRATOR_ACCESS)
+    sso.create_account_assignment(**key, TargetId="210987654321", TargetType="AWS_ACCOUNT", PrincipalType="GROUP",
+                                  PrincipalId="admins-group-1")
+    return sso_record("CreateAccountAssignment", key, {"targetId": "210987654321", "targetType": "AWS_ACCOUNT",
+                                                       "principalType": "GROUP", "principalId": "admins-group-1"})
+
+
+def administrator_access_on_a_permission_set(iam: Any, settings: Settings) -> dict[str, Any]:
+    _, key = _permission_set(ADMINISTRATOR_ACCESS)
+    return sso_record("AttachManagedPolicyToPermissionSet", key, {"managedPolicyArn": ADMINISTRATOR_ACCESS})
+
+
+def admin_customer_policy_on_a_permission_set(iam: Any, settings: Settings) -> dict[str, Any]:
+    iam.create_policy(PolicyName="operator", PolicyDocument=ADMIN)
+    sso, key = _permission_set()
+    sso.attach_customer_managed_policy_reference_to_permission_set(
+        **key, CustomerManagedPolicyReference={"Name": "operator", "Path": "/"})
+    return sso_record("AttachCustomerManagedPolicyReferenceToPermissionSet", key,
+                      {"customerManagedPolicyReference": {"name": "operator", "path": "/"}})
+
+
+def admin_inline_policy_on_a_permission_set(iam: Any, settings: Settings) -> dict[str, Any]:
+    sso, key = _permission_set()
+    sso.put_inline_policy_to_permission_set(**key, InlinePolicy=ADMIN)
+    return sso_record("PutInlinePolicyToPermissionSet", key, {"inlinePolicy": ADMIN})
+
+
 # rule id -> scenario -> (how the account and the record come about, settings beyond remediate mode)
 SCENARIOS: dict[str, dict[str, tuple[Callable[[Any, Settings], dict[str, Any]], dict[str, Any]]]] = {
     "access_keys": {"a key for another user": (key_for_another_user, {})},
@@ -208,6 +274,60 @@ SCENARIOS: dict[str, dict[str, tuple[Callable[[Any, Settings], dict[str, Any]], 
         "a trail's logging stopped": (stopped_trail, {}),
         "a GuardDuty detector disabled": (disabled_detector, {}),
         "a Config recorder stopped": (stopped_recorder, {}),
+    },
+    "other_credentials": {
+        "an SSH key for another user": (ssh_key_for_another_user, {}),
+        "a signing certificate for another user": (signing_certificate_for_another_user, {}),
+        "a federation token": (federation_token, {}),
+    },
+    "identity_center": {
+        "an admin permission set assigned": (admin_permission_set_assigned, {}),
+        "AdministratorAccess attached to a permission set": (administrator_access_on_a_permission_set, {}),
+        "an admin customer managed policy attached to a permission set": (
+            admin_customer_policy_on_a_permission_set, {}),
+        "an admin inline policy put on a permission set": (admin_inline_policy_on_a_permission_set, {}),
+    },
+}
+ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
+SSH_KEY = ("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDlZ1wr2dbvKvu4JKqBXq6WApz3Pe1OjUm1LbhXvoiqdeWZhqu4g27WcvDSp7Y7J9LJ"
+           "xIBkVjfXGk3e2wQ+2GjfVRyR2YsUtGJvJGdEwVNyo5fSLtCmXc4GyK3PNQRlJ1zSL/QR5ZzpEB5uu9VQ+wxMkxmJYfCl3FNnO5zR5ZQj4"
+           "y0A2XZL0u4ZSJt0kIg7I8xfQ8jdTc76Rf4QRgGk2zD3H3Bt9wAw1lU6z3jUDP5yT4Ar6QjI0GtTvq3Ao1i4Lq7Q4u4o4I1D3u1lWg5Z8"
+           "rO2Nh7mhtlT0hNQ/O0dR1xzhZ7ZOQD7kB3F0bqzM9sk7u8L3OPjZCPD8Qbc5 test@example")
+
+
+def _stubbed_service_specific_credential() -> Any:
+    """moto has no service-specific credentials: their calls answer from a Stubber."""
+    aws = StubbedClients()
+    key = {"UserName": "bob", "ServiceSpecificCredentialId": "ACCAZ3EXAMPLEBOB0001"}
+    aws.iam_stub.add_response("update_service_specific_credential", {}, {**key, "Status": "Inactive"})
+    aws.iam_stub.add_response("list_service_specific_credentials", {"ServiceSpecificCredentials": [{
+        **key, "Status": "Inactive", "ServiceUserName": "bob-at-1", "CreateDate": "2026-11-24T09:15:42Z",
+        "ServiceName": "codecommit.amazonaws.com"}]}, {"UserName": "bob"})
+    raw = record("CreateServiceSpecificCredential", {"userName": "bob"},
+                 {"serviceSpecificCredential": {"serviceSpecificCredentialId": key["ServiceSpecificCredentialId"]}})
+    return aws, aws.iam_stub, raw
+
+
+def _stubbed_roles_anywhere(kind: str) -> Any:
+    """moto has no Roles Anywhere: its calls answer from a Stubber, in the event's region."""
+    aws = StubbedClients()
+    ident = "4d07f6a0-1c50-44d3-951b-b68b783daa0a"
+    disable, get = ("disable_trust_anchor", "get_trust_anchor") if kind == "trustAnchor" else (
+        "disable_profile", "get_profile")
+    for operation in (disable, get):
+        aws.anywhere_stub.add_response(operation, {kind: {f"{kind}Id": ident, "enabled": False}}, {f"{kind}Id": ident})
+    event = "CreateTrustAnchor" if kind == "trustAnchor" else "CreateProfile"
+    raw = {**record(event, {"name": "ca"}, {kind: {f"{kind}Id": ident, "name": "ca"}}),
+           "eventSource": "rolesanywhere.amazonaws.com", "awsRegion": "eu-west-1"}
+    return aws, aws.anywhere_stub, raw
+
+
+# rule id -> scenario -> (the clients, their Stubber, the record): APIs moto does not model
+STUBBED: dict[str, dict[str, Callable[[], Any]]] = {
+    "other_credentials": {
+        "a service-specific credential": _stubbed_service_specific_credential,
+        "a Roles Anywhere trust anchor": lambda: _stubbed_roles_anywhere("trustAnchor"),
+        "a Roles Anywhere profile": lambda: _stubbed_roles_anywhere("profile")
     },
 }
 
@@ -258,15 +378,33 @@ def called() -> Iterator[dict[tuple[str, str], set[str]]]:
     """(rule id, scenario) -> the operations its remediation called."""
     found: dict[tuple[str, str], set[str]] = {}
     with pytest.MonkeyPatch.context() as patch:
+        # moto has no permissions-boundary API for permission sets: none is read here.
+        patch.setattr(LiveState, "permission_set_boundary", lambda *args: None)
         recorder = Recorder(patch)
         for rule_id, scenarios in SCENARIOS.items():
             for name, (enact, overrides) in scenarios.items():
                 with mock_aws():
                     found[rule_id, name] = _run(recorder, rule_id, enact, overrides)
+        for rule_id, stubbed in STUBBED.items():
+            for name, prepare in stubbed.items():
+                found[rule_id, name] = _run_stubbed(recorder, rule_id, prepare)
     yield found
 
 
-@pytest.mark.parametrize(("rule_id", "scenario"), [(r, s) for r, scenarios in SCENARIOS.items() for s in scenarios])
+def _run_stubbed(recorder: Recorder, rule_id: str, prepare: Callable[[], Any]) -> set[str]:
+    aws, stubber, raw = prepare()
+    settings = Settings(modes=dict.fromkeys(RULE_IDS, Mode.REMEDIATE), live=False)
+    [finding] = decide(parse_record(raw), EvalContext(settings, AssumedState()), (rule_id,)).findings
+    recorder.calls = set()
+    with stubber:
+        result = act(finding, aws)
+    assert result.outcome == Outcome.VERIFIED, result
+    calls, recorder.calls = recorder.calls, None
+    return calls
+
+
+@pytest.mark.parametrize(("rule_id", "scenario"), [(r, s) for r, scenarios in (*SCENARIOS.items(), *STUBBED.items())
+                                                   for s in scenarios])
 def test_a_remediation_calls_only_what_its_rule_declares(called, rule_id: str, scenario: str) -> None:
     calls = called[rule_id, scenario]
     assert calls, "nothing was called: the scenario did not reach the remediation"

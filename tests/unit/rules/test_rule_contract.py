@@ -35,8 +35,10 @@ def test_a_rule_resolves_exactly_when_its_metadata_names_resolving_events(rule_i
     assert bool(rule.META.resolved_by) == (rule.resolve is not resolves_nothing)
 
 
-def test_only_admin_grants_holds_findings_back_from_its_mode() -> None:
-    assert [rule_id for rule_id in RULE_IDS if RULES[rule_id].mode_for is not keep_mode] == ["admin_grants"]
+def test_only_the_grant_rules_hold_findings_back_from_their_mode() -> None:
+    """Escalation-only grants (IAM policies, Identity Center permission sets) have their own escalation mode."""
+    assert [rule_id for rule_id in RULE_IDS if RULES[rule_id].mode_for is not keep_mode] == [
+        "admin_grants", "identity_center"]
 
 
 def test_mypy_checks_every_rule_module() -> None:

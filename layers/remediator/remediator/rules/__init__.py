@@ -38,13 +38,16 @@ if TYPE_CHECKING:  # mypy checks every rule module against the contract: META, e
         console_mfa,
         guardrail_tampering,
         iam_user_sprawl,
+        identity_center,
+        other_credentials,
         remediator_tampering,
         role_trust,
         root_activity,
     )
 
     CHECKED: tuple[RuleModule, ...] = (access_keys, console_mfa, root_activity, iam_user_sprawl, role_trust,
-                                       admin_grants, guardrail_tampering, remediator_tampering)
+                                       admin_grants, guardrail_tampering, remediator_tampering, other_credentials,
+                                       identity_center)
 
 # Which rules each Lambda function (functions/<name>/) runs. One concern, one function, one role.
 FUNCTIONS: dict[str, tuple[str, ...]] = {
@@ -57,6 +60,8 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "guardrail_tampering": ("guardrail_tampering",),
     # Its own function and role: events that change our functions or roles may arrive while the others are impaired.
     "remediator_tampering": ("remediator_tampering",),
+    "other_credentials": ("other_credentials",),
+    "identity_center": ("identity_center",),
 }
 
 
