@@ -33,4 +33,4 @@ PYTHONPATH="$BUILD_DIR/RemediatorLayer/python" .venv/bin/python -c "
 import remediator.grants as grants, sys
 assert grants.__file__.startswith(sys.argv[1]), grants.__file__
 assert grants.managed_policy_verdicts()['admin_equivalent'], 'no verdicts'
-^" "$(cd "$BUILD_DIR" && pwd)" || { echo "the built layer cannot read its managed policy verdicts" >&2; exit 1; }
+" "$(cd "$BUILD_DIR" && pwd)" || { echo "the built layer cannot read its managed policy verdicts" >&2; exit 1; }
