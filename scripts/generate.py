@@ -588,14 +588,11 @@ def function_block(f: Function) -> str:
 
 def _own_resources(f: Function) -> str:
     """remediator_tampering's view of the stack besides its functions and roles (every function knows those, and
-    the rules are named after the functions): its queues, key and id, and who deploys it."""
+    the rules and queues are named after the functions): its key and id, and who deploys it."""
     if f.name != TAMPERING_FUNCTION:
         return ""
-    queues = [f"{g.id}{kind}DLQ" for g in functions() for kind in ("Rule", "Function")]
-    queues += ["SweepFunctionDLQ", "SweepScheduleDLQ"]
-    return ('          OWN_QUEUE_NAMES: !Join\n            - ","\n            -\n'
-            + "".join(f"              - !GetAtt {queue}.QueueName\n" for queue in queues)
-            + "          OWN_KEY_ARN: !GetAtt RemediatorKey.Arn\n"
+    # Its queues are named after their functions (OWN_FUNCTION_NAMES): Lambda allows 4 KB of environment.
+    return ("          OWN_KEY_ARN: !GetAtt RemediatorKey.Arn\n"
             "          OWN_STACK_ID: !Ref AWS::StackId\n"
             "          DEPLOYER_ARNS: !Ref DeployerArns\n")
 

@@ -28,3 +28,9 @@ printf 'our code: %d bytes (limit %d); sam build took %.1f s\n' "$own" "$MAX_OWN
 # Lambda's /opt is read-only: without bytecode in the layer every cold start compiles it from source.
 [ -n "$(find "$BUILD_DIR"/RemediatorLayer/python/remediator -name '*.pyc' -print -quit)" ] \
   || { echo "the layer ships no bytecode" >&2; exit 1; }
+# The layer ships the managed policy verdicts gzipped and no operator tools: it must still read the verdicts.
+PYTHONPATH="$BUILD_DIR/RemediatorLayer/python" .venv/bin/python -c "
+import remediator.grants as grants, sys
+assert grants.__file__.startswith(sys.argv[1]), grants.__file__
+assert grants.managed_policy_verdicts()['admin_equivalent'], 'no verdicts'
+" "$(cd "$BUILD_DIR" && pwd)" || { echo "the built layer cannot read its managed policy verdicts" >&2; exit 1; }

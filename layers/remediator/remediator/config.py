@@ -137,7 +137,11 @@ class Settings:
             modes=modes,
             own_role_arns=_split(env.get("OWN_ROLE_ARNS")) | frozenset(functions.values()),
             own_functions=functions,
-            own_queue_names=_split(env.get("OWN_QUEUE_NAMES")),
+            # Every queue of the stack is named after its function: <function>-rule-dlq, -function-dlq (the
+            # sweep's schedule: -schedule-dlq). OWN_QUEUE_NAMES may name more.
+            own_queue_names=_split(env.get("OWN_QUEUE_NAMES")) | frozenset(
+                f"{name}-{kind}-dlq" for name in _split(env.get("OWN_FUNCTION_NAMES"))
+                for kind in ("rule", "function", "schedule")),
             own_key_arn=env.get("OWN_KEY_ARN") or None,
             own_stack_id=env.get("OWN_STACK_ID") or None,
             deployer_arns=_split(env.get("DEPLOYER_ARNS")),
