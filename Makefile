@@ -31,6 +31,7 @@ unit: $(BIN)/.installed
 # mypy reads its files and settings from pyproject.toml ([tool.mypy]).
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 # template.yaml's marked sections, docs/rules.md and the README's rules table, from the rule catalog.

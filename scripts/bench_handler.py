@@ -53,11 +53,18 @@ def free_port() -> int:
 
 def environment(endpoint: str) -> dict[str, str]:
     return {
-        "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_LAMBDA_FUNCTION_NAME": "access-keys",
-        "POWERTOOLS_METRICS_NAMESPACE": "ComplianceRemediator", "POWERTOOLS_TRACE_DISABLED": "true",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_NAME": "access-keys",
+        "POWERTOOLS_METRICS_NAMESPACE": "ComplianceRemediator",
+        "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "MODE_ACCESS_KEYS": "remediate", "IDEMPOTENCY_TABLE": "idempotency", "EXEMPTIONS_TABLE": "exemptions",
+        "MODE_ACCESS_KEYS": "remediate",
+        "IDEMPOTENCY_TABLE": "idempotency",
+        "EXEMPTIONS_TABLE": "exemptions",
     }
 
 
@@ -65,17 +72,26 @@ def setup_account() -> str:
     import boto3
 
     sns, dynamodb = boto3.client("sns"), boto3.client("dynamodb")
-    dynamodb.create_table(TableName="idempotency", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                          BillingMode="PAY_PER_REQUEST")
+    dynamodb.create_table(
+        TableName="idempotency",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     # The exemption lookup is on the path: a list of a few entries, none for the benchmark's users.
     from remediator.exemption_list import ExemptionEntry
     from remediator.exemption_list import table_definition as exemption_table
 
     dynamodb.create_table(**exemption_table("exemptions"))
     for number in range(5):
-        entry = ExemptionEntry(f"arn:aws:iam::123456789012:role/vendor-{number}", "*", "benchmark", "2099-12-31",
-                               "benchmark", added_at=f"2026-01-0{number + 1}T00:00:00Z")
+        entry = ExemptionEntry(
+            f"arn:aws:iam::123456789012:role/vendor-{number}",
+            "*",
+            "benchmark",
+            "2099-12-31",
+            "benchmark",
+            added_at=f"2026-01-0{number + 1}T00:00:00Z",
+        )
         dynamodb.put_item(TableName="exemptions", Item=entry.as_item())
     return sns.create_topic(Name="findings")["TopicArn"]
 
@@ -112,8 +128,11 @@ def cold_starts(iam, env: dict[str, str], reps: int) -> tuple[list[float], list[
             path = Path(scratch) / f"event{rep}.json"
             path.write_text(json.dumps(event_for_new_key(iam, f"cold-{rep}")))
             floor.append(timed_run([sys.executable, "-c", FLOOR], env))
-            ours.append(timed_run([sys.executable, "-c", COLD, str(ROOT / "functions/access_keys/app.py"), str(path)],
-                                  env, phases))
+            ours.append(
+                timed_run(
+                    [sys.executable, "-c", COLD, str(ROOT / "functions/access_keys/app.py"), str(path)], env, phases
+                )
+            )
     return floor, ours, phases
 
 
@@ -131,9 +150,13 @@ def bare_calls(iam, reps: int) -> float:
         iam.update_access_key(UserName="bare", AccessKeyId=key_id, Status="Inactive")
         iam.list_access_keys(UserName="bare")
         sns.publish(TopicArn=os.environ["TOPIC_ARN"], Message=json.dumps({"default": "x"}), MessageStructure="json")
-        dynamodb.update_item(TableName="idempotency", Key={"id": {"S": f"bare-{n}"}},
-                             UpdateExpression="SET #s = :s", ExpressionAttributeNames={"#s": "status"},
-                             ExpressionAttributeValues={":s": {"S": "COMPLETED"}})
+        dynamodb.update_item(
+            TableName="idempotency",
+            Key={"id": {"S": f"bare-{n}"}},
+            UpdateExpression="SET #s = :s",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": {"S": "COMPLETED"}},
+        )
         timings.append(time.perf_counter() - start)
     return statistics.median(timings)
 
@@ -164,14 +187,20 @@ def main() -> int:
     parser.add_argument("--warm", type=int, default=200)
     parser.add_argument("--rss-events", type=int, default=1000)
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the warm events")
-    parser.add_argument("--layer", help="import remediator, powertools and pydantic from a built layer "
-                        "(.aws-sam/build/RemediatorLayer/python after `make build`), as shipped")
+    parser.add_argument(
+        "--layer",
+        help="import remediator, powertools and pydantic from a built layer "
+        "(.aws-sam/build/RemediatorLayer/python after `make build`), as shipped",
+    )
     args = parser.parse_args()
 
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(100):
             try:
@@ -190,10 +219,14 @@ def main() -> int:
 
         floor, ours, phases = cold_starts(iam, env, args.reps)
         floor_median, ours_median = statistics.median(floor), statistics.median(ours)
-        print(f"cold start: floor {floor_median * 1000:.0f} ms, handler + first event {ours_median * 1000:.0f} ms "
-              f"= {ours_median / floor_median:.2f}x the floor (median of {args.reps}, alternating)")
-        print(f"  inside the handler process: imports {statistics.median(p[0] for p in phases) * 1000:.0f} ms, "
-              f"first event {statistics.median(p[1] for p in phases) * 1000:.0f} ms")
+        print(
+            f"cold start: floor {floor_median * 1000:.0f} ms, handler + first event {ours_median * 1000:.0f} ms "
+            f"= {ours_median / floor_median:.2f}x the floor (median of {args.reps}, alternating)"
+        )
+        print(
+            f"  inside the handler process: imports {statistics.median(p[0] for p in phases) * 1000:.0f} ms, "
+            f"first event {statistics.median(p[1] for p in phases) * 1000:.0f} ms"
+        )
 
         sys.path.insert(0, str(ROOT / "tests"))
         import importlib.util
@@ -228,8 +261,10 @@ def main() -> int:
         if profiler:
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
         per_event = {name: count / args.warm for name, count in sorted(calls.items())}
-        print(f"warm full path: median {statistics.median(timings) * 1000:.1f} ms, "
-              f"p90 {statistics.quantiles(timings, n=10)[-1] * 1000:.1f} ms per new key ({args.warm} events)")
+        print(
+            f"warm full path: median {statistics.median(timings) * 1000:.1f} ms, "
+            f"p90 {statistics.quantiles(timings, n=10)[-1] * 1000:.1f} ms per new key ({args.warm} events)"
+        )
         print(f"AWS calls per event: {sum(per_event.values()):g}")
         for name, count in per_event.items():
             print(f"  {name}: {count:g}")
@@ -244,8 +279,12 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=10)
-    code = sum(f.stat().st_size for d in ("layers/remediator/remediator", "functions")
-               for f in (ROOT / d).rglob("*.py") if "__pycache__" not in f.parts)
+    code = sum(
+        f.stat().st_size
+        for d in ("layers/remediator/remediator", "functions")
+        for f in (ROOT / d).rglob("*.py")
+        if "__pycache__" not in f.parts
+    )
     print(f"our code (layers/remediator/remediator + functions, .py): {code / 1024:.0f} KiB")
     return 0
 

@@ -76,8 +76,11 @@ def free_port() -> int:
 @contextlib.contextmanager
 def moto_server():
     port = free_port()
-    server = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(200):
             with contextlib.suppress(OSError):
@@ -96,9 +99,11 @@ def inject_throttling(rate: float, seed: int, counter: Counter) -> None:
     from botocore.client import BaseClient
 
     chance = random.Random(seed)
-    bodies = {"query": b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
-                       b"<Message>Rate exceeded</Message></Error><RequestId>x</RequestId></ErrorResponse>",
-              "json": b'{"__type": "ThrottlingException", "message": "Rate exceeded"}'}
+    bodies = {
+        "query": b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
+        b"<Message>Rate exceeded</Message></Error><RequestId>x</RequestId></ErrorResponse>",
+        "json": b'{"__type": "ThrottlingException", "message": "Rate exceeded"}',
+    }
 
     def maybe_throttle(request, **kwargs):
         if chance.random() >= rate:
@@ -149,24 +154,36 @@ def build_events(iam, count: int, rng: random.Random) -> tuple[list[dict[str, An
     return events, keys
 
 
-def run_load(count: int, throttle: float, duplicates: float = 0.05, zero_sleep: bool = False,
-             seed: int = 7) -> LoadReport:
+def run_load(
+    count: int, throttle: float, duplicates: float = 0.05, zero_sleep: bool = False, seed: int = 7
+) -> LoadReport:
     """Everything in one call so a test can run the small variant."""
     report = LoadReport(events=count)
     rng = random.Random(seed)
     with moto_server() as endpoint:
-        os.environ.update({
-            "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "load", "AWS_SECRET_ACCESS_KEY": "load",
-            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_LAMBDA_FUNCTION_NAME": "access-keys",
-            "POWERTOOLS_LOG_LEVEL": "ERROR", "MODE_ACCESS_KEYS": "remediate", "IDEMPOTENCY_TABLE": "idempotency",
-        })
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": endpoint,
+                "AWS_ACCESS_KEY_ID": "load",
+                "AWS_SECRET_ACCESS_KEY": "load",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_REGION": "us-east-1",
+                "AWS_LAMBDA_FUNCTION_NAME": "access-keys",
+                "POWERTOOLS_LOG_LEVEL": "ERROR",
+                "MODE_ACCESS_KEYS": "remediate",
+                "IDEMPOTENCY_TABLE": "idempotency",
+            }
+        )
         os.environ.pop("AWS_SESSION_TOKEN", None)
         import boto3
 
         iam, sns, sqs, dynamodb = (boto3.client(name) for name in ("iam", "sns", "sqs", "dynamodb"))
-        dynamodb.create_table(TableName="idempotency", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                              AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                              BillingMode="PAY_PER_REQUEST")
+        dynamodb.create_table(
+            TableName="idempotency",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         topic = os.environ["TOPIC_ARN"] = sns.create_topic(Name="findings")["TopicArn"]
         inbox = sqs.create_queue(QueueName="inbox")["QueueUrl"]
         inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -218,7 +235,9 @@ def run_load(count: int, throttle: float, duplicates: float = 0.05, zero_sleep: 
         report.keys_inactive = sum(
             key["Status"] == "Inactive"
             for key_id, user in keys.items()
-            for key in iam.list_access_keys(UserName=user)["AccessKeyMetadata"] if key["AccessKeyId"] == key_id)
+            for key in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
+            if key["AccessKeyId"] == key_id
+        )
         per_key: Counter = Counter()
         while batch := sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", []):
             for message in batch:

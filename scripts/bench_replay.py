@@ -25,10 +25,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
 NOISE = [  # (eventSource, eventName): what most of a real trail is
-    ("ec2.amazonaws.com", "DescribeInstances"), ("s3.amazonaws.com", "ListBuckets"),
-    ("sts.amazonaws.com", "AssumeRole"), ("kms.amazonaws.com", "Decrypt"), ("iam.amazonaws.com", "ListUsers"),
-    ("iam.amazonaws.com", "TagRole"), ("lambda.amazonaws.com", "UpdateFunctionCode20150331v2"),
-    ("logs.amazonaws.com", "CreateLogStream"), ("cloudformation.amazonaws.com", "DescribeStacks"),
+    ("ec2.amazonaws.com", "DescribeInstances"),
+    ("s3.amazonaws.com", "ListBuckets"),
+    ("sts.amazonaws.com", "AssumeRole"),
+    ("kms.amazonaws.com", "Decrypt"),
+    ("iam.amazonaws.com", "ListUsers"),
+    ("iam.amazonaws.com", "TagRole"),
+    ("lambda.amazonaws.com", "UpdateFunctionCode20150331v2"),
+    ("logs.amazonaws.com", "CreateLogStream"),
+    ("cloudformation.amazonaws.com", "DescribeStacks"),
 ]
 
 
@@ -91,13 +96,17 @@ def main() -> int:
         started = time.perf_counter()
         total = write_trail(folder, args.files, args.records, args.risky_share)
         size = sum(path.stat().st_size for path in folder.rglob("*.json.gz"))
-        print(f"trail: {total:,} records in {args.files:,} files ({size / 2**20:,.0f} MiB gzipped), "
-              f"{args.risky_share:.0%} risky shapes, written in {time.perf_counter() - started:,.0f} s")
+        print(
+            f"trail: {total:,} records in {args.files:,} files ({size / 2**20:,.0f} MiB gzipped), "
+            f"{args.risky_share:.0%} risky shapes, written in {time.perf_counter() - started:,.0f} s"
+        )
         outputs = ["summary", "json"] if args.json else ["summary"]
         for output in outputs:
             seconds, peak_kib, text = run(folder, output)
-            print(f"replay ({output}): {seconds:,.1f} s, {total / seconds:,.0f} records/s, "
-                  f"peak RSS {peak_kib / 1024:,.0f} MiB")
+            print(
+                f"replay ({output}): {seconds:,.1f} s, {total / seconds:,.0f} records/s, "
+                f"peak RSS {peak_kib / 1024:,.0f} MiB"
+            )
             if text:
                 print("\n".join("  " + line for line in text.splitlines()[:12]))
     return 0

@@ -67,8 +67,9 @@ def _seed(endpoint: str, users: int) -> str:
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(make, range(users)))
     boto3.client("dynamodb", endpoint_url=endpoint).create_table(**table_definition("findings"))
-    return iam.create_policy(PolicyName="deny-without-mfa",
-                             PolicyDocument=json.dumps(deny_without_mfa_document()))["Policy"]["Arn"]
+    return iam.create_policy(PolicyName="deny-without-mfa", PolicyDocument=json.dumps(deny_without_mfa_document()))[
+        "Policy"
+    ]["Arn"]
 
 
 def _bench(endpoint: str, users: int) -> dict:
@@ -79,15 +80,27 @@ def _bench(endpoint: str, users: int) -> dict:
     db = aws.dynamodb
     for client in (aws.iam, aws.sns, db):
         service = client.meta.service_model.service_name
-        client.meta.events.register("before-call.*.*",
-                                    lambda model, service=service, **_: calls.update([f"{service}:{model.name}"]))
-    settings = Settings(modes={"console_mfa": Mode.REMEDIATE}, sweep_mode=Mode.REMEDIATE, mfa_grace_period_hours=0,
-                        deny_without_mfa_policy_arn=policy)
+        client.meta.events.register(
+            "before-call.*.*", lambda model, service=service, **_: calls.update([f"{service}:{model.name}"])
+        )
+    settings = Settings(
+        modes={"console_mfa": Mode.REMEDIATE},
+        sweep_mode=Mode.REMEDIATE,
+        mfa_grace_period_hours=0,
+        deny_without_mfa_policy_arn=policy,
+    )
     started = time.perf_counter()
     report = run_sweep(aws, settings, store=FindingsStore(db, "findings"), sleep=time.sleep)
     elapsed = time.perf_counter() - started
-    return {"users": users, "seconds": round(elapsed, 2), "findings": report.counts(), "actions": len(report.actions),
-            "left": len(report.left), "calls_total": sum(calls.values()), "calls": dict(sorted(calls.items()))}
+    return {
+        "users": users,
+        "seconds": round(elapsed, 2),
+        "findings": report.counts(),
+        "actions": len(report.actions),
+        "left": len(report.left),
+        "calls_total": sum(calls.values()),
+        "calls": dict(sorted(calls.items())),
+    }
 
 
 def main() -> int:
@@ -95,8 +108,9 @@ def main() -> int:
     parser.add_argument("--sizes", default="1000,5000,10000")
     args = parser.parse_args()
     port = _free_port()
-    server = subprocess.Popen([str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     endpoint = f"http://127.0.0.1:{port}"
     try:
         _wait(endpoint)

@@ -61,21 +61,33 @@ ADMIN_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
 RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "urllib3", "six"}
 
 CASES = [
-    {"id": "access_keys", "function": "access_keys", "event": "create-access-key-for-another-user.json",
-     "policy": "new-access-key.yml",
-     "title": "new access key for another user -> deactivate",
-     "note": "c7n's remove-keys acts on the user, not on the key in the event: it sets every key of the user "
-             "Inactive (the user also holds an older active key here)"},
-    {"id": "role_trust", "function": "role_trust", "event": "create-role-trusting-everyone.json",
-     "policy": "role-trust-everyone.yml",
-     "title": 'role trusting {"AWS": "*"} -> strip the statement',
-     "note": "c7n: detect only (cross-account filter + notify); it has no action that strips one trust "
-             "statement, so the role stays open"},
-    {"id": "admin_grants", "function": "admin_grants", "event": "attach-administrator-access-to-user.json",
-     "policy": "admin-attached-to-user.yml",
-     "title": "AdministratorAccess attached to a user -> detach",
-     "note": "c7n's set-policy detaches the one ARN its policy names and does not re-read; ours judges the "
-             "policy and verifies the detach"},
+    {
+        "id": "access_keys",
+        "function": "access_keys",
+        "event": "create-access-key-for-another-user.json",
+        "policy": "new-access-key.yml",
+        "title": "new access key for another user -> deactivate",
+        "note": "c7n's remove-keys acts on the user, not on the key in the event: it sets every key of the user "
+        "Inactive (the user also holds an older active key here)",
+    },
+    {
+        "id": "role_trust",
+        "function": "role_trust",
+        "event": "create-role-trusting-everyone.json",
+        "policy": "role-trust-everyone.yml",
+        "title": 'role trusting {"AWS": "*"} -> strip the statement',
+        "note": "c7n: detect only (cross-account filter + notify); it has no action that strips one trust "
+        "statement, so the role stays open",
+    },
+    {
+        "id": "admin_grants",
+        "function": "admin_grants",
+        "event": "attach-administrator-access-to-user.json",
+        "policy": "admin-attached-to-user.yml",
+        "title": "AdministratorAccess attached to a user -> detach",
+        "note": "c7n's set-policy detaches the one ARN its policy names and does not re-read; ours judges the "
+        "policy and verifies the detach",
+    },
 ]
 
 FLOOR = "import boto3; boto3.client('iam')"
@@ -111,6 +123,7 @@ print(f"{imported - start:.4f} {time.perf_counter() - imported:.4f}", file=sys.s
 
 # ---------------------------------------------------------------------------------------------------------
 # Inside a worker process (each side in its own venv): only the standard library up here.
+
 
 def install_call_counter() -> tuple[Counter, Counter]:
     """Count every AWS call by service:operation (a `before-call` hook on every botocore session created from
@@ -159,8 +172,9 @@ def ours_runner() -> Any:
 
     handlers = {}
     for case in CASES:
-        spec = importlib.util.spec_from_file_location(f"app_{case['function']}",
-                                                      ROOT / "functions" / case["function"] / "app.py")
+        spec = importlib.util.spec_from_file_location(
+            f"app_{case['function']}", ROOT / "functions" / case["function"] / "app.py"
+        )
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
@@ -240,9 +254,13 @@ def dist_sizes(names: list[str]) -> int:
             dist = metadata.distribution(name)
         except metadata.PackageNotFoundError:
             continue
-        total += sum(path.stat().st_size for file in dist.files or []
-                     if (path := Path(str(file.locate()))).is_file() and "__pycache__" not in path.parts
-                     and ".dist-info" not in str(file))
+        total += sum(
+            path.stat().st_size
+            for file in dist.files or []
+            if (path := Path(str(file.locate()))).is_file()
+            and "__pycache__" not in path.parts
+            and ".dist-info" not in str(file)
+        )
         for requirement in dist.requires or []:
             if "extra ==" in requirement:
                 continue
@@ -261,12 +279,12 @@ def package_size(package: str) -> int:
 
 
 def tree_size(path: Path, bytecode: bool = False) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*")
-               if f.is_file() and (bytecode or "__pycache__" not in f.parts))
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and (bytecode or "__pycache__" not in f.parts))
 
 
 # ---------------------------------------------------------------------------------------------------------
 # The orchestrator (runs in .venv): the moto server, fixtures, checks, timing summary.
+
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -288,8 +306,9 @@ def ensure_venv(venv: Path, pip_args: list[str], inputs: list[Path]) -> Path:
     log(f"installing {' '.join(pip_args)} into {venv.relative_to(ROOT)}")
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *pip_args],
-                   check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *pip_args], check=True
+    )
     stamp.write_text(wanted)
     return python
 
@@ -302,27 +321,41 @@ def venvs(c7n_version: str) -> dict[str, Path]:
 
     layer = ROOT / "layers" / "remediator" / "requirements.txt"
     constraints = ROOT / "constraints.txt"
-    ours = ensure_venv(OURS_VENV, ["-r", str(layer), "-c", str(constraints), f"boto3=={metadata.version('boto3')}"],
-                       [layer, constraints])
+    ours = ensure_venv(
+        OURS_VENV,
+        ["-r", str(layer), "-c", str(constraints), f"boto3=={metadata.version('boto3')}"],
+        [layer, constraints],
+    )
     c7n = ensure_venv(C7N_VENV, [f"c7n=={c7n_version}" if c7n_version else "c7n"], [])
     return {"ours": ours, "c7n": c7n}
 
 
 def environment(endpoint: str) -> dict[str, str]:
     """Both sides: the moto server, fake credentials, one region. Ours: what the template sets."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("AWS_", "POWERTOOLS_", "C7N_", "PYTHON"))}
-    env.update({
-        "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
-        "POWERTOOLS_METRICS_NAMESPACE": "ComplianceRemediator", "POWERTOOLS_TRACE_DISABLED": "true",
-        "LOG_LEVEL": "INFO", "POWERTOOLS_LOG_LEVEL": "INFO",
-        "TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC}",
-        "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE, "FINDINGS_TABLE": FINDINGS_TABLE,
-        "OWN_ROLE_ARNS": f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator-functions",
-        "AWS_LAMBDA_FUNCTION_NAME": "compliance-remediator",
-        "MODE_ACCESS_KEYS": "remediate", "MODE_ROLE_TRUST": "remediate", "MODE_ADMIN_GRANTS": "remediate",
-    })
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "POWERTOOLS_", "C7N_", "PYTHON"))
+    }
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "POWERTOOLS_METRICS_NAMESPACE": "ComplianceRemediator",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "LOG_LEVEL": "INFO",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC}",
+            "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
+            "FINDINGS_TABLE": FINDINGS_TABLE,
+            "OWN_ROLE_ARNS": f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator-functions",
+            "AWS_LAMBDA_FUNCTION_NAME": "compliance-remediator",
+            "MODE_ACCESS_KEYS": "remediate",
+            "MODE_ROLE_TRUST": "remediate",
+            "MODE_ADMIN_GRANTS": "remediate",
+        }
+    )
     return env
 
 
@@ -332,13 +365,15 @@ class Account:
     def __init__(self, findings_table: bool) -> None:
         import boto3
 
-        self.iam, self.sns, self.sqs, self.dynamodb = (boto3.client(name) for name in ("iam", "sns", "sqs",
-                                                                                        "dynamodb"))
+        self.iam, self.sns, self.sqs, self.dynamodb = (boto3.client(name) for name in ("iam", "sns", "sqs", "dynamodb"))
         from remediator.store import table_definition
 
-        self.dynamodb.create_table(TableName=IDEMPOTENCY_TABLE, BillingMode="PAY_PER_REQUEST",
-                                   KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                                   AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+        self.dynamodb.create_table(
+            TableName=IDEMPOTENCY_TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        )
         self.tables = {IDEMPOTENCY_TABLE: ["id"]}
         if findings_table:
             self.dynamodb.create_table(**table_definition(FINDINGS_TABLE))
@@ -381,8 +416,9 @@ class Account:
         seen: dict[str, Any] = {"notifications": self.drain()}
         assert seen["notifications"] == 1, f"{side} {case_id}: {seen['notifications']} notifications, expected 1"
         if case_id == "access_keys":
-            status = {k["AccessKeyId"]: k["Status"] for k in self.iam.list_access_keys(UserName=USER)
-                      ["AccessKeyMetadata"]}
+            status = {
+                k["AccessKeyId"]: k["Status"] for k in self.iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]
+            }
             assert status[state["new"]] == "Inactive", f"{side}: the new key is {status[state['new']]}"
             seen["older_key"] = status[state["older"]]
             if side == "ours":
@@ -395,8 +431,7 @@ class Account:
                 assert still_open, "c7n (detect only): the trust policy changed"
             seen["role_open"] = still_open
         elif case_id == "admin_grants":
-            attached = [p["PolicyArn"] for p in self.iam.list_attached_user_policies(UserName=USER)
-                        ["AttachedPolicies"]]
+            attached = [p["PolicyArn"] for p in self.iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"]]
             assert ADMIN_ARN not in attached, f"{side}: AdministratorAccess is still attached"
         if side == "ours":
             self.clear_tables()
@@ -407,17 +442,23 @@ class Account:
         count = 0
         while batch := self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get("Messages", []):
             count += len(batch)
-            self.sqs.delete_message_batch(QueueUrl=self.queue, Entries=[
-                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batch)])
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue,
+                Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batch)],
+            )
             if len(batch) < 10:
                 break
         return count
 
     def clear_tables(self) -> None:
         """Keep our tables as small as before the event (moto's Query reads a whole table)."""
-        requests = {table: [{"DeleteRequest": {"Key": {k: item[k] for k in keys}}}
-                            for item in self.dynamodb.scan(TableName=table).get("Items", [])]
-                    for table, keys in self.tables.items()}
+        requests = {
+            table: [
+                {"DeleteRequest": {"Key": {k: item[k] for k in keys}}}
+                for item in self.dynamodb.scan(TableName=table).get("Items", [])
+            ]
+            for table, keys in self.tables.items()
+        }
         requests = {table: items for table, items in requests.items() if items}
         if requests:
             self.dynamodb.batch_write_item(RequestItems=requests)
@@ -433,8 +474,9 @@ class Worker:
         command = [str(python), str(Path(__file__).resolve()), "--worker", side]
         if side == "c7n":
             command += ["--configs", json.dumps(configs)]
-        self.process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                        cwd=str(ROOT), bufsize=1)
+        self.process = subprocess.Popen(
+            command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT), bufsize=1
+        )
 
     def ask(self, command: dict) -> dict:
         assert self.process.stdin and self.process.stdout
@@ -478,8 +520,11 @@ def c7n_configs(directory: Path) -> dict[str, str]:
 def policy_names() -> list[str]:
     import yaml
 
-    return [policy["name"] for case in CASES
-            for policy in yaml.safe_load((POLICIES / case["policy"]).read_text())["policies"]]
+    return [
+        policy["name"]
+        for case in CASES
+        for policy in yaml.safe_load((POLICIES / case["policy"]).read_text())["policies"]
+    ]
 
 
 def one_event(worker: Worker, account: Account, case_id: str) -> tuple[dict, dict]:
@@ -496,8 +541,7 @@ def warm_runs(workers: dict[str, Worker], account: Account, reps: int) -> dict[s
         case_id = case["id"]
         for worker in workers.values():  # the first event of each warm process builds clients and caches
             one_event(worker, account, case_id)
-        per_side: dict[str, Any] = {side: {"ms": [], "calls": Counter(), "clients": 0, "seen": []}
-                                    for side in workers}
+        per_side: dict[str, Any] = {side: {"ms": [], "calls": Counter(), "clients": 0, "seen": []} for side in workers}
         for rep in range(reps):
             order = ["ours", "c7n"] if rep % 2 == 0 else ["c7n", "ours"]
             for side in order:
@@ -507,11 +551,15 @@ def warm_runs(workers: dict[str, Worker], account: Account, reps: int) -> dict[s
                 per_side[side]["clients"] += reply["clients"]
                 per_side[side]["seen"].append(seen)
         results[case_id] = {
-            side: {"median_ms": statistics.median(data["ms"]), "ms": data["ms"],
-                   "calls_per_event": {name: count / reps for name, count in sorted(data["calls"].items())},
-                   "clients_per_event": data["clients"] / reps,
-                   "seen": data["seen"]}
-            for side, data in per_side.items()}
+            side: {
+                "median_ms": statistics.median(data["ms"]),
+                "ms": data["ms"],
+                "calls_per_event": {name: count / reps for name, count in sorted(data["calls"].items())},
+                "clients_per_event": data["clients"] / reps,
+                "seen": data["seen"],
+            }
+            for side, data in per_side.items()
+        }
         ours, c7n = results[case_id]["ours"]["median_ms"], results[case_id]["c7n"]["median_ms"]
         log(f"  {case_id}: ours {ours:.1f} ms, c7n {c7n:.1f} ms (median of {reps})")
     return results
@@ -540,8 +588,9 @@ def timed_process(command: list[str], env: dict[str, str], cwd: Path | None = No
     return elapsed, phases
 
 
-def cold_runs(pythons: dict[str, Path], account: Account, envs: dict[str, dict[str, str]], configs: dict[str, str],
-              reps: int) -> dict[str, Any]:
+def cold_runs(
+    pythons: dict[str, Path], account: Account, envs: dict[str, dict[str, str]], configs: dict[str, str], reps: int
+) -> dict[str, Any]:
     """Fresh processes on the access_keys case, the four kinds rotating so machine noise hits all alike."""
     runs: dict[str, list[float]] = {kind: [] for kind in ("floor ours", "ours", "floor c7n", "c7n")}
     phases: dict[str, list[list[float]]] = {"ours": [], "c7n": []}
@@ -549,7 +598,7 @@ def cold_runs(pythons: dict[str, Path], account: Account, envs: dict[str, dict[s
     with tempfile.TemporaryDirectory() as scratch:
         for rep in range(reps):
             kinds = list(runs)
-            kinds = kinds[rep % 4:] + kinds[:rep % 4]
+            kinds = kinds[rep % 4 :] + kinds[: rep % 4]
             for kind in kinds:
                 if kind.startswith("floor"):
                     python = pythons[kind.split()[1]]
@@ -571,17 +620,26 @@ def cold_runs(pythons: dict[str, Path], account: Account, envs: dict[str, dict[s
     result: dict[str, Any] = {}
     for side in ("ours", "c7n"):
         floor, cold = statistics.median(runs[f"floor {side}"]), statistics.median(runs[side])
-        result[side] = {"floor_ms": floor * 1000, "cold_ms": cold * 1000, "times_floor": cold / floor,
-                        "imports_ms": statistics.median(p[0] for p in phases[side]) * 1000,
-                        "first_event_ms": statistics.median(p[1] for p in phases[side]) * 1000}
+        result[side] = {
+            "floor_ms": floor * 1000,
+            "cold_ms": cold * 1000,
+            "times_floor": cold / floor,
+            "imports_ms": statistics.median(p[0] for p in phases[side]) * 1000,
+            "first_event_ms": statistics.median(p[1] for p in phases[side]) * 1000,
+        }
         log(f"  {side}: {cold * 1000:.0f} ms cold vs floor {floor * 1000:.0f} ms")
     return result
 
 
 def sizes(pythons: dict[str, Path]) -> dict[str, Any]:
     def ask(python: Path, *args: str) -> dict:
-        out = subprocess.run([str(python), str(Path(__file__).resolve()), "--sizes", *args], check=True,
-                             capture_output=True, text=True, cwd=str(ROOT)).stdout
+        out = subprocess.run(
+            [str(python), str(Path(__file__).resolve()), "--sizes", *args],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=str(ROOT),
+        ).stdout
         return json.loads(out)
 
     build = ROOT / ".aws-sam" / "build"
@@ -590,25 +648,40 @@ def sizes(pythons: dict[str, Path]) -> dict[str, Any]:
         layer = next((p for p in build.iterdir() if p.is_dir() and "layer" in p.name.lower()), None)
         parts = [p for p in build.iterdir() if p.is_dir()]
         source = sum(tree_size(p) for p in parts)
-        ours = {"bytes": sum(tree_size(p, bytecode=True) for p in parts), "bytes_without_bytecode": source,
-                "what": f"the built layer{f' ({layer.name})' if layer else ''} and every function in .aws-sam/build, "
-                        f"bytecode included as it ships; {kib(source)} without it"}
+        ours = {
+            "bytes": sum(tree_size(p, bytecode=True) for p in parts),
+            "bytes_without_bytecode": source,
+            "what": f"the built layer{f' ({layer.name})' if layer else ''} and every function in .aws-sam/build, "
+            f"bytecode included as it ships; {kib(source)} without it",
+        }
     else:
-        requirements = [line.split("==")[0].split("[")[0].strip()
-                        for line in (ROOT / "layers/remediator/requirements.txt").read_text().splitlines()
-                        if line.strip() and not line.startswith("#")]
+        requirements = [
+            line.split("==")[0].split("[")[0].strip()
+            for line in (ROOT / "layers/remediator/requirements.txt").read_text().splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
         deps = ask(pythons["ours"], *requirements)["deps"]
         code = tree_size(ROOT / "layers/remediator/remediator") + sum(
-            tree_size(ROOT / "functions" / name) for name in os.listdir(ROOT / "functions"))
-        ours = {"bytes": code + deps, "code_bytes": code, "deps_bytes": deps,
-                "what": "no .aws-sam/build: layers/remediator/remediator + functions/ + the installed layer "
-                        f"requirements ({', '.join(requirements)} and their dependencies, boto3 excluded)"}
+            tree_size(ROOT / "functions" / name) for name in os.listdir(ROOT / "functions")
+        )
+        ours = {
+            "bytes": code + deps,
+            "code_bytes": code,
+            "deps_bytes": deps,
+            "what": "no .aws-sam/build: layers/remediator/remediator + functions/ + the installed layer "
+            f"requirements ({', '.join(requirements)} and their dependencies, boto3 excluded)",
+        }
     c7n = ask(pythons["c7n"], "c7n")
-    return {"ours": ours,
-            "c7n": {"bytes": c7n["deps"], "package_bytes": c7n["package"],
-                    "what": "c7n and its dependencies installed in its venv (boto3 and bytecode excluded); the "
-                            "Lambda archive of each policy zips the .py files of the c7n package, no bytecode"},
-            "functions": functions}
+    return {
+        "ours": ours,
+        "c7n": {
+            "bytes": c7n["deps"],
+            "package_bytes": c7n["package"],
+            "what": "c7n and its dependencies installed in its venv (boto3 and bytecode excluded); the "
+            "Lambda archive of each policy zips the .py files of the c7n package, no bytecode",
+        },
+        "functions": functions,
+    }
 
 
 def machine(pythons: dict[str, Path]) -> dict[str, Any]:
@@ -617,14 +690,20 @@ def machine(pythons: dict[str, Path]) -> dict[str, Any]:
         model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), model)
 
     def versions(python: Path, *dists: str) -> str:
-        code = ("import importlib.metadata as m, platform, sys; "
-                "print(platform.python_version(), *(d + ' ' + m.version(d) for d in sys.argv[1:]), sep=', ')")
+        code = (
+            "import importlib.metadata as m, platform, sys; "
+            "print(platform.python_version(), *(d + ' ' + m.version(d) for d in sys.argv[1:]), sep=', ')"
+        )
         return subprocess.run([str(python), "-c", code, *dists], capture_output=True, text=True).stdout.strip()
 
-    return {"nproc": len(os.sched_getaffinity(0)), "cpu": model, "kernel": platform.release(),
-            "ours": versions(pythons["ours"], "boto3", "botocore", "aws-lambda-powertools", "pydantic"),
-            "c7n": versions(pythons["c7n"], "c7n", "boto3", "botocore"),
-            "moto": versions(Path(sys.executable), "moto")}
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu": model,
+        "kernel": platform.release(),
+        "ours": versions(pythons["ours"], "boto3", "botocore", "aws-lambda-powertools", "pydantic"),
+        "c7n": versions(pythons["c7n"], "c7n", "boto3", "botocore"),
+        "moto": versions(Path(sys.executable), "moto"),
+    }
 
 
 def kib(n: float) -> str:
@@ -632,11 +711,15 @@ def kib(n: float) -> str:
 
 
 def markdown(report: dict[str, Any]) -> str:
-    lines = ["## Ours vs Cloud Custodian (cloudtrail mode)", "",
-             f"Warm time per event: median of {report['reps']} alternating runs per side on one moto server "
-             "(127.0.0.1); ratio = Custodian / ours.", "",
-             "| case | ours (ms) | Custodian (ms) | ratio | AWS calls ours / c7n | notes |",
-             "|---|---:|---:|---:|---:|---|"]
+    lines = [
+        "## Ours vs Cloud Custodian (cloudtrail mode)",
+        "",
+        f"Warm time per event: median of {report['reps']} alternating runs per side on one moto server "
+        "(127.0.0.1); ratio = Custodian / ours.",
+        "",
+        "| case | ours (ms) | Custodian (ms) | ratio | AWS calls ours / c7n | notes |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
     for case in CASES:
         row = report["warm"][case["id"]]
         ours, c7n = row["ours"], row["c7n"]
@@ -644,51 +727,90 @@ def markdown(report: dict[str, Any]) -> str:
         if case["id"] == "access_keys":
             collateral = sum(seen["older_key"] == "Inactive" for seen in c7n["seen"])
             note += f"; c7n disabled the older key in {collateral}/{len(c7n['seen'])} runs"
-        lines.append(f"| {case['title']} | {ours['median_ms']:.1f} | {c7n['median_ms']:.1f} | "
-                     f"{c7n['median_ms'] / ours['median_ms']:.2f} | {sum(ours['calls_per_event'].values()):g} / "
-                     f"{sum(c7n['calls_per_event'].values()):g} | {note} |")
-    bookkeeping = ("action budget and finding record in the findings table, " if report["findings_table"]
-                   else "no findings table, ")
-    lines += ["", "Ours: the rule's Lambda handler (idempotency record, exemption tag lookup, "
-              f"{bookkeeping}fix, re-read to verify, SNS publish). Custodian: its Lambda "
-              "entry point with the policy's config.json (resource lookup by the id in the event, filters, actions, "
-              "`notify` to the same SNS topic); it keeps no idempotency record and does not re-read after acting.",
-              "", "### AWS calls per warm event, by name", ""]
+        lines.append(
+            f"| {case['title']} | {ours['median_ms']:.1f} | {c7n['median_ms']:.1f} | "
+            f"{c7n['median_ms'] / ours['median_ms']:.2f} | {sum(ours['calls_per_event'].values()):g} / "
+            f"{sum(c7n['calls_per_event'].values()):g} | {note} |"
+        )
+    bookkeeping = (
+        "action budget and finding record in the findings table, "
+        if report["findings_table"]
+        else "no findings table, "
+    )
+    lines += [
+        "",
+        "Ours: the rule's Lambda handler (idempotency record, exemption tag lookup, "
+        f"{bookkeeping}fix, re-read to verify, SNS publish). Custodian: its Lambda "
+        "entry point with the policy's config.json (resource lookup by the id in the event, filters, actions, "
+        "`notify` to the same SNS topic); it keeps no idempotency record and does not re-read after acting.",
+        "",
+        "### AWS calls per warm event, by name",
+        "",
+    ]
     for case in CASES:
         for side, label in (("ours", "ours"), ("c7n", "Custodian")):
             calls = report["warm"][case["id"]][side]["calls_per_event"]
             clients = report["warm"][case["id"]][side]["clients_per_event"]
-            lines.append(f"- {case['id']}, {label}: " + ", ".join(f"{name} {count:g}" for name, count in calls.items())
-                         + f" (boto3 clients created: {clients:g})")
+            lines.append(
+                f"- {case['id']}, {label}: "
+                + ", ".join(f"{name} {count:g}" for name, count in calls.items())
+                + f" (boto3 clients created: {clients:g})"
+            )
     cold = report["cold"]
-    lines += ["", "### Cold start (fresh process: imports + first event, access_keys; "
-              f"median of {report['cold_reps']})",
-              "", "| side | floor (ms) | cold (ms) | x floor | imports (ms) | first event (ms) |",
-              "|---|---:|---:|---:|---:|---:|"]
+    lines += [
+        "",
+        f"### Cold start (fresh process: imports + first event, access_keys; median of {report['cold_reps']})",
+        "",
+        "| side | floor (ms) | cold (ms) | x floor | imports (ms) | first event (ms) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for side, label in (("ours", "ours"), ("c7n", "Custodian")):
         c = cold[side]
-        lines.append(f"| {label} | {c['floor_ms']:.0f} | {c['cold_ms']:.0f} | {c['times_floor']:.2f} | "
-                     f"{c['imports_ms']:.0f} | {c['first_event_ms']:.0f} |")
-    lines += ["", "Floor: `python -c \"import boto3; boto3.client('iam')\"` in the same venv. Both sides import "
-              "from bytecode cached on this disk; in Lambda our layer ships its bytecode while Custodian's archive "
-              "holds .py files only, so there its cold start also compiles c7n (not measured here)."]
+        lines.append(
+            f"| {label} | {c['floor_ms']:.0f} | {c['cold_ms']:.0f} | {c['times_floor']:.2f} | "
+            f"{c['imports_ms']:.0f} | {c['first_event_ms']:.0f} |"
+        )
+    lines += [
+        "",
+        "Floor: `python -c \"import boto3; boto3.client('iam')\"` in the same venv. Both sides import "
+        "from bytecode cached on this disk; in Lambda our layer ships its bytecode while Custodian's archive "
+        "holds .py files only, so there its cold start also compiles c7n (not measured here).",
+    ]
     if report["rss"]:
-        lines += ["", f"### RSS over {report['rss_events']} warm events (cycling the cases, one process per side)",
-                  "", "Custodian's `notify` asks its session factory for a new boto3 session on every event "
-                  "(c7n/credentials.py, SessionFactory.__call__).", "",
-                  "| side | before (MB) | after (MB) | growth (MB) |", "|---|---:|---:|---:|"]
+        lines += [
+            "",
+            f"### RSS over {report['rss_events']} warm events (cycling the cases, one process per side)",
+            "",
+            "Custodian's `notify` asks its session factory for a new boto3 session on every event "
+            "(c7n/credentials.py, SessionFactory.__call__).",
+            "",
+            "| side | before (MB) | after (MB) | growth (MB) |",
+            "|---|---:|---:|---:|",
+        ]
         for side, label in (("ours", "ours"), ("c7n", "Custodian")):
             r = report["rss"][side]
             lines.append(f"| {label} | {r['before_mb']:.1f} | {r['after_mb']:.1f} | {r['growth_mb']:+.1f} |")
     size = report["sizes"]
-    lines += ["", "### Artifact size", "", f"- ours: {kib(size['ours']['bytes'])} ({size['ours']['what']})",
-              f"- Custodian: {kib(size['c7n']['bytes'])} ({size['c7n']['what']}: "
-              f"{kib(size['c7n']['package_bytes'])})"]
+    lines += [
+        "",
+        "### Artifact size",
+        "",
+        f"- ours: {kib(size['ours']['bytes'])} ({size['ours']['what']})",
+        f"- Custodian: {kib(size['c7n']['bytes'])} ({size['c7n']['what']}: {kib(size['c7n']['package_bytes'])})",
+    ]
     m = report["machine"]
-    lines += ["", "### Machine", "", f"- {m['nproc']} CPUs: {m['cpu']}; Linux {m['kernel']}",
-              f"- ours: Python {m['ours']}", f"- Custodian: Python {m['c7n']}", f"- moto server: Python {m['moto']}",
-              f"- findings table: {'on' if report['findings_table'] else 'off'}; "
-              "both sides log at INFO to /dev/null and notify one SNS topic per event", ""]
+    lines += [
+        "",
+        "### Machine",
+        "",
+        f"- {m['nproc']} CPUs: {m['cpu']}; Linux {m['kernel']}",
+        f"- ours: Python {m['ours']}",
+        f"- Custodian: Python {m['c7n']}",
+        f"- moto server: Python {m['moto']}",
+        f"- findings table: {'on' if report['findings_table'] else 'off'}; "
+        "both sides log at INFO to /dev/null and notify one SNS topic per event",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -698,8 +820,11 @@ def main() -> int:
     parser.add_argument("--cold-reps", type=int, default=7, help="fresh processes per kind (default 7)")
     parser.add_argument("--rss-events", type=int, default=1000, help="warm events per side for RSS (default 1000)")
     parser.add_argument("--c7n-version", default=C7N_VERSION, help="c7n version for its venv ('' = newest)")
-    parser.add_argument("--no-findings-table", action="store_true",
-                        help="run ours without FINDINGS_TABLE (no action budget or finding tracking)")
+    parser.add_argument(
+        "--no-findings-table",
+        action="store_true",
+        help="run ours without FINDINGS_TABLE (no action budget or finding tracking)",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of Markdown")
     parser.add_argument("--worker", choices=("ours", "c7n"), help=argparse.SUPPRESS)
     parser.add_argument("--configs", help=argparse.SUPPRESS)
@@ -708,8 +833,14 @@ def main() -> int:
     if args.worker:
         return worker(args.worker, args.configs)
     if args.sizes is not None:
-        print(json.dumps({"deps": dist_sizes(args.sizes), "package": package_size(args.sizes[0].replace("-", "_"))
-                          if args.sizes[0] == "c7n" else 0}))
+        print(
+            json.dumps(
+                {
+                    "deps": dist_sizes(args.sizes),
+                    "package": package_size(args.sizes[0].replace("-", "_")) if args.sizes[0] == "c7n" else 0,
+                }
+            )
+        )
         return 0
     if args.reps < 1 or args.cold_reps < 1 or args.rss_events < 0:
         parser.error("--reps and --cold-reps must be at least 1, --rss-events at least 0")
@@ -718,13 +849,20 @@ def main() -> int:
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     env = environment(endpoint)
-    server = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                              env={**env, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        env={**env, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     workers: dict[str, Worker] = {}
     scratch = Path(tempfile.mkdtemp(prefix="bench-c7n-"))
-    report: dict[str, Any] = {"reps": args.reps, "cold_reps": args.cold_reps, "rss_events": args.rss_events,
-                              "findings_table": not args.no_findings_table}
+    report: dict[str, Any] = {
+        "reps": args.reps,
+        "cold_reps": args.cold_reps,
+        "rss_events": args.rss_events,
+        "findings_table": not args.no_findings_table,
+    }
     try:
         for _ in range(200):
             try:

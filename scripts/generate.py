@@ -38,13 +38,24 @@ ROOT = Path(__file__).resolve().parent.parent
 MAKE = "do not edit; run make generate"
 # The marker comments around a generated region: `# --- generated from the rule catalog (NAME): ... ---` in
 # YAML, `<!-- generated from the rule catalog (NAME): ... -->` in Markdown; the region ends at its end marker.
-BEGIN = re.compile(r"^(?P<indent>\s*)(?:# ---|<!--) generated from the rule catalog \((?P<name>[a-z-]+)\): "
-                   + re.escape(MAKE) + r" (?:---|-->)$")
+BEGIN = re.compile(
+    r"^(?P<indent>\s*)(?:# ---|<!--) generated from the rule catalog \((?P<name>[a-z-]+)\): "
+    + re.escape(MAKE)
+    + r" (?:---|-->)$"
+)
 END = "{indent}{open} end generated ({name}) {close}"
 MODES = ("off", "notify", "remediate")
 # Per kind of resource: the statement id suffix of a rule's actions on it, in the role's order.
-KIND_SIDS = {"user": "Users", "group": "Groups", "role": "Roles", "policy": "Policies", "account": "AccountLevel",
-             "trail": "Trails", "event_rule": "OwnEventRules", "queue": "OwnQueues"}
+KIND_SIDS = {
+    "user": "Users",
+    "group": "Groups",
+    "role": "Roles",
+    "policy": "Policies",
+    "account": "AccountLevel",
+    "trail": "Trails",
+    "event_rule": "OwnEventRules",
+    "queue": "OwnQueues",
+}
 # The stack names its functions, roles and EventBridge rules `<stack name>-<function>[-<n>]`, so each can be
 # named (an ARN with !Sub, no circular reference) in the others' policies and in the functions' environment.
 STACK_PREFIX = "${AWS::StackName}-"
@@ -73,10 +84,15 @@ def stack_named(name: str) -> str:
 def own_iam_arns(indent: int) -> str:
     """Every role and managed policy of the stack, by exact ARN: what no function may ever change."""
     pad = " " * indent
-    roles = [stack_named(f.name) for f in functions()] + [stack_named(name) for name in (
-        "sweep", "sweep-schedule", "slack-channel")]
-    return "".join(f'{pad}- !Sub "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role{OWN_PATH}{role}"\n'
-                   for role in roles) + f"{pad}- !Ref DenyWithoutMfaPolicy\n"
+    roles = [stack_named(f.name) for f in functions()] + [
+        stack_named(name) for name in ("sweep", "sweep-schedule", "slack-channel")
+    ]
+    return (
+        "".join(
+            f'{pad}- !Sub "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role{OWN_PATH}{role}"\n' for role in roles
+        )
+        + f"{pad}- !Ref DenyWithoutMfaPolicy\n"
+    )
 
 
 # ---------------------------------------------------------------- YAML text
@@ -92,8 +108,13 @@ def scalar(value: Any) -> str:
     if isinstance(value, int | float):
         return json.dumps(value)
     text = str(value)
-    if (_PLAIN.fullmatch(text) and text == text.strip() and text.lower() not in _RESERVED
-            and ": " not in text and not text.endswith(":")):
+    if (
+        _PLAIN.fullmatch(text)
+        and text == text.strip()
+        and text.lower() not in _RESERVED
+        and ": " not in text
+        and not text.endswith(":")
+    ):
         return text
     return json.dumps(text)
 
@@ -126,7 +147,7 @@ def folded(text: str, indent: int, width: int = 110) -> str:
 
 
 def lower_first(text: str) -> str:
-    """"The root user was used" -> "the root user was used"; "IAM user created" stays."""
+    """ "The root user was used" -> "the root user was used"; "IAM user created" stays."""
     first = text.split(" ", 1)[0]
     return text if len(first) > 1 and first.isupper() else text[:1].lower() + text[1:]
 
@@ -137,6 +158,7 @@ def sentence(text: str) -> str:
 
 
 # ---------------------------------------------------------------- the catalog, as the template needs it
+
 
 @dataclass(frozen=True)
 class Event:
@@ -192,8 +214,10 @@ class Function:
         limited = {a for meta in self.metas for a in meta.stack_policy_only} - free
         for meta in self.metas:
             if unlimited := (STACK_POLICY_ONLY & set(meta.iam_actions)) - set(meta.stack_policy_only):
-                raise SystemExit(f"{meta.id}: {sorted(unlimited)} may only be granted for the stack's policy: "
-                                 "list them in stack_policy_only")
+                raise SystemExit(
+                    f"{meta.id}: {sorted(unlimited)} may only be granted for the stack's policy: "
+                    "list them in stack_policy_only"
+                )
             if stray := set(meta.stack_policy_only) - set(meta.iam_actions):
                 raise SystemExit(f"{meta.id}: stack_policy_only lists {sorted(stray)}, which it does not declare")
         return by_kind(free), by_kind(limited)
@@ -217,6 +241,7 @@ def functions() -> list[Function]:
 
 # ---------------------------------------------------------------- template.yaml regions
 
+
 def rule_settings() -> list[RuleSetting]:
     """Every rule's own settings (RuleMeta.settings), in catalog order."""
     return [setting for rule_id in RULE_IDS for setting in RULES[rule_id].META.settings]
@@ -226,34 +251,44 @@ def region_mode_group() -> str:
     names = ", ".join(mode_parameter(rule_id) for rule_id in RULE_IDS)
     out = f"      - Label: {{ default: Rule modes (off | notify | remediate) }}\n        Parameters: [{names}]\n"
     if settings := rule_settings():
-        out += ("      - Label: { default: Rule settings of single rules }\n"
-                f"        Parameters: [{', '.join(setting.parameter for setting in settings)}]\n")
+        out += (
+            "      - Label: { default: Rule settings of single rules }\n"
+            f"        Parameters: [{', '.join(setting.parameter for setting in settings)}]\n"
+        )
     return out
 
 
 def region_rule_setting_parameters() -> str:
     """A Number parameter per RuleMeta.settings entry; its function alone gets the variable."""
-    return "".join(f"""\
+    return "".join(
+        f"""\
   {setting.parameter}:
     Type: Number
     Default: {setting.default}
     MinValue: {setting.minimum}
     MaxValue: {setting.maximum}
     Description: {folded(setting.description, 6)}
-""" for setting in rule_settings())
+"""
+        for setting in rule_settings()
+    )
 
 
 def _setting_variables(function: Function) -> str:
-    return "".join(f"          {setting.variable}: !Ref {setting.parameter}\n"
-                   for meta in function.metas for setting in meta.settings)
+    return "".join(
+        f"          {setting.variable}: !Ref {setting.parameter}\n"
+        for meta in function.metas
+        for setting in meta.settings
+    )
 
 
 def region_mode_parameters() -> str:
     out = []
     for rule_id in RULE_IDS:
         meta = RULES[rule_id].META
-        about = (f"Rule {meta.id} ({lower_first(meta.title)}). remediate: {meta.remediation}. "
-                 "notify reports what remediate would do; off switches the rule off. Details: docs/rules.md.")
+        about = (
+            f"Rule {meta.id} ({lower_first(meta.title)}). remediate: {meta.remediation}. "
+            "notify reports what remediate would do; off switches the rule off. Details: docs/rules.md."
+        )
         out.append(f"""\
   {mode_parameter(rule_id)}:
     Type: String
@@ -281,7 +316,8 @@ def region_publishers_only() -> str:
 
 
 def region_outputs() -> str:
-    return "".join(f"""\
+    return "".join(
+        f"""\
   {f.id}FunctionName:
     Description: {f.name} function
     Value: !Ref {f.id}Function
@@ -291,7 +327,9 @@ def region_outputs() -> str:
   {f.id}RuleDLQUrl:
     Description: {f.name} delivery failures from EventBridge
     Value: !Ref {f.id}RuleDLQ
-""" for f in functions())
+"""
+        for f in functions()
+    )
 
 
 def _events(function: Function) -> str:
@@ -299,8 +337,10 @@ def _events(function: Function) -> str:
     for number, event in enumerate(function.events(), 1):
         state = ""
         if event.any_call:
-            state = ("            # No eventName filter: read-only calls (Get*, List*, Describe*) count as use too.\n"
-                     "            State: ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS\n")
+            state = (
+                "            # No eventName filter: read-only calls (Get*, List*, Describe*) count as use too.\n"
+                "            State: ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS\n"
+            )
         pattern = "\n".join(block(event.pattern, 14))
         if yaml.safe_load(pattern) != event.pattern:
             raise SystemExit(f"{function.name}: the pattern does not read back as written: {event.pattern}")
@@ -333,7 +373,7 @@ def iam_statements(sid: str, free: dict[str, list[str]], limited: dict[str, list
     out = []
     for kind, actions in free.items():
         if RESOURCE_ARNS[kind] == ("*",):
-            out.append("              # No resource type for these (account-level): the one place they are on \"*\".\n")
+            out.append('              # No resource type for these (account-level): the one place they are on "*".\n')
         out.append(f"""\
               - Sid: {sid}{KIND_SIDS.get(kind, camel(kind))}
                 Effect: Allow
@@ -404,14 +444,22 @@ def _alarm(logical_id: str, description: str, namespace: str, metric: str, dimen
 
 # Why checkov's findings on the functions do not apply; the same for every function.
 CHECKOV_SKIPS = (
-    ("CKV_AWS_116", "Failed async invocations go to an on-failure destination (the function's DLQ), which records "
-                    "the error as well as the event."),
-    ("CKV_AWS_117", "The function calls only AWS service endpoints (IAM, SNS, DynamoDB); it reaches no VPC "
-                    "resource."),
-    ("CKV_AWS_115", "Reserved concurrency would fail deployment in accounts with the default 10-concurrency quota; "
-                    "IAM throttling is handled by adaptive client retries."),
-    ("CKV_AWS_173", "The variables hold modes, ARNs, names and account IDs, no secrets; the Lambda service key "
-                    "encrypts them at rest."),
+    (
+        "CKV_AWS_116",
+        "Failed async invocations go to an on-failure destination (the function's DLQ), which records "
+        "the error as well as the event.",
+    ),
+    ("CKV_AWS_117", "The function calls only AWS service endpoints (IAM, SNS, DynamoDB); it reaches no VPC resource."),
+    (
+        "CKV_AWS_115",
+        "Reserved concurrency would fail deployment in accounts with the default 10-concurrency quota; "
+        "IAM throttling is handled by adaptive client retries.",
+    ),
+    (
+        "CKV_AWS_173",
+        "The variables hold modes, ARNs, names and account IDs, no secrets; the Lambda service key "
+        "encrypts them at rest.",
+    ),
 )
 LOG_GROUP_ARN = "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:${{{}LogGroup}}:*"
 
@@ -574,15 +622,36 @@ def function_block(f: Function) -> str:
       KmsMasterKeyId: !Ref RemediatorKey
       MessageRetentionPeriod: 1209600
 
-{_alarm(f"{f.id}RuleDLQAlarm",
-        f"{f.name} - events EventBridge could not deliver to the function are in the rule DLQ", "AWS/SQS",
-        "ApproximateNumberOfMessagesVisible", f"Name: QueueName, Value: !GetAtt {f.id}RuleDLQ.QueueName",
-        "Maximum")}
-{_alarm(f"{f.id}FunctionDLQAlarm", f"{f.name} - events the function failed to process are in the function DLQ",
-        "AWS/SQS", "ApproximateNumberOfMessagesVisible",
-        f"Name: QueueName, Value: !GetAtt {f.id}FunctionDLQ.QueueName", "Maximum")}
-{_alarm(f"{f.id}ErrorsAlarm", f"{f.name} - the function raised (Lambda retries, then dead-letters the event)",
-        "AWS/Lambda", "Errors", f"Name: FunctionName, Value: !Ref {f.id}Function", "Sum")}
+{
+        _alarm(
+            f"{f.id}RuleDLQAlarm",
+            f"{f.name} - events EventBridge could not deliver to the function are in the rule DLQ",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            f"Name: QueueName, Value: !GetAtt {f.id}RuleDLQ.QueueName",
+            "Maximum",
+        )
+    }
+{
+        _alarm(
+            f"{f.id}FunctionDLQAlarm",
+            f"{f.name} - events the function failed to process are in the function DLQ",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            f"Name: QueueName, Value: !GetAtt {f.id}FunctionDLQ.QueueName",
+            "Maximum",
+        )
+    }
+{
+        _alarm(
+            f"{f.id}ErrorsAlarm",
+            f"{f.name} - the function raised (Lambda retries, then dead-letters the event)",
+            "AWS/Lambda",
+            "Errors",
+            f"Name: FunctionName, Value: !Ref {f.id}Function",
+            "Sum",
+        )
+    }
 """
 
 
@@ -592,9 +661,11 @@ def _own_resources(f: Function) -> str:
     if f.name != TAMPERING_FUNCTION:
         return ""
     # Its queues are named after their functions (OWN_FUNCTION_NAMES): Lambda allows 4 KB of environment.
-    return ("          OWN_KEY_ARN: !GetAtt RemediatorKey.Arn\n"
-            "          OWN_STACK_ID: !Ref AWS::StackId\n"
-            "          DEPLOYER_ARNS: !Ref DeployerArns\n")
+    return (
+        "          OWN_KEY_ARN: !GetAtt RemediatorKey.Arn\n"
+        "          OWN_STACK_ID: !Ref AWS::StackId\n"
+        "          DEPLOYER_ARNS: !Ref DeployerArns\n"
+    )
 
 
 def region_own_functions() -> str:
@@ -661,8 +732,9 @@ def fill_regions(text: str, regions: dict[str, Callable[[], str]], path: str) ->
         if name not in regions:
             raise SystemExit(f"{path}: unknown generated region {name!r}")
         markdown = line.lstrip().startswith("<!--")
-        end = END.format(indent=indent, open="<!--" if markdown else "# ---", close="-->" if markdown else "---",
-                         name=name)
+        end = END.format(
+            indent=indent, open="<!--" if markdown else "# ---", close="-->" if markdown else "---", name=name
+        )
         while index < len(lines) and lines[index].rstrip("\n") != end:
             index += 1
         if index == len(lines):
@@ -677,6 +749,7 @@ def fill_regions(text: str, regions: dict[str, Callable[[], str]], path: str) ->
 
 
 # ---------------------------------------------------------------- regional-forwarder.yaml
+
 
 def forwarded() -> list[tuple[str, Trigger, tuple[str, ...]]]:
     """What other regions must send to the hub: every trigger except IAM's own (IAM events reach EventBridge
@@ -701,8 +774,12 @@ def forwarded() -> list[tuple[str, Trigger, tuple[str, ...]]]:
             rules += [rule_id] if rule_id not in rules else []
     out, used = [], set()
     for key, (kinds, names, rules) in groups.items():
-        merged = replace(key, identity_types=tuple(kinds), event_names=tuple(n for n in names if n),
-                         include_failed_calls=key in failing)
+        merged = replace(
+            key,
+            identity_types=tuple(kinds),
+            event_names=tuple(n for n in names if n),
+            include_failed_calls=key in failing,
+        )
         if len(rules) == 1:
             name = f"Forward{camel(rules[0])}"
         elif CONSOLE_SIGN_IN in key.detail_types:
@@ -754,6 +831,7 @@ FORWARDER_REGIONS: dict[str, Callable[[], str]] = {
 
 # ---------------------------------------------------------------- docs/rules.md and README.md
 
+
 def describe(trigger: Trigger, anywhere: str = ", any service and region") -> str:
     """One line a person reads: which calls, of which service, by whom."""
     names = ", ".join(f"`{name}`" for name in trigger.event_names)
@@ -778,8 +856,11 @@ def describe(trigger: Trigger, anywhere: str = ", any service and region") -> st
 def _permissions(actions: Iterable[str], limited: Iterable[str]) -> str:
     listed = []
     for action in sorted(actions):
-        arns = " and ".join(f"`{arn}`" for arn in RESOURCE_ARNS[resource_kind(action)]).replace(
-            "arn:${AWS::Partition}:", "").replace("${AWS::AccountId}", "<account>")
+        arns = (
+            " and ".join(f"`{arn}`" for arn in RESOURCE_ARNS[resource_kind(action)])
+            .replace("arn:${AWS::Partition}:", "")
+            .replace("${AWS::AccountId}", "<account>")
+        )
         only = " (the deny-unless-MFA policy only)" if action in limited else ""
         listed.append(f"`{action}` on {arns}{only}")
     return "<br>".join(listed) or "none"
@@ -808,8 +889,10 @@ def rules_markdown() -> str:
     ]
     for rule_id in RULE_IDS:
         meta = RULES[rule_id].META
-        out.append(f"| [`{rule_id}`](#{rule_id}) | {meta.title} | {meta.severity} | {meta.default_mode} "
-                   f"(`{mode_parameter(rule_id)}`) | `{function_of.get(rule_id, '-')}` |")
+        out.append(
+            f"| [`{rule_id}`](#{rule_id}) | {meta.title} | {meta.severity} | {meta.default_mode} "
+            f"(`{mode_parameter(rule_id)}`) | `{function_of.get(rule_id, '-')}` |"
+        )
     for rule_id in RULE_IDS:
         meta = RULES[rule_id].META
         limited = set(meta.stack_policy_only)
@@ -819,16 +902,22 @@ def rules_markdown() -> str:
             ("resolved by", ", ".join(f"`{name}`" for name in meta.resolved_by)),
             ("resource", f"`{meta.resource_path}` (JMESPath into the CloudTrail record)"),
             ("severity", str(meta.severity)),
-            ("default mode", f"{meta.default_mode} (parameter `{mode_parameter(rule_id)}`, variable "
-                             f"`{mode_variable(rule_id)}`)"),
+            (
+                "default mode",
+                f"{meta.default_mode} (parameter `{mode_parameter(rule_id)}`, variable `{mode_variable(rule_id)}`)",
+            ),
             ("remediate", meta.remediation),
-            ("settings", "<br>".join(f"`{s.parameter}` (variable `{s.variable}`, default {s.default}): "
-                                     f"{s.description}" for s in meta.settings)),
+            (
+                "settings",
+                "<br>".join(
+                    f"`{s.parameter}` (variable `{s.variable}`, default {s.default}): {s.description}"
+                    for s in meta.settings
+                ),
+            ),
             ("undo", f"`{meta.undo}`" if meta.undo.startswith("aws ") else meta.undo),
             ("IAM permissions (remediation)", _permissions(meta.remediation_actions, limited)),
             ("IAM permissions (state)", _permissions(meta.state_actions, limited)),
-            ("references", "<br>".join(f"<{ref}>" if ref.startswith("https://") else ref
-                                       for ref in meta.references)),
+            ("references", "<br>".join(f"<{ref}>" if ref.startswith("https://") else ref for ref in meta.references)),
         ]
         out += [
             f"\n## {rule_id}\n",
@@ -849,8 +938,11 @@ def rules_markdown() -> str:
 def region_readme_flow() -> str:
     nodes = [(f"F{n}", function.name) for n, function in enumerate(functions(), 1)]
     fan = " & ".join(node for node, _ in nodes)
-    lines = ["```mermaid", "flowchart LR",
-             "    CT[CloudTrail<br/>management events] --> EB[EventBridge<br/>us-east-1 default bus]"]
+    lines = [
+        "```mermaid",
+        "flowchart LR",
+        "    CT[CloudTrail<br/>management events] --> EB[EventBridge<br/>us-east-1 default bus]",
+    ]
     for n, (node, name) in enumerate(nodes):
         arrow = '-- "rule per concern" -->' if n == 0 else "-->"
         lines.append(f"    EB {arrow} {node}[{name}]")
@@ -871,8 +963,10 @@ def region_readme_rules() -> str:
     lines = ["| rule | catches | severity | remediate (in `remediate` mode) |", "|---|---|---|---|"]
     for rule_id in RULE_IDS:
         meta = RULES[rule_id].META
-        lines.append(f"| [`{rule_id}`](docs/rules.md#{rule_id}) | {meta.title} | {meta.severity} | "
-                     f"{meta.remediation.replace('|', chr(92) + '|')} |")
+        lines.append(
+            f"| [`{rule_id}`](docs/rules.md#{rule_id}) | {meta.title} | {meta.severity} | "
+            f"{meta.remediation.replace('|', chr(92) + '|')} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -880,16 +974,22 @@ def region_readme_variables() -> str:
     """The table of variables `evaluate` reads; its first rows are what the rule catalog determines (each rule's
     mode and own settings), the rest of the table is written by hand after the end marker."""
     modes = ", ".join(f"`{mode_variable(rule_id)}`" for rule_id in RULE_IDS)
-    rows = ["| variable | default | meaning |\n", "|---|---|---|\n",
-            f"| {modes} | `notify` | `off`, `notify` or `remediate` per rule (the `mode` of each finding) |\n"]
+    rows = [
+        "| variable | default | meaning |\n",
+        "|---|---|---|\n",
+        f"| {modes} | `notify` | `off`, `notify` or `remediate` per rule (the `mode` of each finding) |\n",
+    ]
     for rule_id in RULE_IDS:
         for setting in RULES[rule_id].META.settings:
             rows.append(f"| `{setting.variable}` | {setting.default} | {setting.description} |\n")
     return "".join(rows)
 
 
-README_REGIONS: dict[str, Callable[[], str]] = {"flow": region_readme_flow, "rules": region_readme_rules,
-                                                 "variables": region_readme_variables}
+README_REGIONS: dict[str, Callable[[], str]] = {
+    "flow": region_readme_flow,
+    "rules": region_readme_rules,
+    "variables": region_readme_variables,
+}
 
 
 def handler(function: Function) -> str:
@@ -912,8 +1012,9 @@ def generated() -> dict[str, str]:
         **{f"functions/{function.name}/app.py": handler(function) for function in functions()},
         "template.yaml": fill_regions((ROOT / "template.yaml").read_text(), TEMPLATE_REGIONS, "template.yaml"),
         "docs/rules.md": rules_markdown(),
-        "regional-forwarder.yaml": fill_regions((ROOT / "regional-forwarder.yaml").read_text(), FORWARDER_REGIONS,
-                                                "regional-forwarder.yaml"),
+        "regional-forwarder.yaml": fill_regions(
+            (ROOT / "regional-forwarder.yaml").read_text(), FORWARDER_REGIONS, "regional-forwarder.yaml"
+        ),
         "README.md": fill_regions((ROOT / "README.md").read_text(), README_REGIONS, "README.md"),
     }
 

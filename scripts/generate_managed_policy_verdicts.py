@@ -81,8 +81,10 @@ def main() -> int:
         return 0
     DATA.write_text(text)
     data = json.loads(text)
-    print(f"{DATA.name}: {data['analysed']} analysed, {len(data['admin_equivalent'])} admin-equivalent, "
-          f"{len(data['escalation'])} escalation-granting, {len(text)} bytes")
+    print(
+        f"{DATA.name}: {data['analysed']} analysed, {len(data['admin_equivalent'])} admin-equivalent, "
+        f"{len(data['escalation'])} escalation-granting, {len(text)} bytes"
+    )
     return 0
 
 

@@ -26,8 +26,10 @@ def main() -> int:
     for result in scores.values():
         precision = result.tp / (result.tp + result.fp) if result.tp + result.fp else float("nan")
         recall = result.tp / (result.tp + result.fn) if result.tp + result.fn else float("nan")
-        print(f"{result.rule:<18} {result.tp:>4} {result.fn:>4} {result.fp:>4} {result.tn:>5}  "
-              f"{precision:9.3f}  {recall:6.3f}")
+        print(
+            f"{result.rule:<18} {result.tp:>4} {result.fn:>4} {result.fp:>4} {result.tn:>5}  "
+            f"{precision:9.3f}  {recall:6.3f}"
+        )
     for result in scores.values():
         for case in result.misses + result.false_alarms:
             kind = "missed" if case in result.misses else "false alarm"

@@ -31,9 +31,7 @@ from remediator.policy import analyse_identity_policy, analyse_trust_policy  # n
 DISAGREEMENTS = ROOT / "tests" / "corpus" / "known_policy_disagreements.json"
 IDENTITY_LABELS = ("admin_equivalent", "privesc")
 TRUST_LABELS = ("broad_trust", "cross_account", "external_id_required")
-CURATED_PRIVESC_SOURCES = frozenset(
-    {"iam-vulnerable", "kics", "checkov", "prowler", "cloudsplaining", "parliament"}
-)
+CURATED_PRIVESC_SOURCES = frozenset({"iam-vulnerable", "kics", "checkov", "prowler", "cloudsplaining", "parliament"})
 OWN_ACCOUNT = {
     "iam-vulnerable": "111122223333",
     "kics": "111122223333",
@@ -85,9 +83,7 @@ def analyse_corpus(corpus: Path) -> tuple[dict[str, dict[str, bool]], list[float
     return verdicts, times
 
 
-def disagreements(
-    labels: dict[str, dict], verdicts: dict[str, dict[str, bool]]
-) -> dict[tuple[str, str], tuple]:
+def disagreements(labels: dict[str, dict], verdicts: dict[str, dict[str, bool]]) -> dict[tuple[str, str], tuple]:
     """(path, label) -> (their label, ours) wherever a scored label differs from our verdict."""
     out = {}
     for path, entry in labels.items():
@@ -138,9 +134,7 @@ def import_times_ms(python: str, module: str, pythonpath: str = "", preload: str
     under /tmp, never in the repository) and from source. `preload` is imported first and not counted."""
     code = f"import time{', ' + preload if preload else ''}; t = time.perf_counter(); import {module}; "
     code += "print(time.perf_counter() - t)"
-    base = {
-        k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
-    }
+    base = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
     if pythonpath:
         base["PYTHONPATH"] = pythonpath
     out = {}
@@ -166,12 +160,8 @@ def percentile(values: list[float], fraction: float) -> float:
 def report_ours(corpus: Path) -> None:
     labels = load_labels(corpus)
     verdicts, times = analyse_corpus(corpus)
-    rows = [
-        (label, confusion(labels, verdicts, label, keeper(label))) for label in IDENTITY_LABELS + TRUST_LABELS
-    ]
-    rows.append(
-        ("privesc, iam-dataset (report only)", confusion(labels, verdicts, "privesc", is_iam_dataset))
-    )
+    rows = [(label, confusion(labels, verdicts, label, keeper(label))) for label in IDENTITY_LABELS + TRUST_LABELS]
+    rows.append(("privesc, iam-dataset (report only)", confusion(labels, verdicts, "privesc", is_iam_dataset)))
     print(f"corpus: {corpus / 'policies'} ({len(labels)} documents)")
     print_table("remediator.policy against the corpus labels", rows)
     known = json.loads(DISAGREEMENTS.read_text()) if DISAGREEMENTS.is_file() else {}
@@ -318,17 +308,12 @@ def report_libraries(corpus: Path) -> None:
             print(f"  {name}: unavailable: {data['unavailable']}")
             continue
         import_ms = import_times_ms(str(python), LIBRARY_IMPORTS[name])["pyc"]
-        rows.append(
-            (name, data["answers"], data["median_ms"], data["p99_ms"], import_ms, len(data["errors"]))
-        )
+        rows.append((name, data["answers"], data["median_ms"], data["p99_ms"], import_ms, len(data["errors"])))
         for error in data["errors"]:
             print(f"  {name} raised on {error}")
     print("\nlibrary comparison (same labels and scoring; iam-dataset privesc excluded, as for us; time per")
     print("document over the documents of the kind the tool analyses; import in a fresh process, with .pyc):")
-    print(
-        "| tool | label | TP | FP | FN | TN | agreement | no answer | errors | ms/doc median | p99 "
-        "| import ms |"
-    )
+    print("| tool | label | TP | FP | FN | TN | agreement | no answer | errors | ms/doc median | p99 | import ms |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, answers, median_ms, p99_ms, import_ms, errors in rows:
         for label in IDENTITY_LABELS + TRUST_LABELS:
@@ -345,9 +330,7 @@ def report_libraries(corpus: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description="Score remediator.policy against the labelled policy corpus."
-    )
+    parser = argparse.ArgumentParser(description="Score remediator.policy against the labelled policy corpus.")
     parser.add_argument(
         "--compare-libraries",
         action="store_true",

@@ -64,10 +64,15 @@ def translate(template_path: Path = ROOT / "template.yaml", parameters: dict[str
     from samtranslator.translator.translator import Translator
 
     sam = with_placeholder_code(load_sam(template_path))
-    translator = Translator(managed_policy_map=None, sam_parser=Parser(),
-                            boto_session=boto3.session.Session(region_name="us-east-1"))
-    return translator.translate(sam, parameter_values=dict(parameters or {}), passthrough_metadata=True,
-                                get_managed_policy_map=StubPolicyLoader().load)
+    translator = Translator(
+        managed_policy_map=None, sam_parser=Parser(), boto_session=boto3.session.Session(region_name="us-east-1")
+    )
+    return translator.translate(
+        sam,
+        parameter_values=dict(parameters or {}),
+        passthrough_metadata=True,
+        get_managed_policy_map=StubPolicyLoader().load,
+    )
 
 
 def add_checkov_suppressions(template: dict[str, Any], suppressions_path: Path) -> dict[str, Any]:
@@ -102,8 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--template", type=Path, default=ROOT / "template.yaml")
     parser.add_argument("--output", type=Path, help="write here instead of stdout")
-    parser.add_argument("--checkov-suppressions", type=Path,
-                        help="YAML file of checkov skips (with reasons) for SAM-generated resources")
+    parser.add_argument(
+        "--checkov-suppressions",
+        type=Path,
+        help="YAML file of checkov skips (with reasons) for SAM-generated resources",
+    )
     args = parser.parse_args(argv)
     template = translate(args.template)
     if args.checkov_suppressions:

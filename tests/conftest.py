@@ -9,15 +9,17 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-os.environ.update({
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "POWERTOOLS_METRICS_NAMESPACE": "ComplianceRemediator",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-})
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_METRICS_NAMESPACE": "ComplianceRemediator",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+)
 os.environ.pop("AWS_PROFILE", None)
 
 import pytest

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.corpus
 # Rules the corpus has no positive case for yet, each with why; a rule that gains one must leave this list.
 WITHOUT_CORPUS_POSITIVES = {
     "identity_center": "the corpus holds no Identity Center permission-set or assignment record; events/ and "
-                       "tests/unit/rules/test_identity_center.py cover the rule",
+    "tests/unit/rules/test_identity_center.py cover the rule",
 }
 
 
@@ -25,15 +25,24 @@ def scored(corpus):
 def test_every_labelled_positive_is_found_and_no_negative_reports_anything(scored, corpus) -> None:
     scores, _, _ = scored
     known = known_disagreements()
-    unexplained = [f"{rule}: missed {case}" for rule, result in scores.items() for case in result.misses
-                   if known.get(case, {}).get("rule") != rule]
-    unexplained += [f"{rule}: false alarm on {case}" for rule, result in scores.items()
-                    for case in result.false_alarms if known.get(case, {}).get("rule") != rule]
+    unexplained = [
+        f"{rule}: missed {case}"
+        for rule, result in scores.items()
+        for case in result.misses
+        if known.get(case, {}).get("rule") != rule
+    ]
+    unexplained += [
+        f"{rule}: false alarm on {case}"
+        for rule, result in scores.items()
+        for case in result.false_alarms
+        if known.get(case, {}).get("rule") != rule
+    ]
     assert unexplained == []
     labels = json.loads((corpus / "events" / "labels.json").read_text())
     labelled = {rule for label in labels.values() for rule in label["rules"]}
     assert all(result.tp > 0 for rule, result in scores.items() if rule in labelled), (
-        "every implemented rule the corpus labels has corpus positives")
+        "every implemented rule the corpus labels has corpus positives"
+    )
 
 
 def test_ambiguous_cases_evaluate_without_error(scored) -> None:

@@ -30,10 +30,23 @@ from tests.conftest import EVENTS
 
 CONTEXT = EvalContext(Settings(live=False), AssumedState())
 REAL_EVENTS = [json.loads(path.read_text()) for path in sorted(EVENTS.glob("*.json"))]
-EVENT_NAMES = sorted({name for rule in RULES.values() for trigger in rule.META.triggers
-                      for name in trigger.event_names} | {"ListUsers", "RunInstances", "ConsoleLogin"})
-DETAIL_FIELDS = ["eventName", "eventSource", "eventID", "eventTime", "userIdentity", "requestParameters",
-                 "responseElements", "additionalEventData", "errorCode", "recipientAccountId", "sourceIPAddress"]
+EVENT_NAMES = sorted(
+    {name for rule in RULES.values() for trigger in rule.META.triggers for name in trigger.event_names}
+    | {"ListUsers", "RunInstances", "ConsoleLogin"}
+)
+DETAIL_FIELDS = [
+    "eventName",
+    "eventSource",
+    "eventID",
+    "eventTime",
+    "userIdentity",
+    "requestParameters",
+    "responseElements",
+    "additionalEventData",
+    "errorCode",
+    "recipientAccountId",
+    "sourceIPAddress",
+]
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 OUTCOMES: Counter = Counter()
 
@@ -59,39 +72,83 @@ def _nested(depth: int) -> Any:
 policy_documents = st.one_of(
     json_values.map(json.dumps),
     st.text(max_size=200),
-    st.just(json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
-                        * 2000})),
+    st.just(
+        json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}] * 2000})
+    ),
     st.integers(min_value=50, max_value=400).map(lambda depth: json.dumps({"Statement": _nested(depth)})),
-    st.just(urllib.parse.quote(json.dumps({"Statement": {"Effect": "Allow", "Principal": "*",
-                                                         "Action": "sts:AssumeRole"}}))),
+    st.just(
+        urllib.parse.quote(json.dumps({"Statement": {"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}}))
+    ),
     st.just('{"Statement": [{"Effect": "Allow", "Action": "iam:*", "Resour'),
     st.just({"omitted": True, "originalSize": 12044}),
     st.text(alphabet=st.characters(min_codepoint=0x80), max_size=40),
 )
 
-request_parameters = mostly(st.none() | st.fixed_dictionaries({}, optional={
-        "userName": st.one_of(st.text(max_size=40), json_values), "roleName": st.text(max_size=40),
-        "accessKeyId": st.one_of(st.text(max_size=25), st.integers()), "status": st.sampled_from(
-            ["Active", "Inactive", "active", "", None]), "policyArn": st.text(max_size=80),
-        "policyDocument": policy_documents, "assumeRolePolicyDocument": policy_documents,
-        "serialNumber": st.text(max_size=60), "groupName": st.text(max_size=20)}))
+request_parameters = mostly(
+    st.none()
+    | st.fixed_dictionaries(
+        {},
+        optional={
+            "userName": st.one_of(st.text(max_size=40), json_values),
+            "roleName": st.text(max_size=40),
+            "accessKeyId": st.one_of(st.text(max_size=25), st.integers()),
+            "status": st.sampled_from(["Active", "Inactive", "active", "", None]),
+            "policyArn": st.text(max_size=80),
+            "policyDocument": policy_documents,
+            "assumeRolePolicyDocument": policy_documents,
+            "serialNumber": st.text(max_size=60),
+            "groupName": st.text(max_size=20),
+        },
+    )
+)
 
 records = st.fixed_dictionaries(
-    {"eventName": mostly(st.sampled_from(EVENT_NAMES) | st.text(max_size=20)),
-     "eventSource": mostly(st.sampled_from(["iam.amazonaws.com", "signin.amazonaws.com", "sts.amazonaws.com",
-                                            "ec2.amazonaws.com", "s3.amazonaws.com"]))},
+    {
+        "eventName": mostly(st.sampled_from(EVENT_NAMES) | st.text(max_size=20)),
+        "eventSource": mostly(
+            st.sampled_from(
+                [
+                    "iam.amazonaws.com",
+                    "signin.amazonaws.com",
+                    "sts.amazonaws.com",
+                    "ec2.amazonaws.com",
+                    "s3.amazonaws.com",
+                ]
+            )
+        ),
+    },
     optional={
         "eventID": mostly(st.uuids().map(str)),
         "eventTime": mostly(st.sampled_from(["2026-11-24T09:15:42Z", "redacted", "...", "2022-09-27 17:09:18"])),
-        "userIdentity": mostly(st.fixed_dictionaries({}, optional={
-            "type": st.sampled_from(["IAMUser", "Root", "AssumedRole", "FederatedUser", "AWSService", "Unknown"]),
-            "userName": st.text(max_size=20), "arn": st.text(max_size=60), "accountId": json_values,
-            "sessionContext": json_values})),
+        "userIdentity": mostly(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "type": st.sampled_from(
+                        ["IAMUser", "Root", "AssumedRole", "FederatedUser", "AWSService", "Unknown"]
+                    ),
+                    "userName": st.text(max_size=20),
+                    "arn": st.text(max_size=60),
+                    "accountId": json_values,
+                    "sessionContext": json_values,
+                },
+            )
+        ),
         "requestParameters": request_parameters,
-        "responseElements": mostly(st.fixed_dictionaries({}, optional={
-            "accessKey": mostly(st.fixed_dictionaries({}, optional={
-                "accessKeyId": st.text(max_size=25), "userName": st.text(max_size=20)})),
-            "ConsoleLogin": st.sampled_from(["Success", "Failure"]), "role": json_values})),
+        "responseElements": mostly(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "accessKey": mostly(
+                        st.fixed_dictionaries(
+                            {}, optional={"accessKeyId": st.text(max_size=25), "userName": st.text(max_size=20)}
+                        )
+                    ),
+                    "ConsoleLogin": st.sampled_from(["Success", "Failure"]),
+                    "role": json_values,
+                },
+            )
+        ),
         "additionalEventData": mostly(st.fixed_dictionaries({}, optional={"MFAUsed": st.sampled_from(["Yes", "No"])})),
         "errorCode": st.sampled_from([None, "AccessDenied", "LimitExceededException"]) | st.text(max_size=20),
         "recipientAccountId": mostly(st.text(max_size=15)),
@@ -137,8 +194,7 @@ def check(event: Any) -> None:
 
 
 @FUZZ
-@given(base=st.sampled_from(REAL_EVENTS), field=st.sampled_from(DETAIL_FIELDS), value=json_values,
-       drop=st.booleans())
+@given(base=st.sampled_from(REAL_EVENTS), field=st.sampled_from(DETAIL_FIELDS), value=json_values, drop=st.booleans())
 def test_real_events_with_a_field_replaced_or_dropped(base: dict, field: str, value: Any, drop: bool) -> None:
     event = copy.deepcopy(base)
     if drop:
@@ -151,12 +207,27 @@ def test_real_events_with_a_field_replaced_or_dropped(base: dict, field: str, va
 @FUZZ
 @given(record=records)
 @example(record={"eventName": "CreateAccessKey", "eventSource": "iam.amazonaws.com", "errorCode": "AccessDenied"})
-@example(record={"eventName": "CreateAccessKey", "eventSource": "iam.amazonaws.com",
-                 "responseElements": {"accessKey": {"accessKeyId": "AKIAEXAMPLE000000001", "userName": "bob"}}})
+@example(
+    record={
+        "eventName": "CreateAccessKey",
+        "eventSource": "iam.amazonaws.com",
+        "responseElements": {"accessKey": {"accessKeyId": "AKIAEXAMPLE000000001", "userName": "bob"}},
+    }
+)
 def test_cloudtrail_like_records(record: dict) -> None:
-    check({"version": "0", "id": "fuzz", "detail-type": "AWS API Call via CloudTrail", "source": "aws.iam",
-           "account": "123456789012", "time": "2026-11-24T09:15:42Z", "region": "us-east-1", "resources": [],
-           "detail": record})
+    check(
+        {
+            "version": "0",
+            "id": "fuzz",
+            "detail-type": "AWS API Call via CloudTrail",
+            "source": "aws.iam",
+            "account": "123456789012",
+            "time": "2026-11-24T09:15:42Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": record,
+        }
+    )
 
 
 @FUZZ

@@ -24,8 +24,9 @@ class Inbox:
         sns, self.sqs = boto3.client("sns"), boto3.client("sqs")
         self.topic_arn = sns.create_topic(Name="remediator-findings")["TopicArn"]
         self.queue_url = self.sqs.create_queue(QueueName="inbox")["QueueUrl"]
-        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url,
-                                                  AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn)
         monkeypatch.setenv("TOPIC_ARN", self.topic_arn)
 

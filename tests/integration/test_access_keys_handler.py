@@ -25,8 +25,7 @@ def stack(monkeypatch):
         iam.create_user(UserName="bob")
         key_id = iam.create_access_key(UserName="bob")["AccessKey"]["AccessKeyId"]
         monkeypatch.setenv("MODE_ACCESS_KEYS", "remediate")
-        yield {"iam": iam, "inbox": inbox, "key_id": key_id,
-               "handler": load_function("access_keys").lambda_handler}
+        yield {"iam": iam, "inbox": inbox, "key_id": key_id, "handler": load_function("access_keys").lambda_handler}
 
 
 def _event_for(key_id: str) -> dict:
@@ -99,12 +98,15 @@ def test_access_denied_on_remediation_is_a_could_not_revert_message(stack, monke
     assert stack["iam"].list_access_keys(UserName="bob")["AccessKeyMetadata"][0]["Status"] == "Active"
 
 
-@pytest.mark.parametrize("mutate, skipped, metric", [
-    (lambda e: e.pop("detail"), "malformed: envelope has no detail", "SkippedMalformed"),
-    (lambda e: e["detail"].update(eventName="ListUsers"), "no rule for ListUsers", "SkippedNoRule"),
-    (lambda e: e["detail"].update(errorCode="AccessDenied"), "failed call", "SkippedFailedCall"),
-    (lambda e: e["detail"].update(requestParameters=["bob"]), None, "SkippedMalformed"),
-])
+@pytest.mark.parametrize(
+    "mutate, skipped, metric",
+    [
+        (lambda e: e.pop("detail"), "malformed: envelope has no detail", "SkippedMalformed"),
+        (lambda e: e["detail"].update(eventName="ListUsers"), "no rule for ListUsers", "SkippedNoRule"),
+        (lambda e: e["detail"].update(errorCode="AccessDenied"), "failed call", "SkippedFailedCall"),
+        (lambda e: e["detail"].update(requestParameters=["bob"]), None, "SkippedMalformed"),
+    ],
+)
 def test_bad_or_irrelevant_input_is_a_logged_counted_skip(stack, capsys, caplog, mutate, skipped, metric) -> None:
     event = _event_for(stack["key_id"])
     mutate(event)
@@ -128,14 +130,16 @@ def test_null_request_parameters_and_odd_event_time_still_act(stack) -> None:
 @pytest.fixture
 def idempotency_table(stack, monkeypatch):
     boto3.client("dynamodb").create_table(
-        TableName="idempotency", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        TableName="idempotency",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     monkeypatch.setenv("IDEMPOTENCY_TABLE", "idempotency")
     return "idempotency"
 
 
-def test_same_event_delivered_five_times_acts_and_notifies_once(stack, idempotency_table, monkeypatch,
-                                                                capsys) -> None:
+def test_same_event_delivered_five_times_acts_and_notifies_once(stack, idempotency_table, monkeypatch, capsys) -> None:
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "remediator-access-keys")
     calls = []
     from remediator.rules import access_keys
@@ -225,6 +229,7 @@ def test_a_root_key_reaches_access_keys_and_root_activity_once_each(stack, idemp
         monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "remediator-root-activity")
         handled += [f["rule"] for f in root_activity(copy.deepcopy(event), LAMBDA_CONTEXT)["findings"]]
     messages = _messages(stack)
-    assert sorted((m["MessageAttributes"]["rule"]["Value"], m["MessageAttributes"]["severity"]["Value"])
-                  for m in messages) == [("access_keys", "critical"), ("root_activity", "critical")]
+    assert sorted(
+        (m["MessageAttributes"]["rule"]["Value"], m["MessageAttributes"]["severity"]["Value"]) for m in messages
+    ) == [("access_keys", "critical"), ("root_activity", "critical")]
     assert set(handled) == {"access_keys", "root_activity"}

@@ -25,8 +25,7 @@ def stack(monkeypatch):
         iam = boto3.client("iam")
         inbox = Inbox(monkeypatch)
         monkeypatch.setenv("MODE_ADMIN_GRANTS", "remediate")
-        yield {"iam": iam, "inbox": inbox,
-               "handler": load_function("admin_grants").lambda_handler}
+        yield {"iam": iam, "inbox": inbox, "handler": load_function("admin_grants").lambda_handler}
 
 
 def _enacted(stack, name: str) -> dict:
@@ -56,10 +55,15 @@ def test_administrator_access_is_detached_and_the_message_says_how_to_reattach(s
     assert _attached(stack) == []
     [message] = _messages(stack)
     attributes = {name: value["Value"] for name, value in message["MessageAttributes"].items()}
-    assert attributes == {"severity": "critical", "rule": "admin_grants", "account": "123456789012",
-                          "action": "verified"}
-    assert ("Undo:    aws iam attach-user-policy --user-name bob --policy-arn "
-            "arn:aws:iam::aws:policy/AdministratorAccess") in _text(message)
+    assert attributes == {
+        "severity": "critical",
+        "rule": "admin_grants",
+        "account": "123456789012",
+        "action": "verified",
+    }
+    assert (
+        "Undo:    aws iam attach-user-policy --user-name bob --policy-arn arn:aws:iam::aws:policy/AdministratorAccess"
+    ) in _text(message)
 
 
 def test_the_inline_admin_policy_is_deleted_and_its_document_is_in_the_message(stack) -> None:

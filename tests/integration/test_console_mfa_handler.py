@@ -14,9 +14,16 @@ from remediator.rules.console_mfa import deny_without_mfa_document
 from remediator.store import FindingsStore, table_definition
 from tests.conftest import load_event, load_function
 
-CONTEXT = type("Context", (), {"function_name": "console-mfa", "memory_limit_in_mb": 256,
-                               "invoked_function_arn": "arn:aws:lambda:us-east-1:123456789012:function:cm",
-                               "aws_request_id": "req-1"})()
+CONTEXT = type(
+    "Context",
+    (),
+    {
+        "function_name": "console-mfa",
+        "memory_limit_in_mb": 256,
+        "invoked_function_arn": "arn:aws:lambda:us-east-1:123456789012:function:cm",
+        "aws_request_id": "req-1",
+    },
+)()
 
 
 @pytest.fixture
@@ -26,15 +33,20 @@ def stack(monkeypatch):
         db.create_table(**table_definition("findings"))
         iam.create_user(UserName="carol")
         iam.create_login_profile(UserName="carol", Password="Carol-Passw0rd-123!")
-        policy = iam.create_policy(PolicyName="deny-without-mfa",
-                                   PolicyDocument=json.dumps(deny_without_mfa_document()))["Policy"]["Arn"]
+        policy = iam.create_policy(
+            PolicyName="deny-without-mfa", PolicyDocument=json.dumps(deny_without_mfa_document())
+        )["Policy"]["Arn"]
         monkeypatch.setenv("MODE_CONSOLE_MFA", "remediate")
         monkeypatch.setenv("FINDINGS_TABLE", "findings")
         monkeypatch.setenv("DENY_WITHOUT_MFA_POLICY_ARN", policy)
         monkeypatch.delenv("TOPIC_ARN", raising=False)
         monkeypatch.delenv("IDEMPOTENCY_TABLE", raising=False)
-        yield {"iam": iam, "policy": policy, "store": FindingsStore(db, "findings"),
-               "handler": load_function("console_mfa").lambda_handler}
+        yield {
+            "iam": iam,
+            "policy": policy,
+            "store": FindingsStore(db, "findings"),
+            "handler": load_function("console_mfa").lambda_handler,
+        }
 
 
 def _attached(stack) -> list[str]:
@@ -76,8 +88,9 @@ def test_an_mfa_device_enrolled_by_someone_else_is_deactivated_and_resolves_noth
     serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="erin-backup")["VirtualMFADevice"]["SerialNumber"]
     iam.create_user(UserName="erin")
     iam.put_user_policy(UserName="erin", PolicyName="everything", PolicyDocument=ADMIN)
-    iam.enable_mfa_device(UserName="erin", SerialNumber=serial, AuthenticationCode1="123456",
-                          AuthenticationCode2="654321")
+    iam.enable_mfa_device(
+        UserName="erin", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
+    )
     event = load_event("enable-mfa-device-for-another-user.json")
     event["detail"]["requestParameters"]["serialNumber"] = serial
     result = stack["handler"](event, CONTEXT)

@@ -31,8 +31,12 @@ def test_a_key_really_went_inactive_and_a_message_really_arrived(report) -> None
     [finding] = event["findings"]
     assert finding["outcome"] == "verified"
     [message] = event["notifications"]
-    assert message["attributes"] == {"severity": "high", "rule": "access_keys", "account": "123456789012",
-                                     "action": "verified"}
+    assert message["attributes"] == {
+        "severity": "high",
+        "rule": "access_keys",
+        "account": "123456789012",
+        "action": "verified",
+    }
     assert "Undo:" in message["text"]
 
 
@@ -49,12 +53,20 @@ def test_every_demo_event_was_handled_and_reported(report) -> None:
         assert len(event["notifications"]) == len(event["findings"]), event["file"]
 
 
-@pytest.mark.parametrize("file, after", [
-    ("create-roles-anywhere-trust-anchor.json", "Roles Anywhere trust anchor contractor-ca: disabled"),
-    ("get-federation-token.json",
-     "inline policies of user deploy-bot: ['compliance-remediator-revoke-older-sessions']"),
-    ("create-account-assignment-admin-permission-set.json", "assignments of the permission set in 210987654321: []"),
-])
+@pytest.mark.parametrize(
+    "file, after",
+    [
+        ("create-roles-anywhere-trust-anchor.json", "Roles Anywhere trust anchor contractor-ca: disabled"),
+        (
+            "get-federation-token.json",
+            "inline policies of user deploy-bot: ['compliance-remediator-revoke-older-sessions']",
+        ),
+        (
+            "create-account-assignment-admin-permission-set.json",
+            "assignments of the permission set in 210987654321: []",
+        ),
+    ],
+)
 def test_other_credentials_and_identity_center_really_change_the_account(report, file: str, after: str) -> None:
     event = _event(report, file)
     assert event["before"] != event["after"] == after

@@ -49,21 +49,31 @@ def _only_message(stack) -> tuple[str, str]:
 
 
 def _approve(stack, pattern: str, rule: str, expires: str) -> None:
-    entry = ExemptionEntry(pattern, rule, "vendor integration, SEC-12", expires, "Dana Ito (CISO)",
-                           added_by=f"arn:aws:iam::{ACCOUNT}:role/SecurityExemptionAdmin",
-                           added_at="2026-11-01T09:00:00Z")
+    entry = ExemptionEntry(
+        pattern,
+        rule,
+        "vendor integration, SEC-12",
+        expires,
+        "Dana Ito (CISO)",
+        added_by=f"arn:aws:iam::{ACCOUNT}:role/SecurityExemptionAdmin",
+        added_at="2026-11-01T09:00:00Z",
+    )
     stack["dynamodb"].put_item(TableName="exemptions", Item=entry.as_item())
 
 
 @pytest.mark.parametrize("honour_tags", ["false", "true"])
-def test_a_world_assumable_role_created_with_the_exempt_tag_in_the_same_call_is_stripped(stack, monkeypatch,
-                                                                                         honour_tags) -> None:
+def test_a_world_assumable_role_created_with_the_exempt_tag_in_the_same_call_is_stripped(
+    stack, monkeypatch, honour_tags
+) -> None:
     monkeypatch.setenv("HONOUR_EXEMPT_TAGS", honour_tags)
     event = copy.deepcopy(load_event("create-role-trusting-everyone.json"))
     params = event["detail"]["requestParameters"]
     params["tags"] = [{"key": EXEMPT_TAG, "value": "approved, trust me"}]
-    stack["iam"].create_role(RoleName=params["roleName"], AssumeRolePolicyDocument=params["assumeRolePolicyDocument"],
-                             Tags=[{"Key": EXEMPT_TAG, "Value": "approved, trust me"}])
+    stack["iam"].create_role(
+        RoleName=params["roleName"],
+        AssumeRolePolicyDocument=params["assumeRolePolicyDocument"],
+        Tags=[{"Key": EXEMPT_TAG, "Value": "approved, trust me"}],
+    )
 
     result = _handle("role_trust", event)
 
@@ -110,8 +120,10 @@ def test_an_entry_of_the_list_exempts_and_the_message_names_it(stack) -> None:
     assert _statements(stack, "app-server") == before
     action, text = _only_message(stack)
     assert action == "exempt"
-    assert (f"exemption {APP_SERVER} for role_trust (vendor integration, SEC-12; approved by Dana Ito (CISO); "
-            f"until {until})") in text
+    assert (
+        f"exemption {APP_SERVER} for role_trust (vendor integration, SEC-12; approved by Dana Ito (CISO); "
+        f"until {until})"
+    ) in text
 
 
 def test_an_entry_naming_the_callers_role_exempts_their_change(stack) -> None:
@@ -119,10 +131,17 @@ def test_an_entry_naming_the_callers_role_exempts_their_change(stack) -> None:
     _approve(stack, f"arn:aws:iam::{ACCOUNT}:role/platform-deployer", "*", (TODAY + timedelta(days=7)).isoformat())
     event = enacted(stack["iam"], "update-assume-role-policy-foreign-account.json")
     event["detail"]["userIdentity"] = {
-        "type": "AssumedRole", "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/platform-deployer/any-name-I-like",
+        "type": "AssumedRole",
+        "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/platform-deployer/any-name-I-like",
         "accountId": ACCOUNT,
-        "sessionContext": {"sessionIssuer": {"type": "Role", "userName": "platform-deployer",
-                                             "arn": f"arn:aws:iam::{ACCOUNT}:role/deploy/platform-deployer"}}}
+        "sessionContext": {
+            "sessionIssuer": {
+                "type": "Role",
+                "userName": "platform-deployer",
+                "arn": f"arn:aws:iam::{ACCOUNT}:role/deploy/platform-deployer",
+            }
+        },
+    }
 
     assert _handle("role_trust", event)["findings"][0]["outcome"] == "exempt"
 
@@ -157,4 +176,3 @@ def test_a_list_that_cannot_be_read_exempts_nothing_and_says_so(stack, monkeypat
     assert _handle("role_trust", event)["findings"][0]["outcome"] == "verified"
     action, text = _only_message(stack)
     assert action == "verified" and "the exemption list, table no-such-table (ResourceNotFoundException)" in text
-

@@ -23,8 +23,11 @@ def stack(monkeypatch):
     with mock_aws():
         inbox = Inbox(monkeypatch)
         monkeypatch.setenv("MODE_GUARDRAIL_TAMPERING", "remediate")
-        yield {"iam": boto3.client("iam"), "inbox": inbox,
-               "handler": load_function("guardrail_tampering").lambda_handler}
+        yield {
+            "iam": boto3.client("iam"),
+            "inbox": inbox,
+            "handler": load_function("guardrail_tampering").lambda_handler,
+        }
 
 
 def _handled(stack: dict[str, Any], event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -49,8 +52,9 @@ def test_stopped_logging_is_restarted_verified_and_reported(stack) -> None:
     assert "mallory" in message["Message"] and "aws cloudtrail stop-logging" in message["Message"]
 
 
-def test_in_notify_mode_the_trail_stays_stopped_and_the_message_says_what_remediate_would_do(stack,
-                                                                                           monkeypatch) -> None:
+def test_in_notify_mode_the_trail_stays_stopped_and_the_message_says_what_remediate_would_do(
+    stack, monkeypatch
+) -> None:
     monkeypatch.setenv("MODE_GUARDRAIL_TAMPERING", "notify")
     event = enacted(stack["iam"], "stop-logging.json")
     trail = event["detail"]["requestParameters"]["name"]
@@ -82,8 +86,9 @@ def test_a_stopped_config_recorder_is_recording_again(stack) -> None:
 
     finding, _ = _handled(stack, event)
 
-    [status] = boto3.client("config").describe_configuration_recorder_status(
-        ConfigurationRecorderNames=["default"])["ConfigurationRecordersStatus"]
+    [status] = boto3.client("config").describe_configuration_recorder_status(ConfigurationRecorderNames=["default"])[
+        "ConfigurationRecordersStatus"
+    ]
     assert status["recording"] is True and finding["outcome"] == "verified"
 
 
@@ -98,14 +103,18 @@ def test_a_short_lifecycle_on_a_trail_bucket_is_reported_with_its_rule_and_left_
     assert '"Expiration":{"Days":3}' in message["Message"] and "delete-bucket-lifecycle" in message["Message"]
 
 
-@pytest.mark.parametrize("event_file, command", [
-    ("delete-trail.json", "aws cloudtrail create-trail --name eu-audit"),
-    ("delete-guardduty-detector.json", "aws guardduty create-detector --enable"),
-    ("delete-flow-logs.json", "aws ec2 create-flow-logs"),
-    ("put-event-selectors-read-only.json", "aws cloudtrail put-event-selectors --trail-name org-audit"),
-])
-def test_what_cannot_be_undone_safely_is_reported_with_the_command_and_nothing_changes(stack, event_file,
-                                                                                      command) -> None:
+@pytest.mark.parametrize(
+    "event_file, command",
+    [
+        ("delete-trail.json", "aws cloudtrail create-trail --name eu-audit"),
+        ("delete-guardduty-detector.json", "aws guardduty create-detector --enable"),
+        ("delete-flow-logs.json", "aws ec2 create-flow-logs"),
+        ("put-event-selectors-read-only.json", "aws cloudtrail put-event-selectors --trail-name org-audit"),
+    ],
+)
+def test_what_cannot_be_undone_safely_is_reported_with_the_command_and_nothing_changes(
+    stack, event_file, command
+) -> None:
     cloudtrail = boto3.client("cloudtrail")
     before = cloudtrail.describe_trails(includeShadowTrails=True)["trailList"]
 

@@ -23,8 +23,12 @@ def stack(monkeypatch):
     with mock_aws():
         monkeypatch.setenv("MODE_IDENTITY_CENTER", "remediate")
         inbox = Inbox(monkeypatch)
-        yield boto3.client("iam"), boto3.client("sso-admin", region_name="eu-west-1"), inbox, (
-            load_function("identity_center").lambda_handler)
+        yield (
+            boto3.client("iam"),
+            boto3.client("sso-admin", region_name="eu-west-1"),
+            inbox,
+            (load_function("identity_center").lambda_handler),
+        )
 
 
 def _key(event: dict) -> dict[str, str]:
@@ -54,7 +58,8 @@ def test_administrator_access_is_detached_and_the_set_re_provisioned(stack) -> N
 
 
 def test_an_escalating_inline_policy_is_reported_only_until_its_escalation_mode_says_remediate(
-        stack, monkeypatch) -> None:
+    stack, monkeypatch
+) -> None:
     iam, sso, inbox, handler = stack
     event = enacted(iam, "put-inline-policy-to-permission-set-escalation.json")
     assert handler(event, CONTEXT)["findings"][0]["outcome"] == "notified"

@@ -18,15 +18,27 @@ def test_burst_with_throttling_is_processed_exactly_once(monkeypatch) -> None:
     bench = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "bench_load", bench)
     spec.loader.exec_module(bench)
-    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "TOPIC_ARN",
-                 "MODE_ACCESS_KEYS", "IDEMPOTENCY_TABLE", "AWS_LAMBDA_FUNCTION_NAME", "POWERTOOLS_LOG_LEVEL"):
+    for name in (
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "TOPIC_ARN",
+        "MODE_ACCESS_KEYS",
+        "IDEMPOTENCY_TABLE",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "POWERTOOLS_LOG_LEVEL",
+    ):
         monkeypatch.delenv(name, raising=False)  # run_load sets them; monkeypatch restores the test's values
         monkeypatch.setenv(name, "placeholder")
     from botocore.client import BaseClient
     from botocore.retries import bucket, standard
 
-    for target, attribute in ((BaseClient, "__init__"), (standard.ExponentialBackoff, "delay_amount"),
-                              (bucket.TokenBucket, "acquire")):
+    for target, attribute in (
+        (BaseClient, "__init__"),
+        (standard.ExponentialBackoff, "delay_amount"),
+        (bucket.TokenBucket, "acquire"),
+    ):
         monkeypatch.setattr(target, attribute, getattr(target, attribute))  # undone after the test
 
     report = bench.run_load(200, throttle=0.2, duplicates=0.05, zero_sleep=True)

@@ -36,11 +36,17 @@ def test_an_ssh_key_for_another_user_is_deactivated_and_the_message_says_how_to_
     assert result["findings"][0]["outcome"] == "verified"
     assert iam.list_ssh_public_keys(UserName="bob")["SSHPublicKeys"][0]["Status"] == "Inactive"
     [message] = inbox.messages()
-    assert _attributes(message) == {"severity": "high", "rule": "other_credentials", "account": "123456789012",
-                                    "action": "verified"}
+    assert _attributes(message) == {
+        "severity": "high",
+        "rule": "other_credentials",
+        "account": "123456789012",
+        "action": "verified",
+    }
     assert "alice created SSH public key" in message["Message"]
-    assert f"aws iam update-ssh-public-key --ssh-public-key-id {key_id} --user-name bob --status Active" in (
-        message["Message"])
+    assert (
+        f"aws iam update-ssh-public-key --ssh-public-key-id {key_id} --user-name bob --status Active"
+        in (message["Message"])
+    )
 
 
 def test_a_service_specific_credential_is_deactivated(stack) -> None:

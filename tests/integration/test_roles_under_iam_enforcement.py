@@ -47,21 +47,32 @@ def role_statements() -> dict[str, list[dict[str, Any]]]:
     statements = {}
     for name, function in functions_of(cfn).items():
         role = resolve(cfn["Resources"][function.role_id]["Properties"])
-        allowed = [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]
-                   if s.get("Effect") == "Allow"]
+        allowed = [
+            s
+            for policy in role.get("Policies", [])
+            for s in policy["PolicyDocument"]["Statement"]
+            if s.get("Effect") == "Allow"
+        ]
         statements[name] = [{"Effect": "Allow", "Action": s["Action"], "Resource": "*"} for s in allowed]
     return statements
 
 
 def _events_for(function: str) -> list[str]:
     rule_ids = FUNCTIONS[function]
-    return [name for name, event in DEMO_EVENTS.items()
-            if any(RULES[rule_id].META.reacts_to(parse_envelope(event)) for rule_id in rule_ids)]
+    return [
+        name
+        for name, event in DEMO_EVENTS.items()
+        if any(RULES[rule_id].META.reacts_to(parse_envelope(event)) for rule_id in rule_ids)
+    ]
 
 
 MOTO_HAS_NO = ("rolesanywhere.amazonaws.com",)
-CASES = [(function, event) for function in FUNCTIONS for event in _events_for(function)
-         if DEMO_EVENTS[event]["detail"]["eventSource"] not in MOTO_HAS_NO]
+CASES = [
+    (function, event)
+    for function in FUNCTIONS
+    for event in _events_for(function)
+    if DEMO_EVENTS[event]["detail"]["eventSource"] not in MOTO_HAS_NO
+]
 
 
 @pytest.mark.parametrize("function, event_file", CASES)
@@ -71,17 +82,22 @@ def test_function_does_its_job_with_only_its_role_permissions(function, event_fi
         admin_iam, dynamodb = boto3.client("iam"), boto3.client("dynamodb")
         inbox = Inbox(monkeypatch)
         topic, queue, sqs = inbox.topic_arn, inbox.queue_url, inbox.sqs
-        dynamodb.create_table(TableName="idempotency", BillingMode="PAY_PER_REQUEST",
-                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                              AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+        dynamodb.create_table(
+            TableName="idempotency",
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        )
         dynamodb.create_table(**table_definition("findings"))
         dynamodb.create_table(**exemption_table("exemptions"))
         deny = admin_iam.create_policy(PolicyName="DenyWithoutMfa", PolicyDocument=DENY_POLICY)["Policy"]["Arn"]
 
         admin_iam.create_user(UserName=f"as-{function}")
-        admin_iam.put_user_policy(UserName=f"as-{function}", PolicyName="role",
-                                  PolicyDocument=json.dumps({"Version": "2012-10-17",
-                                                             "Statement": role_statements[function]}))
+        admin_iam.put_user_policy(
+            UserName=f"as-{function}",
+            PolicyName="role",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": role_statements[function]}),
+        )
         key = admin_iam.create_access_key(UserName=f"as-{function}")["AccessKey"]
 
         event = copy.deepcopy(DEMO_EVENTS[event_file])
@@ -118,8 +134,9 @@ def test_function_does_its_job_with_only_its_role_permissions(function, event_fi
 def _as_role(admin_iam: Any, name: str, statements: list[dict[str, Any]], monkeypatch) -> None:
     """A user holding only `statements`; the process's credentials become its keys."""
     admin_iam.create_user(UserName=name)
-    admin_iam.put_user_policy(UserName=name, PolicyName="role", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": statements}))
+    admin_iam.put_user_policy(
+        UserName=name, PolicyName="role", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements})
+    )
     key = admin_iam.create_access_key(UserName=name)["AccessKey"]
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
@@ -178,9 +195,15 @@ def test_sweep_does_its_job_with_only_its_role_permissions(role_statements, monk
         monkeypatch.setenv("WATCHED_QUEUES", dlq)
 
         _as_role(admin_iam, "as-sweep", role_statements["sweep"], monkeypatch)
-        for variable, value in {"MODE_SWEEP": "remediate", "MODE_CONSOLE_MFA": "remediate",
-                                "MFA_GRACE_PERIOD_HOURS": "0", "KEY_WARNING_DAYS": "0", "TOPIC_ARN": topic,
-                                "FINDINGS_TABLE": "findings", "DENY_WITHOUT_MFA_POLICY_ARN": deny}.items():
+        for variable, value in {
+            "MODE_SWEEP": "remediate",
+            "MODE_CONSOLE_MFA": "remediate",
+            "MFA_GRACE_PERIOD_HOURS": "0",
+            "KEY_WARNING_DAYS": "0",
+            "TOPIC_ARN": topic,
+            "FINDINGS_TABLE": "findings",
+            "DENY_WITHOUT_MFA_POLICY_ARN": deny,
+        }.items():
             monkeypatch.setenv(variable, value)
         handler = load_function("sweep").lambda_handler
 
@@ -233,8 +256,11 @@ def test_enforcement_really_denies_a_missing_action(role_statements, monkeypatch
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             statement["Action"] = [a for a in actions if a != "iam:UpdateAccessKey"] or ["iam:GetUser"]
         admin_iam.create_user(UserName="weak")
-        admin_iam.put_user_policy(UserName="weak", PolicyName="role", PolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": statements}))
+        admin_iam.put_user_policy(
+            UserName="weak",
+            PolicyName="role",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+        )
         key = admin_iam.create_access_key(UserName="weak")["AccessKey"]
         event = copy.deepcopy(DEMO_EVENTS["create-access-key-for-another-user.json"])
         ENACTORS["CreateAccessKey"](admin_iam, event["detail"])
@@ -256,18 +282,34 @@ def test_a_role_someone_creates_under_our_path_stays_fixable_and_ours_stay_untou
     cfn = translate_template.translate()
     role = Resolver(cfn)(cfn["Resources"]["AdminGrantsFunctionRole"]["Properties"])
     statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
-    allows = [{"Effect": "Allow", "Action": s["Action"], "Resource": "*"} for s in statements
-              if s.get("Effect") == "Allow" and "Condition" not in s]
+    allows = [
+        {"Effect": "Allow", "Action": s["Action"], "Resource": "*"}
+        for s in statements
+        if s.get("Effect") == "Allow" and "Condition" not in s
+    ]
     [never] = [s for s in statements if s.get("Sid") == "NeverModifyOurOwnRolesOrPolicies"]
-    deny = {"Effect": "Deny", "Action": never["Action"],
-            "Resource": [arn for arn in never["Resource"] if arn.startswith("arn:")]}  # the managed policy is a Ref
+    deny = {
+        "Effect": "Deny",
+        "Action": never["Action"],
+        "Resource": [arn for arn in never["Resource"] if arn.startswith("arn:")],
+    }  # the managed policy is a Ref
     with mock_aws():
         admin_iam = boto3.client("iam")
-        everything = admin_iam.create_policy(PolicyName="everything", PolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        everything = admin_iam.create_policy(
+            PolicyName="everything",
+            PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+            ),
+        )
         policy = everything["Policy"]["Arn"]
-        trust = json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+        trust = json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        )
         for name in ("backdoor", "remediator-admin_grants"):
             admin_iam.create_role(RoleName=name, Path="/compliance-remediator/", AssumeRolePolicyDocument=trust)
             admin_iam.attach_role_policy(RoleName=name, PolicyArn=policy)

@@ -66,8 +66,9 @@ def test_one_rules_spent_budget_never_stops_another_rule(account) -> None:
 def test_a_spent_budget_sends_one_contested_message_and_keeps_reporting(account) -> None:
     access_keys = load_function("access_keys").lambda_handler
     context = LocalLambdaContext(function_name="access-keys")
-    outcomes = [access_keys(_new_key_event(account["iam"], attempt), context)["findings"][0]["outcome"]
-                for attempt in range(6)]
+    outcomes = [
+        access_keys(_new_key_event(account["iam"], attempt), context)["findings"][0]["outcome"] for attempt in range(6)
+    ]
     assert outcomes == ["verified"] * 3 + ["skipped"] * 3
     messages = []
     while batch := account["inbox"].messages():
@@ -82,18 +83,41 @@ def test_a_spent_budget_sends_one_contested_message_and_keeps_reporting(account)
 
 def _disable_rule_event() -> dict:
     detail = {
-        "eventVersion": "1.08", "eventSource": "events.amazonaws.com", "eventName": "DisableRule",
-        "eventID": "c1a2b3d4-0000-4000-8000-000000000001", "awsRegion": "us-east-1",
-        "eventTime": "2026-11-29T21:00:00Z", "recipientAccountId": ACCOUNT, "sourceIPAddress": "203.0.113.9",
-        "userAgent": "aws-cli/2.22.0", "requestParameters": {"name": OUR_RULE}, "responseElements": None,
-        "userIdentity": {"type": "AssumedRole", "accountId": ACCOUNT,
-                         "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/ci-deployer/mallory",
-                         "sessionContext": {"sessionIssuer": {"type": "Role", "accountId": ACCOUNT,
-                                                              "arn": f"arn:aws:iam::{ACCOUNT}:role/ci-deployer"}}},
+        "eventVersion": "1.08",
+        "eventSource": "events.amazonaws.com",
+        "eventName": "DisableRule",
+        "eventID": "c1a2b3d4-0000-4000-8000-000000000001",
+        "awsRegion": "us-east-1",
+        "eventTime": "2026-11-29T21:00:00Z",
+        "recipientAccountId": ACCOUNT,
+        "sourceIPAddress": "203.0.113.9",
+        "userAgent": "aws-cli/2.22.0",
+        "requestParameters": {"name": OUR_RULE},
+        "responseElements": None,
+        "userIdentity": {
+            "type": "AssumedRole",
+            "accountId": ACCOUNT,
+            "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/ci-deployer/mallory",
+            "sessionContext": {
+                "sessionIssuer": {
+                    "type": "Role",
+                    "accountId": ACCOUNT,
+                    "arn": f"arn:aws:iam::{ACCOUNT}:role/ci-deployer",
+                }
+            },
+        },
     }
-    return {"version": "0", "id": "7e1f0000-0000-4000-8000-000000000001", "detail-type": "AWS API Call via CloudTrail",
-            "source": "aws.events", "account": ACCOUNT, "time": "2026-11-29T21:00:00Z", "region": "us-east-1",
-            "resources": [], "detail": detail}
+    return {
+        "version": "0",
+        "id": "7e1f0000-0000-4000-8000-000000000001",
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.events",
+        "account": ACCOUNT,
+        "time": "2026-11-29T21:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": detail,
+    }
 
 
 def test_a_disabled_rule_of_ours_is_enabled_again_and_reported(account, monkeypatch) -> None:

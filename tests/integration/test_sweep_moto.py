@@ -39,13 +39,25 @@ def account():
         iam.tag_user(UserName="kim", Tags=[{"Key": EXEMPT_TAG, "Value": "kiosk"}])
         iam.create_user(UserName="api-only")
         iam.create_access_key(UserName="api-only")
-        policy = iam.create_policy(PolicyName="deny-without-mfa",
-                                   PolicyDocument=json.dumps(deny_without_mfa_document()))["Policy"]["Arn"]
+        policy = iam.create_policy(
+            PolicyName="deny-without-mfa", PolicyDocument=json.dumps(deny_without_mfa_document())
+        )["Policy"]["Arn"]
         # kim's exemption tag counts: this account's operator turned tag exemptions on.
-        settings = Settings(modes={"console_mfa": Mode.REMEDIATE}, sweep_mode=Mode.REMEDIATE, topic_arn=topic,
-                            deny_without_mfa_policy_arn=policy, honour_exempt_tags=True)
-        yield {"iam": iam, "sqs": sqs, "queue": queue, "settings": settings, "policy": policy,
-               "store": FindingsStore(db, "findings")}
+        settings = Settings(
+            modes={"console_mfa": Mode.REMEDIATE},
+            sweep_mode=Mode.REMEDIATE,
+            topic_arn=topic,
+            deny_without_mfa_policy_arn=policy,
+            honour_exempt_tags=True,
+        )
+        yield {
+            "iam": iam,
+            "sqs": sqs,
+            "queue": queue,
+            "settings": settings,
+            "policy": policy,
+            "store": FindingsStore(db, "findings"),
+        }
 
 
 def _messages(account) -> list[dict]:
@@ -61,8 +73,7 @@ def _messages(account) -> list[dict]:
 
 
 def _sweep(account, now: datetime | None = None, **kwargs):
-    return run_sweep(AwsClients(), account["settings"], store=account["store"], now=now, sleep=lambda _: None,
-                     **kwargs)
+    return run_sweep(AwsClients(), account["settings"], store=account["store"], now=now, sleep=lambda _: None, **kwargs)
 
 
 def _attached(account, user: str) -> list[str]:
@@ -78,8 +89,9 @@ def test_first_sweep_warns_then_acts_after_the_grace_period(account) -> None:
     assert summary["Message"].startswith("Credential report sweep of account 123456789012")
 
     serial = account["iam"].create_virtual_mfa_device(VirtualMFADeviceName="bea")["VirtualMFADevice"]["SerialNumber"]
-    account["iam"].enable_mfa_device(UserName="bea", SerialNumber=serial, AuthenticationCode1="123456",
-                                     AuthenticationCode2="654321")
+    account["iam"].enable_mfa_device(
+        UserName="bea", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
+    )
     later = _sweep(account, now=datetime.now(UTC) + timedelta(hours=25))
     assert [(f.resource.name, str(r.outcome)) for f, r in later.actions] == [("ana", "verified")]
     assert _attached(account, "ana") == [account["policy"]] and _attached(account, "kim") == []
@@ -133,14 +145,18 @@ def test_the_sweeps_findings_are_findings_with_the_notify_messages(account) -> N
     report = _sweep(account)
     assert all(isinstance(f, Finding) for f in report.findings)
     assert {(f.rule, f.resource.name) for f in report.findings} == {
-        ("console_mfa", "ana"), ("console_mfa", "bea"), ("console_mfa", "kim")}
+        ("console_mfa", "ana"),
+        ("console_mfa", "bea"),
+        ("console_mfa", "kim"),
+    }
     messages = _messages(account)
     by_user = {m["Subject"].rsplit("(", 1)[1].split(")", 1)[0]: m for m in messages[:-1]}
     for finding, result in report.actions:
         assert by_user[finding.resource.name]["Message"] == email_text(finding, None, result)
     ana = by_user["ana"]["Message"]
-    assert ana.startswith("MEDIUM finding from rule console_mfa in account 123456789012\n\n"
-                          "ana has a console password and no MFA device")
+    assert ana.startswith(
+        "MEDIUM finding from rule console_mfa in account 123456789012\n\nana has a console password and no MFA device"
+    )
     assert "Outcome: Remediated and verified: ana now has the deny-unless-MFA policy attached" in ana
     assert f"Undo:    aws iam detach-user-policy --user-name ana --policy-arn {account['policy']}" in ana
     assert messages[-1]["MessageAttributes"]["action"]["Value"] == "summary"
@@ -155,10 +171,15 @@ def test_an_exempt_user_is_reported_exempt_as_an_event_would_be(account) -> None
     _no_grace(account)
     report = _sweep(account)
     [kim] = [f for f in report.findings if f.resource.name == "kim"]
-    record = CloudTrailRecord.model_validate({
-        "eventName": "CreateLoginProfile", "eventSource": "iam.amazonaws.com", "recipientAccountId": "123456789012",
-        "userIdentity": {"type": "IAMUser", "userName": "admin", "arn": "arn:aws:iam::123456789012:user/admin"},
-        "requestParameters": {"userName": "kim"}})
+    record = CloudTrailRecord.model_validate(
+        {
+            "eventName": "CreateLoginProfile",
+            "eventSource": "iam.amazonaws.com",
+            "recipientAccountId": "123456789012",
+            "userIdentity": {"type": "IAMUser", "userName": "admin", "arn": "arn:aws:iam::123456789012:user/admin"},
+            "requestParameters": {"userName": "kim"},
+        }
+    )
     event = console_mfa.evaluate(record, EvalContext(account["settings"], LiveState(account["iam"])))
     assert event is not None and event.exempt and kim.exempt
     assert kim.exempt_reason == event.exempt_reason == "user kim carries the tag remediator:exempt (kiosk)"
@@ -187,8 +208,9 @@ def test_access_denied_on_the_exemption_tag_is_unreadable_not_a_crash(account, m
     assert len(report.findings) == 3 and report.actions == []
     for finding in report.findings:
         assert not finding.exempt and finding.action is None
-        assert finding.reason.endswith(f"Could not read the tags of user {finding.resource.name} (AccessDenied): "
-                                       "not acting on a guess.")
+        assert finding.reason.endswith(
+            f"Could not read the tags of user {finding.resource.name} (AccessDenied): not acting on a guess."
+        )
     assert all(_attached(account, user) == [] for user in ("ana", "bea", "kim"))
 
 
@@ -204,8 +226,9 @@ def _coverage_account():
     events.put_rule(Name="remediator-AccessKeysFunctionCloudTrail-X", EventPattern='{"source": ["aws.iam"]}')
     events.put_targets(Rule="remediator-AccessKeysFunctionCloudTrail-X", Targets=[{"Id": "fn", "Arn": function}])
     dlq = sqs.create_queue(QueueName="remediator-AccessKeysRuleDLQ-X")["QueueUrl"]
-    watched = Watched.from_env({"WATCHED_RULES": f"remediator-AccessKeysFunctionCloudTrail-X={function}",
-                                "WATCHED_QUEUES": dlq})
+    watched = Watched.from_env(
+        {"WATCHED_RULES": f"remediator-AccessKeysFunctionCloudTrail-X={function}", "WATCHED_QUEUES": dlq}
+    )
     return {"cloudtrail": cloudtrail, "events": events, "sqs": sqs, "dlq": dlq, "watched": watched}
 
 
@@ -245,5 +268,6 @@ def test_a_rule_that_no_longer_targets_our_function_and_a_missing_trail_are_blin
     reasons = sorted(f.reason for f in report.blind_spots)
     assert len(reasons) == 2
     assert "there is no multi-region or us-east-1 trail" in reasons[0]
-    assert "no longer targets arn:aws:lambda:us-east-1:123456789012:function:remediator-AccessKeysFunction-X" \
-        in reasons[1]
+    assert (
+        "no longer targets arn:aws:lambda:us-east-1:123456789012:function:remediator-AccessKeysFunction-X" in reasons[1]
+    )

@@ -61,9 +61,16 @@ class Resolver:
         self.template = template
         self.values = {name: str(p.get("Default", "")) for name, p in template.get("Parameters", {}).items()}
         self.values.update(parameters or {})
-        self.values.update({"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT, "AWS::Region": REGION,
-                            "AWS::StackName": STACK, "AWS::URLSuffix": "amazonaws.com",
-                            "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{STACK}/0a1b2c3d"})
+        self.values.update(
+            {
+                "AWS::Partition": "aws",
+                "AWS::AccountId": ACCOUNT,
+                "AWS::Region": REGION,
+                "AWS::StackName": STACK,
+                "AWS::URLSuffix": "amazonaws.com",
+                "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{STACK}/0a1b2c3d",
+            }
+        )
 
     def condition(self, name: str) -> bool:
         return bool(self(self.template["Conditions"][name]))
@@ -95,7 +102,7 @@ class Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self.ref(arg)
             if key == "Fn::GetAtt":
@@ -162,8 +169,10 @@ def functions_of(cfn: dict[str, Any]) -> dict[str, FunctionUnderTest]:
             key = resource["Properties"]["Code"]["S3Key"]
             by_code[key] = logical
     assert not set(FUNCTIONS) & set(SCHEDULED), "a function is triggered by rules or by a schedule, not both"
-    entries = [(name, rule_ids, tuple(sorted({a for r in rule_ids for a in RULES[r].META.iam_actions})), None)
-               for name, rule_ids in FUNCTIONS.items()]
+    entries = [
+        (name, rule_ids, tuple(sorted({a for r in rule_ids for a in RULES[r].META.iam_actions})), None)
+        for name, rule_ids in FUNCTIONS.items()
+    ]
     entries += [(name, (), tuple(sorted(declared.ROLE_ACTIONS)), declared) for name, declared in SCHEDULED.items()]
     found = {}
     for name, rule_ids, iam_actions, declared in entries:
@@ -174,8 +183,15 @@ def functions_of(cfn: dict[str, Any]) -> dict[str, FunctionUnderTest]:
         logical = by_code[key]
         role = cfn["Resources"][logical]["Properties"]["Role"]
         assert "Fn::GetAtt" in role, f"{logical} must use its own explicit AWS::IAM::Role"
-        found[name] = FunctionUnderTest(name, rule_ids, logical, role["Fn::GetAtt"][0], iam_actions, scheduled,
-                                        tuple(declared.STORE_ACTIONS) if scheduled else ())
+        found[name] = FunctionUnderTest(
+            name,
+            rule_ids,
+            logical,
+            role["Fn::GetAtt"][0],
+            iam_actions,
+            scheduled,
+            tuple(declared.STORE_ACTIONS) if scheduled else (),
+        )
     return found
 
 
@@ -193,21 +209,27 @@ def resources_of_type(template: dict[str, Any], kind: str) -> Iterator[tuple[str
 def rules_targeting(cfn: dict[str, Any], function_logical_id: str) -> dict[str, dict[str, Any]]:
     """The EventBridge rules whose targets include the function."""
     return {
-        logical: resource for logical, resource in resources_of_type(cfn, "AWS::Events::Rule")
-        if any(target["Arn"] == {"Fn::GetAtt": [function_logical_id, "Arn"]}
-               for target in resource["Properties"].get("Targets", []))
+        logical: resource
+        for logical, resource in resources_of_type(cfn, "AWS::Events::Rule")
+        if any(
+            target["Arn"] == {"Fn::GetAtt": [function_logical_id, "Arn"]}
+            for target in resource["Properties"].get("Targets", [])
+        )
     }
 
 
 def schedules_targeting(cfn: dict[str, Any], function_logical_id: str) -> dict[str, dict[str, Any]]:
     """The EventBridge Scheduler schedules whose target is the function."""
     return {
-        logical: resource for logical, resource in resources_of_type(cfn, "AWS::Scheduler::Schedule")
+        logical: resource
+        for logical, resource in resources_of_type(cfn, "AWS::Scheduler::Schedule")
         if resource["Properties"]["Target"]["Arn"] == {"Fn::GetAtt": [function_logical_id, "Arn"]}
     }
 
 
 def schedule_roles(cfn: dict[str, Any]) -> set[str]:
     """Logical ids of the roles EventBridge Scheduler assumes to run the schedules."""
-    return {schedule["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0]
-            for _, schedule in resources_of_type(cfn, "AWS::Scheduler::Schedule")}
+    return {
+        schedule["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0]
+        for _, schedule in resources_of_type(cfn, "AWS::Scheduler::Schedule")
+    }

@@ -72,13 +72,27 @@ def test_the_sweep_schedule_runs_at_the_rate_parameter(cfn_template, functions):
     assert props["MemorySize"] >= 512
 
 
-@pytest.mark.parametrize("expression, valid", [
-    ("rate(1 day)", True), ("rate(3 days)", True), ("rate(1 hour)", True), ("rate(12 hours)", True),
-    ("rate(84 hours)", True), ("cron(0 3 * * ? *)", True), ("rate(5 minutes)", False), ("rate(1 days)", False),
-    ("rate(2 day)", False), ("rate(0 days)", False), ("at(2030-01-01T00:00:00)", False), ("", False),
-    # SweepNotRunAlarm looks back two intervals, and CloudWatch at most 7 days
-    ("rate(4 days)", False), ("rate(7 days)", False), ("rate(85 hours)", False),
-])
+@pytest.mark.parametrize(
+    "expression, valid",
+    [
+        ("rate(1 day)", True),
+        ("rate(3 days)", True),
+        ("rate(1 hour)", True),
+        ("rate(12 hours)", True),
+        ("rate(84 hours)", True),
+        ("cron(0 3 * * ? *)", True),
+        ("rate(5 minutes)", False),
+        ("rate(1 days)", False),
+        ("rate(2 day)", False),
+        ("rate(0 days)", False),
+        ("at(2030-01-01T00:00:00)", False),
+        ("", False),
+        # SweepNotRunAlarm looks back two intervals, and CloudWatch at most 7 days
+        ("rate(4 days)", False),
+        ("rate(7 days)", False),
+        ("rate(85 hours)", False),
+    ],
+)
 def test_sweep_rate_accepts_scheduler_rates_and_cron_only(sam_template, expression, valid):
     pattern = sam_template["Parameters"]["SweepRate"]["AllowedPattern"]
     assert bool(re.fullmatch(pattern, expression)) is valid, expression
@@ -86,8 +100,13 @@ def test_sweep_rate_accepts_scheduler_rates_and_cron_only(sam_template, expressi
 
 def test_each_function_pattern_equals_its_rules_triggers(cfn_template, functions):
     for function in functions.values():
-        expected = sorted({_canonical(trigger.event_pattern())
-                           for rule_id in function.rule_ids for trigger in RULES[rule_id].META.triggers})
+        expected = sorted(
+            {
+                _canonical(trigger.event_pattern())
+                for rule_id in function.rule_ids
+                for trigger in RULES[rule_id].META.triggers
+            }
+        )
         rules = rules_targeting(cfn_template, function.logical_id)
         actual = sorted(_canonical(rule["Properties"]["EventPattern"]) for rule in rules.values())
         assert actual == expected, f"{function.logical_id}: template patterns differ from the rules' triggers"
@@ -134,30 +153,44 @@ def test_functions_know_every_stack_role_as_their_own(cfn_template, functions):
     (test_iam_least_privilege)."""
     resolve = Resolver(cfn_template)
     all_roles = {f"getatt:{f.role_id}.Arn" for f in functions.values()}
-    explicit_roles = {f"getatt:{logical}.Arn" for logical, _ in resources_of_type(cfn_template, "AWS::IAM::Role")
-                      if logical not in schedule_roles(cfn_template) | {"SlackChannelRole"}}
+    explicit_roles = {
+        f"getatt:{logical}.Arn"
+        for logical, _ in resources_of_type(cfn_template, "AWS::IAM::Role")
+        if logical not in schedule_roles(cfn_template) | {"SlackChannelRole"}
+    }
     assert all_roles == explicit_roles, "every role of the stack belongs to a function, runs a schedule or is Chatbot's"
     chatbot = cfn_template["Resources"]["SlackChannelRole"]
-    actions = {action for policy in chatbot["Properties"]["Policies"]
-               for statement in policy["PolicyDocument"]["Statement"] for action in statement["Action"]}
+    actions = {
+        action
+        for policy in chatbot["Properties"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in statement["Action"]
+    }
     assert chatbot["Condition"] == "HasSlackChannel" and all(a.startswith("cloudwatch:") for a in actions)
     assert len(schedule_roles(cfn_template)) == len(SCHEDULED)
     for function in functions.values():
         variables = resolve(cfn_template["Resources"][function.logical_id]["Properties"]["Environment"]["Variables"])
         prefix = variables["OWN_ROLE_PREFIX"]
         assert prefix == f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/"
-        role_names = {resolve(cfn_template["Resources"][f.role_id]["Properties"]["RoleName"])
-                      for f in functions.values()}
+        role_names = {
+            resolve(cfn_template["Resources"][f.role_id]["Properties"]["RoleName"]) for f in functions.values()
+        }
         assert set(variables["OWN_FUNCTION_NAMES"].split(",")) == role_names
 
 
 def test_settings_variables_come_from_parameters(cfn_template, functions):
     expected = {
-        "BREAK_GLASS_ARNS": "BreakGlassArns", "TRUSTED_ACCOUNT_IDS": "TrustedAccountIds",
-        "TRUSTED_ORG_IDS": "TrustedOrgIds", "TRUSTED_OIDC_SUBJECTS": "TrustedOidcSubjects", "LOG_LEVEL": "LogLevel",
-        "MFA_GRACE_PERIOD_HOURS": "MfaGracePeriodHours", "CONSOLE_MFA_REMEDIATION": "ConsoleMfaRemediation",
-        "ROLES_ONLY_ACCOUNT": "RolesOnlyAccount", "DENY_WITHOUT_MFA_POLICY_ARN": "DenyWithoutMfaPolicy",
-        "IDEMPOTENCY_TABLE": "IdempotencyTable", "FINDINGS_TABLE": "FindingsTable",
+        "BREAK_GLASS_ARNS": "BreakGlassArns",
+        "TRUSTED_ACCOUNT_IDS": "TrustedAccountIds",
+        "TRUSTED_ORG_IDS": "TrustedOrgIds",
+        "TRUSTED_OIDC_SUBJECTS": "TrustedOidcSubjects",
+        "LOG_LEVEL": "LogLevel",
+        "MFA_GRACE_PERIOD_HOURS": "MfaGracePeriodHours",
+        "CONSOLE_MFA_REMEDIATION": "ConsoleMfaRemediation",
+        "ROLES_ONLY_ACCOUNT": "RolesOnlyAccount",
+        "DENY_WITHOUT_MFA_POLICY_ARN": "DenyWithoutMfaPolicy",
+        "IDEMPOTENCY_TABLE": "IdempotencyTable",
+        "FINDINGS_TABLE": "FindingsTable",
     }
     for function in functions.values():
         variables = cfn_template["Resources"][function.logical_id]["Properties"]["Environment"]["Variables"]
@@ -169,9 +202,12 @@ def test_settings_variables_come_from_parameters(cfn_template, functions):
 
 def test_sweep_settings_come_from_parameters_with_the_settings_defaults(cfn_template, functions):
     """The variables Settings.from_env reads for the sweep, each from its parameter, defaults agreeing."""
-    expected = {"MODE_SWEEP": ("SweepMode", "sweep_mode"), "KEY_MAX_AGE_DAYS": ("KeyMaxAgeDays", "key_max_age_days"),
-                "KEY_WARNING_DAYS": ("KeyWarningDays", "key_warning_days"),
-                "UNUSED_CREDENTIAL_DAYS": ("UnusedCredentialDays", "unused_credential_days")}
+    expected = {
+        "MODE_SWEEP": ("SweepMode", "sweep_mode"),
+        "KEY_MAX_AGE_DAYS": ("KeyMaxAgeDays", "key_max_age_days"),
+        "KEY_WARNING_DAYS": ("KeyWarningDays", "key_warning_days"),
+        "UNUSED_CREDENTIAL_DAYS": ("UnusedCredentialDays", "unused_credential_days"),
+    }
     variables = cfn_template["Resources"][functions["sweep"].logical_id]["Properties"]["Environment"]["Variables"]
     defaults = Settings()
     for variable, (parameter, field) in expected.items():
@@ -205,7 +241,7 @@ def test_runtime_and_architecture_match_the_layer(sam_template, cfn_template, fu
     assert "compileall" in build
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert layer["Properties"]["ContentUri"].rstrip("/") == "layers/remediator"
-    (layer_id, _), = resources_of_type(cfn_template, "AWS::Lambda::LayerVersion")
+    ((layer_id, _),) = resources_of_type(cfn_template, "AWS::Lambda::LayerVersion")
     for function in functions.values():
         props = cfn_template["Resources"][function.logical_id]["Properties"]
         assert props["Runtime"] == "python3.13"
@@ -222,8 +258,11 @@ def test_every_parameter_is_a_sensible_guided_question(sam_template):
             assert str(parameter["Default"]) in {str(v) for v in parameter["AllowedValues"]}, name
         elif parameter["Type"] == "String":
             assert parameter.get("AllowedPattern"), f"{name}: free text without a pattern"
-    grouped = {p for group in sam_template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
-               for p in group["Parameters"]}
+    grouped = {
+        p
+        for group in sam_template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+        for p in group["Parameters"]
+    }
     assert grouped == set(sam_template["Parameters"])
 
 
@@ -231,12 +270,15 @@ def test_every_function_knows_its_stacks_functions_by_name(cfn_template, functio
     """OWN_FUNCTION_NAMES names every function as the template names it, and each function's role has the same name:
     a session of our role is our function's only when it is named after that function."""
     resolve = Resolver(cfn_template)
-    names = {resolve(f_props["FunctionName"]) for f_props in
-             (cfn_template["Resources"][f.logical_id]["Properties"] for f in functions.values())}
+    names = {
+        resolve(f_props["FunctionName"])
+        for f_props in (cfn_template["Resources"][f.logical_id]["Properties"] for f in functions.values())
+    }
     for function in functions.values():
         props = cfn_template["Resources"][function.logical_id]["Properties"]
-        assert resolve(props["FunctionName"]) == resolve(cfn_template["Resources"][function.role_id]["Properties"]
-                                                         ["RoleName"])
+        assert resolve(props["FunctionName"]) == resolve(
+            cfn_template["Resources"][function.role_id]["Properties"]["RoleName"]
+        )
         variables = resolve(props["Environment"]["Variables"])
         assert set(variables["OWN_FUNCTION_NAMES"].split(",")) == names
 

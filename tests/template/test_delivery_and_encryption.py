@@ -57,17 +57,25 @@ def test_every_rule_retries_then_dead_letters_into_a_queue_events_may_write(cfn_
             assert statement["Resource"] == {"Fn::GetAtt": [queue, "Arn"]}
             source_arns = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
             assert {"Fn::GetAtt": [logical, "Arn"]} in (source_arns if isinstance(source_arns, list) else [source_arns])
-            _assert_alarms_to_topic(_alarm_on(cfn_template, "ApproximateNumberOfMessagesVisible",
-                                              {"Fn::GetAtt": [queue, "QueueName"]}))
+            _assert_alarms_to_topic(
+                _alarm_on(cfn_template, "ApproximateNumberOfMessagesVisible", {"Fn::GetAtt": [queue, "QueueName"]})
+            )
 
 
 def test_processing_errors_retry_then_land_in_the_functions_own_queue(cfn_template, functions):
-    configs = {r["Properties"]["FunctionName"]["Ref"]: r["Properties"]
-               for _, r in resources_of_type(cfn_template, "AWS::Lambda::EventInvokeConfig")}
-    rule_queues = {t["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0] for _, r in resources_of_type(
-        cfn_template, "AWS::Events::Rule") for t in r["Properties"]["Targets"]}
-    rule_queues |= {s["Properties"]["Target"]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
-                    for _, s in resources_of_type(cfn_template, "AWS::Scheduler::Schedule")}
+    configs = {
+        r["Properties"]["FunctionName"]["Ref"]: r["Properties"]
+        for _, r in resources_of_type(cfn_template, "AWS::Lambda::EventInvokeConfig")
+    }
+    rule_queues = {
+        t["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+        for _, r in resources_of_type(cfn_template, "AWS::Events::Rule")
+        for t in r["Properties"]["Targets"]
+    }
+    rule_queues |= {
+        s["Properties"]["Target"]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+        for _, s in resources_of_type(cfn_template, "AWS::Scheduler::Schedule")
+    }
     seen = set()
     for function in functions.values():
         config = configs[function.logical_id]
@@ -77,8 +85,9 @@ def test_processing_errors_retry_then_land_in_the_functions_own_queue(cfn_templa
         assert cfn_template["Resources"][destination]["Type"] == "AWS::SQS::Queue"
         assert destination not in rule_queues and destination not in seen, "each function has its own DLQ"
         seen.add(destination)
-        _assert_alarms_to_topic(_alarm_on(cfn_template, "ApproximateNumberOfMessagesVisible",
-                                          {"Fn::GetAtt": [destination, "QueueName"]}))
+        _assert_alarms_to_topic(
+            _alarm_on(cfn_template, "ApproximateNumberOfMessagesVisible", {"Fn::GetAtt": [destination, "QueueName"]})
+        )
         errors = _alarm_on(cfn_template, "Errors", {"Ref": function.logical_id})
         assert errors["Namespace"] == "AWS/Lambda" and errors["Statistic"] == "Sum"
         _assert_alarms_to_topic(errors)
@@ -87,8 +96,10 @@ def test_processing_errors_retry_then_land_in_the_functions_own_queue(cfn_templa
 def test_every_schedule_retries_then_dead_letters_into_its_own_queue(cfn_template, functions):
     """Scheduler writes dead letters with its execution role (test_iam_least_privilege), not a queue policy."""
     policies = _queue_policies(cfn_template)
-    configs = {r["Properties"]["FunctionName"]["Ref"]: r["Properties"]
-               for _, r in resources_of_type(cfn_template, "AWS::Lambda::EventInvokeConfig")}
+    configs = {
+        r["Properties"]["FunctionName"]["Ref"]: r["Properties"]
+        for _, r in resources_of_type(cfn_template, "AWS::Lambda::EventInvokeConfig")
+    }
     for function in functions.values():
         for schedule in schedules_targeting(cfn_template, function.logical_id).values():
             target = schedule["Properties"]["Target"]
@@ -99,8 +110,9 @@ def test_every_schedule_retries_then_dead_letters_into_its_own_queue(cfn_templat
             assert queue not in policies, "nobody but the schedule's role writes to it"
             function_dlq = configs[function.logical_id]["DestinationConfig"]["OnFailure"]["Destination"]
             assert function_dlq != {"Fn::GetAtt": [queue, "Arn"]}, "delivery and processing failures apart"
-            _assert_alarms_to_topic(_alarm_on(cfn_template, "ApproximateNumberOfMessagesVisible",
-                                              {"Fn::GetAtt": [queue, "QueueName"]}))
+            _assert_alarms_to_topic(
+                _alarm_on(cfn_template, "ApproximateNumberOfMessagesVisible", {"Fn::GetAtt": [queue, "QueueName"]})
+            )
 
 
 def _emitted_metrics(capsys, monkeypatch) -> list[dict[str, Any]]:
@@ -142,14 +154,17 @@ def test_the_actions_left_alarm_watches_the_metric_the_sweep_emits(cfn_template,
 def test_topic_queues_tables_and_logs_use_the_customer_managed_key(cfn_template):
     key = cfn_template["Resources"]["RemediatorKey"]["Properties"]
     assert key["EnableKeyRotation"] is True
-    (_, topic), = resources_of_type(cfn_template, "AWS::SNS::Topic")
+    ((_, topic),) = resources_of_type(cfn_template, "AWS::SNS::Topic")
     assert topic["Properties"]["KmsMasterKeyId"] == KEY  # not alias/aws/sns: alarms could not publish
     for logical, queue in resources_of_type(cfn_template, "AWS::SQS::Queue"):
         assert queue["Properties"]["KmsMasterKeyId"] == KEY, logical  # not alias/aws/sqs: EventBridge could not
         assert queue["Properties"]["MessageRetentionPeriod"] == 1209600
     for logical, table in resources_of_type(cfn_template, "AWS::DynamoDB::Table"):
-        assert table["Properties"]["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS",
-                                                           "KMSMasterKeyId": KEY}, logical
+        assert table["Properties"]["SSESpecification"] == {
+            "SSEEnabled": True,
+            "SSEType": "KMS",
+            "KMSMasterKeyId": KEY,
+        }, logical
     for logical, group in resources_of_type(cfn_template, "AWS::Logs::LogGroup"):
         assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["RemediatorKey", "Arn"]}, logical
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, logical
@@ -161,8 +176,11 @@ def test_key_policy_lets_alarms_eventbridge_and_sns_use_the_key_from_this_accoun
     admin = by_sid["AccountAdministers"]
     assert admin["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
     services = by_sid["ServicesOfThisAccountUseTheKey"]
-    assert set(services["Principal"]["Service"]) == {"cloudwatch.amazonaws.com", "events.amazonaws.com",
-                                                     "sns.amazonaws.com"}
+    assert set(services["Principal"]["Service"]) == {
+        "cloudwatch.amazonaws.com",
+        "events.amazonaws.com",
+        "sns.amazonaws.com",
+    }
     assert set(services["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
     assert services["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
     logs = by_sid["LogsEncryptOurLogGroups"]
@@ -177,7 +195,7 @@ def test_key_policy_lets_alarms_eventbridge_and_sns_use_the_key_from_this_accoun
 
 def test_only_our_functions_and_alarms_may_publish(cfn_template, functions):
     resolve = Resolver(cfn_template)
-    (_, topic_policy), = resources_of_type(cfn_template, "AWS::SNS::TopicPolicy")
+    ((_, topic_policy),) = resources_of_type(cfn_template, "AWS::SNS::TopicPolicy")
     statements = {s["Sid"]: s for s in resolve(topic_policy["Properties"]["PolicyDocument"])["Statement"]}
     roles = {f"getatt:{f.role_id}.Arn" for f in functions.values()}
     assert set(statements["FunctionsPublish"]["Principal"]["AWS"]) == roles
@@ -199,8 +217,9 @@ def test_email_subscriptions_only_for_the_addresses_given(cfn_template):
     assert len(subscriptions) == 3
     for emails in ("", "a@example.com", "a@example.com,b@example.com", "a@example.com,b@example.com,c@example.com"):
         resolve = Resolver(cfn_template, {"NotificationEmail": emails})
-        subscribed = [resolve(s["Properties"]["Endpoint"]) for s in subscriptions.values()
-                      if resolve.condition(s["Condition"])]
+        subscribed = [
+            resolve(s["Properties"]["Endpoint"]) for s in subscriptions.values() if resolve.condition(s["Condition"])
+        ]
         assert subscribed == [e for e in emails.split(",") if e], emails
         assert all(resolve(s["Properties"]["TopicArn"]) == "ref:FindingsTopic" for s in subscriptions.values())
     pattern = cfn_template["Parameters"]["NotificationEmail"]["AllowedPattern"]

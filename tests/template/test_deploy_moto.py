@@ -52,11 +52,16 @@ def deployed(cfn_template) -> Any:
                 s3.put_object(Bucket=code["S3Bucket"], Key=code["S3Key"], Body=_placeholder_zip())
         cloudformation = boto3.client("cloudformation", region_name=REGION)
         cloudformation.create_stack(
-            StackName=STACK, TemplateBody=json.dumps(cfn_template), Capabilities=["CAPABILITY_NAMED_IAM"],
-            Parameters=[{"ParameterKey": "NotificationEmail", "ParameterValue": "security@example.com"},
-                        {"ParameterKey": "EnableTracing", "ParameterValue": "true"},
-                        {"ParameterKey": "SlackWorkspaceId", "ParameterValue": "T0123456789"},
-                        {"ParameterKey": "SlackChannelId", "ParameterValue": "C0123456789"}])
+            StackName=STACK,
+            TemplateBody=json.dumps(cfn_template),
+            Capabilities=["CAPABILITY_NAMED_IAM"],
+            Parameters=[
+                {"ParameterKey": "NotificationEmail", "ParameterValue": "security@example.com"},
+                {"ParameterKey": "EnableTracing", "ParameterValue": "true"},
+                {"ParameterKey": "SlackWorkspaceId", "ParameterValue": "T0123456789"},
+                {"ParameterKey": "SlackChannelId", "ParameterValue": "C0123456789"},
+            ],
+        )
         yield cloudformation
 
 

@@ -26,8 +26,10 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def _patterns(cfn: dict[str, Any], function_logical_id: str) -> list[EventPattern]:
-    return [EventPattern.load(json.dumps(rule["Properties"]["EventPattern"]))
-            for rule in rules_targeting(cfn, function_logical_id).values()]
+    return [
+        EventPattern.load(json.dumps(rule["Properties"]["EventPattern"]))
+        for rule in rules_targeting(cfn, function_logical_id).values()
+    ]
 
 
 def _matches(patterns: list[EventPattern], event: dict[str, Any]) -> bool:
@@ -59,7 +61,8 @@ def test_each_function_matches_exactly_the_events_its_rules_react_to(cfn_templat
     event = _load(path)
     for function in functions.values():
         assert _matches(_patterns(cfn_template, function.logical_id), event) == _expected(function, event), (
-            f"{function.logical_id} vs {path.name}")
+            f"{function.logical_id} vs {path.name}"
+        )
 
 
 def test_the_demo_events_reach_a_function(cfn_template, functions):
@@ -116,8 +119,12 @@ def test_other_services_do_not_invoke_access_keys(access_keys):
 def test_root_activity_sees_any_service_and_failed_calls_but_only_root(cfn_template, functions):
     root_activity = _patterns(cfn_template, functions["root_activity"].logical_id)
     s3_by_root = _negative("s3-put-bucket-policy.json")
-    s3_by_root["detail"]["userIdentity"] = {"type": "Root", "arn": "arn:aws:iam::123456789012:root",
-                                           "accountId": "123456789012", "principalId": "123456789012"}
+    s3_by_root["detail"]["userIdentity"] = {
+        "type": "Root",
+        "arn": "arn:aws:iam::123456789012:root",
+        "accountId": "123456789012",
+        "principalId": "123456789012",
+    }
     assert _matches(root_activity, s3_by_root), "positive control: root used S3"
     assert not _matches(root_activity, _negative("s3-put-bucket-policy.json")), "an IAM user used S3"
     failed = copy.deepcopy(s3_by_root)

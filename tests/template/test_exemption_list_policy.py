@@ -14,8 +14,15 @@ from tests.template.conftest import ACCOUNT, Resolver
 ADMIN = f"arn:aws:iam::{ACCOUNT}:role/SecurityExemptionAdmin"
 ADMINS = f"{ADMIN},arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_SecAdmin_*"
 # Every DynamoDB action that adds, changes or removes an item (Service Authorization Reference, "Write").
-ITEM_WRITES = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
-               "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete")
+ITEM_WRITES = (
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PartiQLInsert",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
+)
 READS = ("dynamodb:Scan", "dynamodb:GetItem", "dynamodb:Query")
 
 
@@ -47,10 +54,13 @@ def denied(policy: dict[str, Any], action: str, principal_arn: str) -> bool:
 @pytest.mark.parametrize("action", ITEM_WRITES)
 def test_a_non_admin_cannot_write_an_exemption(cfn_template, action) -> None:
     policy = _policy(cfn_template, ADMINS)
-    for outsider in (f"arn:aws:iam::{ACCOUNT}:role/Developer", f"arn:aws:iam::{ACCOUNT}:user/attacker",
-                     f"arn:aws:iam::{ACCOUNT}:role/SecurityExemptionAdminX",  # a look-alike name
-                     "arn:aws:iam::111122223333:role/SecurityExemptionAdmin",  # the same name in another account
-                     f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/AccessKeysFunctionRole-ABC"):  # our own
+    for outsider in (
+        f"arn:aws:iam::{ACCOUNT}:role/Developer",
+        f"arn:aws:iam::{ACCOUNT}:user/attacker",
+        f"arn:aws:iam::{ACCOUNT}:role/SecurityExemptionAdminX",  # a look-alike name
+        "arn:aws:iam::111122223333:role/SecurityExemptionAdmin",  # the same name in another account
+        f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/AccessKeysFunctionRole-ABC",
+    ):  # our own
         assert denied(policy, action, outsider), (action, outsider)
     assert not denied(policy, action, ADMIN)
     sso = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_SecAdmin_0123abcd"
@@ -64,9 +74,13 @@ def test_without_admins_nobody_writes_and_everyone_may_still_be_granted_reads(cf
 
 
 def test_the_functions_read_the_list_through_the_stack_and_find_it_by_name(cfn_template) -> None:
-    variables = cfn_template["Globals"]["Function"]["Environment"]["Variables"] if "Globals" in cfn_template else \
-        next(r for r in cfn_template["Resources"].values()
-             if r["Type"] == "AWS::Lambda::Function")["Properties"]["Environment"]["Variables"]
+    variables = (
+        cfn_template["Globals"]["Function"]["Environment"]["Variables"]
+        if "Globals" in cfn_template
+        else next(r for r in cfn_template["Resources"].values() if r["Type"] == "AWS::Lambda::Function")["Properties"][
+            "Environment"
+        ]["Variables"]
+    )
     assert variables["EXEMPTIONS_TABLE"] == {"Ref": "ExemptionsTable"}
     assert variables["HONOUR_EXEMPT_TAGS"] == {"Ref": "HonourExemptTags"}
     assert cfn_template["Parameters"]["HonourExemptTags"]["Default"] == "false"

@@ -35,13 +35,23 @@ def generated() -> dict[str, str]:
 
 
 def test_generated_files_are_fresh(generated: dict[str, str]) -> None:
-    stale = [path for path in sorted(generated)
-             if not (ROOT / path).is_file() or (ROOT / path).read_text() != generated[path]]
+    stale = [
+        path
+        for path in sorted(generated)
+        if not (ROOT / path).is_file() or (ROOT / path).read_text() != generated[path]
+    ]
     for path in stale[:1]:
         on_disk = (ROOT / path).read_text() if (ROOT / path).is_file() else ""
-        diff = "".join(list(difflib.unified_diff(on_disk.splitlines(keepends=True),
-                                                 generated[path].splitlines(keepends=True),
-                                                 f"{path} (committed)", f"{path} (generated)"))[:60])
+        diff = "".join(
+            list(
+                difflib.unified_diff(
+                    on_disk.splitlines(keepends=True),
+                    generated[path].splitlines(keepends=True),
+                    f"{path} (committed)",
+                    f"{path} (generated)",
+                )
+            )[:60]
+        )
         pytest.fail(f"{', '.join(stale)} stale: run make generate\n{diff}")
 
 

@@ -25,8 +25,10 @@ from tests.template.conftest import (
 )
 
 # The narrowest resource each IAM action a rule may declare can be granted on: the package's table.
-IAM_ACTION_RESOURCE = {action: resource_arns(action, partition="aws", region=REGION, account=ACCOUNT, stack=STACK)
-                       for action in ACTION_RESOURCE}
+IAM_ACTION_RESOURCE = {
+    action: resource_arns(action, partition="aws", region=REGION, account=ACCOUNT, stack=STACK)
+    for action in ACTION_RESOURCE
+}
 # Attaching is conditioned to the one policy a rule may attach (the deny-unless-MFA policy): a role that could
 # attach any policy could grant anyone admin. Detaching any policy is how admin_grants reverts a grant.
 ATTACH_CONDITIONED = STACK_POLICY_ONLY
@@ -38,8 +40,15 @@ ACCOUNT_LEVEL = {action for action, kind in ACTION_RESOURCE.items() if kind == "
 ALLOWED_ON_STAR = TRACING_ON_STAR | ACCOUNT_LEVEL
 
 OUR_ROLE = f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/SomeFunctionRole-ABC"
-MUTATING_ON_OUR_ROLES = ("iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy",
-                         "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:UpdateRole", "iam:TagRole")
+MUTATING_ON_OUR_ROLES = (
+    "iam:PutRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:UpdateRole",
+    "iam:TagRole",
+)
 
 
 def _list(value: Any) -> list[Any]:
@@ -62,8 +71,11 @@ def _expected_plumbing(cfn: dict[str, Any], function: FunctionUnderTest) -> dict
     function_id = function.logical_id
     props = cfn["Resources"][function_id]["Properties"]
     log_group = props["LoggingConfig"]["LogGroup"]["Ref"]
-    (invoke_config,) = (r["Properties"] for _, r in resources_of_type(cfn, "AWS::Lambda::EventInvokeConfig")
-                        if r["Properties"]["FunctionName"] == {"Ref": function_id})
+    (invoke_config,) = (
+        r["Properties"]
+        for _, r in resources_of_type(cfn, "AWS::Lambda::EventInvokeConfig")
+        if r["Properties"]["FunctionName"] == {"Ref": function_id}
+    )
     dlq = invoke_config["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
     log_arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:ref:{log_group}:*"
     key = "getatt:RemediatorKey.Arn"
@@ -71,15 +83,19 @@ def _expected_plumbing(cfn: dict[str, Any], function: FunctionUnderTest) -> dict
     common = {
         "sns:Publish": {"ref:FindingsTopic"},
         "sqs:SendMessage": {f"getatt:{dlq}.Arn"},
-        "kms:GenerateDataKey": {key}, "kms:Decrypt": {key},
-        "logs:CreateLogStream": {log_arn}, "logs:PutLogEvents": {log_arn},
+        "kms:GenerateDataKey": {key},
+        "kms:Decrypt": {key},
+        "logs:CreateLogStream": {log_arn},
+        "logs:PutLogEvents": {log_arn},
     }
     if function.scheduled:  # no idempotency table: a schedule invocation is no CloudTrail event to de-duplicate
         findings = {"getatt:FindingsTable.Arn", "getatt:FindingsTable.Arn/index/*"}
         return {**common, **dict.fromkeys(function.store_actions, findings)}
     return {
         **common,
-        "dynamodb:GetItem": tables, "dynamodb:PutItem": tables, "dynamodb:UpdateItem": tables,
+        "dynamodb:GetItem": tables,
+        "dynamodb:PutItem": tables,
+        "dynamodb:UpdateItem": tables,
         "dynamodb:DeleteItem": {"getatt:IdempotencyTable.Arn"},
         "dynamodb:Query": {"getatt:FindingsTable.Arn", "getatt:FindingsTable.Arn/index/*"},
         "dynamodb:Scan": {"getatt:ExemptionsTable.Arn"},  # the exemption list: read only
@@ -128,8 +144,12 @@ def test_only_declared_account_level_actions_and_tracing_are_on_star(cfn_templat
     sweep), alone with its kind in an unconditioned statement; the credential report is the sweep's only."""
     assert set(REPORT_ACTIONS) <= ACCOUNT_LEVEL
     for function in functions.values():
-        on_star = {a for s in _statements(cfn_template, function.role_id, "false")
-                   if s["Effect"] == "Allow" and "*" in s["Resource"] for a in s["Action"]}
+        on_star = {
+            a
+            for s in _statements(cfn_template, function.role_id, "false")
+            if s["Effect"] == "Allow" and "*" in s["Resource"]
+            for a in s["Action"]
+        }
         assert on_star == ACCOUNT_LEVEL & set(function.iam_actions), function.role_id
         assert bool(on_star & set(REPORT_ACTIONS)) == (function.name == "sweep"), function.role_id
         for statement in _statements(cfn_template, function.role_id, "false"):
@@ -161,14 +181,20 @@ def test_plumbing_actions_only_on_the_stacks_own_resources(cfn_template, functio
         expected = _expected_plumbing(cfn_template, function)
         if tracing == "true":
             expected |= {action: {"*"} for action in TRACING_ON_STAR}
-        plumbing = {action: resources for action, resources in granted.items()
-                    if not action.startswith("iam:") and action not in function.iam_actions}
+        plumbing = {
+            action: resources
+            for action, resources in granted.items()
+            if not action.startswith("iam:") and action not in function.iam_actions
+        }
         assert plumbing.keys() == expected.keys(), f"{function.role_id}: unexpected or missing actions"
         for action, resources in plumbing.items():
             assert resources <= expected[action], f"{function.role_id}: {action} on {resources - expected[action]}"
         kms = [s for s in statements if any(a.startswith("kms:") for a in s["Action"])]
-        assert all(set(s["Condition"]["StringEquals"]["kms:ViaService"]) == {
-            f"{service}.{REGION}.amazonaws.com" for service in ("sns", "sqs", "dynamodb")} for s in kms)
+        assert all(
+            set(s["Condition"]["StringEquals"]["kms:ViaService"])
+            == {f"{service}.{REGION}.amazonaws.com" for service in ("sns", "sqs", "dynamodb")}
+            for s in kms
+        )
 
 
 def test_sns_publish_only_on_the_findings_topic(cfn_template, functions):
@@ -179,7 +205,8 @@ def test_sns_publish_only_on_the_findings_topic(cfn_template, functions):
 
 def _denied(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
     return any(
-        s["Effect"] == "Deny" and "Condition" not in s
+        s["Effect"] == "Deny"
+        and "Condition" not in s
         and any(fnmatchcase(action, pattern) for pattern in s["Action"])
         and any(fnmatchcase(resource, pattern) for pattern in s["Resource"])
         for s in statements
@@ -213,9 +240,14 @@ def test_no_role_can_modify_the_stacks_own_roles(cfn_template, functions):
 def test_roles_trust_only_lambda_of_this_account(cfn_template, functions):
     for function in functions.values():
         trust = cfn_template["Resources"][function.role_id]["Properties"]["AssumeRolePolicyDocument"]
-        assert trust["Statement"] == [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                                       "Action": "sts:AssumeRole",
-                                       "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]
+        assert trust["Statement"] == [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+            }
+        ]
 
 
 def test_only_the_functions_own_code_may_use_its_role(cfn_template, functions):
@@ -228,16 +260,21 @@ def test_only_the_functions_own_code_may_use_its_role(cfn_template, functions):
         name = cfn_template["Resources"][function.logical_id]["Properties"]["FunctionName"]["Fn::Sub"]
         own = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:" + name.replace("${AWS::StackName}", STACK)
         assert deny["Effect"] == "Deny" and deny["Action"] == ["*"] and deny["Resource"] == ["*"]
-        assert deny["Condition"] == {"ArnNotEquals": {"lambda:SourceFunctionArn": own},
-                                     "Null": {"lambda:SourceFunctionArn": "false"}}
+        assert deny["Condition"] == {
+            "ArnNotEquals": {"lambda:SourceFunctionArn": own},
+            "Null": {"lambda:SourceFunctionArn": "false"},
+        }
         role = cfn_template["Resources"][function.role_id]["Properties"]
         assert name == role["RoleName"]["Fn::Sub"], "a function and its role share the stack-prefixed name"
 
 
 def test_generated_permissions_let_only_our_rules_invoke(cfn_template, functions):
     for function in functions.values():
-        permissions = [r["Properties"] for _, r in resources_of_type(cfn_template, "AWS::Lambda::Permission")
-                       if r["Properties"]["FunctionName"] == {"Ref": function.logical_id}]
+        permissions = [
+            r["Properties"]
+            for _, r in resources_of_type(cfn_template, "AWS::Lambda::Permission")
+            if r["Properties"]["FunctionName"] == {"Ref": function.logical_id}
+        ]
         if function.scheduled:  # the schedule invokes it with its own role: no resource policy at all
             assert not permissions, f"{function.logical_id}: nothing but its schedule's role may invoke it"
             continue
@@ -260,9 +297,14 @@ def test_schedule_roles_can_only_start_their_function_and_dead_letter(cfn_templa
         assert role_id != function.role_id
         role = resolve(cfn_template["Resources"][role_id]["Properties"])
         assert role["Path"] == "/compliance-remediator/" and not role.get("ManagedPolicyArns")
-        assert role["AssumeRolePolicyDocument"]["Statement"] == [{
-            "Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}]
+        assert role["AssumeRolePolicyDocument"]["Statement"] == [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "scheduler.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+            }
+        ]
         statements = _statements(cfn_template, role_id, "true")
         assert all(s["Effect"] == "Allow" for s in statements)
         dlq = schedule["Target"]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
@@ -270,7 +312,8 @@ def test_schedule_roles_can_only_start_their_function_and_dead_letter(cfn_templa
         assert _granted(statements) == {
             "lambda:InvokeFunction": {f"getatt:{function.logical_id}.Arn"},
             "sqs:SendMessage": {f"getatt:{dlq}.Arn"},
-            "kms:GenerateDataKey": {key}, "kms:Decrypt": {key},
+            "kms:GenerateDataKey": {key},
+            "kms:Decrypt": {key},
         }
         for statement in statements:
             if any(a.startswith("kms:") for a in statement["Action"]):
@@ -292,6 +335,7 @@ def test_stack_policy_only_actions_carry_the_policy_condition(cfn_template, func
         free = {a for meta in metas for a in meta.iam_actions if a not in meta.stack_policy_only}
         expected = {a for meta in metas for a in meta.stack_policy_only} - free
         statements = _statements(cfn_template, function.role_id, "false")
-        conditioned = {a for s in statements if s["Effect"] == "Allow" and s.get("Condition") == condition
-                       for a in s["Action"]}
+        conditioned = {
+            a for s in statements if s["Effect"] == "Allow" and s.get("Condition") == condition for a in s["Action"]
+        }
         assert conditioned == expected, function.role_id

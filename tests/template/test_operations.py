@@ -29,8 +29,17 @@ def test_the_dashboard_draws_what_the_runtime_emits_per_rule(cfn_template) -> No
     assert 'f"Remediation{result.outcome.title()}"' in emitted
     for metric in ("RemediationVerified", "RemediationFailed", "RemediationSkipped"):
         assert f'"{metric}"' in text, metric
-    for metric in ("Findings", "FindingsExempt", "SkippedNoRule", "SkippedFailedCall", "SkippedFailedSignIn",
-                   "SkippedOwnAction", "SkippedMalformed", "DuplicateDeliveries", "SecurityHubImportErrors"):
+    for metric in (
+        "Findings",
+        "FindingsExempt",
+        "SkippedNoRule",
+        "SkippedFailedCall",
+        "SkippedFailedSignIn",
+        "SkippedOwnAction",
+        "SkippedMalformed",
+        "DuplicateDeliveries",
+        "SecurityHubImportErrors",
+    ):
         assert f'"{metric}"' in text and f'"{metric}"' in emitted, metric
     for metric in ("Errors", "Duration", "ApproximateNumberOfMessagesVisible"):
         assert f'MetricName="{metric}" "remediator"' in text  # this stack's functions and queues (test stack name)
@@ -38,8 +47,10 @@ def test_the_dashboard_draws_what_the_runtime_emits_per_rule(cfn_template) -> No
 
 def test_saved_queries_read_every_functions_log_group(cfn_template) -> None:
     resolve = Resolver(cfn_template)
-    groups = {resolve(group["Properties"]["LogGroupName"])
-              for _, group in resources_of_type(cfn_template, "AWS::Logs::LogGroup")}
+    groups = {
+        resolve(group["Properties"]["LogGroupName"])
+        for _, group in resources_of_type(cfn_template, "AWS::Logs::LogGroup")
+    }
     assert len(groups) == len(FUNCTIONS) + len(SCHEDULED)
     queries = dict(resources_of_type(cfn_template, "AWS::Logs::QueryDefinition"))
     assert "WhatWeChangedQuery" in queries

@@ -38,12 +38,21 @@ def test_sign_in_pattern_covers_root_and_iam_user_sign_ins() -> None:
     pattern = EventPattern.load(json.dumps(_rules()["ForwardConsoleSignIns"]["EventPattern"]))
     for trigger in (RULES["root_activity"].META.triggers[1], RULES["console_mfa"].META.triggers[1]):
         kind = trigger.identity_types[0]
-        sign_in = {"source": "aws.signin", "detail-type": "AWS Console Sign In via CloudTrail",
-                   "detail": {"eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin",
-                              "userIdentity": {"type": kind}}}
+        sign_in = {
+            "source": "aws.signin",
+            "detail-type": "AWS Console Sign In via CloudTrail",
+            "detail": {
+                "eventSource": "signin.amazonaws.com",
+                "eventName": "ConsoleLogin",
+                "userIdentity": {"type": kind},
+            },
+        }
         assert pattern.matches_event(sign_in), kind
-    assumed = {"source": "aws.signin", "detail-type": "AWS Console Sign In via CloudTrail",
-               "detail": {"eventSource": "signin.amazonaws.com", "userIdentity": {"type": "AssumedRole"}}}
+    assumed = {
+        "source": "aws.signin",
+        "detail-type": "AWS Console Sign In via CloudTrail",
+        "detail": {"eventSource": "signin.amazonaws.com", "userIdentity": {"type": "AssumedRole"}},
+    }
     assert not pattern.matches_event(assumed)
 
 
@@ -58,11 +67,18 @@ def test_every_rule_targets_only_the_hub_bus_with_a_dead_letter_queue() -> None:
 def _samples(trigger) -> list[dict]:
     """Events a trigger describes, as recorded in another region: its first source, service, name and
     caller kind (any other service when it names none), succeeded and failed."""
-    detail = {"eventSource": (trigger.event_sources or ("s3.amazonaws.com",))[0],
-              "eventName": (trigger.event_names or ("ListBuckets",))[0],
-              "userIdentity": {"type": (trigger.identity_types or ("IAMUser",))[0]}, "awsRegion": "eu-west-1"}
-    event = {"source": (trigger.sources or ("aws.s3",))[0], "detail-type": trigger.detail_types[0],
-             "region": "eu-west-1", "detail": detail}
+    detail = {
+        "eventSource": (trigger.event_sources or ("s3.amazonaws.com",))[0],
+        "eventName": (trigger.event_names or ("ListBuckets",))[0],
+        "userIdentity": {"type": (trigger.identity_types or ("IAMUser",))[0]},
+        "awsRegion": "eu-west-1",
+    }
+    event = {
+        "source": (trigger.sources or ("aws.s3",))[0],
+        "detail-type": trigger.detail_types[0],
+        "region": "eu-west-1",
+        "detail": detail,
+    }
     return [event, {**event, "detail": {**detail, "errorCode": "AccessDenied"}}]
 
 
@@ -78,7 +94,8 @@ def test_every_trigger_recorded_outside_the_hub_region_is_forwarded() -> None:
             for event in _samples(trigger):
                 if hub.matches_event(event):
                     assert any(p.matches_event(event) for p in forwarded), (
-                        f"{rule_id}: regional-forwarder.yaml does not forward {trigger.event_pattern()}")
+                        f"{rule_id}: regional-forwarder.yaml does not forward {trigger.event_pattern()}"
+                    )
 
 
 def test_the_forwarding_alarm_notifies_the_topic_given() -> None:
@@ -101,8 +118,12 @@ def test_identity_center_roles_anywhere_and_federation_tokens_reach_the_hub_from
     from tests.conftest import load_event
 
     forwarded = [EventPattern.load(json.dumps(rule["EventPattern"])) for rule in _rules().values()]
-    for name in ("create-account-assignment-admin-permission-set.json", "put-inline-policy-to-permission-set-"
-                 "escalation.json", "create-roles-anywhere-trust-anchor.json", "get-federation-token.json"):
+    for name in (
+        "create-account-assignment-admin-permission-set.json",
+        "put-inline-policy-to-permission-set-escalation.json",
+        "create-roles-anywhere-trust-anchor.json",
+        "get-federation-token.json",
+    ):
         event = load_event(name)
         assert any(p.matches_event(event) for p in forwarded), name
         failed = {**event, "detail": {**event["detail"], "errorCode": "AccessDenied"}}

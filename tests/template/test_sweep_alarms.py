@@ -9,10 +9,17 @@ from tests.template.conftest import Resolver
 DAY, HOUR = 86400, 3600
 
 
-@pytest.mark.parametrize("rate, interval", [
-    ("rate(1 day)", DAY), ("rate(3 days)", 3 * DAY), ("rate(1 hour)", HOUR), ("rate(6 hours)", 6 * HOUR),
-    ("rate(84 hours)", 84 * HOUR), ("cron(0 3 * * ? *)", DAY),  # a cron() schedule is assumed to run daily
-])
+@pytest.mark.parametrize(
+    "rate, interval",
+    [
+        ("rate(1 day)", DAY),
+        ("rate(3 days)", 3 * DAY),
+        ("rate(1 hour)", HOUR),
+        ("rate(6 hours)", 6 * HOUR),
+        ("rate(84 hours)", 84 * HOUR),
+        ("cron(0 3 * * ? *)", DAY),  # a cron() schedule is assumed to run daily
+    ],
+)
 def test_the_alarm_fires_after_two_missed_runs_at_the_sweep_rate(cfn_template, rate, interval) -> None:
     alarm = Resolver(cfn_template, {"SweepRate": rate})(cfn_template["Resources"]["SweepNotRunAlarm"]["Properties"])
     assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", "Invocations")

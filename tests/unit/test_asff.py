@@ -39,8 +39,14 @@ def test_every_demo_event_gives_findings_security_hub_accepts(capsys) -> None:
     for finding in findings:
         region = finding["Region"]  # the CLI imports where the event happened; Lambda where it runs
         assert finding["ProductArn"] == f"arn:aws:securityhub:{region}:{ACCOUNT}:product/{ACCOUNT}/default"
-        assert finding["Resources"][0]["Type"] in {"AwsIamUser", "AwsIamRole", "AwsIamPolicy", "AwsIamGroup",
-                                                   "AwsIamAccessKey", "Other"}
+        assert finding["Resources"][0]["Type"] in {
+            "AwsIamUser",
+            "AwsIamRole",
+            "AwsIamPolicy",
+            "AwsIamGroup",
+            "AwsIamAccessKey",
+            "Other",
+        }
         assert finding["Workflow"]["Status"] in {"NEW", "SUPPRESSED"}
         assert finding["Remediation"]["Recommendation"]["Text"]
 
@@ -53,8 +59,12 @@ def test_ids_are_stable_per_event_and_rule_and_controls_apply(capsys) -> None:
     key = next(f for f in first if f["GeneratorId"].endswith("/access_keys"))
     assert key["Severity"]["Label"] == "CRITICAL" and key["Compliance"]["SecurityControlId"] == "IAM.4"
     user = _asff_lines(capsys, "attach-administrator-access-to-user.json")[0]
-    assert user["Resources"][0] == {"Type": "AwsIamUser", "Id": f"arn:aws:iam::{ACCOUNT}:user/bob",
-                                    "Partition": "aws", "Region": "us-east-1"}
+    assert user["Resources"][0] == {
+        "Type": "AwsIamUser",
+        "Id": f"arn:aws:iam::{ACCOUNT}:user/bob",
+        "Partition": "aws",
+        "Region": "us-east-1",
+    }
     assert "CIS AWS Foundations Benchmark v1.4.0/1.16" in user["Compliance"]["RelatedRequirements"]
     assert "aws iam attach-user-policy" in user["ProductFields"]["remediator/undo"]
     assert set(CONTROLS) == set(RULE_IDS)
@@ -112,7 +122,9 @@ def test_the_runtime_imports_security_hub_only_when_enabled(monkeypatch) -> None
     import subprocess
     import sys
 
-    code = ("import os, sys; os.environ.pop('ENABLE_SECURITY_HUB', None); import remediator.runtime; "
-            "print('remediator.asff' in sys.modules)")
+    code = (
+        "import os, sys; os.environ.pop('ENABLE_SECURITY_HUB', None); import remediator.runtime; "
+        "print('remediator.asff' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

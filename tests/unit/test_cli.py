@@ -33,10 +33,12 @@ def test_envelope_gives_one_spec_line(capsys) -> None:
 
 
 def test_log_file_gives_one_line_per_record_in_order_and_bad_files_exit_2(capsys, tmp_path) -> None:
-    records = [load_event("create-own-access-key.json")["detail"],
-               {"eventName": "ListUsers", "eventSource": "iam.amazonaws.com"},
-               {"eventName": "CreateAccessKey", "eventSource": "iam.amazonaws.com", "errorCode": "AccessDenied"},
-               {"eventName": "CreateAccessKey", "eventSource": "iam.amazonaws.com", "userIdentity": "alice"}]
+    records = [
+        load_event("create-own-access-key.json")["detail"],
+        {"eventName": "ListUsers", "eventSource": "iam.amazonaws.com"},
+        {"eventName": "CreateAccessKey", "eventSource": "iam.amazonaws.com", "errorCode": "AccessDenied"},
+        {"eventName": "CreateAccessKey", "eventSource": "iam.amazonaws.com", "userIdentity": "alice"},
+    ]
     log = tmp_path / "123456789012_CloudTrail_us-east-1_20261124T0915Z_abc.json.gz"
     log.write_bytes(gzip.compress(json.dumps({"Records": records}).encode()))
     not_json, empty = tmp_path / "notes.txt", tmp_path / "empty.json"

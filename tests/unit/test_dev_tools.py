@@ -26,8 +26,9 @@ def test_an_empty_events_directory_is_a_clear_error(capsys, tmp_path) -> None:
 
 def test_without_the_development_tools_demo_and_sweep_say_how_to_get_them(capsys, monkeypatch) -> None:
     find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *args: None if name == "remediator_dev" else find_spec(name, *args))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *args: None if name == "remediator_dev" else find_spec(name, *args)
+    )
     for command in ("demo", "sweep"):
         assert main([command]) == 2
         err = capsys.readouterr().err

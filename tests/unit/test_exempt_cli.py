@@ -28,10 +28,33 @@ def table():
         yield dynamodb
 
 
-def _add(*extra: str, pattern: str = ROLE, rule: str = "role_trust", reason: str = "vendor sync, SEC-12",
-         expires: str = SOON, approver: str = "Dana Ito") -> int:
-    return main(["exempt", "add", "--table", "exemptions", "--pattern", pattern, "--rule", rule, "--reason", reason,
-                 "--expires", expires, "--approver", approver, *extra])
+def _add(
+    *extra: str,
+    pattern: str = ROLE,
+    rule: str = "role_trust",
+    reason: str = "vendor sync, SEC-12",
+    expires: str = SOON,
+    approver: str = "Dana Ito",
+) -> int:
+    return main(
+        [
+            "exempt",
+            "add",
+            "--table",
+            "exemptions",
+            "--pattern",
+            pattern,
+            "--rule",
+            rule,
+            "--reason",
+            reason,
+            "--expires",
+            expires,
+            "--approver",
+            approver,
+            *extra,
+        ]
+    )
 
 
 def _items(dynamodb) -> list[dict]:
@@ -43,7 +66,11 @@ def test_add_writes_an_entry_the_functions_read_and_list_shows_it(table, capsys)
     [item] = _items(table)
     entry = ExemptionEntry.from_item(item)
     assert entry is not None and (entry.pattern, entry.rule, entry.expires, entry.approver) == (
-        ROLE, "role_trust", SOON, "Dana Ito")
+        ROLE,
+        "role_trust",
+        SOON,
+        "Dana Ito",
+    )
     assert entry.added_by == f"arn:aws:sts::{A}:user/moto"  # who ran the command, from STS
     capsys.readouterr()
     assert main(["exempt", "list", "--table", "exemptions"]) == 0
@@ -67,21 +94,24 @@ def test_expire_ends_it_now_and_keeps_it_as_history(table, capsys) -> None:
     assert len(_items(table)) == 2
 
 
-@pytest.mark.parametrize("overrides, why", [
-    ({"pattern": "*"}, "not an ARN pattern"),
-    ({"pattern": f"arn:aws:iam::{A}:*"}, "would exempt every resource"),
-    ({"pattern": f"arn:aws:iam::{A}:role/*"}, "would exempt every role"),
-    ({"pattern": "arn:aws:iam::*:role/vendor-sync"}, "no wildcards there"),
-    ({"pattern": f"arn:aws:sts::{A}:assumed-role/vendor-sync/s"}, "name the role"),
-    ({"pattern": f"arn:aws:iam::{A}:role/vendors/*"}, "IAM paths are chosen"),
-    ({"pattern": f"arn:aws:sts::{A}:user/moto"}, "nobody may exempt themselves"),
-    ({"rule": "no_such_rule"}, "unknown rule"),
-    ({"reason": "  "}, "needs a reason"),
-    ({"approver": ""}, "needs a reason and the name of whoever approved it"),
-    ({"expires": (TODAY + timedelta(days=MAX_EXEMPTION_DAYS + 1)).isoformat()}, "days from now"),
-    ({"expires": (TODAY - timedelta(days=1)).isoformat()}, "between today"),
-    ({"expires": "next year"}, "YYYY-MM-DD"),
-])
+@pytest.mark.parametrize(
+    "overrides, why",
+    [
+        ({"pattern": "*"}, "not an ARN pattern"),
+        ({"pattern": f"arn:aws:iam::{A}:*"}, "would exempt every resource"),
+        ({"pattern": f"arn:aws:iam::{A}:role/*"}, "would exempt every role"),
+        ({"pattern": "arn:aws:iam::*:role/vendor-sync"}, "no wildcards there"),
+        ({"pattern": f"arn:aws:sts::{A}:assumed-role/vendor-sync/s"}, "name the role"),
+        ({"pattern": f"arn:aws:iam::{A}:role/vendors/*"}, "IAM paths are chosen"),
+        ({"pattern": f"arn:aws:sts::{A}:user/moto"}, "nobody may exempt themselves"),
+        ({"rule": "no_such_rule"}, "unknown rule"),
+        ({"reason": "  "}, "needs a reason"),
+        ({"approver": ""}, "needs a reason and the name of whoever approved it"),
+        ({"expires": (TODAY + timedelta(days=MAX_EXEMPTION_DAYS + 1)).isoformat()}, "days from now"),
+        ({"expires": (TODAY - timedelta(days=1)).isoformat()}, "between today"),
+        ({"expires": "next year"}, "YYYY-MM-DD"),
+    ],
+)
 def test_add_refuses_entries_that_weaken_the_list(table, capsys, overrides, why) -> None:
     assert _add(**overrides) == 2
     err = capsys.readouterr().err
@@ -91,16 +121,34 @@ def test_add_refuses_entries_that_weaken_the_list(table, capsys, overrides, why)
 
 def test_add_requires_every_field(table) -> None:
     with pytest.raises(SystemExit):
-        main(["exempt", "add", "--table", "exemptions", "--pattern", ROLE, "--rule", "role_trust",
-              "--reason", "r", "--approver", "a"])  # no --expires
+        main(
+            [
+                "exempt",
+                "add",
+                "--table",
+                "exemptions",
+                "--pattern",
+                ROLE,
+                "--rule",
+                "role_trust",
+                "--reason",
+                "r",
+                "--approver",
+                "a",
+            ]
+        )  # no --expires
 
 
 def test_the_table_is_found_from_the_stack_output(table, capsys) -> None:
-    template = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-                "Outputs": {"ExemptionsTableName": {"Value": "exemptions"}}}
+    template = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"ExemptionsTableName": {"Value": "exemptions"}},
+    }
     boto3.client("cloudformation").create_stack(StackName="compliance-remediator", TemplateBody=json.dumps(template))
-    assert main(["exempt", "add", "--pattern", ROLE, "--rule", "*", "--reason", "r", "--expires", SOON,
-                 "--approver", "a"]) == 0
+    assert (
+        main(["exempt", "add", "--pattern", ROLE, "--rule", "*", "--reason", "r", "--expires", SOON, "--approver", "a"])
+        == 0
+    )
     assert len(_items(table)) == 1
     assert main(["exempt", "list", "--stack", "not-deployed"]) == 2
     assert "not-deployed" in capsys.readouterr().err

@@ -116,8 +116,11 @@ def test_a_tag_that_came_with_the_event_never_counts_even_when_tags_are_honoured
     iam = boto3.client("iam")
     event = _create_role_with_tag()
     params = event["detail"]["requestParameters"]
-    iam.create_role(RoleName=params["roleName"], AssumeRolePolicyDocument=params["assumeRolePolicyDocument"],
-                    Tags=[{"Key": EXEMPT_TAG, "Value": "trust me"}])
+    iam.create_role(
+        RoleName=params["roleName"],
+        AssumeRolePolicyDocument=params["assumeRolePolicyDocument"],
+        Tags=[{"Key": EXEMPT_TAG, "Value": "trust me"}],
+    )
     context = EvalContext(Settings(honour_exempt_tags=True), LiveState(iam))
     [finding] = decide(parse_envelope(event), context, ("role_trust",)).findings
     assert not finding.exempt and finding.action
@@ -137,8 +140,11 @@ def test_a_new_entity_tagged_right_after_its_creation_is_not_exempt_by_its_tag()
 
 
 def test_the_dry_run_reads_no_list_and_says_what_it_assumed() -> None:
-    [finding] = decide(parse_envelope(load_event("update-assume-role-policy-foreign-account.json")),
-                       EvalContext(Settings(live=False), AssumedState()), ("role_trust",)).findings
+    [finding] = decide(
+        parse_envelope(load_event("update-assume-role-policy-foreign-account.json")),
+        EvalContext(Settings(live=False), AssumedState()),
+        ("role_trust",),
+    ).findings
     assert not finding.exempt and "State assumed (dry run): the role has no exemption." in finding.reason
 
 
@@ -150,6 +156,7 @@ def test_entries_written_by_hand_with_a_date_in_the_past_are_reported_as_expired
             return (_entry(f"arn:aws:iam::{A}:user/alice", "*", yesterday),)
 
     context = EvalContext(Settings(live=False), AssumedState(), Listed())
-    [finding] = decide(parse_envelope(load_event("create-access-key-for-another-user.json")), context,
-                       ("access_keys",)).findings
+    [finding] = decide(
+        parse_envelope(load_event("create-access-key-for-another-user.json")), context, ("access_keys",)
+    ).findings
     assert not finding.exempt and f"for every rule expired on {yesterday}: not honoured" in finding.reason

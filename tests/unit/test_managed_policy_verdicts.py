@@ -11,8 +11,9 @@ from tests.conftest import ROOT
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("generate_managed_policy_verdicts",
-                                                  ROOT / "scripts" / "generate_managed_policy_verdicts.py")
+    spec = importlib.util.spec_from_file_location(
+        "generate_managed_policy_verdicts", ROOT / "scripts" / "generate_managed_policy_verdicts.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -26,17 +26,24 @@ ACCOUNT = "123456789012"
 POLICY = f"arn:aws:iam::{ACCOUNT}:policy/compliance-remediator/DenyWithoutMfa"
 # One event per rule, and the command that does by hand what remediate mode would do (None: report only).
 CASES = {
-    "access_keys": ("create-access-key-for-another-user.json",
-                    "aws iam update-access-key --user-name bob --access-key-id AKIAZ3EXAMPLEBOB0001 --status Inactive"),
-    "console_mfa": ("deactivate-mfa-device.json",
-                    f"aws iam attach-user-policy --user-name carol --policy-arn {POLICY}"),
+    "access_keys": (
+        "create-access-key-for-another-user.json",
+        "aws iam update-access-key --user-name bob --access-key-id AKIAZ3EXAMPLEBOB0001 --status Inactive",
+    ),
+    "console_mfa": (
+        "deactivate-mfa-device.json",
+        f"aws iam attach-user-policy --user-name carol --policy-arn {POLICY}",
+    ),
     "root_activity": ("root-console-login.json", None),
     "iam_user_sprawl": ("create-user.json", None),
-    "role_trust": ("create-role-trusting-everyone.json",
-                   "aws iam update-assume-role-policy --role-name partner-reporting --policy-document '{"),
-    "admin_grants": ("attach-administrator-access-to-user.json",
-                     "aws iam detach-user-policy --user-name bob "
-                     "--policy-arn arn:aws:iam::aws:policy/AdministratorAccess"),
+    "role_trust": (
+        "create-role-trusting-everyone.json",
+        "aws iam update-assume-role-policy --role-name partner-reporting --policy-document '{",
+    ),
+    "admin_grants": (
+        "attach-administrator-access-to-user.json",
+        "aws iam detach-user-policy --user-name bob --policy-arn arn:aws:iam::aws:policy/AdministratorAccess",
+    ),
     "guardrail_tampering": ("stop-logging.json", "aws cloudtrail start-logging --name"),
     "remediator_tampering": ("tag-user-remediator-exempt.json", None),
     "other_credentials": ("upload-ssh-public-key-for-another-user.json", None),
@@ -51,8 +58,9 @@ NEVER_EXEMPT = {"remediator_tampering"}
 def _finding(rule: str, mode: Mode = Mode.NOTIFY, exempt: bool = False) -> tuple[Finding, CloudTrailRecord]:
     record = parse_envelope(load_event(CASES[rule][0]))
     break_glass = frozenset({record.identity.arn}) if exempt else frozenset()
-    settings = Settings(live=False, modes={rule: mode}, deny_without_mfa_policy_arn=POLICY,
-                        break_glass_arns=break_glass)
+    settings = Settings(
+        live=False, modes={rule: mode}, deny_without_mfa_policy_arn=POLICY, break_glass_arns=break_glass
+    )
     [finding] = [f for f in decide(record, EvalContext(settings, AssumedState())).findings if f.rule == rule]
     return finding, record
 
@@ -67,8 +75,13 @@ def _outcomes(rule: str) -> dict[str, tuple[Finding, CloudTrailRecord, ActionRes
         "exempt": (exempt, record, act(exempt, None)),
         "verified": (remediate, record, ActionResult(Outcome.VERIFIED, "changed (verified by re-reading).")),
         "failed": (remediate, record, ActionResult(Outcome.FAILED, "could not change it.", "AccessDenied: no")),
-        "skipped": (remediate, record, act(remediate, None) if not remediate.action else
-                    ActionResult(Outcome.SKIPPED, "nothing changed: it no longer exists.")),
+        "skipped": (
+            remediate,
+            record,
+            act(remediate, None)
+            if not remediate.action
+            else ActionResult(Outcome.SKIPPED, "nothing changed: it no longer exists."),
+        ),
     }
 
 
@@ -157,15 +170,24 @@ def test_a_queue_subscribed_to_the_topic_gets_the_finding_as_json() -> None:
         topic = sns.create_topic(Name="findings")["TopicArn"]
         queue = sqs.create_queue(QueueName="machine")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn,
-                      Attributes={"RawMessageDelivery": "true"})
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
         publish(sns, topic, finding, record, result)
         [message] = sqs.receive_message(QueueUrl=queue)["Messages"]
     document = json.loads(message["Body"])
-    assert {key: document[key] for key in ("rule", "severity", "mode", "exempt", "outcome", "account", "region",
-                                           "eventID", "eventName")} == {
-        "rule": "access_keys", "severity": "high", "mode": "notify", "exempt": False, "outcome": "notified",
-        "account": ACCOUNT, "region": "us-east-1", "eventID": record.eventID, "eventName": "CreateAccessKey"}
+    assert {
+        key: document[key]
+        for key in ("rule", "severity", "mode", "exempt", "outcome", "account", "region", "eventID", "eventName")
+    } == {
+        "rule": "access_keys",
+        "severity": "high",
+        "mode": "notify",
+        "exempt": False,
+        "outcome": "notified",
+        "account": ACCOUNT,
+        "region": "us-east-1",
+        "eventID": record.eventID,
+        "eventName": "CreateAccessKey",
+    }
     assert document["resource"] == {"kind": "user", "name": "bob", "arn": f"arn:aws:iam::{ACCOUNT}:user/bob"}
     assert document["caller"]["arn"] == f"arn:aws:iam::{ACCOUNT}:user/alice"
     assert document["action"] == finding.action and document["reason"] == finding.reason

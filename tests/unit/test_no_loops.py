@@ -14,24 +14,45 @@ from remediator.state import AssumedState
 ACCOUNT = "123456789012"
 OUR_ROLE = f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/compliance-remediator-AccessKeysFunctionRole-1A2B3C"
 # Lambda names a function's session after the function: "fn" is our function, holding its own role.
-CONTEXT = EvalContext(Settings(own_role_arns=frozenset({OUR_ROLE}), own_functions={"fn": OUR_ROLE}, live=False),
-                      AssumedState())
-MUTATIONS = sorted({action.split(":", 1)[1] for rule in RULES.values() for action in rule.META.remediation_actions
-                    if action.startswith("iam:") and not action.split(":", 1)[1].startswith(("Get", "List"))})
+CONTEXT = EvalContext(
+    Settings(own_role_arns=frozenset({OUR_ROLE}), own_functions={"fn": OUR_ROLE}, live=False), AssumedState()
+)
+MUTATIONS = sorted(
+    {
+        action.split(":", 1)[1]
+        for rule in RULES.values()
+        for action in rule.META.remediation_actions
+        if action.startswith("iam:") and not action.split(":", 1)[1].startswith(("Get", "List"))
+    }
+)
 
 
 def our_call(event_name: str, identity_arn: str, issuer: str | None) -> dict:
     """The CloudTrail record of one of our remediations, as our Lambda role's session makes it."""
-    identity = {"type": "AssumedRole", "arn": identity_arn, "accountId": ACCOUNT,
-                "principalId": "AROAEXAMPLEOURROLE:compliance-remediator-AccessKeys"}
+    identity = {
+        "type": "AssumedRole",
+        "arn": identity_arn,
+        "accountId": ACCOUNT,
+        "principalId": "AROAEXAMPLEOURROLE:compliance-remediator-AccessKeys",
+    }
     if issuer:
         identity["sessionContext"] = {"sessionIssuer": {"type": "Role", "arn": issuer, "accountId": ACCOUNT}}
-    return {"eventName": event_name, "eventSource": "iam.amazonaws.com", "eventID": f"loop-{event_name}",
-            "userIdentity": identity, "recipientAccountId": ACCOUNT,
-            "requestParameters": {"userName": "bob", "roleName": "app", "accessKeyId": "AKIAEXAMPLE0000001",
-                                  "status": "Active", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess",
-                                  "policyDocument": '{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'},
-            "responseElements": None}
+    return {
+        "eventName": event_name,
+        "eventSource": "iam.amazonaws.com",
+        "eventID": f"loop-{event_name}",
+        "userIdentity": identity,
+        "recipientAccountId": ACCOUNT,
+        "requestParameters": {
+            "userName": "bob",
+            "roleName": "app",
+            "accessKeyId": "AKIAEXAMPLE0000001",
+            "status": "Active",
+            "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess",
+            "policyDocument": '{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}',
+        },
+        "responseElements": None,
+    }
 
 
 def test_every_rule_declares_what_it_changes() -> None:

@@ -49,8 +49,10 @@ def imports_of(module: str) -> set[str]:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
             if base.split(".")[0] == "remediator":
-                found.update(f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else _known(base)
-                             for alias in node.names)
+                found.update(
+                    f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else _known(base)
+                    for alias in node.names
+                )
     found.discard(None)
     found.discard(module)
     return {name for name in found if name is not None}

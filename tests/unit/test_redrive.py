@@ -21,24 +21,38 @@ EVENT = load_event("create-access-key-for-another-user.json")
 
 def _on_failure(event: dict) -> str:
     """What Lambda writes to an on-failure destination after its retries."""
-    return json.dumps({"version": "1.0", "timestamp": "2026-11-24T09:16:00.000Z",
-                       "requestContext": {"requestId": "r", "functionArn": f"{FUNCTION}:$LATEST",
-                                          "condition": "RetriesExhausted", "approximateInvokeCount": 3},
-                       "requestPayload": event, "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
-                       "responsePayload": {"errorMessage": "Throttling"}})
+    return json.dumps(
+        {
+            "version": "1.0",
+            "timestamp": "2026-11-24T09:16:00.000Z",
+            "requestContext": {
+                "requestId": "r",
+                "functionArn": f"{FUNCTION}:$LATEST",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": 3,
+            },
+            "requestPayload": event,
+            "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+            "responsePayload": {"errorMessage": "Throttling"},
+        }
+    )
 
 
 def _rule_dlq_attributes() -> dict:
     """What EventBridge attaches to a message it could not deliver."""
-    return {"RULE_ARN": {"DataType": "String", "StringValue": "arn:aws:events:us-east-1:123456789012:rule/r"},
-            "TARGET_ARN": {"DataType": "String", "StringValue": FUNCTION},
-            "ERROR_CODE": {"DataType": "String", "StringValue": "Throttling"}}
+    return {
+        "RULE_ARN": {"DataType": "String", "StringValue": "arn:aws:events:us-east-1:123456789012:rule/r"},
+        "TARGET_ARN": {"DataType": "String", "StringValue": FUNCTION},
+        "ERROR_CODE": {"DataType": "String", "StringValue": "Throttling"},
+    }
 
 
 def _invoke_ok(stub: Stubber, event: dict, function: str = FUNCTION) -> None:
-    stub.add_response("invoke", {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(b"{}"), 2)},
-                      {"FunctionName": function, "InvocationType": "RequestResponse",
-                       "Payload": json.dumps(event).encode()})
+    stub.add_response(
+        "invoke",
+        {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(b"{}"), 2)},
+        {"FunctionName": function, "InvocationType": "RequestResponse", "Payload": json.dumps(event).encode()},
+    )
 
 
 @pytest.fixture
@@ -50,8 +64,9 @@ def queue():
 
 
 def _left(sqs, url) -> int:
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
-                                                                        "ApproximateNumberOfMessagesNotVisible"])
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )
     return sum(int(v) for v in attributes["Attributes"].values())
 
 
@@ -79,8 +94,14 @@ def test_a_message_whose_event_fails_again_stays(queue) -> None:
     lambda_client = boto3.client("lambda", region_name="us-east-1")
     out, err = io.StringIO(), io.StringIO()
     with Stubber(lambda_client) as stub:
-        stub.add_response("invoke", {"StatusCode": 200, "FunctionError": "Unhandled",
-                                     "Payload": StreamingBody(io.BytesIO(b'{"errorMessage": "still down"}'), 30)})
+        stub.add_response(
+            "invoke",
+            {
+                "StatusCode": 200,
+                "FunctionError": "Unhandled",
+                "Payload": StreamingBody(io.BytesIO(b'{"errorMessage": "still down"}'), 30),
+            },
+        )
         status = redrive(url, sqs, lambda_client, out=out, err=err)
     assert status == 1 and "0 redriven, 2 kept" in out.getvalue()
     assert "still down" in err.getvalue() and "body is not JSON" in err.getvalue()

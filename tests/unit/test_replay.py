@@ -35,8 +35,14 @@ def _record(name: str, **changes: object) -> dict:
 
 
 def _noise(n: int) -> dict:
-    return {"eventName": "DescribeInstances", "eventSource": "ec2.amazonaws.com", "eventTime": "2026-11-24T12:00:00Z",
-            "recipientAccountId": ACCOUNT, "eventID": f"noise-{n}", "userIdentity": {"type": "IAMUser"}}
+    return {
+        "eventName": "DescribeInstances",
+        "eventSource": "ec2.amazonaws.com",
+        "eventTime": "2026-11-24T12:00:00Z",
+        "recipientAccountId": ACCOUNT,
+        "eventID": f"noise-{n}",
+        "userIdentity": {"type": "IAMUser"},
+    }
 
 
 def _log(path: Path, records: list[dict]) -> Path:
@@ -48,11 +54,19 @@ def _log(path: Path, records: list[dict]) -> Path:
 def _trail(tmp_path: Path) -> Path:
     """A trail folder as CloudTrail writes it, with a digest, a corrupt file and a folder named like a log."""
     day = tmp_path / "AWSLogs" / ACCOUNT / "CloudTrail" / "us-east-1" / "2026" / "11" / "24"
-    _log(day / f"{ACCOUNT}_CloudTrail_us-east-1_20261124T0915Z_a.json.gz",
-         [_record("create-access-key-for-another-user.json"), _noise(1), _noise(2)])
-    _log(day / "deeper" / f"{ACCOUNT}_CloudTrail_us-east-1_20261124T1000Z_b.json.gz",
-         [_record("attach-administrator-access-to-user.json"), _record("create-access-key-for-break-glass-user.json"),
-          _record("root-list-buckets-read-only.json"), _noise(3)])
+    _log(
+        day / f"{ACCOUNT}_CloudTrail_us-east-1_20261124T0915Z_a.json.gz",
+        [_record("create-access-key-for-another-user.json"), _noise(1), _noise(2)],
+    )
+    _log(
+        day / "deeper" / f"{ACCOUNT}_CloudTrail_us-east-1_20261124T1000Z_b.json.gz",
+        [
+            _record("attach-administrator-access-to-user.json"),
+            _record("create-access-key-for-break-glass-user.json"),
+            _record("root-list-buckets-read-only.json"),
+            _noise(3),
+        ],
+    )
     _log(day.parent.parent / "CloudTrail-Digest" / f"{ACCOUNT}_CloudTrail-Digest_us-east-1_x.json.gz", [])
     (day / "truncated.json.gz").write_bytes(gzip.compress(b'{"Records": []}')[:12])
     (day / "odd.json.gz").mkdir()
@@ -106,9 +120,12 @@ def test_json_gives_the_evaluate_line_per_record_and_csv_a_row_per_finding(capsy
 
 
 def test_lookup_events_output_is_read(capsys, tmp_path) -> None:
-    looked_up = {"Events": [{"EventId": "1", "EventName": "CreateUser",
-                             "CloudTrailEvent": json.dumps(_record("create-user.json"))},
-                            {"EventId": "2", "CloudTrailEvent": "{not json"}]}
+    looked_up = {
+        "Events": [
+            {"EventId": "1", "EventName": "CreateUser", "CloudTrailEvent": json.dumps(_record("create-user.json"))},
+            {"EventId": "2", "CloudTrailEvent": "{not json"},
+        ]
+    }
     path = tmp_path / "lookup.json"
     path.write_text(json.dumps(looked_up))
     status, out, _ = run(capsys, "evaluate", "--json", str(path))
@@ -118,13 +135,27 @@ def test_lookup_events_output_is_read(capsys, tmp_path) -> None:
 
 
 def test_since_until_and_account_keep_only_the_window(capsys, tmp_path) -> None:
-    log = _log(tmp_path / "a.json.gz", [
-        _record("create-user.json", eventTime="2026-11-01T00:00:00Z"),
-        _record("create-user.json", eventTime="2026-11-24T10:00:00Z"),
-        _record("create-user.json", eventTime="2026-11-24T10:00:00Z", recipientAccountId="210987654321"),
-        _record("create-user.json", eventTime="2026-12-02T00:00:00Z")])
-    status, out, _ = run(capsys, "replay", "--summary-json", "--since", "2026-11-20", "--until", "2026-12-01",
-                         "--account", ACCOUNT, str(log))
+    log = _log(
+        tmp_path / "a.json.gz",
+        [
+            _record("create-user.json", eventTime="2026-11-01T00:00:00Z"),
+            _record("create-user.json", eventTime="2026-11-24T10:00:00Z"),
+            _record("create-user.json", eventTime="2026-11-24T10:00:00Z", recipientAccountId="210987654321"),
+            _record("create-user.json", eventTime="2026-12-02T00:00:00Z"),
+        ],
+    )
+    status, out, _ = run(
+        capsys,
+        "replay",
+        "--summary-json",
+        "--since",
+        "2026-11-20",
+        "--until",
+        "2026-12-01",
+        "--account",
+        ACCOUNT,
+        str(log),
+    )
     summary = json.loads(out)
     assert status == 0 and summary["records"] == 1 and summary["outside_window"] == 3
     _, out, _ = run(capsys, "evaluate", "--json", "--since", "2026-11-20", str(log))
@@ -145,8 +176,11 @@ def test_an_s3_prefix_is_read_object_by_object_and_days_outside_the_window_are_n
         s3.put_object(Bucket="trail", Key=f"AWSLogs/{ACCOUNT}/CloudTrail/bad.json.gz", Body=b"\x1f\x8bxx")
         fetched: list[str] = []
         s3.meta.events.register("before-call.s3.GetObject", lambda params, **_: fetched.append(params["url_path"]))
-        items = list(read_sources(SourceOptions(["s3://trail/AWSLogs/"]), Window(since=parse_when("2026-11-20")),
-                                  client=lambda name: s3))
+        items = list(
+            read_sources(
+                SourceOptions(["s3://trail/AWSLogs/"]), Window(since=parse_when("2026-11-20")), client=lambda name: s3
+            )
+        )
     batches = [item for item in items if hasattr(item, "records")]
     errors = [item for item in items if hasattr(item, "error")]
     assert [b.source.rsplit("/", 1)[-1] for b in batches] == [f"{ACCOUNT}_CloudTrail_x_24.json.gz"]
@@ -165,15 +199,32 @@ def test_athena_sql_selects_exactly_what_the_rules_react_to() -> None:
         athena_query("logs; DROP TABLE x")
 
 
-COLUMNS = ["eventid", "eventtime", "eventsource", "eventname", "awsregion", "recipientaccountid", "useridentity",
-           "requestparameters", "responseelements"]
+COLUMNS = [
+    "eventid",
+    "eventtime",
+    "eventsource",
+    "eventname",
+    "awsregion",
+    "recipientaccountid",
+    "useridentity",
+    "requestparameters",
+    "responseelements",
+]
 
 
 def _row(record: dict) -> dict:
     identity = {k.lower(): v for k, v in record["userIdentity"].items()}
-    values = [record["eventID"], record["eventTime"], record["eventSource"], record["eventName"], record["awsRegion"],
-              record["recipientAccountId"], json.dumps(identity), json.dumps(record.get("requestParameters")),
-              json.dumps(record.get("responseElements"))]
+    values = [
+        record["eventID"],
+        record["eventTime"],
+        record["eventSource"],
+        record["eventName"],
+        record["awsRegion"],
+        record["recipientAccountId"],
+        json.dumps(identity),
+        json.dumps(record.get("requestParameters")),
+        json.dumps(record.get("responseElements")),
+    ]
     return {"Data": [{"VarCharValue": value} for value in values]}
 
 
@@ -187,10 +238,13 @@ def test_athena_on_moto_decides_only_the_rows_returned(capsys) -> None:
         moto_api_backend.set_athena_result(
             rows=[HEADER, _row(_record("create-access-key-for-another-user.json")), _row(_record("create-user.json"))],
             column_info=[{"Name": column, "Type": "varchar"} for column in COLUMNS],
-            account_id=ACCOUNT, region="us-east-1")
+            account_id=ACCOUNT,
+            region="us-east-1",
+        )
         out, err = io.StringIO(), io.StringIO()
-        status = replay(SourceOptions([], "cloudtrail.logs", "primary", "s3://results/"), CONTEXT, fmt="json",
-                        out=out, err=err)
+        status = replay(
+            SourceOptions([], "cloudtrail.logs", "primary", "s3://results/"), CONTEXT, fmt="json", out=out, err=err
+        )
         athena = boto3.client("athena")
         [query_id] = athena.list_query_executions()["QueryExecutionIds"]
         sql = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Query"]
@@ -209,23 +263,33 @@ def test_athena_results_are_paged_with_next_token() -> None:
         stub.add_response("get_query_execution", {"QueryExecution": {"Status": {"State": "RUNNING"}}})
         stub.add_response("get_query_execution", {"QueryExecution": {"Status": {"State": "SUCCEEDED"}}})
         meta = {"ColumnInfo": [{"Name": c, "Type": "varchar"} for c in COLUMNS]}
-        stub.add_response("get_query_results", {"ResultSet": {"Rows": [HEADER, _row(_record("create-user.json"))],
-                                                              "ResultSetMetadata": meta}, "NextToken": "page-2"})
-        stub.add_response("get_query_results",
-                          {"ResultSet": {"Rows": [_row(_record("create-role-trusting-everyone.json"))],
-                                         "ResultSetMetadata": meta}},
-                          {"QueryExecutionId": "q1", "MaxResults": 1000, "NextToken": "page-2"})
+        stub.add_response(
+            "get_query_results",
+            {
+                "ResultSet": {"Rows": [HEADER, _row(_record("create-user.json"))], "ResultSetMetadata": meta},
+                "NextToken": "page-2",
+            },
+        )
+        stub.add_response(
+            "get_query_results",
+            {"ResultSet": {"Rows": [_row(_record("create-role-trusting-everyone.json"))], "ResultSetMetadata": meta}},
+            {"QueryExecutionId": "q1", "MaxResults": 1000, "NextToken": "page-2"},
+        )
         batches = list(athena_rows(athena, "db.t", "primary", None, sleep=lambda _: None))
     assert [(b.source, b.first_number, [r["eventName"] for r in b.records]) for b in batches] == [
-        ("athena:q1", 1, ["CreateUser"]), ("athena:q1", 2, ["CreateRole"])]
+        ("athena:q1", 1, ["CreateUser"]),
+        ("athena:q1", 2, ["CreateRole"]),
+    ]
 
 
 def test_a_failed_athena_query_is_one_line() -> None:
     athena = boto3.client("athena", region_name="us-east-1")
     with Stubber(athena) as stub:
         stub.add_response("start_query_execution", {"QueryExecutionId": "q1"})
-        stub.add_response("get_query_execution", {"QueryExecution": {"Status": {
-            "State": "FAILED", "StateChangeReason": "TABLE_NOT_FOUND"}}})
+        stub.add_response(
+            "get_query_execution",
+            {"QueryExecution": {"Status": {"State": "FAILED", "StateChangeReason": "TABLE_NOT_FOUND"}}},
+        )
         [item] = list(athena_rows(athena, "db.t", "primary", None))
     assert "FAILED: TABLE_NOT_FOUND" in item.error
 
@@ -247,8 +311,14 @@ def test_progress_goes_to_stderr_only_on_a_terminal() -> None:
 
 
 def _no_credentials(monkeypatch, tmp_path) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
@@ -293,8 +363,14 @@ with mock_aws():  # in-process: nothing leaves the machine
 print(sorted(m for m in sys.modules if m in ("remediator.replay", "remediator.sources", "remediator.redrive",
                                              "remediator.cli")))
 """
-    env = {"POWERTOOLS_METRICS_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin",
-           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}
+    env = {
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "PATH": "/usr/bin:/bin",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, env=env)
     assert result.returncode == 0, result.stderr

@@ -72,9 +72,16 @@ def self_signed_certificate(common_name: str) -> str:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.now(UTC)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now)
-                   .not_valid_after(now.replace(year=now.year + 1)).sign(key, hashes.SHA256()))
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now.replace(year=now.year + 1))
+        .sign(key, hashes.SHA256())
+    )
     return certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
@@ -121,8 +128,9 @@ def enact_update_service_specific_credential(iam: Any, detail: dict[str, Any]) -
         return None
     credential = iam.create_service_specific_credential(UserName=user, ServiceName="codecommit.amazonaws.com")
     credential_id = credential["ServiceSpecificCredential"]["ServiceSpecificCredentialId"]
-    iam.update_service_specific_credential(UserName=user, ServiceSpecificCredentialId=credential_id,
-                                           Status=params.get("status", "Active"))
+    iam.update_service_specific_credential(
+        UserName=user, ServiceSpecificCredentialId=credential_id, Status=params.get("status", "Active")
+    )
     params["serviceSpecificCredentialId"] = credential_id
     return _credential_state(iam, user, credential_id)
 
@@ -141,7 +149,8 @@ def enact_create_service_specific_credential(iam: Any, detail: dict[str, Any]) -
     if not user:
         return None
     credential = iam.create_service_specific_credential(
-        UserName=user, ServiceName=params.get("serviceName", "codecommit.amazonaws.com"))["ServiceSpecificCredential"]
+        UserName=user, ServiceName=params.get("serviceName", "codecommit.amazonaws.com")
+    )["ServiceSpecificCredential"]
     credential_id = credential["ServiceSpecificCredentialId"]
     response = (detail.get("responseElements") or {}).get("serviceSpecificCredential")
     if isinstance(response, dict):
@@ -165,8 +174,9 @@ def enact_roles_anywhere(iam: Any, detail: dict[str, Any]) -> Observer | None:
     """The anchor or profile the event created, enabled, on the demo server's Roles Anywhere (moto has none)."""
     from remediator_dev.moto_shims import ROLES_ANYWHERE
 
-    kind, key = ("trustanchor", "trustAnchor") if "TrustAnchor" in str(detail.get("eventName")) else (
-        "profile", "profile")
+    kind, key = (
+        ("trustanchor", "trustAnchor") if "TrustAnchor" in str(detail.get("eventName")) else ("profile", "profile")
+    )
     response = (detail.get("responseElements") or {}).get(key) or {}
     ident = response.get(f"{key}Id") or (detail.get("requestParameters") or {}).get(f"{key}Id")
     if not isinstance(ident, str):
@@ -182,6 +192,7 @@ def enact_roles_anywhere(iam: Any, detail: dict[str, Any]) -> Observer | None:
 
 
 # ---------------------------------------------------------------- Identity Center
+
 
 def _permission_set(detail: dict[str, Any], *managed: str) -> tuple[Any, dict[str, str]]:
     """A fresh permission set in moto's instance (in the event's region), the event pointed at it."""
@@ -200,8 +211,12 @@ def _permission_set(detail: dict[str, Any], *managed: str) -> tuple[Any, dict[st
 def _policies_of(sso: Any, key: dict[str, str]) -> Observer:
     def observe() -> str:
         managed = [p["Name"] for p in sso.list_managed_policies_in_permission_set(**key)["AttachedManagedPolicies"]]
-        customer = [p["Name"] for p in sso.list_customer_managed_policy_references_in_permission_set(**key)[
-            "CustomerManagedPolicyReferences"]]
+        customer = [
+            p["Name"]
+            for p in sso.list_customer_managed_policy_references_in_permission_set(**key)[
+                "CustomerManagedPolicyReferences"
+            ]
+        ]
         inline = "an inline policy" if sso.get_inline_policy_for_permission_set(**key)["InlinePolicy"] else "none"
         return f"permission set policies: managed {managed}, customer managed {customer}, inline: {inline}"
 
@@ -213,8 +228,9 @@ def enact_create_account_assignment(iam: Any, detail: dict[str, Any]) -> Observe
     params = detail.get("requestParameters") or {}
     sso, key = _permission_set(detail, ADMINISTRATOR_ACCESS)
     account, kind, principal = params.get("targetId"), params.get("principalType"), params.get("principalId")
-    sso.create_account_assignment(**key, TargetId=account, TargetType="AWS_ACCOUNT", PrincipalType=kind,
-                                  PrincipalId=principal)
+    sso.create_account_assignment(
+        **key, TargetId=account, TargetType="AWS_ACCOUNT", PrincipalType=kind, PrincipalId=principal
+    )
 
     def observe() -> str:
         listing = sso.list_account_assignments(**key, AccountId=account)["AccountAssignments"]
@@ -239,7 +255,8 @@ def enact_attach_customer_managed_policy(iam: Any, detail: dict[str, Any]) -> Ob
         iam.create_policy(PolicyName=name, Path=path, PolicyDocument=ADMIN)
     sso, key = _permission_set(detail)
     sso.attach_customer_managed_policy_reference_to_permission_set(
-        **key, CustomerManagedPolicyReference={"Name": name, "Path": path})
+        **key, CustomerManagedPolicyReference={"Name": name, "Path": path}
+    )
     return _policies_of(sso, key)
 
 
@@ -276,8 +293,7 @@ ENACTORS: dict[str, Callable[[Any, dict[str, Any]], Observer | None]] = {
     "UpdateServiceSpecificCredential": enact_update_service_specific_credential,
     "CreateServiceSpecificCredential": enact_create_service_specific_credential,
     "GetFederationToken": enact_get_federation_token,
-    **dict.fromkeys(("CreateTrustAnchor", "EnableTrustAnchor", "CreateProfile", "EnableProfile"),
-                    enact_roles_anywhere),
+    **dict.fromkeys(("CreateTrustAnchor", "EnableTrustAnchor", "CreateProfile", "EnableProfile"), enact_roles_anywhere),
     "CreateAccountAssignment": enact_create_account_assignment,
     "AttachManagedPolicyToPermissionSet": enact_attach_managed_policy,
     "AttachCustomerManagedPolicyReferenceToPermissionSet": enact_attach_customer_managed_policy,

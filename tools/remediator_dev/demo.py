@@ -76,13 +76,20 @@ class LocalAccount:
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # events attach AWS managed policies by ARN
         moto_shims.install()  # what moto does not model: permission-set boundaries, service-specific credentials
         self.server.start()
-        os.environ.update({
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.port}", "AWS_ACCESS_KEY_ID": "demo",
-            "AWS_SECRET_ACCESS_KEY": "demo", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-            "POWERTOOLS_METRICS_NAMESPACE": "ComplianceRemediator", "POWERTOOLS_TRACE_DISABLED": "true",
-            # The report is the demo's output: keep the handlers' JSON logs and EMF metrics out of it.
-            "POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true",
-        })
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.port}",
+                "AWS_ACCESS_KEY_ID": "demo",
+                "AWS_SECRET_ACCESS_KEY": "demo",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_REGION": "us-east-1",
+                "POWERTOOLS_METRICS_NAMESPACE": "ComplianceRemediator",
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                # The report is the demo's output: keep the handlers' JSON logs and EMF metrics out of it.
+                "POWERTOOLS_LOG_LEVEL": "ERROR",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+            }
+        )
         os.environ.pop("AWS_PROFILE", None)
         import boto3
 
@@ -107,8 +114,13 @@ class LocalAccount:
                 body = json.loads(message["Body"])
                 attributes = {k: v["Value"] for k, v in body.get("MessageAttributes", {}).items()}
                 finding = json.loads(body.get("Message") or "{}")  # a queue gets the finding as JSON (`sqs`)
-                messages.append({"subject": body.get("Subject"), "attributes": attributes,
-                                 "text": finding.get("text", body.get("Message"))})
+                messages.append(
+                    {
+                        "subject": body.get("Subject"),
+                        "attributes": attributes,
+                        "text": finding.get("text", body.get("Message")),
+                    }
+                )
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
@@ -156,8 +168,14 @@ def replay_events(account: LocalAccount, files: list[Path], mode: str) -> list[R
     return replays
 
 
-_COLOURS = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m", "low": "\033[36m",
-            "verified": "\033[32m", "failed": "\033[1;31m"}
+_COLOURS = {
+    "critical": "\033[1;31m",
+    "high": "\033[31m",
+    "medium": "\033[33m",
+    "low": "\033[36m",
+    "verified": "\033[32m",
+    "failed": "\033[1;31m",
+}
 
 
 def _paint(text: str, key: str, colour: bool) -> str:
@@ -190,8 +208,11 @@ def print_table(replays: list[Replay], colour: bool) -> None:
 def run_demo(*, as_json: bool, mode: str = "remediate", events_dir: Path | None = None) -> int:
     directory = events_dir or DEFAULT_EVENTS
     if not directory.is_dir():
-        print(f"remediator demo: no events directory at {directory}; pass --events DIR (the events/ folder "
-              "of a checkout)", file=sys.stderr)
+        print(
+            f"remediator demo: no events directory at {directory}; pass --events DIR (the events/ folder "
+            "of a checkout)",
+            file=sys.stderr,
+        )
         return 2
     files = sorted(directory.glob("*.json"))
     if not files:

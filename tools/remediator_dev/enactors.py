@@ -57,16 +57,23 @@ def enact_update_access_key(iam: Any, detail: dict[str, Any]) -> Observer | None
     return _key_state(iam, user, key_id)
 
 
-EC2_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+EC2_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+)
 ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
 _ENTITY_KEYS = {"user": "UserName", "group": "GroupName", "role": "RoleName"}
 
 
 def _ensure(iam: Any, kind: str, name: str) -> None:
     """The user, group or role an event acts on (a role trusting EC2, the harmless default)."""
-    create = {"user": iam.create_user, "group": iam.create_group,
-              "role": lambda **k: iam.create_role(**k, AssumeRolePolicyDocument=EC2_TRUST)}[kind]
+    create = {
+        "user": iam.create_user,
+        "group": iam.create_group,
+        "role": lambda **k: iam.create_role(**k, AssumeRolePolicyDocument=EC2_TRUST),
+    }[kind]
     with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
         create(**{_ENTITY_KEYS[kind]: name})
 
@@ -145,13 +152,15 @@ def enact_create_policy_version(iam: Any, detail: dict[str, Any]) -> Observer | 
     if not isinstance(arn, str) or not isinstance(document, str):
         return None
     name = arn.rsplit("/", 1)[-1]
-    harmless = json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "lambda:GetFunction", "Resource": "*"}]})
+    harmless = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lambda:GetFunction", "Resource": "*"}]}
+    )
     with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
         arn = iam.create_policy(PolicyName=name, PolicyDocument=harmless)["Policy"]["Arn"]
     params["policyArn"] = arn
-    version = iam.create_policy_version(PolicyArn=arn, PolicyDocument=document,
-                                        SetAsDefault=bool(params.get("setAsDefault")))["PolicyVersion"]
+    version = iam.create_policy_version(
+        PolicyArn=arn, PolicyDocument=document, SetAsDefault=bool(params.get("setAsDefault"))
+    )["PolicyVersion"]
     response = detail.get("responseElements") or {}
     if isinstance(response.get("policyVersion"), dict):
         response["policyVersion"]["versionId"] = version["VersionId"]
@@ -243,8 +252,9 @@ def enact_enable_mfa_device(iam: Any, detail: dict[str, Any]) -> Observer | None
     _ensure(iam, "user", user)
     name = serial.rsplit("/", 1)[-1]
     serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]["SerialNumber"]
-    iam.enable_mfa_device(UserName=user, SerialNumber=serial, AuthenticationCode1="123456",
-                          AuthenticationCode2="654321")
+    iam.enable_mfa_device(
+        UserName=user, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
+    )
     params["serialNumber"] = serial
 
     def observe() -> str:
@@ -261,9 +271,16 @@ def enact_put_event_selectors(iam: Any, detail: dict[str, Any]) -> Observer | No
     if not isinstance(name, str) or not isinstance(selectors, list):
         return None
     cloudtrail = _trail(detail, name, "demo-trail-logs")
-    cloudtrail.put_event_selectors(TrailName=name, EventSelectors=[
-        {"ReadWriteType": s.get("readWriteType", "All"), "IncludeManagementEvents": s.get("includeManagementEvents",
-                                                                                           True)} for s in selectors])
+    cloudtrail.put_event_selectors(
+        TrailName=name,
+        EventSelectors=[
+            {
+                "ReadWriteType": s.get("readWriteType", "All"),
+                "IncludeManagementEvents": s.get("includeManagementEvents", True),
+            }
+            for s in selectors
+        ],
+    )
 
     def observe() -> str:
         return f"event selectors of trail {name}: {cloudtrail.get_event_selectors(TrailName=name)['EventSelectors']}"
@@ -271,9 +288,18 @@ def enact_put_event_selectors(iam: Any, detail: dict[str, Any]) -> Observer | No
     return observe
 
 
-ESCALATING = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": ["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"],
-     "Resource": "*"}]})
+ESCALATING = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"],
+                "Resource": "*",
+            }
+        ],
+    }
+)
 DENY_ALL_BOUNDARY = "arn:aws:iam::aws:policy/AWSDenyAll"
 
 
@@ -312,8 +338,11 @@ def enact_disable_rule(iam: Any, detail: dict[str, Any]) -> Observer | None:
     name = str(detail.get("requestParameters", {}).get("name") or "")
     if not name:
         return None
-    events = boto3.client("events", endpoint_url=iam.meta.endpoint_url if "127.0.0.1" in iam.meta.endpoint_url
-                          else None, region_name=detail.get("awsRegion") or "us-east-1")
+    events = boto3.client(
+        "events",
+        endpoint_url=iam.meta.endpoint_url if "127.0.0.1" in iam.meta.endpoint_url else None,
+        region_name=detail.get("awsRegion") or "us-east-1",
+    )
     events.put_rule(Name=name, EventPattern=json.dumps({"source": ["aws.iam"]}))
     events.disable_rule(Name=name)
 
@@ -349,17 +378,22 @@ def enact_stop_configuration_recorder(iam: Any, detail: dict[str, Any]) -> Obser
     s3, config = _regional("s3", detail), _regional("config", detail)
     with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
         s3.create_bucket(Bucket="demo-config-history")
-    account = (detail.get("recipientAccountId") or "123456789012")
-    config.put_configuration_recorder(ConfigurationRecorder={
-        "name": name, "roleARN": f"arn:aws:iam::{account}:role/aws-service-role/config.amazonaws.com/"
-        "AWSServiceRoleForConfig", "recordingGroup": {"allSupported": True}})
+    account = detail.get("recipientAccountId") or "123456789012"
+    config.put_configuration_recorder(
+        ConfigurationRecorder={
+            "name": name,
+            "roleARN": f"arn:aws:iam::{account}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig",
+            "recordingGroup": {"allSupported": True},
+        }
+    )
     config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "demo-config-history"})
     config.start_configuration_recorder(ConfigurationRecorderName=name)
     config.stop_configuration_recorder(ConfigurationRecorderName=name)
 
     def observe() -> str:
-        [status] = config.describe_configuration_recorder_status(
-            ConfigurationRecorderNames=[name])["ConfigurationRecordersStatus"]
+        [status] = config.describe_configuration_recorder_status(ConfigurationRecorderNames=[name])[
+            "ConfigurationRecordersStatus"
+        ]
         return f"AWS Config recorder {name} recording: {status['recording']}"
 
     return observe
@@ -389,17 +423,20 @@ ENACTORS: dict[str, Enactor] = {
     "AddUserToGroup": enact_add_user_to_group,
     **dict.fromkeys(("CreateLoginProfile", "UpdateLoginProfile"), enact_login_profile),
     "EnableMFADevice": enact_enable_mfa_device,
-    **dict.fromkeys(("PutUserPermissionsBoundary", "PutRolePermissionsBoundary", "DeleteUserPermissionsBoundary",
-                     "DeleteRolePermissionsBoundary"), enact_permissions_boundary),
+    **dict.fromkeys(
+        (
+            "PutUserPermissionsBoundary",
+            "PutRolePermissionsBoundary",
+            "DeleteUserPermissionsBoundary",
+            "DeleteRolePermissionsBoundary",
+        ),
+        enact_permissions_boundary,
+    ),
     "StopLogging": enact_stop_logging,
     "PutEventSelectors": enact_put_event_selectors,
     "PutBucketLifecycle": enact_put_bucket_lifecycle,
     "StopConfigurationRecorder": enact_stop_configuration_recorder,
-
-
     "DisableRule": enact_disable_rule,
     "TagUser": enact_tag_user,
-
-
     **CREDENTIAL_ENACTORS,
 }

@@ -42,7 +42,8 @@ def install_permission_set_boundaries() -> None:
 
     def put(self: Any) -> str:
         _kept(self.ssoadmin_backend, "shim_boundaries")[self._get_param("PermissionSetArn")] = self._get_param(
-            "PermissionsBoundary")
+            "PermissionsBoundary"
+        )
         return "{}"
 
     def get(self: Any) -> str:
@@ -70,16 +71,28 @@ def install_service_specific_credentials() -> None:
         user, service = self._get_param("UserName"), self._get_param("ServiceName")
         self.backend.get_user(user)  # NoSuchEntity for an unknown user
         ident = "ACCA" + secrets.token_hex(8).upper()
-        created = {"UserName": user, "ServiceName": service, "ServiceUserName": f"{user}-at-demo",
-                   "ServiceSpecificCredentialId": ident, "Status": "Active", "CreateDate": datetime.now(UTC)}
+        created = {
+            "UserName": user,
+            "ServiceName": service,
+            "ServiceUserName": f"{user}-at-demo",
+            "ServiceSpecificCredentialId": ident,
+            "Status": "Active",
+            "CreateDate": datetime.now(UTC),
+        }
         _kept(self.backend, "shim_credentials")[ident] = created
         return ActionResult({"ServiceSpecificCredential": {**created, "ServicePassword": "demo"}})
 
     def listing(self: Any) -> Any:
         user = self._get_param("UserName")
-        return ActionResult({"ServiceSpecificCredentials": [
-            credential for credential in _kept(self.backend, "shim_credentials").values()
-            if credential["UserName"] == user]})
+        return ActionResult(
+            {
+                "ServiceSpecificCredentials": [
+                    credential
+                    for credential in _kept(self.backend, "shim_credentials").values()
+                    if credential["UserName"] == user
+                ]
+            }
+        )
 
     def update(self: Any) -> Any:
         credential = _kept(self.backend, "shim_credentials").get(self._get_param("ServiceSpecificCredentialId"))

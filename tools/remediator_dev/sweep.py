@@ -30,8 +30,9 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _backdate(account: str, user: str, *, key_days: tuple[int, ...] = (),
-              password_used_days: int | None = None) -> None:
+def _backdate(
+    account: str, user: str, *, key_days: tuple[int, ...] = (), password_used_days: int | None = None
+) -> None:
     """moto dates everything "now": age the sample's keys and sign-ins in the in-process backend."""
     from moto.iam.models import iam_backends
 
@@ -56,8 +57,9 @@ def seed_sample_account(iam: Any, account: str) -> None:
     iam.create_login_profile(UserName="dee", Password=SAMPLE_PASSWORD)  # password unused for 150 days
     iam.create_login_profile(UserName="eve", Password=SAMPLE_PASSWORD)  # console with MFA: fine
     serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="eve")["VirtualMFADevice"]["SerialNumber"]
-    iam.enable_mfa_device(UserName="eve", SerialNumber=serial, AuthenticationCode1="123456",
-                          AuthenticationCode2="654321")
+    iam.enable_mfa_device(
+        UserName="eve", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
+    )
     iam.create_access_key(UserName="fay")  # old key, but exempt
     iam.tag_user(UserName="fay", Tags=[{"Key": EXEMPT_TAG, "Value": "vendor integration, ticket SEC-42"}])
     _backdate(account, "ben", key_days=(200, 10))
@@ -72,10 +74,14 @@ def _print(report: Any, as_json: bool, out: TextIO) -> None:
 
     if as_json:
         data = report.as_dict()
-        data["items"] = [{**f.as_spec(), "check": check_of(f), "user": f.resource.name,
-                          "act_now": not f.details.get("grace_hours")} for f in report.findings]
-        data["outcomes"] = [{"user": f.resource.name, "check": check_of(f), "outcome": str(r.outcome),
-                             "detail": r.detail} for f, r in report.actions]
+        data["items"] = [
+            {**f.as_spec(), "check": check_of(f), "user": f.resource.name, "act_now": not f.details.get("grace_hours")}
+            for f in report.findings
+        ]
+        data["outcomes"] = [
+            {"user": f.resource.name, "check": check_of(f), "outcome": str(r.outcome), "detail": r.detail}
+            for f, r in report.actions
+        ]
         print(json.dumps(data), file=out)
         return
     _, text, _ = summary_text(report)
@@ -87,8 +93,7 @@ def _print(report: Any, as_json: bool, out: TextIO) -> None:
         print(f"  {result.outcome}: {result.detail}", file=out)
 
 
-def run_cli(*, endpoint_url: str | None, live: bool, remediate: bool, as_json: bool,
-            out: TextIO = sys.stdout) -> int:
+def run_cli(*, endpoint_url: str | None, live: bool, remediate: bool, as_json: bool, out: TextIO = sys.stdout) -> int:
     """Run one sweep and print it; exit 0 when the sweep ran."""
     from remediator.aws import AwsClients
     from remediator.sweep.run import run_sweep
@@ -115,12 +120,18 @@ def run_cli(*, endpoint_url: str | None, live: bool, remediate: bool, as_json: b
         if remediate and not live and not policy_arn:
             from remediator.rules.console_mfa import deny_without_mfa_document
 
-            policy_arn = aws.iam.create_policy(PolicyName=DENY_POLICY_NAME,
-                                               PolicyDocument=json.dumps(deny_without_mfa_document()))["Policy"]["Arn"]
-        settings = replace(settings, sweep_mode=mode, modes={**settings.modes, "console_mfa": mode}, topic_arn=None,
-                           deny_without_mfa_policy_arn=policy_arn,
-                           # the sample account exempts fay by tag, as an operator who turned tag exemptions on
-                           honour_exempt_tags=settings.honour_exempt_tags or server is not None)
+            policy_arn = aws.iam.create_policy(
+                PolicyName=DENY_POLICY_NAME, PolicyDocument=json.dumps(deny_without_mfa_document())
+            )["Policy"]["Arn"]
+        settings = replace(
+            settings,
+            sweep_mode=mode,
+            modes={**settings.modes, "console_mfa": mode},
+            topic_arn=None,
+            deny_without_mfa_policy_arn=policy_arn,
+            # the sample account exempts fay by tag, as an operator who turned tag exemptions on
+            honour_exempt_tags=settings.honour_exempt_tags or server is not None,
+        )
         report = run_sweep(aws, settings)
         _print(report, as_json, out)
     finally:

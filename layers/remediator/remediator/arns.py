@@ -57,8 +57,12 @@ def _wildcard_path(arn: Arn) -> bool:
     """An IAM pattern with a path and a wildcard (`role/ops/*`): paths are chosen by whoever creates the
     entity, so such a pattern matches nothing rather than every role of that name pattern."""
     kind, _, rest = arn.resource.partition("/")
-    return arn.service == "iam" and kind in NAMED_BY_PATH_FREE_NAME and "/" in rest and any(
-        ch in arn.resource for ch in "*?")
+    return (
+        arn.service == "iam"
+        and kind in NAMED_BY_PATH_FREE_NAME
+        and "/" in rest
+        and any(ch in arn.resource for ch in "*?")
+    )
 
 
 @lru_cache(maxsize=512)
@@ -76,8 +80,12 @@ def pattern_matches(pattern: str, candidate: str | None) -> bool:
     if left is None or right is None or _wildcard_path(left):
         return False
     left, right = canonical(left), canonical(right)
-    for want, have in ((left.partition, right.partition), (left.service, right.service),
-                       (left.region, right.region), (left.account, right.account)):
+    for want, have in (
+        (left.partition, right.partition),
+        (left.service, right.service),
+        (left.region, right.region),
+        (left.account, right.account),
+    ):
         if not _field_pattern(want, False).fullmatch(have):
             return False
     return bool(_field_pattern(left.resource, right.service == "iam").fullmatch(right.resource))

@@ -27,8 +27,7 @@ ENABLE_VARIABLE = "ENABLE_SECURITY_HUB"
 
 # Rule id -> (CIS AWS Foundations Benchmark v1.4.0 requirements, Security Hub control id) where one applies.
 CONTROLS: dict[str, tuple[tuple[str, ...], str | None]] = {
-    "access_keys": (("CIS AWS Foundations Benchmark v1.4.0/1.4", "CIS AWS Foundations Benchmark v1.4.0/1.14"),
-                    "IAM.3"),
+    "access_keys": (("CIS AWS Foundations Benchmark v1.4.0/1.4", "CIS AWS Foundations Benchmark v1.4.0/1.14"), "IAM.3"),
     "console_mfa": (("CIS AWS Foundations Benchmark v1.4.0/1.10",), "IAM.5"),
     "root_activity": (("CIS AWS Foundations Benchmark v1.4.0/1.7",), "CloudWatch.1"),
     "iam_user_sprawl": (("CIS AWS Foundations Benchmark v1.4.0/1.21",), None),
@@ -41,8 +40,13 @@ CONTROLS: dict[str, tuple[tuple[str, ...], str | None]] = {
 }
 ROOT_KEY_CONTROL = "IAM.4"  # a root access key: CIS 1.4
 
-_RESOURCE_TYPES = {"user": "AwsIamUser", "role": "AwsIamRole", "access_key": "AwsIamAccessKey",
-                   "policy": "AwsIamPolicy", "group": "AwsIamGroup"}
+_RESOURCE_TYPES = {
+    "user": "AwsIamUser",
+    "role": "AwsIamRole",
+    "access_key": "AwsIamAccessKey",
+    "policy": "AwsIamPolicy",
+    "group": "AwsIamGroup",
+}
 _LIMITS = {"Title": 256, "Description": 1024, "Text": 512}
 
 
@@ -61,8 +65,12 @@ def _timestamp(value: datetime | None) -> str:
 
 def finding_id(finding: Finding, record: CloudTrailRecord) -> str:
     """Stable per event and rule: importing the same event again updates the finding, never duplicates it."""
-    event = record.eventID or hashlib.sha256(json.dumps(record.model_dump(mode="json"), sort_keys=True,
-                                                        default=str).encode()).hexdigest()[:32]
+    event = (
+        record.eventID
+        or hashlib.sha256(json.dumps(record.model_dump(mode="json"), sort_keys=True, default=str).encode()).hexdigest()[
+            :32
+        ]
+    )
     return f"{GENERATOR_PREFIX}/{finding.rule}/{event}"
 
 
@@ -73,17 +81,27 @@ def product_arn(partition: str, region: str, account: str) -> str:
 def _resources(finding: Finding, partition: str, region: str) -> list[dict[str, Any]]:
     resource = finding.resource
     kind = "root" if resource.kind == "root" else resource.kind
-    resources: list[dict[str, Any]] = [{
-        "Type": _RESOURCE_TYPES.get(kind, "Other"),
-        "Id": resource.arn or f"{resource.kind}/{resource.name}",
-        "Partition": partition,
-        "Region": region,
-    }]
+    resources: list[dict[str, Any]] = [
+        {
+            "Type": _RESOURCE_TYPES.get(kind, "Other"),
+            "Id": resource.arn or f"{resource.kind}/{resource.name}",
+            "Partition": partition,
+            "Region": region,
+        }
+    ]
     key_id = finding.details.get("key_id") if finding.rule == "access_keys" else None
     if isinstance(key_id, str) and key_id:
-        resources.append({"Type": "AwsIamAccessKey", "Id": key_id, "Partition": partition, "Region": region,
-                          "Details": {"AwsIamAccessKey": {"AccessKeyId": key_id,
-                                                          "UserName": finding.details.get("user") or "root"}}})
+        resources.append(
+            {
+                "Type": "AwsIamAccessKey",
+                "Id": key_id,
+                "Partition": partition,
+                "Region": region,
+                "Details": {
+                    "AwsIamAccessKey": {"AccessKeyId": key_id, "UserName": finding.details.get("user") or "root"}
+                },
+            }
+        )
     return resources
 
 
@@ -99,8 +117,9 @@ def _remediation(finding: Finding) -> dict[str, Any]:
     return {"Recommendation": recommendation}
 
 
-def to_asff(finding: Finding, record: CloudTrailRecord, result: ActionResult | None = None, *,
-            region: str | None = None) -> dict[str, Any]:
+def to_asff(
+    finding: Finding, record: CloudTrailRecord, result: ActionResult | None = None, *, region: str | None = None
+) -> dict[str, Any]:
     """One ASFF finding. `result` None (evaluate): nothing was done yet, workflow NEW."""
     meta = RULES[finding.rule].META
     partition = partition_of(record)
@@ -160,8 +179,9 @@ def import_finding(aws: AwsClients, finding: Finding, record: CloudTrailRecord, 
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        answer = aws.securityhub.batch_import_findings(Findings=[to_asff(finding, record, result,
-                                                                         region=os.environ.get("AWS_REGION"))])
+        answer = aws.securityhub.batch_import_findings(
+            Findings=[to_asff(finding, record, result, region=os.environ.get("AWS_REGION"))]
+        )
     except (ClientError, BotoCoreError) as error:
         return str(error)
     failed = answer.get("FailedFindings") or []
@@ -172,9 +192,11 @@ def resolve_findings(aws: AwsClients, rule: str, resource_arn: str, why: str) ->
     """The rule's open findings on the resource, imported again as RESOLVED (the provider's own update)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    filters = {"GeneratorId": [{"Value": f"{GENERATOR_PREFIX}/{rule}", "Comparison": "EQUALS"}],
-               "ResourceId": [{"Value": resource_arn, "Comparison": "EQUALS"}],
-               "WorkflowStatus": [{"Value": "NEW", "Comparison": "EQUALS"}]}
+    filters = {
+        "GeneratorId": [{"Value": f"{GENERATOR_PREFIX}/{rule}", "Comparison": "EQUALS"}],
+        "ResourceId": [{"Value": resource_arn, "Comparison": "EQUALS"}],
+        "WorkflowStatus": [{"Value": "NEW", "Comparison": "EQUALS"}],
+    }
     try:
         found = aws.securityhub.get_findings(Filters=filters, MaxResults=100).get("Findings", [])
         updates = []
@@ -182,12 +204,32 @@ def resolve_findings(aws: AwsClients, rule: str, resource_arn: str, why: str) ->
             if old.get("Workflow", {}).get("Status", "NEW") != "NEW":
                 continue
             fields = {**old.get("ProductFields", {}), "remediator/resolvedBy": why[:1024]}
-            keep = {key: old[key] for key in ("SchemaVersion", "Id", "ProductArn", "GeneratorId", "AwsAccountId",
-                                              "CreatedAt", "Title", "Description", "Resources", "Types", "Severity")
-                    if key in old}
-            updates.append({**keep, "UpdatedAt": _timestamp(None), "ProductFields": fields,
-                            "Compliance": {**old.get("Compliance", {}), "Status": "PASSED"},
-                            "Workflow": {"Status": "RESOLVED"}})
+            keep = {
+                key: old[key]
+                for key in (
+                    "SchemaVersion",
+                    "Id",
+                    "ProductArn",
+                    "GeneratorId",
+                    "AwsAccountId",
+                    "CreatedAt",
+                    "Title",
+                    "Description",
+                    "Resources",
+                    "Types",
+                    "Severity",
+                )
+                if key in old
+            }
+            updates.append(
+                {
+                    **keep,
+                    "UpdatedAt": _timestamp(None),
+                    "ProductFields": fields,
+                    "Compliance": {**old.get("Compliance", {}), "Status": "PASSED"},
+                    "Workflow": {"Status": "RESOLVED"},
+                }
+            )
         if updates:
             aws.securityhub.batch_import_findings(Findings=updates)
     except (ClientError, BotoCoreError):

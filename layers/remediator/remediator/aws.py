@@ -35,8 +35,9 @@ def error_code(error: ClientError) -> str:
 class AwsClients:
     """The clients a handler, the CLI or a test hands to rules and notification."""
 
-    def __init__(self, session: boto3.Session | None = None, endpoint_url: str | None = None,
-                 region: str | None = None) -> None:
+    def __init__(
+        self, session: boto3.Session | None = None, endpoint_url: str | None = None, region: str | None = None
+    ) -> None:
         self._session = session or boto3.Session()
         self._endpoint_url = endpoint_url
         self._region = region

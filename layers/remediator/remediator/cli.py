@@ -19,8 +19,10 @@ from remediator.findings import Decision, decision_line
 from remediator.rules.base import EvalContext
 from remediator.state import AccountState, AssumedState
 
-DECISIONS = ("What each decision means (skipped, exempt, modes, assumed state) and the --json format: "
-             "docs/decisions.md in the repository.")
+DECISIONS = (
+    "What each decision means (skipped, exempt, modes, assumed state) and the --json format: "
+    "docs/decisions.md in the repository."
+)
 # `demo` and `sweep` run locally on moto: their code is in the development package, outside the Lambda layer.
 DEV_TOOLS = "remediator_dev"
 
@@ -35,8 +37,12 @@ def evaluate_raw(raw: Any, context: EvalContext) -> Decision:
         record = parse_record(raw)
     except MalformedRecord as error:
         raw = raw if isinstance(raw, dict) else {}
-        return Decision(event_id=_text_or_none(raw.get("eventID")), event_name=_text_or_none(raw.get("eventName")),
-                        account=_text_or_none(raw.get("recipientAccountId")), skipped=f"malformed: {error}")
+        return Decision(
+            event_id=_text_or_none(raw.get("eventID")),
+            event_name=_text_or_none(raw.get("eventName")),
+            account=_text_or_none(raw.get("recipientAccountId")),
+            skipped=f"malformed: {error}",
+        )
     return decide(record, context)
 
 
@@ -51,13 +57,24 @@ def _human_line(line: dict[str, Any]) -> str:
     for finding in line["findings"]:
         exempt = " [exempt]" if finding["exempt"] else ""
         action = f"\n      action: {finding['action']}" if finding["action"] else ""
-        parts.append(f"  - {finding['rule']} {finding['severity'].upper()} ({finding['mode']}){exempt}: "
-                     f"{finding['reason']}{action}")
+        parts.append(
+            f"  - {finding['rule']} {finding['severity'].upper()} ({finding['mode']}){exempt}: "
+            f"{finding['reason']}{action}"
+        )
     return "\n".join(parts)
 
 
-def evaluate_files(paths: list[str], context: EvalContext, *, as_json: bool, out: TextIO, err: TextIO,
-                   fmt: str | None = None, options: Any = None, window: Any = None) -> int:
+def evaluate_files(
+    paths: list[str],
+    context: EvalContext,
+    *,
+    as_json: bool,
+    out: TextIO,
+    err: TextIO,
+    fmt: str | None = None,
+    options: Any = None,
+    window: Any = None,
+) -> int:
     """Print a decision per record, in input order; exit 2 if any file was unreadable.
 
     Paths may be files, folders (read recursively), s3:// prefixes or `lookup-events` output; `options`
@@ -115,11 +132,16 @@ def _source_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--since", help="only records at or after this eventTime (2026-11-01, 2026-11-01T09:00Z, 7d)")
     command.add_argument("--until", help="only records before this eventTime")
     command.add_argument("--account", help="only records of this account id")
-    command.add_argument("--athena-table", metavar="DB.TABLE", help="query a CloudTrail table in Athena instead "
-                         "of (or as well as) files; only the events the rules react to are selected")
+    command.add_argument(
+        "--athena-table",
+        metavar="DB.TABLE",
+        help="query a CloudTrail table in Athena instead "
+        "of (or as well as) files; only the events the rules react to are selected",
+    )
     command.add_argument("--athena-workgroup", default="primary", help="Athena workgroup (default: primary)")
-    command.add_argument("--athena-output", metavar="S3_URI", help="where Athena writes results (unless the "
-                         "workgroup sets it)")
+    command.add_argument(
+        "--athena-output", metavar="S3_URI", help="where Athena writes results (unless the workgroup sets it)"
+    )
     command.add_argument("--live", action="store_true", help="read account state with your AWS credentials")
 
 
@@ -127,8 +149,9 @@ def _window_and_options(args: argparse.Namespace, err: TextIO) -> tuple[Any, Any
     from remediator.sources import SourceOptions, Window, parse_when
 
     try:
-        window = Window(parse_when(args.since) if args.since else None, parse_when(args.until) if args.until else None,
-                        args.account)
+        window = Window(
+            parse_when(args.since) if args.since else None, parse_when(args.until) if args.until else None, args.account
+        )
     except ValueError as error:
         print(f"remediator: {error}", file=err)
         return None
@@ -162,21 +185,39 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="remediator", description=__doc__, epilog=DECISIONS)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
-    evaluate = commands.add_parser("evaluate", help="decide events in dry run (nothing is changed)",
-                                   description="Decide events in dry run; nothing is changed.", epilog=DECISIONS)
-    evaluate.add_argument("files", nargs="*", help="EventBridge events, CloudTrail records, trail log files, "
-                          "folders of them, s3://bucket/prefix, or `aws cloudtrail lookup-events` output")
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="decide events in dry run (nothing is changed)",
+        description="Decide events in dry run; nothing is changed.",
+        epilog=DECISIONS,
+    )
+    evaluate.add_argument(
+        "files",
+        nargs="*",
+        help="EventBridge events, CloudTrail records, trail log files, "
+        "folders of them, s3://bucket/prefix, or `aws cloudtrail lookup-events` output",
+    )
     evaluate.add_argument("--json", action="store_true", help="one JSON line per record (format: docs/decisions.md)")
-    evaluate.add_argument("--format", choices=("text", "json", "asff"),
-                          help="text (default), json (= --json) or asff: each finding as Security Hub ASFF, one "
-                          "per line")
+    evaluate.add_argument(
+        "--format",
+        choices=("text", "json", "asff"),
+        help="text (default), json (= --json) or asff: each finding as Security Hub ASFF, one per line",
+    )
     _source_options(evaluate)
     demo = commands.add_parser("demo", help="replay events/*.json through the handlers on a local moto server")
     demo.add_argument("--json", action="store_true", help="machine-readable report")
-    demo.add_argument("--mode", choices=("notify", "remediate"), default="remediate",
-                      help="mode for every rule in the demo (default: remediate)")
-    demo.add_argument("--events", type=Path, metavar="DIR",
-                      help="the event envelopes to replay (default: the events/ folder of the checkout)")
+    demo.add_argument(
+        "--mode",
+        choices=("notify", "remediate"),
+        default="remediate",
+        help="mode for every rule in the demo (default: remediate)",
+    )
+    demo.add_argument(
+        "--events",
+        type=Path,
+        metavar="DIR",
+        help="the event envelopes to replay (default: the events/ folder of the checkout)",
+    )
     sweep = commands.add_parser("sweep", help="the credential-report sweep, dry run (moto sample account by default)")
     sweep.add_argument("--endpoint-url", help="a running moto server (or other endpoint) instead of a fresh one")
     sweep.add_argument("--live", action="store_true", help="your AWS credentials and account")
@@ -190,8 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     output.add_argument("--summary-json", action="store_true", help="the summary as one JSON document")
     _source_options(replay)
     redrive = commands.add_parser("redrive", help="hand the events in a dead-letter queue back to the function")
-    redrive.add_argument("--queue", required=True, metavar="URL", help="a rule DLQ or a function DLQ (the stack's "
-                         "*DLQUrl outputs)")
+    redrive.add_argument(
+        "--queue", required=True, metavar="URL", help="a rule DLQ or a function DLQ (the stack's *DLQUrl outputs)"
+    )
     redrive.add_argument("--function", help="function name or ARN (default: the one the message names)")
     redrive.add_argument("--dry-run", action="store_true", help="list what would be redriven; change nothing")
     redrive.add_argument("--max", type=int, metavar="N", help="at most N messages")
@@ -217,11 +259,22 @@ def main(argv: list[str] | None = None) -> int:
 
             fmt = "json" if args.json else "csv" if args.csv else "summary-json" if args.summary_json else "summary"
             return run_replay(options, context, window=window, fmt=fmt, out=sys.stdout, err=sys.stderr)
-        return evaluate_files(args.files, context, as_json=args.json, out=sys.stdout, err=sys.stderr,
-                              fmt=args.format, options=options, window=window)
+        return evaluate_files(
+            args.files,
+            context,
+            as_json=args.json,
+            out=sys.stdout,
+            err=sys.stderr,
+            fmt=args.format,
+            options=options,
+            window=window,
+        )
     if importlib.util.find_spec(DEV_TOOLS) is None:
-        print(f"remediator {args.command}: needs the development tools ({DEV_TOOLS}, with moto), which are not "
-              "installed; in a checkout, `make .venv/bin/.installed` installs them.", file=sys.stderr)
+        print(
+            f"remediator {args.command}: needs the development tools ({DEV_TOOLS}, with moto), which are not "
+            "installed; in a checkout, `make .venv/bin/.installed` installs them.",
+            file=sys.stderr,
+        )
         return 2
     if args.command == "sweep":
         from remediator_dev.sweep import run_cli

@@ -120,8 +120,9 @@ class Settings:
 
     def break_glass_match(self, *arns: str | None) -> str | None:
         """The first of `arns` that a break-glass ARN names, else None."""
-        return next((arn for arn in arns if arn and any(same_principal(glass, arn) for glass in
-                                                           self.break_glass_arns)), None)
+        return next(
+            (arn for arn in arns if arn and any(same_principal(glass, arn) for glass in self.break_glass_arns)), None
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, live: bool = True) -> Settings:
@@ -139,9 +140,12 @@ class Settings:
             own_functions=functions,
             # Every queue of the stack is named after its function: <function>-rule-dlq, -function-dlq (the
             # sweep's schedule: -schedule-dlq). OWN_QUEUE_NAMES may name more.
-            own_queue_names=_split(env.get("OWN_QUEUE_NAMES")) | frozenset(
-                f"{name}-{kind}-dlq" for name in _split(env.get("OWN_FUNCTION_NAMES"))
-                for kind in ("rule", "function", "schedule")),
+            own_queue_names=_split(env.get("OWN_QUEUE_NAMES"))
+            | frozenset(
+                f"{name}-{kind}-dlq"
+                for name in _split(env.get("OWN_FUNCTION_NAMES"))
+                for kind in ("rule", "function", "schedule")
+            ),
             own_key_arn=env.get("OWN_KEY_ARN") or None,
             own_stack_id=env.get("OWN_STACK_ID") or None,
             deployer_arns=_split(env.get("DEPLOYER_ARNS")),
@@ -155,8 +159,10 @@ class Settings:
             honour_exempt_tags=_flag(env.get("HONOUR_EXEMPT_TAGS")),
             mfa_grace_period_hours=max(0, _int(env.get("MFA_GRACE_PERIOD_HOURS"), 24)),
             console_mfa_remediation=(
-                "delete-login-profile" if env.get("CONSOLE_MFA_REMEDIATION", "").strip().lower()
-                == "delete-login-profile" else "deny-policy"),
+                "delete-login-profile"
+                if env.get("CONSOLE_MFA_REMEDIATION", "").strip().lower() == "delete-login-profile"
+                else "deny-policy"
+            ),
             deny_without_mfa_policy_arn=env.get("DENY_WITHOUT_MFA_POLICY_ARN") or None,
             roles_only_account=_flag(env.get("ROLES_ONLY_ACCOUNT")),
             findings_table=env.get("FINDINGS_TABLE") or None,
@@ -164,9 +170,11 @@ class Settings:
             key_max_age_days=max(1, _int(env.get("KEY_MAX_AGE_DAYS"), 90)),
             key_warning_days=max(0, _int(env.get("KEY_WARNING_DAYS"), 14)),
             unused_credential_days=max(1, _int(env.get("UNUSED_CREDENTIAL_DAYS"), 90)),
-            admin_grants_escalation_mode=Mode.REMEDIATE if env.get(ESCALATION_MODE_VARIABLE, "").strip().lower()
-            == Mode.REMEDIATE else Mode.NOTIFY,
+            admin_grants_escalation_mode=Mode.REMEDIATE
+            if env.get(ESCALATION_MODE_VARIABLE, "").strip().lower() == Mode.REMEDIATE
+            else Mode.NOTIFY,
             trail_log_retention_days=max(1, _int(env.get("TRAIL_LOG_RETENTION_DAYS"), 365)),
-            identity_center_escalation_mode=Mode.REMEDIATE if env.get(
-                IDENTITY_CENTER_ESCALATION_VARIABLE, "").strip().lower() == Mode.REMEDIATE else Mode.NOTIFY,
+            identity_center_escalation_mode=Mode.REMEDIATE
+            if env.get(IDENTITY_CENTER_ESCALATION_VARIABLE, "").strip().lower() == Mode.REMEDIATE
+            else Mode.NOTIFY,
         )

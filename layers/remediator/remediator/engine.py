@@ -35,8 +35,10 @@ def is_own_action(record: CloudTrailRecord, context: EvalContext) -> bool:
     """Our remediation, not a change to judge: one of our functions, in its own role's session (named after the
     function), making a call some rule's remediation declares. Anything else done with our roles is judged."""
     identity = record.identity
-    return (context.settings.is_own_session(identity.arn, identity.issuer_arn)
-            and action_of(record) in remediation_actions())
+    return (
+        context.settings.is_own_session(identity.arn, identity.issuer_arn)
+        and action_of(record) in remediation_actions()
+    )
 
 
 def decide(record: CloudTrailRecord, context: EvalContext, rule_ids: tuple[str, ...] | None = None) -> Decision:
@@ -44,8 +46,11 @@ def decide(record: CloudTrailRecord, context: EvalContext, rule_ids: tuple[str, 
     decision = Decision(event_id=record.eventID, event_name=record.eventName, account=record.account)
     rules = [rule for rule in rules_for(rule_ids) if rule.META.reacts_to(record)]
     # A rule may narrow which of those events close its finding (console_mfa: only the user's own enrolment).
-    resolvers = [rule for rule in rules_for(rule_ids) if record.eventName in rule.META.resolved_by
-                 and getattr(rule, "resolves", lambda _: True)(record)]
+    resolvers = [
+        rule
+        for rule in rules_for(rule_ids)
+        if record.eventName in rule.META.resolved_by and getattr(rule, "resolves", lambda _: True)(record)
+    ]
     if not rules and not resolvers:
         decision.skipped = f"no rule for {record.eventName}"
         return decision
@@ -81,17 +86,22 @@ def act(finding: Finding, aws: AwsClients, store: FindingsStore | None = None) -
         return ActionResult(Outcome.NOTIFIED, f"nothing changed (notify mode); remediate mode {would}.")
     if (hours := finding.details.get("grace_hours")) and finding.action:
         # A warning first (console_mfa's grace period, the sweep's old keys): the scheduled sweep acts when it is over.
-        return ActionResult(Outcome.SKIPPED, f"warned: {finding.resource.name} has {hours:g} h before anything "
-                            "changes; the scheduled sweep acts then if the finding still holds.")
+        return ActionResult(
+            Outcome.SKIPPED,
+            f"warned: {finding.resource.name} has {hours:g} h before anything "
+            "changes; the scheduled sweep acts then if the finding still holds.",
+        )
     module = RULES[finding.rule]
     if not finding.action:
         if not module.META.remediation_actions:  # a report-only rule (root_activity, iam_user_sprawl)
             return ActionResult(Outcome.NOTIFIED, f"reported only: {finding.rule} never changes anything.")
         return ActionResult(Outcome.SKIPPED, "nothing changed: no safe automatic remediation for this finding.")
     if store is not None and over_budget(store, finding.resource, finding.rule):
-        return ActionResult(Outcome.SKIPPED, f"nothing changed: {finding.rule} already changed "
-                            f"{finding.resource.name} {ACTION_BUDGET_PER_HOUR} times in the past hour (a contested "
-                            "resource); notify only until a human looks.",
-                            contested=store.claim_contested(resource_key(finding.resource), finding.rule))
+        return ActionResult(
+            Outcome.SKIPPED,
+            f"nothing changed: {finding.rule} already changed "
+            f"{finding.resource.name} {ACTION_BUDGET_PER_HOUR} times in the past hour (a contested "
+            "resource); notify only until a human looks.",
+            contested=store.claim_contested(resource_key(finding.resource), finding.rule),
+        )
     return module.remediate(finding, aws)
-

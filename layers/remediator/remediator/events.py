@@ -17,10 +17,20 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 # Some published samples spell userIdentity keys in lower case ("accesskeyid", "sessioncontext").
-_IDENTITY_KEYS = {k.lower(): k for k in (
-    "type", "principalId", "arn", "accountId", "accessKeyId", "userName", "invokedBy", "sessionContext",
-    "identityProvider",
-)}
+_IDENTITY_KEYS = {
+    k.lower(): k
+    for k in (
+        "type",
+        "principalId",
+        "arn",
+        "accountId",
+        "accessKeyId",
+        "userName",
+        "invokedBy",
+        "sessionContext",
+        "identityProvider",
+    )
+}
 
 
 class MalformedRecord(ValueError):

@@ -38,8 +38,9 @@ def check_pattern(pattern: str) -> str:
     arn = parse_arn(pattern)
     if arn is None:
         raise Refused(f"{pattern!r} is not an ARN pattern (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE)")
-    if any(ch in field for field in (arn.partition, arn.service, arn.account) for ch in "*?") or \
-            (arn.account and not ACCOUNT.fullmatch(arn.account)):
+    if any(ch in field for field in (arn.partition, arn.service, arn.account) for ch in "*?") or (
+        arn.account and not ACCOUNT.fullmatch(arn.account)
+    ):
         raise Refused(f"{pattern}: name the partition, service and account exactly (no wildcards there)")
     if arn.service == "sts" and arn.resource.startswith("assumed-role/"):
         role = canonical(arn)
@@ -48,15 +49,18 @@ def check_pattern(pattern: str) -> str:
     literal = re.sub(r"[*?]", "", rest if slash else arn.resource)
     if not literal:
         what = kind if slash and kind.strip("*?") else "resource"
-        raise Refused(f"{pattern} would exempt every {what} of the account; name the principal or "
-                      "resource (wildcards inside a name are allowed)")
+        raise Refused(
+            f"{pattern} would exempt every {what} of the account; name the principal or "
+            "resource (wildcards inside a name are allowed)"
+        )
     if arn.service == "iam" and "/" in rest and any(ch in arn.resource for ch in "*?"):
         raise Refused(f"{pattern}: IAM paths are chosen by whoever creates the entity; name it without a path")
     return pattern
 
 
-def new_entry(pattern: str, rule: str, reason: str, expires: str, approver: str, *, added_by: str,
-              today: date, now: datetime) -> ExemptionEntry:
+def new_entry(
+    pattern: str, rule: str, reason: str, expires: str, approver: str, *, added_by: str, today: date, now: datetime
+) -> ExemptionEntry:
     """A checked entry, or Refused."""
     check_pattern(pattern)
     if rule != ALL_RULES and rule not in RULE_IDS:
@@ -68,12 +72,21 @@ def new_entry(pattern: str, rule: str, reason: str, expires: str, approver: str,
     except ValueError:
         raise Refused(f"--expires {expires!r}: a date, YYYY-MM-DD") from None
     if until < today or until > today + timedelta(days=MAX_EXEMPTION_DAYS):
-        raise Refused(f"--expires {expires}: between today and {MAX_EXEMPTION_DAYS} days from now "
-                      f"({today + timedelta(days=MAX_EXEMPTION_DAYS)})")
+        raise Refused(
+            f"--expires {expires}: between today and {MAX_EXEMPTION_DAYS} days from now "
+            f"({today + timedelta(days=MAX_EXEMPTION_DAYS)})"
+        )
     if added_by and pattern_matches(pattern, added_by):
         raise Refused(f"{pattern} matches you ({added_by}): nobody may exempt themselves; ask another admin")
-    return ExemptionEntry(pattern, rule, reason.strip(), until.isoformat(), approver.strip(), added_by=added_by,
-                          added_at=now.isoformat(timespec="microseconds").replace("+00:00", "Z"))
+    return ExemptionEntry(
+        pattern,
+        rule,
+        reason.strip(),
+        until.isoformat(),
+        approver.strip(),
+        added_by=added_by,
+        added_at=now.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+    )
 
 
 def table_name(aws: AwsClients, table: str | None, stack: str) -> str:
@@ -93,8 +106,16 @@ def caller_arn(aws: AwsClients) -> str:
 
 def add(aws: AwsClients, table: str, args: argparse.Namespace, out: TextIO) -> None:
     now = datetime.now(UTC)
-    entry = new_entry(args.pattern, args.rule, args.reason, args.expires, args.approver,
-                      added_by=caller_arn(aws), today=now.date(), now=now)
+    entry = new_entry(
+        args.pattern,
+        args.rule,
+        args.reason,
+        args.expires,
+        args.approver,
+        added_by=caller_arn(aws),
+        today=now.date(),
+        now=now,
+    )
     # Never overwrite an entry: the list is also the history of what was approved.
     aws.dynamodb.put_item(TableName=table, Item=entry.as_item(), ConditionExpression="attribute_not_exists(pattern)")
     forget_cached_entries()
@@ -106,8 +127,11 @@ def list_entries(aws: AwsClients, table: str, out: TextIO) -> None:
     entries = sorted(ExemptionTable(aws.dynamodb, table).read_all(), key=lambda e: (e.pattern, e.rule, e.expires))
     for entry in entries:
         state = "" if entry.active(now) else "  [EXPIRED]"
-        print(f"{entry.pattern}  rule={entry.rule}  until={entry.expires}  approver={entry.approver}  "
-              f"added_by={entry.added_by or '?'}  reason={entry.reason}{state}", file=out)
+        print(
+            f"{entry.pattern}  rule={entry.rule}  until={entry.expires}  approver={entry.approver}  "
+            f"added_by={entry.added_by or '?'}  reason={entry.reason}{state}",
+            file=out,
+        )
     if not entries:
         print("no exemptions", file=out)
 
@@ -117,18 +141,24 @@ def expire(aws: AwsClients, table: str, pattern: str, rule: str, out: TextIO) ->
     now = datetime.now(UTC)
     stamp = now.isoformat(timespec="seconds").replace("+00:00", "Z")
     who = caller_arn(aws)
-    items = [item for page in aws.dynamodb.get_paginator("query").paginate(
-        TableName=table, KeyConditionExpression="pattern = :p", ExpressionAttributeValues={":p": {"S": pattern}})
-        for item in page.get("Items", [])]
+    items = [
+        item
+        for page in aws.dynamodb.get_paginator("query").paginate(
+            TableName=table, KeyConditionExpression="pattern = :p", ExpressionAttributeValues={":p": {"S": pattern}}
+        )
+        for item in page.get("Items", [])
+    ]
     expired = 0
     for item in items:
         entry = ExemptionEntry.from_item(item)
         if entry is None or entry.rule != rule or not entry.active(now):
             continue
         aws.dynamodb.update_item(
-            TableName=table, Key={"pattern": item["pattern"], SORT_KEY: item[SORT_KEY]},
+            TableName=table,
+            Key={"pattern": item["pattern"], SORT_KEY: item[SORT_KEY]},
             UpdateExpression="SET expires = :now, expired_by = :who, expired_at = :now, expiry_was = :was",
-            ExpressionAttributeValues={":now": {"S": stamp}, ":who": {"S": who}, ":was": {"S": entry.expires}})
+            ExpressionAttributeValues={":now": {"S": stamp}, ":who": {"S": who}, ":was": {"S": entry.expires}},
+        )
         expired += 1
     forget_cached_entries()
     print(f"expired {expired} entr{'y' if expired == 1 else 'ies'} for {pattern} (rule {rule})", file=out)
@@ -137,8 +167,9 @@ def expire(aws: AwsClients, table: str, pattern: str, rule: str, out: TextIO) ->
 
 def add_parser(commands: Any) -> None:
     """The `exempt` subcommand and its three actions."""
-    exempt = commands.add_parser("exempt", help="add, list or expire entries of the central exemption list",
-                                 description=__doc__)
+    exempt = commands.add_parser(
+        "exempt", help="add, list or expire entries of the central exemption list", description=__doc__
+    )
     actions = exempt.add_subparsers(dest="exempt_command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--table", help="the exemption table (default: the stack's ExemptionsTableName output)")
@@ -147,8 +178,12 @@ def add_parser(commands: Any) -> None:
     add_cmd.add_argument("--pattern", required=True, help="principal or resource ARN; * and ? allowed in the name")
     add_cmd.add_argument("--rule", required=True, help="the rule id, or '*' for every rule")
     add_cmd.add_argument("--reason", required=True, help="why (a ticket, a vendor, ...)")
-    add_cmd.add_argument("--expires", required=True, metavar="YYYY-MM-DD",
-                         help=f"last day it counts (UTC), at most {MAX_EXEMPTION_DAYS} days away")
+    add_cmd.add_argument(
+        "--expires",
+        required=True,
+        metavar="YYYY-MM-DD",
+        help=f"last day it counts (UTC), at most {MAX_EXEMPTION_DAYS} days away",
+    )
     add_cmd.add_argument("--approver", required=True, help="who approved it")
     actions.add_parser("list", parents=[common], help="every entry; expired ones are marked [EXPIRED]")
     expire_cmd = actions.add_parser("expire", parents=[common], help="end an exemption now (the entry is kept)")

@@ -63,7 +63,8 @@ class ExemptionEntry:
     def covers(self, rule: str | None, arns: Iterable[str | None]) -> bool:
         """Its rule is this rule (or every rule), and its pattern matches one of the ARNs."""
         return (self.rule == ALL_RULES or self.rule == rule) and any(
-            pattern_matches(self.pattern, arn) for arn in arns if arn)
+            pattern_matches(self.pattern, arn) for arn in arns if arn
+        )
 
     @property
     def label(self) -> str:
@@ -75,20 +76,37 @@ class ExemptionEntry:
     def as_item(self) -> dict[str, Any]:
         """The DynamoDB item (low-level client format); the sort key keeps an expired entry as history when
         the same pattern and rule are approved again."""
-        values = {"pattern": self.pattern, SORT_KEY: f"{self.rule}#{self.added_at or ''}", "rule": self.rule,
-                  "reason": self.reason, "expires": self.expires,
-                  "approver": self.approver, "added_by": self.added_by, "added_at": self.added_at}
+        values = {
+            "pattern": self.pattern,
+            SORT_KEY: f"{self.rule}#{self.added_at or ''}",
+            "rule": self.rule,
+            "reason": self.reason,
+            "expires": self.expires,
+            "approver": self.approver,
+            "added_by": self.added_by,
+            "added_at": self.added_at,
+        }
         return {name: {"S": value} for name, value in values.items() if value}
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> ExemptionEntry | None:
         """An entry from a stored item; None when a field is missing or the expiry unreadable (never matches)."""
-        values: dict[str, str] = {name: value["S"] for name, value in item.items()
-                                  if isinstance(value, Mapping) and isinstance(value.get("S"), str)}
+        values: dict[str, str] = {
+            name: value["S"]
+            for name, value in item.items()
+            if isinstance(value, Mapping) and isinstance(value.get("S"), str)
+        }
         if not all(values.get(name, "").strip() for name in FIELDS):
             return None
-        entry = cls(values["pattern"], values["rule"], values["reason"], values["expires"], values["approver"],
-                    added_by=values.get("added_by"), added_at=values.get("added_at"))
+        entry = cls(
+            values["pattern"],
+            values["rule"],
+            values["reason"],
+            values["expires"],
+            values["approver"],
+            added_by=values.get("added_by"),
+            added_at=values.get("added_at"),
+        )
         return entry if entry.ends_at is not None else None
 
 
@@ -100,8 +118,7 @@ class ListMatch:
     expired: ExemptionEntry | None = None
 
 
-def match(entries: Iterable[ExemptionEntry], rule: str | None, arns: Iterable[str | None],
-          now: datetime) -> ListMatch:
+def match(entries: Iterable[ExemptionEntry], rule: str | None, arns: Iterable[str | None], now: datetime) -> ListMatch:
     """The first active entry covering the finding; else the latest-expired one that would have."""
     candidates = tuple(arns)
     expired: ExemptionEntry | None = None
@@ -157,8 +174,11 @@ class ExemptionTable:
     def read_all(self) -> list[ExemptionEntry]:
         """Scan the table. Denied or missing: StateUnreadable (no exemption applies; the finding says why)."""
         try:
-            items = [item for page in self._dynamodb.get_paginator("scan").paginate(TableName=self.table)
-                     for item in page.get("Items", [])]
+            items = [
+                item
+                for page in self._dynamodb.get_paginator("scan").paginate(TableName=self.table)
+                for item in page.get("Items", [])
+            ]
         except ClientError as error:
             code = error_code(error)
             if code in DENIED or code == "ResourceNotFoundException":

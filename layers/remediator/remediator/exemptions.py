@@ -50,8 +50,16 @@ class Exemption:
         return reason
 
 
-def exemption_for(context: EvalContext, record: CloudTrailRecord, kind: str, name: str | None,
-                  arn: str | None, rule: str | None = None, *, now: datetime | None = None) -> Exemption:
+def exemption_for(
+    context: EvalContext,
+    record: CloudTrailRecord,
+    kind: str,
+    name: str | None,
+    arn: str | None,
+    rule: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> Exemption:
     """Break-glass principals (the target or the caller) first, then the central list (entries for `rule` or
     for every rule, matching the target or the caller), then, only where honoured, the target's tag."""
     settings = context.settings

@@ -85,10 +85,18 @@ def event_selectors_change(params: dict[str, Any]) -> Weakening | None:
     if classic:
         reasons = [_classic_selector(s) for s in classic]
         if all(reasons):  # no selector keeps management writes
-            return Weakening(False, "management write events are no longer recorded (" + "; ".join(
-                dict.fromkeys(r for r in reasons if r)) + ")")
-        if any(not _false(s.get("includeManagementEvents")) and not _as_list(s.get("excludeManagementEventSources"))
-               and str(s.get("readWriteType", "All")) in {"All", "ReadOnly"} for s in classic):
+            return Weakening(
+                False,
+                "management write events are no longer recorded ("
+                + "; ".join(dict.fromkeys(r for r in reasons if r))
+                + ")",
+            )
+        if any(
+            not _false(s.get("includeManagementEvents"))
+            and not _as_list(s.get("excludeManagementEventSources"))
+            and str(s.get("readWriteType", "All")) in {"All", "ReadOnly"}
+            for s in classic
+        ):
             return None  # writes kept by one selector, reads by this one
         return Weakening(True, "only management write events are recorded now (reads are dropped)")
     if not any(_records_management_writes(s) for s in advanced):
@@ -128,8 +136,11 @@ def trail_update(params: dict[str, Any]) -> Weakening:
     if changes:
         return Weakening(False, "; ".join(changes))
     changed = sorted(key for key in params if key not in {"name", "trailName"})
-    return Weakening(True, "only " + (", ".join(changed) or "nothing the event shows") + " changed; the trail "
-                     "still records and delivers as before")
+    return Weakening(
+        True,
+        "only " + (", ".join(changed) or "nothing the event shows") + " changed; the trail "
+        "still records and delivers as before",
+    )
 
 
 def _expiry_days(rule: dict[str, Any], when: datetime | None) -> int | None:
@@ -157,15 +168,19 @@ def _expiry_days(rule: dict[str, Any], when: datetime | None) -> int | None:
     return None
 
 
-def short_expirations(params: dict[str, Any], retention_days: int,
-                      when: datetime | None) -> list[tuple[str, int, dict[str, Any]]]:
+def short_expirations(
+    params: dict[str, Any], retention_days: int, when: datetime | None
+) -> list[tuple[str, int, dict[str, Any]]]:
     """PutBucketLifecycle(Configuration): the enabled rules that expire objects sooner than retention_days.
 
     The prefix filter is not read: a prefix the caller chooses could as well cover the trail's logs.
     """
     configuration = params.get("LifecycleConfiguration") or params.get("lifecycleConfiguration") or {}
-    rules = _as_list(configuration.get("Rule") or configuration.get("Rules") or configuration.get("rules")
-                     if isinstance(configuration, dict) else None)
+    rules = _as_list(
+        configuration.get("Rule") or configuration.get("Rules") or configuration.get("rules")
+        if isinstance(configuration, dict)
+        else None
+    )
     found = []
     for rule in rules:
         if not isinstance(rule, dict):

@@ -27,8 +27,10 @@ def _compact(document: Any) -> str:
 def _access_keys(details: dict[str, Any]) -> str | None:
     if not details.get("key_id") or not details.get("user"):
         return None
-    return (f"aws iam update-access-key --user-name {_q(details['user'])} --access-key-id {_q(details['key_id'])} "
-            "--status Inactive")
+    return (
+        f"aws iam update-access-key --user-name {_q(details['user'])} --access-key-id {_q(details['key_id'])} "
+        "--status Inactive"
+    )
 
 
 def _console_mfa(details: dict[str, Any]) -> str | None:
@@ -44,23 +46,30 @@ def _console_mfa(details: dict[str, Any]) -> str | None:
 def _role_trust(details: dict[str, Any]) -> str | None:
     if not details.get("role") or not isinstance(details.get("replacement"), dict):
         return None
-    return (f"aws iam update-assume-role-policy --role-name {_q(details['role'])} "
-            f"--policy-document {_q(_compact(details['replacement']))}")
+    return (
+        f"aws iam update-assume-role-policy --role-name {_q(details['role'])} "
+        f"--policy-document {_q(_compact(details['replacement']))}"
+    )
 
 
 def _admin_grants(details: dict[str, Any]) -> str | None:
     op = details.get("op")
     if op == "detach":
         kind = details["kind"]
-        return (f"aws iam detach-{kind}-policy --{kind}-name {_q(details['entity'])} "
-                f"--policy-arn {_q(details['policy_arn'])}")
+        return (
+            f"aws iam detach-{kind}-policy --{kind}-name {_q(details['entity'])} "
+            f"--policy-arn {_q(details['policy_arn'])}"
+        )
     if op == "delete":
         kind = details["kind"]
-        return (f"aws iam delete-{kind}-policy --{kind}-name {_q(details['entity'])} "
-                f"--policy-name {_q(details['policy'])}")
+        return (
+            f"aws iam delete-{kind}-policy --{kind}-name {_q(details['entity'])} --policy-name {_q(details['policy'])}"
+        )
     if op == "restore" and details.get("previous"):
-        return (f"aws iam set-default-policy-version --policy-arn {_q(details['policy_arn'])} "
-                f"--version-id {_q(details['previous'])}")
+        return (
+            f"aws iam set-default-policy-version --policy-arn {_q(details['policy_arn'])} "
+            f"--version-id {_q(details['previous'])}"
+        )
     if op == "remove":
         return f"aws iam remove-user-from-group --group-name {_q(details['group'])} --user-name {_q(details['user'])}"
     return None
@@ -69,14 +78,16 @@ def _admin_grants(details: dict[str, Any]) -> str | None:
 def _guardrail_tampering(details: dict[str, Any]) -> str | None:
     region = f" --region {_q(details['region'])}" if details.get("region") else ""
     target = {"start_logging": "trail", "enable_detector": "detector", "start_recorder": "recorder"}.get(
-        details.get("remediation") or "")
+        details.get("remediation") or ""
+    )
     if not target or not details.get(target):
         return None
     name = _q(details[target])
-    return {"trail": f"aws cloudtrail start-logging --name {name}{region}",
-            "detector": f"aws guardduty update-detector --detector-id {name} --enable{region}",
-            "recorder": f"aws configservice start-configuration-recorder --configuration-recorder-name {name}"
-                        f"{region}"}[target]
+    return {
+        "trail": f"aws cloudtrail start-logging --name {name}{region}",
+        "detector": f"aws guardduty update-detector --detector-id {name} --enable{region}",
+        "recorder": f"aws configservice start-configuration-recorder --configuration-recorder-name {name}{region}",
+    }[target]
 
 
 def _remediator_tampering(details: dict[str, Any]) -> str | None:

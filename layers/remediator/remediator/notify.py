@@ -29,8 +29,11 @@ _OUTCOME_WORDS = {
     Outcome.FAILED: "COULD NOT REMEDIATE",
     Outcome.SKIPPED: "Remediation skipped",
 }
-_CONSOLE_HOSTS = {"aws": "console.aws.amazon.com", "aws-us-gov": "console.amazonaws-us-gov.com",
-                  "aws-cn": "console.amazonaws.cn"}
+_CONSOLE_HOSTS = {
+    "aws": "console.aws.amazon.com",
+    "aws-us-gov": "console.amazonaws-us-gov.com",
+    "aws-cn": "console.amazonaws.cn",
+}
 
 
 def severity_of(finding: Finding, result: ActionResult) -> Severity:
@@ -39,7 +42,7 @@ def severity_of(finding: Finding, result: ActionResult) -> Severity:
 
 
 def outcome_words(finding: Finding, result: ActionResult) -> str:
-    """"(notify mode)" only when the rule really is in notify mode, not for a remediate-mode rule that reports."""
+    """ "(notify mode)" only when the rule really is in notify mode, not for a remediate-mode rule that reports."""
     words = _OUTCOME_WORDS[result.outcome]
     if result.outcome == Outcome.NOTIFIED and finding.mode == Mode.NOTIFY:
         words += " (notify mode)"
@@ -60,8 +63,7 @@ def subject(finding: Finding, result: ActionResult, account: str | None = None) 
     name = finding.resource.name
     if name.startswith("arn:"):  # the resource part of an ARN is what a reader recognises; keep room for the rest
         name = name.split(":", 5)[-1]
-    text = (f"[{severity_of(finding, result).upper()}] {finding.rule}: {outcome_words(finding, result)} "
-            f"({name}){where}")
+    text = f"[{severity_of(finding, result).upper()}] {finding.rule}: {outcome_words(finding, result)} ({name}){where}"
     return "".join(ch if " " <= ch <= "~" else "?" for ch in text)[:100]
 
 
@@ -75,11 +77,15 @@ def _how_to_exempt(finding: Finding) -> tuple[str, str]:
     actor of the event can never turn the pasted line into a redirect or a second command."""
     pattern = finding.resource.arn
     if not pattern:
-        return "", (f"the event names no ARN to suggest: an exemption admin adds one with remediator exempt add "
-                    f"--rule {finding.rule}, or sets {mode_parameter(finding.rule)} in the stack parameters")
-    return (f"remediator exempt add --pattern {shlex.quote(pattern)} --rule {shlex.quote(finding.rule)} "
-            "--reason 'why this is exempt' --expires YYYY-MM-DD --approver 'who approved it'",
-            "an exemption admin runs it")
+        return "", (
+            f"the event names no ARN to suggest: an exemption admin adds one with remediator exempt add "
+            f"--rule {finding.rule}, or sets {mode_parameter(finding.rule)} in the stack parameters"
+        )
+    return (
+        f"remediator exempt add --pattern {shlex.quote(pattern)} --rule {shlex.quote(finding.rule)} "
+        "--reason 'why this is exempt' --expires YYYY-MM-DD --approver 'who approved it'",
+        "an exemption admin runs it",
+    )
 
 
 # Where the other services' resources a finding names are looked at (the resource kind -> console page).
@@ -154,10 +160,12 @@ def _origin(finding: Finding, record: CloudTrailRecord | None) -> list[str]:
     """Who did what, where and when, with links; for the sweep, what it read (no CloudTrail event to quote)."""
     account = _account(finding, record)
     if record is None:
-        return [f"Found:   by {SCHEDULED} (account state, no CloudTrail event)",
-                f"What:    {finding.resource.kind} {finding.resource.arn or finding.resource.name}",
-                f"Where:   account {account}",
-                f"Console: {console_link(finding, record)}"]
+        return [
+            f"Found:   by {SCHEDULED} (account state, no CloudTrail event)",
+            f"What:    {finding.resource.kind} {finding.resource.arn or finding.resource.name}",
+            f"Where:   account {account}",
+            f"Console: {console_link(finding, record)}",
+        ]
     caller = record.identity
     return [
         f"Who:     {caller.arn or caller.display_name} ({caller.type or 'unknown type'})",
@@ -187,8 +195,10 @@ def email_text(finding: Finding, record: CloudTrailRecord | None, result: Action
         lines.append(f"Error:   {result.error}")
     if result.outcome == Outcome.NOTIFIED and finding.action:
         lines.append(f"Remediate mode would: {finding.action}")
-    lines += [f"{label + ':':<8} {_step_text(command, note, markdown=False)}"
-              for label, command, note in _next_steps(finding, result)]
+    lines += [
+        f"{label + ':':<8} {_step_text(command, note, markdown=False)}"
+        for label, command, note in _next_steps(finding, result)
+    ]
     return "\n".join(lines)
 
 
@@ -204,11 +214,15 @@ def chatbot_payload(finding: Finding, record: CloudTrailRecord | None, result: A
         "content": {
             "textType": "client-markdown",
             "title": f":rotating_light: {title}",
-            "description": (f"{finding.reason}\n*Account:* {account} ({region})\n"
-                            f"*Outcome:* {outcome_line(finding, result)}\n"
-                            f"*Console:* {console_link(finding, record)}"),
-            "nextSteps": [f"{label}: {_step_text(command, note, markdown=True)}"
-                          for label, command, note in _next_steps(finding, result)],
+            "description": (
+                f"{finding.reason}\n*Account:* {account} ({region})\n"
+                f"*Outcome:* {outcome_line(finding, result)}\n"
+                f"*Console:* {console_link(finding, record)}"
+            ),
+            "nextSteps": [
+                f"{label}: {_step_text(command, note, markdown=True)}"
+                for label, command, note in _next_steps(finding, result)
+            ],
             "keywords": [finding.rule, str(severity_of(finding, result)), account],
         },
         "metadata": {
@@ -216,8 +230,11 @@ def chatbot_payload(finding: Finding, record: CloudTrailRecord | None, result: A
             "summary": title,
             "eventType": record.eventName if record is not None else SCHEDULED,
             "relatedResources": [arn for arn in (finding.resource.arn, record and record.identity.arn) if arn],
-            "additionalContext": {"eventID": (record.eventID if record is not None else None) or "",
-                                  "outcome": str(result.outcome), "account": account},
+            "additionalContext": {
+                "eventID": (record.eventID if record is not None else None) or "",
+                "outcome": str(result.outcome),
+                "account": account,
+            },
         },
     }
 
@@ -262,13 +279,19 @@ def message_attributes(finding: Finding, record: CloudTrailRecord | None, result
     return {name: {"DataType": "String", "StringValue": value} for name, value in values.items()}
 
 
-def build_publish_request(topic_arn: str, finding: Finding, record: CloudTrailRecord | None,
-                          result: ActionResult) -> dict[str, Any]:
+def build_publish_request(
+    topic_arn: str, finding: Finding, record: CloudTrailRecord | None, result: ActionResult
+) -> dict[str, Any]:
     """The exact `sns.publish` arguments; AWS rejects a JSON message without `default`."""
     text = email_text(finding, record, result)
     document = json.dumps(finding_document(finding, record, result))
-    message = {"default": text, "email": text, "https": json.dumps(chatbot_payload(finding, record, result)),
-               "sqs": document, "lambda": document}
+    message = {
+        "default": text,
+        "email": text,
+        "https": json.dumps(chatbot_payload(finding, record, result)),
+        "sqs": document,
+        "lambda": document,
+    }
     return {
         "TopicArn": topic_arn,
         "Subject": subject(finding, result, _account(finding, record)),
@@ -278,8 +301,9 @@ def build_publish_request(topic_arn: str, finding: Finding, record: CloudTrailRe
     }
 
 
-def publish(sns: SNSClient, topic_arn: str, finding: Finding, record: CloudTrailRecord | None,
-            result: ActionResult) -> str:
+def publish(
+    sns: SNSClient, topic_arn: str, finding: Finding, record: CloudTrailRecord | None, result: ActionResult
+) -> str:
     """Publish one notification (`record` None: a finding of the scheduled sweep); returns the SNS MessageId."""
     return sns.publish(**build_publish_request(topic_arn, finding, record, result))["MessageId"]
 
@@ -288,33 +312,45 @@ def contested_request(topic_arn: str, finding: Finding, record: CloudTrailRecord
     """The one critical message when a rule's action budget on a resource is spent: a loop with infrastructure
     as code, or someone undoing our fixes as fast as we make them. A person must look; we only notify now."""
     resource = finding.resource.arn or finding.resource.name
-    text = "\n".join([
-        f"CRITICAL: contested resource {resource}",
-        "",
-        f"Rule {finding.rule} has changed {finding.resource.name} {ACTION_BUDGET_PER_HOUR} times in the past hour "
-        "and something keeps undoing it: a loop with infrastructure as code, or someone fighting the remediator.",
-        f"{finding.rule} now only reports changes to {finding.resource.name} (other rules still act) until the "
-        "hour has passed. A person must look: fix the source of the change, or exempt the resource.",
-        "",
-        f"Latest:  {record.eventName} by {record.identity.arn or record.identity.display_name}",
-        f"Where:   account {record.account or 'unknown'}, region {record.awsRegion or 'unknown'}",
-        f"Event:   {record.eventID or 'no eventID'}",
-    ])
+    text = "\n".join(
+        [
+            f"CRITICAL: contested resource {resource}",
+            "",
+            f"Rule {finding.rule} has changed {finding.resource.name} {ACTION_BUDGET_PER_HOUR} times in the past hour "
+            "and something keeps undoing it: a loop with infrastructure as code, or someone fighting the remediator.",
+            f"{finding.rule} now only reports changes to {finding.resource.name} (other rules still act) until the "
+            "hour has passed. A person must look: fix the source of the change, or exempt the resource.",
+            "",
+            f"Latest:  {record.eventName} by {record.identity.arn or record.identity.display_name}",
+            f"Where:   account {record.account or 'unknown'}, region {record.awsRegion or 'unknown'}",
+            f"Event:   {record.eventID or 'no eventID'}",
+        ]
+    )
     title = f"[CRITICAL] {finding.rule}: contested resource ({finding.resource.name})"
-    attributes = {"severity": "critical", "rule": finding.rule, "account": record.account or "unknown",
-                  "action": "contested"}
-    document = json.dumps({"rule": finding.rule, "severity": "critical", "outcome": "contested",
-                           "account": record.account, "resource": {"kind": finding.resource.kind,
-                                                                   "name": finding.resource.name,
-                                                                   "arn": finding.resource.arn},
-                           "eventID": record.eventID, "eventName": record.eventName, "text": text})
+    attributes = {
+        "severity": "critical",
+        "rule": finding.rule,
+        "account": record.account or "unknown",
+        "action": "contested",
+    }
+    document = json.dumps(
+        {
+            "rule": finding.rule,
+            "severity": "critical",
+            "outcome": "contested",
+            "account": record.account,
+            "resource": {"kind": finding.resource.kind, "name": finding.resource.name, "arn": finding.resource.arn},
+            "eventID": record.eventID,
+            "eventName": record.eventName,
+            "text": text,
+        }
+    )
     return {
         "TopicArn": topic_arn,
         "Subject": "".join(ch if " " <= ch <= "~" else "?" for ch in title)[:100],
         "MessageStructure": "json",
         "Message": json.dumps({"default": text, "email": text, "sqs": document, "lambda": document}),
-        "MessageAttributes": {name: {"DataType": "String", "StringValue": value}
-                              for name, value in attributes.items()},
+        "MessageAttributes": {name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()},
     }
 
 

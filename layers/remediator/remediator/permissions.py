@@ -19,8 +19,10 @@ RESOURCE_ARNS: Final[dict[str, tuple[str, ...]]] = {
     "policy": ("arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/*",),
     # Reading a policy's document: the account's own policies and AWS managed policies newer than the verdicts
     # the package ships (their account is "aws").
-    "policy_document": ("arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/*",
-                        "arn:${AWS::Partition}:iam::aws:policy/*"),
+    "policy_document": (
+        "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/*",
+        "arn:${AWS::Partition}:iam::aws:policy/*",
+    ),
     "account": ("*",),
     # The sweep's coverage self-check. Trails: any region and account (a multi-region or organization trail
     # may be homed elsewhere). Rules and queues: the stack's own, which CloudFormation names "<stack>-...".
@@ -39,55 +41,103 @@ RESOURCE_ARNS: Final[dict[str, tuple[str, ...]]] = {
 }
 
 ACTION_RESOURCE: Final[dict[str, str]] = {
-    **dict.fromkeys((
-        "iam:AttachUserPolicy", "iam:DeleteLoginProfile", "iam:DeleteUserPolicy", "iam:DetachUserPolicy",
-        "iam:GetLoginProfile", "iam:GetUser", "iam:GetUserPolicy", "iam:ListAccessKeys",
-        "iam:ListAttachedUserPolicies", "iam:ListGroupsForUser", "iam:ListMFADevices", "iam:ListUserPolicies",
-        "iam:ListUserTags", "iam:UpdateAccessKey", "iam:DeactivateMFADevice",
-        "iam:ListServiceSpecificCredentials", "iam:ListSigningCertificates", "iam:ListSSHPublicKeys",
-        "iam:PutUserPolicy", "iam:UpdateServiceSpecificCredential", "iam:UpdateSigningCertificate",
-        "iam:UpdateSSHPublicKey",
-    ), "user"),
-    **dict.fromkeys((
-        "iam:DeleteGroupPolicy", "iam:DetachGroupPolicy", "iam:GetGroup", "iam:GetGroupPolicy",
-        "iam:ListAttachedGroupPolicies", "iam:ListGroupPolicies", "iam:RemoveUserFromGroup",
-    ), "group"),
-    **dict.fromkeys((
-        "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:GetRole", "iam:GetRolePolicy",
-        "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:ListRoleTags", "iam:UpdateAssumeRolePolicy",
-        # role_trust's session revocation (AWSRevokeOlderSessions); IAM cannot limit it to one document.
-        "iam:PutRolePolicy",
-    ), "role"),
-    **dict.fromkeys((
-        "iam:DeletePolicyVersion", "iam:ListPolicyVersions", "iam:SetDefaultPolicyVersion",
-    ), "policy"),
+    **dict.fromkeys(
+        (
+            "iam:AttachUserPolicy",
+            "iam:DeleteLoginProfile",
+            "iam:DeleteUserPolicy",
+            "iam:DetachUserPolicy",
+            "iam:GetLoginProfile",
+            "iam:GetUser",
+            "iam:GetUserPolicy",
+            "iam:ListAccessKeys",
+            "iam:ListAttachedUserPolicies",
+            "iam:ListGroupsForUser",
+            "iam:ListMFADevices",
+            "iam:ListUserPolicies",
+            "iam:ListUserTags",
+            "iam:UpdateAccessKey",
+            "iam:DeactivateMFADevice",
+            "iam:ListServiceSpecificCredentials",
+            "iam:ListSigningCertificates",
+            "iam:ListSSHPublicKeys",
+            "iam:PutUserPolicy",
+            "iam:UpdateServiceSpecificCredential",
+            "iam:UpdateSigningCertificate",
+            "iam:UpdateSSHPublicKey",
+        ),
+        "user",
+    ),
+    **dict.fromkeys(
+        (
+            "iam:DeleteGroupPolicy",
+            "iam:DetachGroupPolicy",
+            "iam:GetGroup",
+            "iam:GetGroupPolicy",
+            "iam:ListAttachedGroupPolicies",
+            "iam:ListGroupPolicies",
+            "iam:RemoveUserFromGroup",
+        ),
+        "group",
+    ),
+    **dict.fromkeys(
+        (
+            "iam:DeleteRolePolicy",
+            "iam:DetachRolePolicy",
+            "iam:GetRole",
+            "iam:GetRolePolicy",
+            "iam:ListAttachedRolePolicies",
+            "iam:ListRolePolicies",
+            "iam:ListRoleTags",
+            "iam:UpdateAssumeRolePolicy",
+            # role_trust's session revocation (AWSRevokeOlderSessions); IAM cannot limit it to one document.
+            "iam:PutRolePolicy",
+        ),
+        "role",
+    ),
+    **dict.fromkeys(
+        (
+            "iam:DeletePolicyVersion",
+            "iam:ListPolicyVersions",
+            "iam:SetDefaultPolicyVersion",
+        ),
+        "policy",
+    ),
     **dict.fromkeys(("iam:GetPolicy", "iam:GetPolicyVersion"), "policy_document"),
     **dict.fromkeys(("rolesanywhere:DisableTrustAnchor", "rolesanywhere:GetTrustAnchor"), "trust_anchor"),
     **dict.fromkeys(("rolesanywhere:DisableProfile", "rolesanywhere:GetProfile"), "rolesanywhere_profile"),
-    **dict.fromkeys((
-        "sso:DeleteAccountAssignment", "sso:DeleteInlinePolicyFromPermissionSet",
-        "sso:DescribeAccountAssignmentDeletionStatus", "sso:DetachCustomerManagedPolicyReferenceFromPermissionSet",
-        "sso:DetachManagedPolicyFromPermissionSet", "sso:GetInlinePolicyForPermissionSet",
-        "sso:GetPermissionsBoundaryForPermissionSet", "sso:ListAccountAssignments",
-        "sso:ListCustomerManagedPolicyReferencesInPermissionSet", "sso:ListManagedPoliciesInPermissionSet",
-        "sso:ProvisionPermissionSet",
-    ), "identity_center"),
+    **dict.fromkeys(
+        (
+            "sso:DeleteAccountAssignment",
+            "sso:DeleteInlinePolicyFromPermissionSet",
+            "sso:DescribeAccountAssignmentDeletionStatus",
+            "sso:DetachCustomerManagedPolicyReferenceFromPermissionSet",
+            "sso:DetachManagedPolicyFromPermissionSet",
+            "sso:GetInlinePolicyForPermissionSet",
+            "sso:GetPermissionsBoundaryForPermissionSet",
+            "sso:ListAccountAssignments",
+            "sso:ListCustomerManagedPolicyReferencesInPermissionSet",
+            "sso:ListManagedPoliciesInPermissionSet",
+            "sso:ProvisionPermissionSet",
+        ),
+        "identity_center",
+    ),
     # The credential report is account-level: IAM defines no resource type for it (the sweep only).
     **dict.fromkeys(("iam:GenerateCredentialReport", "iam:GetCredentialReport"), "account"),
     # The account's own organization (role_trust: its members are not outsiders); no resource type.
     "organizations:DescribeOrganization": "account",
     # Is a trail logging (the sweep's coverage self-check; guardrail_tampering restarts logging in the region it
     # was stopped in, then re-reads); listing the account's trails defines no resource type.
-    **dict.fromkeys(("cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus", "cloudtrail:StartLogging"),
-                    "trail"),
+    **dict.fromkeys(("cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus", "cloudtrail:StartLogging"), "trail"),
     "cloudtrail:DescribeTrails": "account",
     # (remediator_tampering re-enables a disabled rule of the stack's, and nothing else's.)
     **dict.fromkeys(("events:DescribeRule", "events:EnableRule", "events:ListTargetsByRule"), "event_rule"),
     "sqs:GetQueueAttributes": "queue",
     # guardrail_tampering: a detector or recorder turned back on, then re-read.
     **dict.fromkeys(("guardduty:GetDetector", "guardduty:UpdateDetector"), "detector"),
-    **dict.fromkeys(("config:DescribeConfigurationRecorderStatus", "config:StartConfigurationRecorder"),
-                    "configuration_recorder"),
+    **dict.fromkeys(
+        ("config:DescribeConfigurationRecorderStatus", "config:StartConfigurationRecorder"), "configuration_recorder"
+    ),
 }
 
 # Attaching a policy is only ever granted for the stack's own deny-unless-MFA policy (an iam:PolicyARN
@@ -104,13 +154,18 @@ def resource_kind(action: str) -> str:
         raise KeyError(f"{action}: add its narrowest resource to remediator/permissions.py") from None
 
 
-def resource_arns(action: str, *, partition: str = "${AWS::Partition}", region: str = "${AWS::Region}",
-                  account: str = "${AWS::AccountId}", stack: str = "${AWS::StackName}") -> list[str]:
+def resource_arns(
+    action: str,
+    *,
+    partition: str = "${AWS::Partition}",
+    region: str = "${AWS::Region}",
+    account: str = "${AWS::AccountId}",
+    stack: str = "${AWS::StackName}",
+) -> list[str]:
     """The ARN patterns `action` is granted on, with the stack's pseudo parameters or the values given."""
     patterns = []
     for pattern in RESOURCE_ARNS[resource_kind(action)]:
-        for name, value in (("Partition", partition), ("Region", region), ("AccountId", account),
-                            ("StackName", stack)):
+        for name, value in (("Partition", partition), ("Region", region), ("AccountId", account), ("StackName", stack)):
             pattern = pattern.replace("${AWS::" + name + "}", value)
         patterns.append(pattern)
     return patterns

@@ -61,15 +61,29 @@ def read_message(message: dict[str, Any], function: str | None = None) -> DeadLe
     return DeadLetter(body, function or _function_name(target), "rule")
 
 
-def redrive(queue_url: str, sqs: Any, lambda_client: Any, *, function: str | None = None, dry_run: bool = False,
-            limit: int | None = None, out: TextIO, err: TextIO) -> int:
+def redrive(
+    queue_url: str,
+    sqs: Any,
+    lambda_client: Any,
+    *,
+    function: str | None = None,
+    dry_run: bool = False,
+    limit: int | None = None,
+    out: TextIO,
+    err: TextIO,
+) -> int:
     """Hand each message's event back to its function; exit 0 when every message was redriven (or listed)."""
     seen: set[str] = set()
     listed: list[str] = []  # receipt handles to release after a dry run
     done = kept = 0
     while limit is None or done + kept < limit:
-        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=BATCH, WaitTimeSeconds=1,
-                                    VisibilityTimeout=VISIBILITY_SECONDS, MessageAttributeNames=["All"])
+        batch = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=BATCH,
+            WaitTimeSeconds=1,
+            VisibilityTimeout=VISIBILITY_SECONDS,
+            MessageAttributeNames=["All"],
+        )
         messages = [m for m in batch.get("Messages", []) if m["MessageId"] not in seen]
         if not messages:
             break
@@ -112,8 +126,9 @@ def _invoke(lambda_client: Any, letter: DeadLetter) -> str | None:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        response = lambda_client.invoke(FunctionName=letter.function, InvocationType="RequestResponse",
-                                        Payload=json.dumps(letter.event).encode())
+        response = lambda_client.invoke(
+            FunctionName=letter.function, InvocationType="RequestResponse", Payload=json.dumps(letter.event).encode()
+        )
     except (ClientError, BotoCoreError) as error:
         return f"invoke failed ({error})"
     if response.get("FunctionError"):
@@ -123,17 +138,23 @@ def _invoke(lambda_client: Any, letter: DeadLetter) -> str | None:
     return None
 
 
-def run_cli(queue_url: str, function: str | None, dry_run: bool, limit: int | None, out: TextIO,
-            err: TextIO) -> int:
+def run_cli(queue_url: str, function: str | None, dry_run: bool, limit: int | None, out: TextIO, err: TextIO) -> int:
     import boto3
     from botocore.config import Config
 
     # The function's own timeout is 30 s (the sweep's 900 s): wait for it, do not retry an invoke ourselves.
     config = Config(read_timeout=910, connect_timeout=5, retries={"mode": "standard", "max_attempts": 1})
     region = queue_region(queue_url)
-    return redrive(queue_url, boto3.client("sqs", region_name=region),
-                   boto3.client("lambda", region_name=region, config=config), function=function, dry_run=dry_run,
-                   limit=limit, out=out, err=err)
+    return redrive(
+        queue_url,
+        boto3.client("sqs", region_name=region),
+        boto3.client("lambda", region_name=region, config=config),
+        function=function,
+        dry_run=dry_run,
+        limit=limit,
+        out=out,
+        err=err,
+    )
 
 
 def queue_region(queue_url: str) -> str | None:

@@ -25,8 +25,22 @@ from remediator.sources import Batch, SourceOptions, Unreadable, Window, read_so
 
 TOP = 5
 NO_RULE = "no rule reacts"
-CSV_COLUMNS = ("source", "eventID", "eventTime", "eventName", "account", "caller", "skipped", "rule", "severity",
-               "mode", "action", "exempt", "resource", "reason")
+CSV_COLUMNS = (
+    "source",
+    "eventID",
+    "eventTime",
+    "eventName",
+    "account",
+    "caller",
+    "skipped",
+    "rule",
+    "severity",
+    "mode",
+    "action",
+    "exempt",
+    "resource",
+    "reason",
+)
 
 
 class Reactors:
@@ -48,8 +62,12 @@ class Reactors:
             return True
         identity = raw.get("userIdentity")
         kind = identity.get("type") if isinstance(identity, dict) else None
-        return any((not t.event_sources or source in t.event_sources) and (not t.event_names or name in t.event_names)
-                   and (not t.identity_types or kind in t.identity_types) for t in self.triggers)
+        return any(
+            (not t.event_sources or source in t.event_sources)
+            and (not t.event_names or name in t.event_names)
+            and (not t.identity_types or kind in t.identity_types)
+            for t in self.triggers
+        )
 
 
 def decide_raw(raw: Any, context: EvalContext) -> tuple[Decision, CloudTrailRecord | None]:
@@ -62,8 +80,12 @@ def decide_raw(raw: Any, context: EvalContext) -> tuple[Decision, CloudTrailReco
         def text(key: str) -> str | None:
             return raw.get(key) if isinstance(raw.get(key), str) else None
 
-        return Decision(event_id=text("eventID"), event_name=text("eventName"), account=text("recipientAccountId"),
-                        skipped=f"malformed: {error}"), None
+        return Decision(
+            event_id=text("eventID"),
+            event_name=text("eventName"),
+            account=text("recipientAccountId"),
+            skipped=f"malformed: {error}",
+        ), None
     return decide(record, context), record
 
 
@@ -122,23 +144,38 @@ class Summary:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "files": self.files, "unreadable": self.unreadable, "records": self.records,
-            "outside_window": self.outside_window, "skipped": dict(self.skipped), "resolves": self.resolves,
-            "rules": {rule: {"findings": t.findings, "exempt": t.exempt, "would_revert": t.would_revert,
-                             "severities": dict(t.severities),
-                             "top_principals": t.principals.most_common(TOP),
-                             "top_resources": t.resources.most_common(TOP)} for rule, t in self.rules.items()},
+            "files": self.files,
+            "unreadable": self.unreadable,
+            "records": self.records,
+            "outside_window": self.outside_window,
+            "skipped": dict(self.skipped),
+            "resolves": self.resolves,
+            "rules": {
+                rule: {
+                    "findings": t.findings,
+                    "exempt": t.exempt,
+                    "would_revert": t.would_revert,
+                    "severities": dict(t.severities),
+                    "top_principals": t.principals.most_common(TOP),
+                    "top_resources": t.resources.most_common(TOP),
+                }
+                for rule, t in self.rules.items()
+            },
         }
 
     def render(self, seconds: float) -> str:
         rate = f", {self.records / seconds:,.0f} records/s" if seconds > 0 else ""
-        lines = [f"Replayed {self.records:,} records from {self.files:,} files in {seconds:,.1f} s{rate}"
-                 + (f"; {self.unreadable:,} unreadable (named above)" if self.unreadable else "") + "."]
+        lines = [
+            f"Replayed {self.records:,} records from {self.files:,} files in {seconds:,.1f} s{rate}"
+            + (f"; {self.unreadable:,} unreadable (named above)" if self.unreadable else "")
+            + "."
+        ]
         if self.outside_window:
             lines.append(f"Left out {self.outside_window:,} records outside --since/--until/--account.")
         if self.skipped:
-            lines.append("Skipped: " + ", ".join(f"{count:,} {reason}" for reason, count in
-                                                  self.skipped.most_common()) + ".")
+            lines.append(
+                "Skipped: " + ", ".join(f"{count:,} {reason}" for reason, count in self.skipped.most_common()) + "."
+            )
         lines += ["", f"{'rule':<22}{'findings':>10}{'exempt':>10}{'would revert':>14}  severities"]
         for rule, tally in self.rules.items():
             severities = ", ".join(f"{sev} {count:,}" for sev, count in sorted(tally.severities.items()))
@@ -172,8 +209,13 @@ class Progress:
         self.last, self.shown = now, True
         rate = summary.records / max(now - self.start, 1e-9)
         findings = sum(t.findings for t in summary.rules.values())
-        print(f"\rreplay: {summary.records:,} records, {summary.files:,} files, {findings:,} findings, "
-              f"{rate:,.0f} records/s", end="", file=self.err, flush=True)
+        print(
+            f"\rreplay: {summary.records:,} records, {summary.files:,} files, {findings:,} findings, "
+            f"{rate:,.0f} records/s",
+            end="",
+            file=self.err,
+            flush=True,
+        )
 
     def done(self) -> None:
         if self.shown:
@@ -181,16 +223,33 @@ class Progress:
 
 
 def _csv_rows(source: str, decision: Decision, record: CloudTrailRecord | None) -> list[list[Any]]:
-    base = [source, decision.event_id, record.eventTime if record else None, decision.event_name, decision.account,
-            _principal(record) if record else None, decision.skipped]
+    base = [
+        source,
+        decision.event_id,
+        record.eventTime if record else None,
+        decision.event_name,
+        decision.account,
+        _principal(record) if record else None,
+        decision.skipped,
+    ]
     if not decision.findings:
         return [[*base, None, None, None, None, None, None, None]]
-    return [[*base, f.rule, str(f.severity), str(f.mode), f.action, f.exempt, _resource(f), f.reason]
-            for f in decision.findings]
+    return [
+        [*base, f.rule, str(f.severity), str(f.mode), f.action, f.exempt, _resource(f), f.reason]
+        for f in decision.findings
+    ]
 
 
-def replay(options: SourceOptions, context: EvalContext, *, window: Window | None = None, fmt: str = "summary",
-           out: TextIO, err: TextIO, client: Any = None) -> int:
+def replay(
+    options: SourceOptions,
+    context: EvalContext,
+    *,
+    window: Window | None = None,
+    fmt: str = "summary",
+    out: TextIO,
+    err: TextIO,
+    client: Any = None,
+) -> int:
     """Decide every record of every source; print per-record lines (json, csv) or the summary. Exit 2 when a
     source was unreadable (named on stderr), else 0."""
 
@@ -260,4 +319,3 @@ def live_check(session: Any = None, *, endpoint_url: str | None = None) -> str |
     except BotoCoreError as error:
         return f"--live: {error}"
     return None
-

@@ -4,5 +4,15 @@ A module of its own, importing nothing, so configuration can read each rule's mo
 importing the rule catalog (and the catalog can import configuration).
 """
 
-RULE_IDS = ("access_keys", "console_mfa", "root_activity", "iam_user_sprawl", "role_trust", "admin_grants",
-            "guardrail_tampering", "remediator_tampering", "other_credentials", "identity_center")
+RULE_IDS = (
+    "access_keys",
+    "console_mfa",
+    "root_activity",
+    "iam_user_sprawl",
+    "role_trust",
+    "admin_grants",
+    "guardrail_tampering",
+    "remediator_tampering",
+    "other_credentials",
+    "identity_center",
+)

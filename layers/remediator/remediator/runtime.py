@@ -34,8 +34,13 @@ def count_event_received() -> None:
     Like every other metric, none when POWERTOOLS_METRICS_DISABLED says so (the demo's output is its report)."""
     if is_metrics_disabled():
         return
-    with single_metric(name=HEARTBEAT_METRIC, unit=MetricUnit.Count, value=1, namespace=NAMESPACE,
-                       default_dimensions=HEARTBEAT_DIMENSIONS):
+    with single_metric(
+        name=HEARTBEAT_METRIC,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=NAMESPACE,
+        default_dimensions=HEARTBEAT_DIMENSIONS,
+    ):
         pass
 
 
@@ -54,8 +59,9 @@ def exemption_list(aws: AwsClients, settings: Settings) -> ExemptionTable | None
     return ExemptionTable(aws.dynamodb, settings.exemptions_table) if settings.exemptions_table else None
 
 
-def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, aws: AwsClients,
-                 logger: Logger, metrics: Metrics) -> dict[str, Any]:
+def handle_event(
+    event: Any, rule_ids: tuple[str, ...], *, settings: Settings, aws: AwsClients, logger: Logger, metrics: Metrics
+) -> dict[str, Any]:
     """Process one EventBridge event. Bad input is a logged, counted skip; AWS outages raise (retry, DLQ)."""
     record: CloudTrailRecord | None = None
     try:
@@ -64,8 +70,11 @@ def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, a
         decision = Decision(event_id=None, event_name=None, account=None, skipped=f"malformed: {error}")
     else:
         record = parsed
-        decision = decide(parsed, EvalContext(settings, LiveState(aws.iam, aws, own_organization(aws)),
-                                              exemption_list(aws, settings)), rule_ids)
+        decision = decide(
+            parsed,
+            EvalContext(settings, LiveState(aws.iam, aws, own_organization(aws)), exemption_list(aws, settings)),
+            rule_ids,
+        )
     if decision.skipped:
         log = logger.warning if decision.skipped.startswith("malformed") else logger.info
         log("skipped", extra={"skipped": decision.skipped, "eventName": decision.event_name})
@@ -80,8 +89,15 @@ def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, a
         result = act(finding, aws, store)
         if store is not None:
             track_outcome(store, finding, result)
-        logger.warning("finding", extra={"finding": finding.as_spec(), "outcome": str(result.outcome),
-                                         "detail": result.detail, "error": result.error})
+        logger.warning(
+            "finding",
+            extra={
+                "finding": finding.as_spec(),
+                "outcome": str(result.outcome),
+                "detail": result.detail,
+                "error": result.error,
+            },
+        )
         _count(metrics, "Findings", finding)
         if result.outcome in {Outcome.VERIFIED, Outcome.FAILED, Outcome.SKIPPED}:
             _count(metrics, f"Remediation{result.outcome.title()}", finding)
@@ -95,15 +111,21 @@ def handle_event(event: Any, rule_ids: tuple[str, ...], *, settings: Settings, a
                 publish_contested(aws.sns, settings.topic_arn, finding, record)
         if security_hub:
             _to_security_hub(aws, finding, record, result, logger, metrics)
-        outcomes.append({**finding.as_spec(), "outcome": str(result.outcome), "detail": result.detail,
-                         "messageId": message_id})
+        outcomes.append(
+            {**finding.as_spec(), "outcome": str(result.outcome), "detail": result.detail, "messageId": message_id}
+        )
     resolved = {rule_id: RULES[rule_id].resolve(record, aws, settings, store) for rule_id in decision.resolves}
     if decision.resolves:
         if security_hub:
             resolved.update(_resolve_in_security_hub(aws, record, decision.resolves))
         logger.info("resolves", extra={"resolves": decision.resolves, "resolved": resolved})
-    return {"eventID": decision.event_id, "skipped": None, "findings": outcomes, "resolves": decision.resolves,
-            "resolved": resolved}
+    return {
+        "eventID": decision.event_id,
+        "skipped": None,
+        "findings": outcomes,
+        "resolves": decision.resolves,
+        "resolved": resolved,
+    }
 
 
 def _count(metrics: Metrics, name: str, finding: Finding) -> None:
@@ -111,13 +133,19 @@ def _count(metrics: Metrics, name: str, finding: Finding) -> None:
     has one dimension set, so these go out as single metrics instead of through `metrics.add_dimension`."""
     if is_metrics_disabled():  # single_metric prints even where Metrics is disabled (the local demo)
         return
-    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=NAMESPACE,
-                       default_dimensions={"service": metrics.service or "remediator", "rule": finding.rule}):
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=NAMESPACE,
+        default_dimensions={"service": metrics.service or "remediator", "rule": finding.rule},
+    ):
         pass
 
 
-def _to_security_hub(aws: AwsClients, finding: Finding, record: CloudTrailRecord, result: Any, logger: Logger,
-                     metrics: Metrics) -> None:
+def _to_security_hub(
+    aws: AwsClients, finding: Finding, record: CloudTrailRecord, result: Any, logger: Logger, metrics: Metrics
+) -> None:
     """Import the finding into Security Hub (EnableSecurityHub); a failure is logged and counted, never raised."""
     from remediator.asff import import_finding
 
@@ -135,15 +163,18 @@ def _resolve_in_security_hub(aws: AwsClients, record: CloudTrailRecord, rule_ids
     arn = iam_arn(record, "user", user if isinstance(user, str) else None)
     if not arn:
         return {}
-    return {f"{rule_id}:securityhub": f"{resolve_findings(aws, rule_id, arn, record.eventName)} findings resolved"
-            for rule_id in rule_ids}
+    return {
+        f"{rule_id}:securityhub": f"{resolve_findings(aws, rule_id, arn, record.eventName)} findings resolved"
+        for rule_id in rule_ids
+    }
 
 
 IDEMPOTENCY_WINDOW_SECONDS = 2 * 24 * 3600  # longer than EventBridge's 24 h of delivery retries
 
 
-def _idempotent(process: Callable[..., dict[str, Any]], table: str,
-                aws: AwsClients) -> tuple[Callable[..., dict[str, Any]], Any]:
+def _idempotent(
+    process: Callable[..., dict[str, Any]], table: str, aws: AwsClients
+) -> tuple[Callable[..., dict[str, Any]], Any]:
     """EventBridge delivers at least once: one CloudTrail eventID is handled once per function.
 
     The key is the function name + eventID (powertools prefixes the function name); an event with no
@@ -156,8 +187,11 @@ def _idempotent(process: Callable[..., dict[str, Any]], table: str,
         idempotent_function,
     )
 
-    config = IdempotencyConfig(event_key_jmespath="detail.eventID", raise_on_no_idempotency_key=False,
-                               expires_after_seconds=IDEMPOTENCY_WINDOW_SECONDS)
+    config = IdempotencyConfig(
+        event_key_jmespath="detail.eventID",
+        raise_on_no_idempotency_key=False,
+        expires_after_seconds=IDEMPOTENCY_WINDOW_SECONDS,
+    )
     persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=aws.dynamodb)
     guarded = idempotent_function(data_keyword_argument="event", persistence_store=persistence, config=config)(process)
     return guarded, config

@@ -60,8 +60,9 @@ def parse_when(text: str, now: datetime | None = None) -> datetime:
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"{text!r} is not an ISO date or time (2026-11-01, 2026-11-01T09:00Z) "
-                         "or a span (7d, 12h)") from None
+        raise ValueError(
+            f"{text!r} is not an ISO date or time (2026-11-01, 2026-11-01T09:00Z) or a span (7d, 12h)"
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -94,8 +95,9 @@ class Window:
             return True
         if self.account is not None:
             identity = raw.get("userIdentity")
-            account = raw.get("recipientAccountId") or (identity.get("accountId") if isinstance(identity, dict)
-                                                        else None)
+            account = raw.get("recipientAccountId") or (
+                identity.get("accountId") if isinstance(identity, dict) else None
+            )
             if str(account) != self.account:
                 return False
         if self.since is None and self.until is None:
@@ -250,20 +252,47 @@ def s3_objects(uri: str, s3: Any, window: Window = Window()) -> Iterator[Item]:
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Columns of the CloudTrail table AWS documents (CREATE EXTERNAL TABLE ... cloudtrail_logs) -> record fields.
 _COLUMNS = {
-    "eventid": "eventID", "eventtime": "eventTime", "eventsource": "eventSource", "eventname": "eventName",
-    "awsregion": "awsRegion", "sourceipaddress": "sourceIPAddress", "useragent": "userAgent",
-    "errorcode": "errorCode", "errormessage": "errorMessage", "eventtype": "eventType",
-    "recipientaccountid": "recipientAccountId", "useridentity": "userIdentity",
-    "requestparameters": "requestParameters", "responseelements": "responseElements",
+    "eventid": "eventID",
+    "eventtime": "eventTime",
+    "eventsource": "eventSource",
+    "eventname": "eventName",
+    "awsregion": "awsRegion",
+    "sourceipaddress": "sourceIPAddress",
+    "useragent": "userAgent",
+    "errorcode": "errorCode",
+    "errormessage": "errorMessage",
+    "eventtype": "eventType",
+    "recipientaccountid": "recipientAccountId",
+    "useridentity": "userIdentity",
+    "requestparameters": "requestParameters",
+    "responseelements": "responseElements",
     "additionaleventdata": "additionalEventData",
 }
 _JSON_COLUMNS = {"useridentity", "requestparameters", "responseelements", "additionaleventdata"}
 # Athena casts the userIdentity struct to JSON with lower-case keys; nested ones are put back in CloudTrail's case.
-_IDENTITY_CASE = {key.lower(): key for key in (
-    "sessionContext", "sessionIssuer", "mfaAuthenticated", "creationDate", "principalId", "accountId",
-    "userName", "invokedBy", "accessKeyId", "webIdFederationData", "federatedProvider", "sourceIdentity",
-    "identityProvider", "onBehalfOf", "userId", "identityStoreArn", "credentialId", "ec2RoleDelivery",
-)}
+_IDENTITY_CASE = {
+    key.lower(): key
+    for key in (
+        "sessionContext",
+        "sessionIssuer",
+        "mfaAuthenticated",
+        "creationDate",
+        "principalId",
+        "accountId",
+        "userName",
+        "invokedBy",
+        "accessKeyId",
+        "webIdFederationData",
+        "federatedProvider",
+        "sourceIdentity",
+        "identityProvider",
+        "onBehalfOf",
+        "userId",
+        "identityStoreArn",
+        "credentialId",
+        "ec2RoleDelivery",
+    )
+}
 
 
 def _sql_list(values: tuple[str, ...]) -> str:
@@ -294,8 +323,10 @@ def athena_query(table: str, window: Window = Window()) -> str:
     parts = table.split(".")
     if not 1 <= len(parts) <= 2 or not all(_IDENTIFIER.fullmatch(part) for part in parts):
         raise ValueError(f"{table!r} is not a table name (database.table, letters, digits and _)")
-    columns = ", ".join("json_format(CAST(useridentity AS JSON)) AS useridentity" if column == "useridentity"
-                        else column for column in _COLUMNS)
+    columns = ", ".join(
+        "json_format(CAST(useridentity AS JSON)) AS useridentity" if column == "useridentity" else column
+        for column in _COLUMNS
+    )
     where = [f"({trigger_filter()})"]
     stamp = "%Y-%m-%dT%H:%M:%SZ"
     if window.since is not None:
@@ -312,8 +343,10 @@ def athena_query(table: str, window: Window = Window()) -> str:
 
 def _recase(value: Any) -> Any:
     if isinstance(value, dict):
-        return {_IDENTITY_CASE.get(key.lower(), key) if isinstance(key, str) else key: _recase(item)
-                for key, item in value.items()}
+        return {
+            _IDENTITY_CASE.get(key.lower(), key) if isinstance(key, str) else key: _recase(item)
+            for key, item in value.items()
+        }
     return value
 
 
@@ -335,8 +368,16 @@ def row_record(columns: list[str], values: list[str | None]) -> dict[str, Any]:
     return record
 
 
-def athena_rows(athena: Any, table: str, workgroup: str, output: str | None, window: Window = Window(), *,
-                poll_seconds: float = 1.0, sleep: Callable[[float], None] = time.sleep) -> Iterator[Item]:
+def athena_rows(
+    athena: Any,
+    table: str,
+    workgroup: str,
+    output: str | None,
+    window: Window = Window(),
+    *,
+    poll_seconds: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[Item]:
     """Run the query, wait for it, and page through GetQueryResults (NextToken) one page at a time."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -362,8 +403,9 @@ def athena_rows(athena: Any, table: str, workgroup: str, output: str | None, win
         token: str | None = None
         number, columns = 1, None
         while True:
-            page = athena.get_query_results(QueryExecutionId=query_id, MaxResults=1000,
-                                            **({"NextToken": token} if token else {}))
+            page = athena.get_query_results(
+                QueryExecutionId=query_id, MaxResults=1000, **({"NextToken": token} if token else {})
+            )
             result = page["ResultSet"]
             if columns is None:
                 columns = [info["Name"] for info in result["ResultSetMetadata"]["ColumnInfo"]]
@@ -394,8 +436,9 @@ class SourceOptions:
     athena_output: str | None = None
 
 
-def read_sources(options: SourceOptions, window: Window = Window(),
-                 client: Callable[[str], Any] | None = None) -> Iterator[Item]:
+def read_sources(
+    options: SourceOptions, window: Window = Window(), client: Callable[[str], Any] | None = None
+) -> Iterator[Item]:
     """Every source in the order given; clients (S3, Athena) are made on first need."""
     made: dict[str, Any] = {}
 
@@ -417,5 +460,6 @@ def read_sources(options: SourceOptions, window: Window = Window(),
         else:
             yield read_file(path)
     if options.athena_table:
-        yield from athena_rows(service("athena"), options.athena_table, options.athena_workgroup,
-                               options.athena_output, window)
+        yield from athena_rows(
+            service("athena"), options.athena_table, options.athena_workgroup, options.athena_output, window
+        )

@@ -82,8 +82,9 @@ class AccountState(Protocol):
         """What an Identity Center permission set grants (identity_center), read in its instance's home region."""
         ...
 
-    def permission_set_boundary(self, instance_arn: str, permission_set_arn: str,
-                                region: str | None) -> dict[str, Any] | None:
+    def permission_set_boundary(
+        self, instance_arn: str, permission_set_arn: str, region: str | None
+    ) -> dict[str, Any] | None:
         """The permission set's permissions boundary as Identity Center returns it, or None when it has none."""
         ...
 
@@ -143,8 +144,9 @@ class AssumedState:
     def permission_set(self, instance_arn: str, permission_set_arn: str, region: str | None) -> PermissionSetPolicies:
         raise _no_account(f"the policies of permission set {permission_set_arn}")
 
-    def permission_set_boundary(self, instance_arn: str, permission_set_arn: str,
-                                region: str | None) -> dict[str, Any] | None:
+    def permission_set_boundary(
+        self, instance_arn: str, permission_set_arn: str, region: str | None
+    ) -> dict[str, Any] | None:
         raise _no_account(f"the permissions boundary of permission set {permission_set_arn}")
 
 
@@ -153,9 +155,13 @@ class LiveState:
 
     live = True
 
-    def __init__(self, iam: IAMClient, aws: AwsClients | None = None,
-                 organization: Callable[[], str | None] | None = None,
-                 regional: Callable[[str, str | None], Any] | None = None) -> None:
+    def __init__(
+        self,
+        iam: IAMClient,
+        aws: AwsClients | None = None,
+        organization: Callable[[], str | None] | None = None,
+        regional: Callable[[str, str | None], Any] | None = None,
+    ) -> None:
         self._iam = iam
         self._aws = aws  # other services' state (the account's trails); None: IAM only
         self._organization = organization
@@ -211,8 +217,10 @@ class LiveState:
         return self._profiles[user]
 
     def trust_policy(self, role: str) -> dict[str, Any]:
-        document: dict[str, Any] = _read(f"the trust policy of role {role}",
-                                         lambda: self._iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"])
+        document: dict[str, Any] = _read(
+            f"the trust policy of role {role}",
+            lambda: self._iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"],
+        )
         return document
 
     def policy_document(self, arn: str, version_id: str | None = None) -> dict[str, Any]:
@@ -226,28 +234,38 @@ class LiveState:
         return document
 
     def policy_versions(self, arn: str) -> list[dict[str, Any]]:
-        versions: list[dict[str, Any]] = _read(f"the versions of policy {arn}",
-                                               lambda: self._iam.list_policy_versions(PolicyArn=arn)["Versions"])
+        versions: list[dict[str, Any]] = _read(
+            f"the versions of policy {arn}", lambda: self._iam.list_policy_versions(PolicyArn=arn)["Versions"]
+        )
         return versions
 
     def inline_policy(self, kind: str, entity: str, name: str) -> dict[str, Any]:
-        getters: dict[str, Callable[..., Any]] = {"user": self._iam.get_user_policy,
-                                                  "group": self._iam.get_group_policy,
-                                                  "role": self._iam.get_role_policy}
+        getters: dict[str, Callable[..., Any]] = {
+            "user": self._iam.get_user_policy,
+            "group": self._iam.get_group_policy,
+            "role": self._iam.get_role_policy,
+        }
         key = {f"{kind.title()}Name": entity, "PolicyName": name}
-        document: dict[str, Any] = _read(f"inline policy {name} of {kind} {entity}",
-                                         lambda: getters[kind](**key)["PolicyDocument"])
+        document: dict[str, Any] = _read(
+            f"inline policy {name} of {kind} {entity}", lambda: getters[kind](**key)["PolicyDocument"]
+        )
         return document
 
     def group_policies(self, group: str) -> tuple[list[str], dict[str, dict[str, Any]]]:
         def read() -> tuple[list[str], dict[str, Any]]:
-            attached = [policy["PolicyArn"] for page in
-                        self._iam.get_paginator("list_attached_group_policies").paginate(GroupName=group)
-                        for policy in page["AttachedPolicies"]]
-            names = [name for page in self._iam.get_paginator("list_group_policies").paginate(GroupName=group)
-                     for name in page["PolicyNames"]]
-            inline = {name: self._iam.get_group_policy(GroupName=group, PolicyName=name)["PolicyDocument"]
-                      for name in names}
+            attached = [
+                policy["PolicyArn"]
+                for page in self._iam.get_paginator("list_attached_group_policies").paginate(GroupName=group)
+                for policy in page["AttachedPolicies"]
+            ]
+            names = [
+                name
+                for page in self._iam.get_paginator("list_group_policies").paginate(GroupName=group)
+                for name in page["PolicyNames"]
+            ]
+            inline = {
+                name: self._iam.get_group_policy(GroupName=group, PolicyName=name)["PolicyDocument"] for name in names
+            }
             return attached, inline
 
         policies: tuple[list[str], dict[str, dict[str, Any]]] = _read(f"the policies of group {group}", read)
@@ -256,31 +274,42 @@ class LiveState:
     def principal_policies(self, kind: str, name: str) -> tuple[list[str], dict[str, dict[str, Any]], list[str]]:
         policies: tuple[list[str], dict[str, dict[str, Any]], list[str]] = _read(
             f"the policies of {kind} {name}",
-            lambda: self._user_policies(name) if kind == "user" else self._role_policies(name))
+            lambda: self._user_policies(name) if kind == "user" else self._role_policies(name),
+        )
         return policies
 
     def _user_policies(self, user: str) -> tuple[list[str], dict[str, Any], list[str]]:
         iam = self._iam
-        attached = [policy["PolicyArn"] for page in
-                    iam.get_paginator("list_attached_user_policies").paginate(UserName=user)
-                    for policy in page["AttachedPolicies"]]
-        inline = {policy: iam.get_user_policy(UserName=user, PolicyName=policy)["PolicyDocument"]
-                  for page in iam.get_paginator("list_user_policies").paginate(UserName=user)
-                  for policy in page["PolicyNames"]}
-        groups = [group["GroupName"] for page in iam.get_paginator("list_groups_for_user").paginate(UserName=user)
-                  for group in page["Groups"]]
+        attached = [
+            policy["PolicyArn"]
+            for page in iam.get_paginator("list_attached_user_policies").paginate(UserName=user)
+            for policy in page["AttachedPolicies"]
+        ]
+        inline = {
+            policy: iam.get_user_policy(UserName=user, PolicyName=policy)["PolicyDocument"]
+            for page in iam.get_paginator("list_user_policies").paginate(UserName=user)
+            for policy in page["PolicyNames"]
+        }
+        groups = [
+            group["GroupName"]
+            for page in iam.get_paginator("list_groups_for_user").paginate(UserName=user)
+            for group in page["Groups"]
+        ]
         return attached, inline, groups
 
     def _role_policies(self, role: str) -> tuple[list[str], dict[str, Any], list[str]]:
         iam = self._iam
-        attached = [policy["PolicyArn"] for page in
-                    iam.get_paginator("list_attached_role_policies").paginate(RoleName=role)
-                    for policy in page["AttachedPolicies"]]
-        inline = {policy: iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
-                  for page in iam.get_paginator("list_role_policies").paginate(RoleName=role)
-                  for policy in page["PolicyNames"]}
+        attached = [
+            policy["PolicyArn"]
+            for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=role)
+            for policy in page["AttachedPolicies"]
+        ]
+        inline = {
+            policy: iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
+            for page in iam.get_paginator("list_role_policies").paginate(RoleName=role)
+            for policy in page["PolicyNames"]
+        }
         return attached, inline, []
-
 
     def trail_buckets(self, region: str | None) -> frozenset[str]:
         if self._aws is None:
@@ -290,31 +319,39 @@ class LiveState:
             buckets |= _trail_buckets(self._aws, where)
         return frozenset(buckets)
 
-
     def permission_set(self, instance_arn: str, permission_set_arn: str, region: str | None) -> PermissionSetPolicies:
         sso = self._regional("sso-admin", region)
         key = {"InstanceArn": instance_arn, "PermissionSetArn": permission_set_arn}
 
         def read() -> PermissionSetPolicies:
-            managed = [p["Arn"] for page in sso.get_paginator("list_managed_policies_in_permission_set").paginate(**key)
-                       for p in page["AttachedManagedPolicies"]]
-            customer = [(p["Name"], p.get("Path") or "/") for page in
-                        sso.get_paginator("list_customer_managed_policy_references_in_permission_set").paginate(**key)
-                        for p in page["CustomerManagedPolicyReferences"]]
+            managed = [
+                p["Arn"]
+                for page in sso.get_paginator("list_managed_policies_in_permission_set").paginate(**key)
+                for p in page["AttachedManagedPolicies"]
+            ]
+            customer = [
+                (p["Name"], p.get("Path") or "/")
+                for page in sso.get_paginator("list_customer_managed_policy_references_in_permission_set").paginate(
+                    **key
+                )
+                for p in page["CustomerManagedPolicyReferences"]
+            ]
             inline = sso.get_inline_policy_for_permission_set(**key).get("InlinePolicy") or None
             return PermissionSetPolicies(managed, customer, inline)
 
         policies: PermissionSetPolicies = _read(f"the policies of permission set {permission_set_arn}", read)
         return policies
 
-    def permission_set_boundary(self, instance_arn: str, permission_set_arn: str,
-                                region: str | None) -> dict[str, Any] | None:
+    def permission_set_boundary(
+        self, instance_arn: str, permission_set_arn: str, region: str | None
+    ) -> dict[str, Any] | None:
         sso = self._regional("sso-admin", region)
 
         def read() -> dict[str, Any] | None:
             try:
                 boundary: dict[str, Any] = sso.get_permissions_boundary_for_permission_set(
-                    InstanceArn=instance_arn, PermissionSetArn=permission_set_arn)["PermissionsBoundary"]
+                    InstanceArn=instance_arn, PermissionSetArn=permission_set_arn
+                )["PermissionsBoundary"]
             except ClientError as error:
                 if error_code(error) == "ResourceNotFoundException":
                     return None  # no boundary
@@ -323,6 +360,7 @@ class LiveState:
 
         found: dict[str, Any] | None = _read(f"the permissions boundary of permission set {permission_set_arn}", read)
         return found
+
 
 TRAILS_CACHE_SECONDS = 300
 
@@ -335,8 +373,9 @@ def _trail_buckets(aws: AwsClients, region: str | None) -> frozenset[str]:
     if cached and time.monotonic() - cached[0] < TRAILS_CACHE_SECONDS:
         buckets: frozenset[str] = cached[1]
         return buckets
-    trails = _read("the account's trails", lambda: aws.cloudtrail(region).describe_trails(
-        includeShadowTrails=True)["trailList"])
+    trails = _read(
+        "the account's trails", lambda: aws.cloudtrail(region).describe_trails(includeShadowTrails=True)["trailList"]
+    )
     buckets = frozenset(trail["S3BucketName"] for trail in trails if trail.get("S3BucketName"))
     aws.cache[key] = (time.monotonic(), buckets)
     return buckets
@@ -376,6 +415,7 @@ _ORGANIZATIONS: dict[str, str | None] = {}
 def own_organization(aws: Any) -> Callable[[], str | None]:
     """A reader of the account's organization id through `organizations:DescribeOrganization`, cached for the
     container's life; None when the account belongs to no organization."""
+
     def read() -> str | None:
         if "id" not in _ORGANIZATIONS:
             try:

@@ -75,9 +75,15 @@ class OpenFinding:
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> OpenFinding:
         text = {name: value["S"] for name, value in item.items() if "S" in value}
-        return cls(resource=text["resource"], rule=text["rule"], warned_at=_parse(text["warned_at"]),
-                   due_at=_parse(text["due_at"]), event_id=text.get("event_id"), severity=text.get("severity"),
-                   reason=text.get("reason"))
+        return cls(
+            resource=text["resource"],
+            rule=text["rule"],
+            warned_at=_parse(text["warned_at"]),
+            due_at=_parse(text["due_at"]),
+            event_id=text.get("event_id"),
+            severity=text.get("severity"),
+            reason=text.get("reason"),
+        )
 
 
 class FindingsStore:
@@ -91,24 +97,38 @@ class FindingsStore:
     def _key(self, resource: str, record: str) -> dict[str, Any]:
         return {"resource": {"S": resource}, "record": {"S": record}}
 
-    def open_finding(self, resource: str, rule: str, *, grace: timedelta, event_id: str | None = None,
-                     severity: str | None = None, reason: str | None = None) -> OpenFinding:
+    def open_finding(
+        self,
+        resource: str,
+        rule: str,
+        *,
+        grace: timedelta,
+        event_id: str | None = None,
+        severity: str | None = None,
+        reason: str | None = None,
+    ) -> OpenFinding:
         """Record a first warning. A finding already open keeps its warned-at: a new event never restarts the grace."""
         now = self._clock()
         item = {
             **self._key(resource, f"finding#{rule}"),
-            "rule": {"S": rule}, "status": {"S": "open"}, "open_rule": {"S": rule},
-            "warned_at": {"S": _iso(now)}, "due_at": {"S": _iso(now + grace)},
+            "rule": {"S": rule},
+            "status": {"S": "open"},
+            "open_rule": {"S": rule},
+            "warned_at": {"S": _iso(now)},
+            "due_at": {"S": _iso(now + grace)},
             "expires_at": {"N": str(int((now + OPEN_RETENTION).timestamp()))},
         }
         for name, value in (("event_id", event_id), ("severity", severity), ("reason", reason)):
             if value:
                 item[name] = {"S": value[:1000]}
         try:
-            self._db.put_item(TableName=self._table, Item=item,
-                              ConditionExpression="attribute_not_exists(#r) OR #s <> :open",
-                              ExpressionAttributeNames={"#r": "resource", "#s": "status"},
-                              ExpressionAttributeValues={":open": {"S": "open"}})
+            self._db.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(#r) OR #s <> :open",
+                ExpressionAttributeNames={"#r": "resource", "#s": "status"},
+                ExpressionAttributeValues={":open": {"S": "open"}},
+            )
         except ClientError as error:
             if error_code(error) != "ConditionalCheckFailedException":
                 raise
@@ -119,8 +139,9 @@ class FindingsStore:
 
     def get(self, resource: str, rule: str) -> OpenFinding | None:
         """The open finding of this rule on this resource, if any."""
-        item = self._db.get_item(TableName=self._table, Key=self._key(resource, f"finding#{rule}"),
-                                 ConsistentRead=True).get("Item")
+        item = self._db.get_item(
+            TableName=self._table, Key=self._key(resource, f"finding#{rule}"), ConsistentRead=True
+        ).get("Item")
         if not item or item.get("status", {}).get("S") != "open":
             return None
         return OpenFinding.from_item(item)
@@ -135,9 +156,12 @@ class FindingsStore:
 
     def _open(self, rule: str, cutoff: str) -> Iterator[OpenFinding]:
         paginator = self._db.get_paginator("query")
-        for page in paginator.paginate(TableName=self._table, IndexName=OPEN_INDEX,
-                                       KeyConditionExpression="open_rule = :rule AND due_at <= :cutoff",
-                                       ExpressionAttributeValues={":rule": {"S": rule}, ":cutoff": {"S": cutoff}}):
+        for page in paginator.paginate(
+            TableName=self._table,
+            IndexName=OPEN_INDEX,
+            KeyConditionExpression="open_rule = :rule AND due_at <= :cutoff",
+            ExpressionAttributeValues={":rule": {"S": rule}, ":cutoff": {"S": cutoff}},
+        ):
             for item in page.get("Items", []):
                 yield OpenFinding.from_item(item)
 
@@ -146,16 +170,23 @@ class FindingsStore:
         now = self._clock()
         names = {"#s": "status", **{f"#f{i}": name for i, name in enumerate(fields)}}
         expires = str(int((now + CLOSED_RETENTION).timestamp()))
-        values: dict[str, Any] = {":status": {"S": status}, ":exp": {"N": expires},
-                                  **{f":f{i}": {"S": value[:1000]} for i, value in enumerate(fields.values())}}
+        values: dict[str, Any] = {
+            ":status": {"S": status},
+            ":exp": {"N": expires},
+            **{f":f{i}": {"S": value[:1000]} for i, value in enumerate(fields.values())},
+        }
         sets = ", ".join(["#s = :status", "expires_at = :exp", *(f"#f{i} = :f{i}" for i in range(len(fields)))])
         condition: dict[str, Any] = {"ConditionExpression": "attribute_exists(#rule)"} if must_exist else {}
         try:
-            response = self._db.update_item(TableName=self._table, Key=self._key(resource, f"finding#{rule}"),
-                                            UpdateExpression=f"SET {sets}, #rule = :rule REMOVE open_rule",
-                                            ExpressionAttributeNames={**names, "#rule": "rule"},
-                                            ExpressionAttributeValues={**values, ":rule": {"S": rule}},
-                                            ReturnValues="UPDATED_OLD", **condition)
+            response = self._db.update_item(
+                TableName=self._table,
+                Key=self._key(resource, f"finding#{rule}"),
+                UpdateExpression=f"SET {sets}, #rule = :rule REMOVE open_rule",
+                ExpressionAttributeNames={**names, "#rule": "rule"},
+                ExpressionAttributeValues={**values, ":rule": {"S": rule}},
+                ReturnValues="UPDATED_OLD",
+                **condition,
+            )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
                 return False
@@ -164,33 +195,44 @@ class FindingsStore:
 
     def mark_acted(self, resource: str, rule: str, action: str) -> bool:
         """We changed the resource: keep what we did (so a resolving event knows what to undo)."""
-        return self._finish(resource, rule, "acted", {"action_taken": action, "acted_at": _iso(self._clock())},
-                            must_exist=False)
+        return self._finish(
+            resource, rule, "acted", {"action_taken": action, "acted_at": _iso(self._clock())}, must_exist=False
+        )
 
     def close(self, resource: str, rule: str, why: str) -> bool:
         """The risk is gone (e.g. EnableMFADevice): no follow-up. True when it was open."""
-        return self._finish(resource, rule, "closed", {"closed_by": why, "closed_at": _iso(self._clock())},
-                            must_exist=True)
+        return self._finish(
+            resource, rule, "closed", {"closed_by": why, "closed_at": _iso(self._clock())}, must_exist=True
+        )
 
     def record_action(self, resource: str, rule: str, action: str) -> None:
         """Count one change a rule made to a resource, for that rule's action budget on it."""
         now = self._clock()
-        self._db.put_item(TableName=self._table, Item={
-            **self._key(resource, f"action#{rule}#{_iso(now)}"),
-            "rule": {"S": rule}, "action": {"S": action[:1000]},
-            "expires_at": {"N": str(int((now + ACTION_RETENTION).timestamp()))},
-        })
+        self._db.put_item(
+            TableName=self._table,
+            Item={
+                **self._key(resource, f"action#{rule}#{_iso(now)}"),
+                "rule": {"S": rule},
+                "action": {"S": action[:1000]},
+                "expires_at": {"N": str(int((now + ACTION_RETENTION).timestamp()))},
+            },
+        )
 
     def actions_in_last_hour(self, resource: str, rule: str) -> int:
         """How many changes this rule made to this resource in the past hour (one query, no scan). Another
         rule's changes never count: harmless changes can never use up the budget of a serious one."""
         since = _iso(self._clock() - timedelta(hours=1))
-        response = self._db.query(TableName=self._table, Select="COUNT",
-                                  KeyConditionExpression="#r = :r AND #k BETWEEN :since AND :end",
-                                  ExpressionAttributeNames={"#r": "resource", "#k": "record"},
-                                  ExpressionAttributeValues={":r": {"S": resource},
-                                                             ":since": {"S": f"action#{rule}#{since}"},
-                                                             ":end": {"S": f"action#{rule}#~"}})
+        response = self._db.query(
+            TableName=self._table,
+            Select="COUNT",
+            KeyConditionExpression="#r = :r AND #k BETWEEN :since AND :end",
+            ExpressionAttributeNames={"#r": "resource", "#k": "record"},
+            ExpressionAttributeValues={
+                ":r": {"S": resource},
+                ":since": {"S": f"action#{rule}#{since}"},
+                ":end": {"S": f"action#{rule}#~"},
+            },
+        )
         return int(response.get("Count", 0))
 
     def claim_contested(self, resource: str, rule: str) -> bool:
@@ -198,13 +240,18 @@ class FindingsStore:
         (and concurrent invocations, by the conditional write) do not."""
         now = self._clock()
         try:
-            self._db.put_item(TableName=self._table, Item={
-                **self._key(resource, f"contested#{rule}"), "rule": {"S": rule},
-                "until": {"S": _iso(now + CONTESTED_QUIET)},
-                "expires_at": {"N": str(int((now + ACTION_RETENTION).timestamp()))},
-            }, ConditionExpression="attribute_not_exists(#r) OR #u < :now",
+            self._db.put_item(
+                TableName=self._table,
+                Item={
+                    **self._key(resource, f"contested#{rule}"),
+                    "rule": {"S": rule},
+                    "until": {"S": _iso(now + CONTESTED_QUIET)},
+                    "expires_at": {"N": str(int((now + ACTION_RETENTION).timestamp()))},
+                },
+                ConditionExpression="attribute_not_exists(#r) OR #u < :now",
                 ExpressionAttributeNames={"#r": "resource", "#u": "until"},
-                ExpressionAttributeValues={":now": {"S": _iso(now)}})
+                ExpressionAttributeValues={":now": {"S": _iso(now)}},
+            )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
                 return False
@@ -234,8 +281,14 @@ def track_outcome(store: FindingsStore, finding: Finding, result: ActionResult) 
         store.record_action(key, finding.rule, finding.action or result.detail)
         store.mark_acted(key, finding.rule, finding.action or result.detail)
     elif (hours := finding.details.get("grace_hours")) is not None and finding.resource.name != "unknown":
-        store.open_finding(key, finding.rule, grace=timedelta(hours=hours), event_id=finding.details.get("event_id"),
-                           severity=str(finding.severity), reason=finding.reason)
+        store.open_finding(
+            key,
+            finding.rule,
+            grace=timedelta(hours=hours),
+            event_id=finding.details.get("event_id"),
+            severity=str(finding.severity),
+            reason=finding.reason,
+        )
 
 
 def _keys(partition: str, sort: str) -> list[dict[str, str]]:
@@ -247,12 +300,15 @@ def table_definition(table_name: str) -> dict[str, Any]:
     return {
         "TableName": table_name,
         "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"}
-                                 for name in ("resource", "record", "open_rule", "due_at")],
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": "S"} for name in ("resource", "record", "open_rule", "due_at")
+        ],
         "KeySchema": _keys("resource", "record"),
-        "GlobalSecondaryIndexes": [{
-            "IndexName": OPEN_INDEX,
-            "KeySchema": _keys("open_rule", "due_at"),
-            "Projection": {"ProjectionType": "ALL"},
-        }],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": OPEN_INDEX,
+                "KeySchema": _keys("open_rule", "due_at"),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
     }

@@ -125,7 +125,11 @@ def test_not_admin_equivalent(statements: list[dict]) -> None:
 
 
 ADMIN_BASES = [
-    allow(), allow("*:*"), allow("iam:*"), allow("iam:*", "arn:aws:iam::*:*"), allow("s3:*", not_action=True),
+    allow(),
+    allow("*:*"),
+    allow("iam:*"),
+    allow("iam:*", "arn:aws:iam::*:*"),
+    allow("s3:*", not_action=True),
 ]
 READ_ACTIONS = st.sampled_from(
     ["iam:GetUser", "iam:Get*", "iam:List*", "ec2:Describe*", "*:Get*", "*:List*", "s3:GetObject", "iam:Generate*"]

@@ -150,9 +150,7 @@ def test_trusted_subjects_never_allow_any_tenant(value: str) -> None:
 
 
 def test_a_pinned_subject_outside_the_trusted_ones_is_untrusted() -> None:
-    verdict = analyse(
-        oidc(GH, like(f"{GH}:sub", "repo:evil/app:*")), trusted_oidc_subjects=frozenset({"repo:acme/*"})
-    )
+    verdict = analyse(oidc(GH, like(f"{GH}:sub", "repo:evil/app:*")), trusted_oidc_subjects=frozenset({"repo:acme/*"}))
     assert [issue.kind for issue in verdict.issues] == ["untrusted_account"]
 
 

@@ -31,24 +31,14 @@ def deny(action, resource="*", **extra) -> dict:
         pytest.param(doc(allow("iam:*")), id="iam:* on *"),
         pytest.param(doc(allow("IAM:*")), id="action case-insensitive"),
         pytest.param(doc(allow(["s3:HeadBucket", "*"], ["arn:aws:s3:::b1", "*"])), id="* among others"),
-        pytest.param(
-            doc({"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"}), id="NotAction of a service"
-        ),
-        pytest.param(
-            doc({"Effect": "Allow", "NotAction": ["prowler:action"], "Resource": "*"}), id="NotAction junk"
-        ),
-        pytest.param(
-            doc({"Effect": "Allow", "Action": "*", "NotResource": "arn:aws:s3:::x"}), id="NotResource s3"
-        ),
+        pytest.param(doc({"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"}), id="NotAction of a service"),
+        pytest.param(doc({"Effect": "Allow", "NotAction": ["prowler:action"], "Resource": "*"}), id="NotAction junk"),
+        pytest.param(doc({"Effect": "Allow", "Action": "*", "NotResource": "arn:aws:s3:::x"}), id="NotResource s3"),
         pytest.param(doc(allow("*", Condition=MFA)), id="MFA condition does not make it less admin"),
         pytest.param(doc(allow("*"), deny("*", Condition=MFA)), id="conditioned Deny does not remove it"),
-        pytest.param(
-            doc(allow("iam:*", "arn:aws:iam::123456789012:*")), id="iam:* on all IAM of the account"
-        ),
+        pytest.param(doc(allow("iam:*", "arn:aws:iam::123456789012:*")), id="iam:* on all IAM of the account"),
         pytest.param(doc(allow("*", "arn:aws-us-gov:iam::*:*")), id="GovCloud partition"),
-        pytest.param(
-            {"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}, id="single statement"
-        ),
+        pytest.param({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}, id="single statement"),
     ],
 )
 def test_admin_equivalent(document: dict) -> None:
@@ -113,9 +103,7 @@ def test_not_admin_equivalent(document: dict) -> None:
         ),
         (
             doc(
-                allow(
-                    "iam:PassRole", Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
-                ),
+                allow("iam:PassRole", Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}),
                 allow("ec2:RunInstances"),
             ),
             "iam:PassRole+ec2:RunInstances",
@@ -187,19 +175,13 @@ def test_escalation_path_found(document: dict, path: str) -> None:
             ),
             id="PassRole only to a service without a path",
         ),
-        pytest.param(
-            doc(allow(["ec2:DescribeInstances", "ec2:RunInstances"])), id="RunInstances without PassRole"
-        ),
+        pytest.param(doc(allow(["ec2:DescribeInstances", "ec2:RunInstances"])), id="RunInstances without PassRole"),
         pytest.param(
             doc(allow("iam:CreatePolicyVersion", "arn:aws:iam::aws:policy/fp4-*")),
             id="AWS managed policies cannot be edited",
         ),
         pytest.param(
-            doc(
-                allow(
-                    ["iam:CreateAccessKey", "iam:UpdateLoginProfile"], "arn:aws:iam::*:user/${aws:username}"
-                )
-            ),
+            doc(allow(["iam:CreateAccessKey", "iam:UpdateLoginProfile"], "arn:aws:iam::*:user/${aws:username}")),
             id="own credentials (self-service)",
         ),
         pytest.param(
@@ -219,9 +201,7 @@ def test_escalation_path_found(document: dict, path: str) -> None:
             ),
             id="Deny NotAction keeps only PutItem",
         ),
-        pytest.param(
-            doc(allow("iam:PutUserPolicy", "arn:aws:s3:::bucket")), id="IAM action on a non-IAM ARN"
-        ),
+        pytest.param(doc(allow("iam:PutUserPolicy", "arn:aws:s3:::bucket")), id="IAM action on a non-IAM ARN"),
         pytest.param(doc(allow(["iam:Get*", "iam:List*", "s3:*", "ec2:Describe*"])), id="read-only and S3"),
         pytest.param(doc(allow("lambda:CreateFunction", "s3")), id="half a path"),
         pytest.param(doc(deny("*")), id="deny only"),

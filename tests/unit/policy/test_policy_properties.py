@@ -42,9 +42,7 @@ statement_like = st.dictionaries(st.sampled_from(KEYS), json_values, max_size=6)
 document_like = st.one_of(
     json_values,
     st.fixed_dictionaries({"Statement": json_values}),
-    st.fixed_dictionaries(
-        {"Version": st.just("2012-10-17"), "Statement": st.lists(statement_like, max_size=4)}
-    ),
+    st.fixed_dictionaries({"Version": st.just("2012-10-17"), "Statement": st.lists(statement_like, max_size=4)}),
     st.fixed_dictionaries({"Statement": statement_like}),
 )
 
@@ -83,13 +81,9 @@ def statements(draw, effect: st.SearchStrategy, kind: str) -> dict:
     statement: dict = {"Effect": draw(effect)}
     statement["NotAction" if draw(st.integers(0, 5)) == 0 else "Action"] = draw(one_or_many(ACTIONS))
     if kind == "identity":
-        statement["NotResource" if draw(st.integers(0, 5)) == 0 else "Resource"] = draw(
-            one_or_many(RESOURCES)
-        )
+        statement["NotResource" if draw(st.integers(0, 5)) == 0 else "Resource"] = draw(one_or_many(RESOURCES))
     else:
-        statement["NotPrincipal" if draw(st.integers(0, 8)) == 0 else "Principal"] = draw(
-            st.sampled_from(PRINCIPALS)
-        )
+        statement["NotPrincipal" if draw(st.integers(0, 8)) == 0 else "Principal"] = draw(st.sampled_from(PRINCIPALS))
     if draw(st.booleans()):
         statement["Condition"] = draw(st.sampled_from(CONDITIONS))
     return statement
@@ -188,9 +182,7 @@ def test_a_deny_of_reads_or_of_one_named_resource_never_removes_admin(
 
 @FAST
 @given(policies("identity"), st.sampled_from(NAMED_RESOURCES), st.sampled_from(READ_ONLY_ACTIONS))
-def test_excluding_one_named_resource_or_one_read_never_removes_admin(
-    existing: list, named: str, read: str
-) -> None:
+def test_excluding_one_named_resource_or_one_read_never_removes_admin(existing: list, named: str, read: str) -> None:
     if not analyse_identity_policy({"Statement": existing}).admin_equivalent:
         return
     for index, statement in enumerate(existing):

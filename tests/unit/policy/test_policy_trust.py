@@ -42,12 +42,8 @@ def analyse(*statements: dict, **config) -> TrustVerdict:
         pytest.param(trust({"Service": "ec2.amazonaws.com", "AWS": "*"}), id="* beside a service"),
         pytest.param(trust({"AWS": "*"}, "sts:*"), id="sts:*"),
         pytest.param(trust({"AWS": "*"}, "*"), id="Action *"),
-        pytest.param(
-            trust({"AWS": "*"}, condition={"StringEquals": {"sts:ExternalId": "x"}}), id="ExternalId only"
-        ),
-        pytest.param(
-            trust({"AWS": "*"}, condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}), id="SourceIp only"
-        ),
+        pytest.param(trust({"AWS": "*"}, condition={"StringEquals": {"sts:ExternalId": "x"}}), id="ExternalId only"),
+        pytest.param(trust({"AWS": "*"}, condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}), id="SourceIp only"),
         pytest.param(
             trust({"AWS": "*"}, condition={"StringEqualsIfExists": {"aws:PrincipalOrgID": "o-abc"}}),
             id="IfExists never narrows",
@@ -56,12 +52,8 @@ def analyse(*statements: dict, **config) -> TrustVerdict:
             trust({"AWS": "*"}, condition={"ForAllValues:StringEquals": {"aws:PrincipalOrgID": "o-a"}}),
             id="ForAllValues passes when the key is absent",
         ),
-        pytest.param(
-            trust({"AWS": "*"}, condition={"StringLike": {"aws:PrincipalOrgID": "*"}}), id="vacuous *"
-        ),
-        pytest.param(
-            trust({"AWS": "*"}, condition={"StringEquals": {"aws:PrincipalAccount": ""}}), id="empty"
-        ),
+        pytest.param(trust({"AWS": "*"}, condition={"StringLike": {"aws:PrincipalOrgID": "*"}}), id="vacuous *"),
+        pytest.param(trust({"AWS": "*"}, condition={"StringEquals": {"aws:PrincipalAccount": ""}}), id="empty"),
         pytest.param(
             trust({"AWS": "*"}, condition={"StringNotEquals": {"aws:PrincipalAccount": OTHER}}),
             id="negated operator",
@@ -78,9 +70,7 @@ def analyse(*statements: dict, **config) -> TrustVerdict:
             },
             id="Allow with NotPrincipal",
         ),
-        pytest.param(
-            {"Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}, id="no Effect (analysed as Allow)"
-        ),
+        pytest.param({"Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}, id="no Effect (analysed as Allow)"),
         pytest.param(github(), id="GitHub without condition"),
         pytest.param(
             github({"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}),
@@ -89,9 +79,7 @@ def analyse(*statements: dict, **config) -> TrustVerdict:
         pytest.param(github({"StringLike": {SUB: "repo:my-org/*"}}), id="GitHub whole organisation"),
         pytest.param(github({"StringLike": {SUB: "repo:my-org*"}}), id="GitHub owner prefix"),
         pytest.param(github({"StringLike": {SUB: "*"}}), id="GitHub StringLike *"),
-        pytest.param(
-            github({"StringLike": {SUB: ["repo:a/b:*", "repo:c/*"]}}), id="GitHub one value too wide"
-        ),
+        pytest.param(github({"StringLike": {SUB: ["repo:a/b:*", "repo:c/*"]}}), id="GitHub one value too wide"),
         pytest.param(
             github({"StringEquals": {SUB: "workflow:deploy:repo:a/b:ref:refs/heads/main"}}),
             id="GitHub forgeable first claim",
@@ -142,9 +130,7 @@ def test_broad(statement: dict) -> None:
         pytest.param(trust({"AWS": OWN}), id="own account id"),
         pytest.param(trust({"AWS": "*"}, effect="Deny"), id="Deny *"),
         pytest.param(trust({"AWS": "*"}, "sts:TagSession"), id="no assume action"),
-        pytest.param(
-            {"Effect": "Allow", "Principal": {"AWS": "*"}, "NotAction": "sts:*"}, id="NotAction sts:*"
-        ),
+        pytest.param({"Effect": "Allow", "Principal": {"AWS": "*"}, "NotAction": "sts:*"}, id="NotAction sts:*"),
         pytest.param(
             trust({"AWS": "*"}, condition={"StringEquals": {"aws:PrincipalOrgID": "o-mine"}}),
             id="narrowed to our organization",
@@ -152,9 +138,7 @@ def test_broad(statement: dict) -> None:
         pytest.param(
             trust(
                 {"AWS": "*"},
-                condition={
-                    "ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": "o-mine/r-ab12/ou-ab12-11111111/*"}
-                },
+                condition={"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": "o-mine/r-ab12/ou-ab12-11111111/*"}},
             ),
             id="narrowed to an OU path",
         ),
@@ -174,15 +158,11 @@ def test_broad(statement: dict) -> None:
             trust({"AWS": "*"}, condition={"StringEquals": {"aws:userid": "AROAEXAMPLE:session"}}),
             id="narrowed by userid",
         ),
-        pytest.param(
-            github({"StringEquals": {SUB: "repo:my-org/app:ref:refs/heads/main"}}), id="GitHub pinned"
-        ),
+        pytest.param(github({"StringEquals": {SUB: "repo:my-org/app:ref:refs/heads/main"}}), id="GitHub pinned"),
         pytest.param(github({"StringLike": {SUB: "repo:my-org/app:*"}}), id="GitHub repo, any ref"),
         pytest.param(github({"StringEquals": {SUB: "repo:my-org/app"}}), id="GitHub repo only"),
         pytest.param(github({"StringEquals": {SUB: "*"}}), id="GitHub StringEquals * matches nothing"),
-        pytest.param(
-            github({"StringEquals": {SUB: "repo:my-org/*"}}), id="GitHub StringEquals wildcard literal"
-        ),
+        pytest.param(github({"StringEquals": {SUB: "repo:my-org/*"}}), id="GitHub StringEquals wildcard literal"),
         pytest.param(github({"StringEquals": {SUB: "invalid"}}), id="GitHub value no token has"),
         pytest.param(
             github({"StringLike": {SUB: "repo:my-org/app:*"}, "StringEquals": {SUB: "repo:x/*"}}),
@@ -241,9 +221,7 @@ def test_not_broad(statement: dict) -> None:
         (trust({"AWS": "*"}, condition={"StringEquals": {"aws:PrincipalAccount": OTHER}}), OTHER),
         (trust({"AWS": "*"}, condition={"StringEquals": {"aws:PrincipalOrgID": "o-theirs"}}), "o-theirs"),
         (
-            trust(
-                {"AWS": "*"}, condition={"ArnEquals": {"aws:PrincipalArn": f"arn:aws:iam::{OTHER}:role/r"}}
-            ),
+            trust({"AWS": "*"}, condition={"ArnEquals": {"aws:PrincipalArn": f"arn:aws:iam::{OTHER}:role/r"}}),
             OTHER,
         ),
     ],
@@ -259,9 +237,7 @@ def test_trusted_accounts_and_organizations_are_not_issues_but_still_cross_accou
         trust({"AWS": f"arn:aws:iam::{OTHER}:root"}),
         trust({"AWS": "*"}, condition={"StringEquals": {"aws:PrincipalOrgID": "o-partner"}}),
     )
-    verdict = analyse(
-        *statements, trusted_accounts=frozenset({OTHER}), trusted_org_ids=frozenset({"o-partner"})
-    )
+    verdict = analyse(*statements, trusted_accounts=frozenset({OTHER}), trusted_org_ids=frozenset({"o-partner"}))
     assert verdict.issues == () and verdict.cross_account
 
 

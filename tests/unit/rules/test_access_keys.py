@@ -26,12 +26,15 @@ def findings_for(name: str, context: EvalContext = DRY_RUN, **changes: object):
     return decide(parse_envelope(event), context, rule_ids=("access_keys",))
 
 
-@pytest.mark.parametrize("event, severity", [
-    ("create-access-key-for-another-user.json", "high"),
-    ("create-own-access-key.json", "medium"),
-    ("reactivate-access-key.json", "high"),
-    ("create-root-access-key.json", "critical"),
-])
+@pytest.mark.parametrize(
+    "event, severity",
+    [
+        ("create-access-key-for-another-user.json", "high"),
+        ("create-own-access-key.json", "medium"),
+        ("reactivate-access-key.json", "high"),
+        ("create-root-access-key.json", "critical"),
+    ],
+)
 def test_severity_follows_whose_key_it_is(event: str, severity: str) -> None:
     decision = findings_for(event)
     assert decision.skipped is None
@@ -54,18 +57,28 @@ def test_root_key_for_root_has_no_automatic_action_but_root_key_for_a_user_does(
 
 
 def test_deactivating_a_key_is_not_a_finding() -> None:
-    decision = findings_for("reactivate-access-key.json",
-                            requestParameters={"userName": "carol", "accessKeyId": "AKIA1", "status": "Inactive"})
+    decision = findings_for(
+        "reactivate-access-key.json",
+        requestParameters={"userName": "carol", "accessKeyId": "AKIA1", "status": "Inactive"},
+    )
     assert decision.findings == [] and decision.skipped is None
 
 
 def test_failed_call_and_own_action_are_skips() -> None:
     assert findings_for("create-own-access-key.json", errorCode="LimitExceeded").skipped == "failed call"
-    ours = EvalContext(Settings(own_role_arns=frozenset({"arn:aws:iam::123456789012:role/remediator-keys"}),
-                                own_functions={"i-1": "arn:aws:iam::123456789012:role/remediator-keys"},
-                                live=False), AssumedState())
-    identity = {"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/remediator-keys/i-1",
-                "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::123456789012:role/remediator-keys"}}}
+    ours = EvalContext(
+        Settings(
+            own_role_arns=frozenset({"arn:aws:iam::123456789012:role/remediator-keys"}),
+            own_functions={"i-1": "arn:aws:iam::123456789012:role/remediator-keys"},
+            live=False,
+        ),
+        AssumedState(),
+    )
+    identity = {
+        "type": "AssumedRole",
+        "arn": "arn:aws:sts::123456789012:assumed-role/remediator-keys/i-1",
+        "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::123456789012:role/remediator-keys"}},
+    }
     # Our own function's session, but no remediation ever creates a key: judged like anyone's call.
     judged = findings_for("create-own-access-key.json", ours, userIdentity=identity)
     assert judged.skipped is None and [f.rule for f in judged.findings] == ["access_keys"]
@@ -79,8 +92,9 @@ def test_mode_off_means_no_finding() -> None:
 
 
 def test_break_glass_target_is_exempt_and_nothing_is_planned() -> None:
-    context = EvalContext(Settings(break_glass_arns=frozenset({"arn:aws:iam::123456789012:user/break-glass"}),
-                                   live=False), AssumedState())
+    context = EvalContext(
+        Settings(break_glass_arns=frozenset({"arn:aws:iam::123456789012:user/break-glass"}), live=False), AssumedState()
+    )
     finding = findings_for("create-access-key-for-break-glass-user.json", context).findings[0]
     assert finding.exempt and finding.action is None
     assert "break-glass" in finding.reason
@@ -92,6 +106,7 @@ def test_missing_key_id_is_reported_without_action() -> None:
 
 
 # --- against a moto account ---------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def account():
@@ -110,12 +125,14 @@ def _live_event_for_new_key(iam, user: str, tags: list[dict] | None = None) -> t
 
 
 def _key_status(iam, user: str, key_id: str) -> str:
-    return next(k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
-                if k["AccessKeyId"] == key_id)
+    return next(
+        k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"] if k["AccessKeyId"] == key_id
+    )
 
 
-@pytest.mark.parametrize("mode, outcome, status", [(Mode.REMEDIATE, Outcome.VERIFIED, "Inactive"),
-                                                   (Mode.NOTIFY, Outcome.NOTIFIED, "Active")])
+@pytest.mark.parametrize(
+    "mode, outcome, status", [(Mode.REMEDIATE, Outcome.VERIFIED, "Inactive"), (Mode.NOTIFY, Outcome.NOTIFIED, "Active")]
+)
 def test_remediate_deactivates_the_key_and_notify_leaves_it(account, mode, outcome, status) -> None:
     event, key_id = _live_event_for_new_key(account, "bob")
     context = EvalContext(Settings(modes={"access_keys": mode}), LiveState(account))
@@ -156,10 +173,16 @@ def test_user_deleted_before_we_act_is_a_clear_skip(account) -> None:
 
 
 def test_govcloud_arns_keep_their_partition_so_break_glass_still_matches() -> None:
-    gov_identity = {"type": "IAMUser", "userName": "alice", "accountId": "123456789012",
-                    "arn": "arn:aws-us-gov:iam::123456789012:user/alice"}
-    context = EvalContext(Settings(break_glass_arns=frozenset({"arn:aws-us-gov:iam::123456789012:user/break-glass"}),
-                                   live=False), AssumedState())
+    gov_identity = {
+        "type": "IAMUser",
+        "userName": "alice",
+        "accountId": "123456789012",
+        "arn": "arn:aws-us-gov:iam::123456789012:user/alice",
+    }
+    context = EvalContext(
+        Settings(break_glass_arns=frozenset({"arn:aws-us-gov:iam::123456789012:user/break-glass"}), live=False),
+        AssumedState(),
+    )
     event = "create-access-key-for-break-glass-user.json"
     finding = findings_for(event, context, userIdentity=gov_identity).findings[0]
     assert finding.resource.arn == "arn:aws-us-gov:iam::123456789012:user/break-glass"

@@ -23,8 +23,10 @@ from tests.conftest import load_event
 ACCOUNT = "123456789012"
 DRY_RUN = EvalContext(Settings(live=False), AssumedState())
 ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-PASS_TO_EC2 = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": ["iam:PassRole", "ec2:RunInstances"], "Resource": "*"}]}
+PASS_TO_EC2 = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["iam:PassRole", "ec2:RunInstances"], "Resource": "*"}],
+}
 READ_S3 = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
 DENY_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}
 
@@ -35,19 +37,27 @@ def event(name: str, event_name: str | None = None, **params: Any) -> dict[str, 
     detail = out["detail"]
     if event_name:
         detail["eventName"] = event_name
-    detail["requestParameters"] = {key: json.dumps(value) if isinstance(value, dict) and key == "policyDocument"
-                                   else value for key, value in params.items()}
+    detail["requestParameters"] = {
+        key: json.dumps(value) if isinstance(value, dict) and key == "policyDocument" else value
+        for key, value in params.items()
+    }
     return out
 
 
 def attach(arn: str, kind: str = "user", name: str = "bob") -> dict[str, Any]:
-    return event("attach-administrator-access-to-user.json", f"Attach{kind.title()}Policy",
-                 **{f"{kind}Name": name, "policyArn": arn})
+    return event(
+        "attach-administrator-access-to-user.json",
+        f"Attach{kind.title()}Policy",
+        **{f"{kind}Name": name, "policyArn": arn},
+    )
 
 
 def put(document: Any, kind: str = "role", name: str = "build-runner", policy: str = "temporary-fix") -> dict:
-    return event("put-role-policy-admin-inline.json", f"Put{kind.title()}Policy",
-                 **{f"{kind}Name": name, "policyName": policy, "policyDocument": document})
+    return event(
+        "put-role-policy-admin-inline.json",
+        f"Put{kind.title()}Policy",
+        **{f"{kind}Name": name, "policyName": policy, "policyDocument": document},
+    )
 
 
 def decide_event(envelope: dict[str, Any], context: EvalContext = DRY_RUN):
@@ -61,12 +71,15 @@ def finding_of(envelope: dict[str, Any], context: EvalContext = DRY_RUN):
     return finding
 
 
-@pytest.mark.parametrize("policy, severity", [
-    ("AdministratorAccess", "critical"),
-    ("IAMFullAccess", "critical"),
-    ("PowerUserAccess", "high"),
-    ("service-role/AWSCodeStarServiceRole", "high"),
-])
+@pytest.mark.parametrize(
+    "policy, severity",
+    [
+        ("AdministratorAccess", "critical"),
+        ("IAMFullAccess", "critical"),
+        ("PowerUserAccess", "high"),
+        ("service-role/AWSCodeStarServiceRole", "high"),
+    ],
+)
 def test_risky_aws_managed_policies_are_known_without_a_call(policy: str, severity: str) -> None:
     finding = finding_of(attach(f"arn:aws:iam::aws:policy/{policy}"))
     assert finding.severity == severity
@@ -74,8 +87,9 @@ def test_risky_aws_managed_policies_are_known_without_a_call(policy: str, severi
     assert finding.undo == f"aws iam attach-user-policy --user-name bob --policy-arn arn:aws:iam::aws:policy/{policy}"
 
 
-@pytest.mark.parametrize("policy", ["ReadOnlyAccess", "SecurityAudit", "AWSCompromisedKeyQuarantineV2",
-                                    "job-function/ViewOnlyAccess"])
+@pytest.mark.parametrize(
+    "policy", ["ReadOnlyAccess", "SecurityAudit", "AWSCompromisedKeyQuarantineV2", "job-function/ViewOnlyAccess"]
+)
 def test_benign_aws_managed_policies_are_no_finding(policy: str) -> None:
     assert decide_event(attach(f"arn:aws:iam::aws:policy/{policy}", "role", "auditor")).findings == []
 
@@ -101,8 +115,15 @@ def test_inline_admin_policies_would_be_deleted_keeping_the_document_in_the_undo
     assert finding.severity == "critical"
     assert finding.action == f"delete inline policy temporary-fix of {kind} target"
     words = shlex.split(finding.undo)
-    assert words[:7] == ["aws", "iam", f"put-{kind}-policy", f"--{kind}-name", "target", "--policy-name",
-                         "temporary-fix"]
+    assert words[:7] == [
+        "aws",
+        "iam",
+        f"put-{kind}-policy",
+        f"--{kind}-name",
+        "target",
+        "--policy-name",
+        "temporary-fix",
+    ]
     assert json.loads(words[8]) == ADMIN
 
 
@@ -111,11 +132,14 @@ def test_harmless_and_deny_only_inline_policies_are_no_finding(document: dict) -
     assert decide_event(put(document, "user", "test-user")).findings == []
 
 
-@pytest.mark.parametrize("document, says", [
-    (None, "carries no policy document"),
-    ({"omitted": True}, "CloudTrail omitted the policy document"),
-    ('{"Statement": [{"Effect": "Allow", "Action": "iam:*", "Resour', "unreadable"),
-])
+@pytest.mark.parametrize(
+    "document, says",
+    [
+        (None, "carries no policy document"),
+        ({"omitted": True}, "CloudTrail omitted the policy document"),
+        ('{"Statement": [{"Effect": "Allow", "Action": "iam:*", "Resour', "unreadable"),
+    ],
+)
 def test_an_unreadable_inline_document_is_a_low_finding(document: Any, says: str) -> None:
     envelope = put(ADMIN)
     envelope["detail"]["requestParameters"]["policyDocument"] = document
@@ -129,38 +153,59 @@ def test_an_aws_managed_policy_newer_than_the_shipped_data_is_a_review_finding_i
     assert "not in the shipped AWS managed policy data" in finding.reason and "dry run" in finding.reason
 
 
-@pytest.mark.parametrize("document, verdict", [
-    (ADMIN, "it holds admin-equivalent permissions"),
-    (PASS_TO_EC2, "it holds privilege-escalation paths (iam:PassRole+ec2:RunInstances)"),
-])
+@pytest.mark.parametrize(
+    "document, verdict",
+    [
+        (ADMIN, "it holds admin-equivalent permissions"),
+        (PASS_TO_EC2, "it holds privilege-escalation paths (iam:PassRole+ec2:RunInstances)"),
+    ],
+)
 def test_a_risky_version_that_is_not_the_default_is_staged_medium_and_changes_nothing(document, verdict) -> None:
-    envelope = event("create-policy-version-escalation.json", policyArn=f"arn:aws:iam::{ACCOUNT}:policy/deployer",
-                     policyDocument=document, setAsDefault=False)
+    envelope = event(
+        "create-policy-version-escalation.json",
+        policyArn=f"arn:aws:iam::{ACCOUNT}:policy/deployer",
+        policyDocument=document,
+        setAsDefault=False,
+    )
     envelope["detail"]["responseElements"] = {"policyVersion": {"versionId": "v4", "isDefaultVersion": False}}
     finding = finding_of(envelope)
     assert finding.severity == "medium" and finding.action is None and finding.undo is None
     assert "non-default version v4" in finding.reason and verdict in finding.reason
     assert "staged, not in force" in finding.reason
-    assert f"aws iam delete-policy-version --policy-arn arn:aws:iam::{ACCOUNT}:policy/deployer --version-id v4" \
+    assert (
+        f"aws iam delete-policy-version --policy-arn arn:aws:iam::{ACCOUNT}:policy/deployer --version-id v4"
         in finding.reason
+    )
 
 
 def test_a_harmless_version_that_is_not_the_default_is_nothing() -> None:
-    envelope = event("create-policy-version-escalation.json", policyArn=f"arn:aws:iam::{ACCOUNT}:policy/deployer",
-                     policyDocument=READ_S3, setAsDefault=False)
+    envelope = event(
+        "create-policy-version-escalation.json",
+        policyArn=f"arn:aws:iam::{ACCOUNT}:policy/deployer",
+        policyDocument=READ_S3,
+        setAsDefault=False,
+    )
     assert decide_event(envelope).findings == []
 
 
 def test_a_new_default_version_is_judged_from_the_event() -> None:
     finding = finding_of(load_event("create-policy-version-escalation.json"))
     assert finding.severity == "high" and "iam:PassRole+lambda:CreateFunction+lambda:InvokeFunction" in finding.reason
-    assert finding.undo == f"aws iam set-default-policy-version --policy-arn arn:aws:iam::{ACCOUNT}:policy/deployer " \
-                           "--version-id v2"
+    assert (
+        finding.undo == f"aws iam set-default-policy-version --policy-arn arn:aws:iam::{ACCOUNT}:policy/deployer "
+        "--version-id v2"
+    )
 
 
 def test_set_default_version_and_group_membership_need_the_account() -> None:
-    version = finding_of(event("create-policy-version-escalation.json", "SetDefaultPolicyVersion",
-                               policyArn=f"arn:aws:iam::{ACCOUNT}:policy/deployer", versionId="v3"))
+    version = finding_of(
+        event(
+            "create-policy-version-escalation.json",
+            "SetDefaultPolicyVersion",
+            policyArn=f"arn:aws:iam::{ACCOUNT}:policy/deployer",
+            versionId="v3",
+        )
+    )
     assert version.severity == "low" and "version v3 of policy" in version.reason and version.action is None
     group = finding_of(load_event("add-user-to-admins-group.json"))
     assert group.severity == "low" and "the policies of group admins" in group.reason and group.action is None
@@ -186,20 +231,25 @@ def test_the_escalation_setting_comes_from_the_environment() -> None:
 
 
 def test_break_glass_caller_or_group_is_exempt() -> None:
-    caller = EvalContext(Settings(live=False, break_glass_arns=frozenset({f"arn:aws:iam::{ACCOUNT}:user/alice"})),
-                         AssumedState())
+    caller = EvalContext(
+        Settings(live=False, break_glass_arns=frozenset({f"arn:aws:iam::{ACCOUNT}:user/alice"})), AssumedState()
+    )
     finding = finding_of(attach("arn:aws:iam::aws:policy/AdministratorAccess"), caller)
     assert finding.exempt and finding.action is None
-    group = EvalContext(Settings(live=False, break_glass_arns=frozenset({f"arn:aws:iam::{ACCOUNT}:group/admins"})),
-                        AssumedState())
+    group = EvalContext(
+        Settings(live=False, break_glass_arns=frozenset({f"arn:aws:iam::{ACCOUNT}:group/admins"})), AssumedState()
+    )
     assert finding_of(load_event("add-user-to-admins-group.json"), group).exempt
 
 
-@pytest.mark.parametrize("params", [
-    {"userName": "bob\u001f", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
-    {"userName": "bob", "policyArn": "arn:aws:iam::aws:policy/Admin\"Access"},
-    {"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"userName": "bob\u001f", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+        {"userName": "bob", "policyArn": 'arn:aws:iam::aws:policy/Admin"Access'},
+        {"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+    ],
+)
 def test_names_iam_would_reject_never_get_an_action(params: dict) -> None:
     finding = finding_of(event("attach-administrator-access-to-user.json", **params))
     assert finding.action is None
@@ -220,9 +270,17 @@ def account(monkeypatch):
     with mock_aws():
         iam = boto3.client("iam")
         iam.create_user(UserName="bob")
-        iam.create_role(RoleName="build-runner", AssumeRolePolicyDocument=json.dumps({
-            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
-                                                   "Action": "sts:AssumeRole"}]}))
+        iam.create_role(
+            RoleName="build-runner",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                    ],
+                }
+            ),
+        )
         yield iam
 
 
@@ -355,14 +413,15 @@ def test_when_every_other_version_is_risky_too_nothing_is_made_the_default(accou
 def test_a_dry_run_plan_is_resolved_at_remediation_to_the_newest_safe_version(account) -> None:
     arn = _versioned_policy(account, ADMIN, READ_S3)  # v1 harmless, v2 admin, v3 harmless
     account.set_default_policy_version(PolicyArn=arn, VersionId="v2")
-    envelope = event("create-policy-version-escalation.json", "SetDefaultPolicyVersion", policyArn=arn,
-                     versionId="v2")
-    finding = finding_of(envelope, EvalContext(Settings(live=False, modes={"admin_grants": Mode.REMEDIATE}),
-                                               AssumedState()))
+    envelope = event("create-policy-version-escalation.json", "SetDefaultPolicyVersion", policyArn=arn, versionId="v2")
+    finding = finding_of(
+        envelope, EvalContext(Settings(live=False, modes={"admin_grants": Mode.REMEDIATE}), AssumedState())
+    )
     assert finding.severity == "low"  # the version's document is not in the event: read only live
-    planned = finding_of(event("create-policy-version-escalation.json", policyArn=arn, policyDocument=ADMIN,
-                               setAsDefault=True),
-                         EvalContext(Settings(live=False, modes={"admin_grants": Mode.REMEDIATE}), AssumedState()))
+    planned = finding_of(
+        event("create-policy-version-escalation.json", policyArn=arn, policyDocument=ADMIN, setAsDefault=True),
+        EvalContext(Settings(live=False, modes={"admin_grants": Mode.REMEDIATE}), AssumedState()),
+    )
     assert planned.details["previous"] is None and "newest other version" in planned.action
     planned.details["version"] = "v2"
     assert act(planned, AwsClients()).outcome == Outcome.VERIFIED
@@ -373,8 +432,7 @@ def test_set_default_version_is_read_live_and_rolled_back(account) -> None:
     arn = _versioned_policy(account, ADMIN)
     account.set_default_policy_version(PolicyArn=arn, VersionId="v1")
     account.set_default_policy_version(PolicyArn=arn, VersionId="v2")
-    envelope = event("create-policy-version-escalation.json", "SetDefaultPolicyVersion", policyArn=arn,
-                     versionId="v2")
+    envelope = event("create-policy-version-escalation.json", "SetDefaultPolicyVersion", policyArn=arn, versionId="v2")
     envelope["detail"]["responseElements"] = None
     finding = finding_of(envelope, live())
     assert finding.severity == "critical"
@@ -384,8 +442,9 @@ def test_set_default_version_is_read_live_and_rolled_back(account) -> None:
 
 def test_escalation_only_version_is_left_in_place_in_remediate_mode(account) -> None:
     arn = _versioned_policy(account, PASS_TO_EC2)
-    envelope = event("create-policy-version-escalation.json", policyArn=arn, policyDocument=PASS_TO_EC2,
-                     setAsDefault=True)
+    envelope = event(
+        "create-policy-version-escalation.json", policyArn=arn, policyDocument=PASS_TO_EC2, setAsDefault=True
+    )
     finding = finding_of(envelope, live())
     assert finding.mode == Mode.NOTIFY
     assert act(finding, AwsClients()).outcome == Outcome.NOTIFIED
@@ -441,22 +500,27 @@ def test_a_group_deleted_before_the_read_is_a_low_finding(account) -> None:
 
 # ---------------------------------------------------------------- permissions boundaries
 def boundary(event_name: str, **params: Any) -> dict[str, Any]:
-    name = {"PutUserPermissionsBoundary": "put-user-permissions-boundary.json",
-            "PutRolePermissionsBoundary": "put-role-permissions-boundary.json",
-            "DeleteUserPermissionsBoundary": "delete-user-permissions-boundary.json",
-            "DeleteRolePermissionsBoundary": "delete-role-permissions-boundary.json"}[event_name]
+    name = {
+        "PutUserPermissionsBoundary": "put-user-permissions-boundary.json",
+        "PutRolePermissionsBoundary": "put-role-permissions-boundary.json",
+        "DeleteUserPermissionsBoundary": "delete-user-permissions-boundary.json",
+        "DeleteRolePermissionsBoundary": "delete-role-permissions-boundary.json",
+    }[event_name]
     envelope = copy.deepcopy(load_event(name))
     if params:
         envelope["detail"]["requestParameters"] = params
     return envelope
 
 
-@pytest.mark.parametrize("event_name, principal", [
-    ("PutUserPermissionsBoundary", "user dave"),
-    ("DeleteUserPermissionsBoundary", "user dave"),
-    ("PutRolePermissionsBoundary", "role ci-deployer"),
-    ("DeleteRolePermissionsBoundary", "role ci-deployer"),
-])
+@pytest.mark.parametrize(
+    "event_name, principal",
+    [
+        ("PutUserPermissionsBoundary", "user dave"),
+        ("DeleteUserPermissionsBoundary", "user dave"),
+        ("PutRolePermissionsBoundary", "role ci-deployer"),
+        ("DeleteRolePermissionsBoundary", "role ci-deployer"),
+    ],
+)
 def test_a_boundary_change_in_a_dry_run_is_a_review_finding_never_nothing_risky(event_name, principal) -> None:
     finding = finding_of(boundary(event_name))
     assert finding.severity == "low" and finding.action is None
@@ -464,11 +528,14 @@ def test_a_boundary_change_in_a_dry_run_is_a_review_finding_never_nothing_risky(
     assert f"could not be read: the policies of {principal} (dry run: no account to read it from)" in finding.reason
 
 
-@pytest.mark.parametrize("params, problem", [
-    ({"userName": "dave"}, "the event names no valid boundary policy ARN"),
-    ({"userName": "dave", "permissionsBoundary": "not-an-arn"}, "the event names no valid boundary policy ARN"),
-    ({"permissionsBoundary": ADMIN_ACCESS}, "the event does not name the principal"),
-])
+@pytest.mark.parametrize(
+    "params, problem",
+    [
+        ({"userName": "dave"}, "the event names no valid boundary policy ARN"),
+        ({"userName": "dave", "permissionsBoundary": "not-an-arn"}, "the event names no valid boundary policy ARN"),
+        ({"permissionsBoundary": ADMIN_ACCESS}, "the event does not name the principal"),
+    ],
+)
 def test_a_boundary_put_the_event_does_not_describe_is_a_review_finding(params, problem) -> None:
     finding = finding_of(boundary("PutUserPermissionsBoundary", **params))
     assert finding.severity == "low" and problem in finding.reason
@@ -488,20 +555,31 @@ def test_removing_the_boundary_of_an_admin_user_is_critical_and_notify_only(acco
     _dave(account, ADMIN_ACCESS)
     finding = finding_of(boundary("DeleteUserPermissionsBoundary"), live())
     assert finding.severity == "critical" and finding.action is None
-    assert "removed the permissions boundary of user dave, so its own policies now grant: admin-equivalent " \
-           "permissions (through AWS managed policy AdministratorAccess)" in finding.reason
+    assert (
+        "removed the permissions boundary of user dave, so its own policies now grant: admin-equivalent "
+        "permissions (through AWS managed policy AdministratorAccess)" in finding.reason
+    )
     assert "notify only" in finding.reason
-    assert "aws iam put-user-permissions-boundary --user-name dave --permissions-boundary <policy ARN>" \
-        in finding.reason
+    assert (
+        "aws iam put-user-permissions-boundary --user-name dave --permissions-boundary <policy ARN>" in finding.reason
+    )
     assert act(finding, AwsClients()).outcome == Outcome.SKIPPED
 
 
 def test_escalation_split_over_two_inline_policies_and_a_group_is_seen_as_one(account) -> None:
     account.create_group(GroupName="builders")
-    account.put_group_policy(GroupName="builders", PolicyName="run", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*"}]}))
-    _dave(account, inline={"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}]}, group="builders")
+    account.put_group_policy(
+        GroupName="builders",
+        PolicyName="run",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*"}]}
+        ),
+    )
+    _dave(
+        account,
+        inline={"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}]},
+        group="builders",
+    )
     finding = finding_of(boundary("DeleteUserPermissionsBoundary"), live())
     assert finding.severity == "high" and "iam:PassRole+ec2:RunInstances" in finding.reason
 
@@ -513,25 +591,32 @@ def test_a_role_with_an_escalating_inline_policy_loses_its_boundary_high(account
     assert finding.mode == Mode.NOTIFY  # escalation-only: notify unless its own setting says remediate
 
 
-@pytest.mark.parametrize("new_boundary, severity", [
-    (ADMIN_ACCESS, "critical"),  # a boundary that allows everything limits nothing
-    ("arn:aws:iam::aws:policy/PowerUserAccess", "high"),  # caps admin to PowerUser's escalation paths
-    ("arn:aws:iam::aws:policy/ReadOnlyAccess", None),  # a read-only boundary keeps an admin harmless
-    ("arn:aws:iam::aws:policy/AWSDenyAll", None),
-])
-def test_replacing_a_boundary_is_judged_as_the_policies_within_the_new_boundary(account, new_boundary,
-                                                                               severity) -> None:
+@pytest.mark.parametrize(
+    "new_boundary, severity",
+    [
+        (ADMIN_ACCESS, "critical"),  # a boundary that allows everything limits nothing
+        ("arn:aws:iam::aws:policy/PowerUserAccess", "high"),  # caps admin to PowerUser's escalation paths
+        ("arn:aws:iam::aws:policy/ReadOnlyAccess", None),  # a read-only boundary keeps an admin harmless
+        ("arn:aws:iam::aws:policy/AWSDenyAll", None),
+    ],
+)
+def test_replacing_a_boundary_is_judged_as_the_policies_within_the_new_boundary(
+    account, new_boundary, severity
+) -> None:
     _dave(account, ADMIN_ACCESS)
-    decision = decide_event(boundary("PutUserPermissionsBoundary", userName="dave",
-                                     permissionsBoundary=new_boundary), live())
+    decision = decide_event(
+        boundary("PutUserPermissionsBoundary", userName="dave", permissionsBoundary=new_boundary), live()
+    )
     assert [f.severity for f in decision.findings] == ([severity] if severity else [])
 
 
 def test_a_customer_managed_boundary_is_read_from_the_account(account) -> None:
     _dave(account, ADMIN_ACCESS)
     arn = account.create_policy(PolicyName="only-s3", PolicyDocument=json.dumps(READ_S3))["Policy"]["Arn"]
-    assert decide_event(boundary("PutUserPermissionsBoundary", userName="dave", permissionsBoundary=arn),
-                        live()).findings == []
+    assert (
+        decide_event(boundary("PutUserPermissionsBoundary", userName="dave", permissionsBoundary=arn), live()).findings
+        == []
+    )
     admin = account.create_policy(PolicyName="anything", PolicyDocument=json.dumps(ADMIN))["Policy"]["Arn"]
     finding = finding_of(boundary("PutUserPermissionsBoundary", userName="dave", permissionsBoundary=admin), live())
     assert finding.severity == "critical"

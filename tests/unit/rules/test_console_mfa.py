@@ -30,11 +30,14 @@ def decide_event(name: str, context: EvalContext = DRY_RUN, **changes: object):
     return decide(parse_envelope(event), context, ONLY)
 
 
-@pytest.mark.parametrize("event, severity, grace", [
-    ("update-own-login-profile.json", "medium", True),
-    ("console-login-without-mfa.json", "medium", True),
-    ("deactivate-mfa-device.json", "high", False),  # MFA removed from a user with a password: act at once
-])
+@pytest.mark.parametrize(
+    "event, severity, grace",
+    [
+        ("update-own-login-profile.json", "medium", True),
+        ("console-login-without-mfa.json", "medium", True),
+        ("deactivate-mfa-device.json", "high", False),  # MFA removed from a user with a password: act at once
+    ],
+)
 def test_dry_run_severity_and_grace(event: str, severity: str, grace: bool) -> None:
     [finding] = decide_event(event).findings
     assert finding.severity == severity
@@ -48,12 +51,15 @@ def test_enable_mfa_device_resolves_and_is_not_a_finding() -> None:
     assert decision.findings == [] and decision.resolves == ["console_mfa"] and decision.skipped is None
 
 
-@pytest.mark.parametrize("extra, identity_type", [
-    ({"MFAUsed": "Yes"}, "IAMUser"),
-    ({"MFAUsed": "No", "SamlProviderArn": "arn:aws:iam::123456789012:saml-provider/okta"}, "IAMUser"),
-    ({"MFAUsed": "No"}, "AssumedRole"),  # role/SSO sessions are not IAM-user logins
-    ({"MFAUsed": "No"}, "Root"),  # root_activity's
-])
+@pytest.mark.parametrize(
+    "extra, identity_type",
+    [
+        ({"MFAUsed": "Yes"}, "IAMUser"),
+        ({"MFAUsed": "No", "SamlProviderArn": "arn:aws:iam::123456789012:saml-provider/okta"}, "IAMUser"),
+        ({"MFAUsed": "No"}, "AssumedRole"),  # role/SSO sessions are not IAM-user logins
+        ({"MFAUsed": "No"}, "Root"),  # root_activity's
+    ],
+)
 def test_console_logins_that_are_not_findings(extra: dict, identity_type: str) -> None:
     event = copy.deepcopy(load_event("console-login-without-mfa.json"))
     event["detail"]["additionalEventData"].update(extra)
@@ -67,8 +73,9 @@ def test_failed_sign_in_is_skipped() -> None:
 
 
 def test_delete_login_profile_parameter_changes_the_action() -> None:
-    context = EvalContext(Settings(live=False, console_mfa_remediation="delete-login-profile",
-                                   mfa_grace_period_hours=0), AssumedState())
+    context = EvalContext(
+        Settings(live=False, console_mfa_remediation="delete-login-profile", mfa_grace_period_hours=0), AssumedState()
+    )
     [finding] = decide_event("update-own-login-profile.json", context).findings
     assert finding.action == "delete the console password (login profile) of user carol"
     assert "grace_hours" not in finding.details
@@ -87,8 +94,9 @@ def account():
         iam = boto3.client("iam")
         iam.create_user(UserName="carol")
         iam.create_login_profile(UserName="carol", Password="Carol-Passw0rd-123!")
-        policy = iam.create_policy(PolicyName="deny-without-mfa",
-                                   PolicyDocument=json.dumps(console_mfa.deny_without_mfa_document()))["Policy"]["Arn"]
+        policy = iam.create_policy(
+            PolicyName="deny-without-mfa", PolicyDocument=json.dumps(console_mfa.deny_without_mfa_document())
+        )["Policy"]["Arn"]
         settings = Settings(modes={"console_mfa": Mode.REMEDIATE}, deny_without_mfa_policy_arn=policy)
         yield iam, settings, policy
 
@@ -117,8 +125,9 @@ def test_first_sight_within_grace_warns_and_changes_nothing(account) -> None:
 def test_user_with_mfa_is_low_without_action(account) -> None:
     iam, settings, _ = account
     serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="carol")["VirtualMFADevice"]["SerialNumber"]
-    iam.enable_mfa_device(UserName="carol", SerialNumber=serial, AuthenticationCode1="123456",
-                          AuthenticationCode2="654321")
+    iam.enable_mfa_device(
+        UserName="carol", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
+    )
     [finding] = decide_event("update-own-login-profile.json", EvalContext(settings, LiveState(iam))).findings
     assert finding.severity == "low" and finding.action is None
 
@@ -158,29 +167,46 @@ ACCOUNT = "123456789012"
 
 
 def _iam_user(name: str, arn: str | None = None, account: str = ACCOUNT) -> dict:
-    return {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "accountId": account, "userName": name,
-            "arn": arn or f"arn:aws:iam::{account}:user/{name}"}
+    return {
+        "type": "IAMUser",
+        "principalId": "AIDAEXAMPLE",
+        "accountId": account,
+        "userName": name,
+        "arn": arn or f"arn:aws:iam::{account}:user/{name}",
+    }
 
 
-ROLE_SESSION_NAMED_CAROL = {"type": "AssumedRole", "principalId": "AROAEXAMPLE:carol", "accountId": ACCOUNT,
-                            "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/carol/carol",
-                            "sessionContext": {"sessionIssuer": {"type": "Role", "userName": "carol",
-                                                                 "arn": f"arn:aws:iam::{ACCOUNT}:role/carol"}}}
+ROLE_SESSION_NAMED_CAROL = {
+    "type": "AssumedRole",
+    "principalId": "AROAEXAMPLE:carol",
+    "accountId": ACCOUNT,
+    "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/carol/carol",
+    "sessionContext": {
+        "sessionIssuer": {"type": "Role", "userName": "carol", "arn": f"arn:aws:iam::{ACCOUNT}:role/carol"}
+    },
+}
 ROOT = {"type": "Root", "principalId": ACCOUNT, "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:root"}
-FEDERATED = {"type": "FederatedUser", "principalId": f"{ACCOUNT}:carol", "accountId": ACCOUNT,
-             "arn": f"arn:aws:sts::{ACCOUNT}:federated-user/carol"}
+FEDERATED = {
+    "type": "FederatedUser",
+    "principalId": f"{ACCOUNT}:carol",
+    "accountId": ACCOUNT,
+    "arn": f"arn:aws:sts::{ACCOUNT}:federated-user/carol",
+}
 
 
-@pytest.mark.parametrize("identity, takeover", [
-    (_iam_user("alice"), True),
-    (_iam_user("carol"), False),
-    (_iam_user("Carol"), False),  # IAM user names are unique case-insensitively
-    (_iam_user("carol", f"arn:aws:iam::{ACCOUNT}:user/team/carol"), False),  # a path is not another user
-    (_iam_user("carol", account="999988887777"), True),  # a user of another account
-    (ROLE_SESSION_NAMED_CAROL, True),  # a role session acting on a user is always someone else
-    (ROOT, True),
-    (FEDERATED, True),
-])
+@pytest.mark.parametrize(
+    "identity, takeover",
+    [
+        (_iam_user("alice"), True),
+        (_iam_user("carol"), False),
+        (_iam_user("Carol"), False),  # IAM user names are unique case-insensitively
+        (_iam_user("carol", f"arn:aws:iam::{ACCOUNT}:user/team/carol"), False),  # a path is not another user
+        (_iam_user("carol", account="999988887777"), True),  # a user of another account
+        (ROLE_SESSION_NAMED_CAROL, True),  # a role session acting on a user is always someone else
+        (ROOT, True),
+        (FEDERATED, True),
+    ],
+)
 @pytest.mark.parametrize("event_name", ["CreateLoginProfile", "UpdateLoginProfile"])
 def test_a_password_set_by_someone_else_is_takeover_high_and_at_once(identity, takeover, event_name) -> None:
     [finding] = decide_event("update-own-login-profile.json", userIdentity=identity, eventName=event_name).findings
@@ -194,12 +220,15 @@ def test_a_password_set_by_someone_else_is_takeover_high_and_at_once(identity, t
         assert finding.severity == "medium" and "takeover" not in finding.reason and "grace_hours" in finding.details
 
 
-@pytest.mark.parametrize("identity, takeover", [
-    (_iam_user("alice"), True),
-    (_iam_user("CAROL"), False),
-    (ROLE_SESSION_NAMED_CAROL, True),
-    (ROOT, True),
-])
+@pytest.mark.parametrize(
+    "identity, takeover",
+    [
+        (_iam_user("alice"), True),
+        (_iam_user("CAROL"), False),
+        (ROLE_SESSION_NAMED_CAROL, True),
+        (ROOT, True),
+    ],
+)
 def test_only_the_users_own_mfa_enrolment_resolves_anyone_elses_is_takeover(identity, takeover) -> None:
     decision = decide_event("enable-mfa-device.json", userIdentity=identity)
     if not takeover:
@@ -236,8 +265,10 @@ def test_password_takeover_of_an_admin_is_deleted_at_once_and_says_how_to_undo(a
     iam.add_user_to_group(GroupName="ops", UserName="carol")
     [finding] = decide_event("create-login-profile.json", EvalContext(settings, LiveState(iam))).findings
     assert finding.severity == "high" and "assumed" not in finding.reason
-    assert ("carol holds admin-equivalent permissions (through customer-managed policy "
-            f"arn:aws:iam::{ACCOUNT}:policy/everything)") in finding.reason
+    assert (
+        "carol holds admin-equivalent permissions (through customer-managed policy "
+        f"arn:aws:iam::{ACCOUNT}:policy/everything)"
+    ) in finding.reason
     result = act(finding, AwsClients())
     assert result.outcome == Outcome.VERIFIED and "console password of carol is deleted" in result.detail
     with pytest.raises(iam.exceptions.NoSuchEntityException):
@@ -258,11 +289,19 @@ def test_password_takeover_of_a_user_without_power_waits_for_the_grace_period(ac
 
 def test_password_takeover_of_an_escalating_user_is_undone_at_once(account) -> None:
     iam, settings, _ = account
-    iam.put_user_policy(UserName="carol", PolicyName="keys", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:CreateAccessKey",
-                                                "Resource": "*"}]}))
-    [finding] = decide_event("update-login-profile-for-another-user.json",
-                             EvalContext(settings, LiveState(iam))).findings
+    iam.put_user_policy(
+        UserName="carol",
+        PolicyName="keys",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "iam:CreateAccessKey", "Resource": "*"}],
+            }
+        ),
+    )
+    [finding] = decide_event(
+        "update-login-profile-for-another-user.json", EvalContext(settings, LiveState(iam))
+    ).findings
     assert "carol can escalate privileges" in finding.reason and "at once" in (finding.action or "")
     assert act(finding, AwsClients()).outcome == Outcome.VERIFIED
     with pytest.raises(iam.exceptions.NoSuchEntityException):
@@ -271,17 +310,27 @@ def test_password_takeover_of_an_escalating_user_is_undone_at_once(account) -> N
 
 def test_mfa_takeover_deactivates_exactly_that_device(account) -> None:
     iam, settings, _ = account
-    iam.put_user_policy(UserName="carol", PolicyName="everything", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    iam.put_user_policy(
+        UserName="carol",
+        PolicyName="everything",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        ),
+    )
     serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="carol-phone")["VirtualMFADevice"]["SerialNumber"]
-    iam.enable_mfa_device(UserName="carol", SerialNumber=serial, AuthenticationCode1="123456",
-                          AuthenticationCode2="654321")
+    iam.enable_mfa_device(
+        UserName="carol", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
+    )
     event = copy.deepcopy(load_event("enable-mfa-device-for-another-user.json"))
     event["detail"]["requestParameters"] = {"userName": "carol", "serialNumber": serial}
     decision = decide(parse_envelope(event), EvalContext(settings, LiveState(iam)), ONLY)
     [finding] = decision.findings
-    assert decision.resolves == [] and finding.details == {"user": "carol", "takeover": "mfa", "serial": serial,
-                                                           "event_id": event["detail"]["eventID"]}
+    assert decision.resolves == [] and finding.details == {
+        "user": "carol",
+        "takeover": "mfa",
+        "serial": serial,
+        "event_id": event["detail"]["eventID"],
+    }
     result = act(finding, AwsClients())
     assert result.outcome == Outcome.VERIFIED and f"MFA device {serial} is no longer enrolled" in result.detail
     assert iam.list_mfa_devices(UserName="carol")["MFADevices"] == []

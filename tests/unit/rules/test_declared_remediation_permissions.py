@@ -34,25 +34,41 @@ from tests.unit.rules.test_other_credentials import StubbedClients
 
 ACCOUNT = "123456789012"
 ADMIN = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
-HARMLESS = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": "lambda:GetFunction", "Resource": "*"}]})
-EVERYONE = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]})
+HARMLESS = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lambda:GetFunction", "Resource": "*"}]}
+)
+EVERYONE = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}
+)
 KEYS = {"user": "UserName", "group": "GroupName", "role": "RoleName"}
 
 
-def record(event_name: str, params: dict[str, Any], response: dict[str, Any] | None = None,
-           caller: str = "alice") -> dict[str, Any]:
+def record(
+    event_name: str, params: dict[str, Any], response: dict[str, Any] | None = None, caller: str = "alice"
+) -> dict[str, Any]:
     """A successful IAM call by an IAM user (default: an administrator, alice)."""
-    return {"eventName": event_name, "eventSource": "iam.amazonaws.com", "eventID": f"perm-{event_name}",
-            "recipientAccountId": ACCOUNT, "requestParameters": params, "responseElements": response,
-            "userIdentity": {"type": "IAMUser", "userName": caller, "accountId": ACCOUNT,
-                             "arn": f"arn:aws:iam::{ACCOUNT}:user/{caller}"}}
+    return {
+        "eventName": event_name,
+        "eventSource": "iam.amazonaws.com",
+        "eventID": f"perm-{event_name}",
+        "recipientAccountId": ACCOUNT,
+        "requestParameters": params,
+        "responseElements": response,
+        "userIdentity": {
+            "type": "IAMUser",
+            "userName": caller,
+            "accountId": ACCOUNT,
+            "arn": f"arn:aws:iam::{ACCOUNT}:user/{caller}",
+        },
+    }
 
 
 def _entity(iam: Any, kind: str, name: str) -> None:
-    create = {"user": iam.create_user, "group": iam.create_group,
-              "role": lambda **key: iam.create_role(**key, AssumeRolePolicyDocument=HARMLESS)}[kind]
+    create = {
+        "user": iam.create_user,
+        "group": iam.create_group,
+        "role": lambda **key: iam.create_role(**key, AssumeRolePolicyDocument=HARMLESS),
+    }[kind]
     create(**{KEYS[kind]: name})
 
 
@@ -70,8 +86,9 @@ def put_admin_policy(kind: str) -> Callable[[Any, Settings], dict[str, Any]]:
     def enact(iam: Any, settings: Settings) -> dict[str, Any]:
         _entity(iam, kind, "target")
         getattr(iam, f"put_{kind}_policy")(**{KEYS[kind]: "target"}, PolicyName="everything", PolicyDocument=ADMIN)
-        return record(f"Put{kind.title()}Policy", {f"{kind}Name": "target", "policyName": "everything",
-                                                   "policyDocument": ADMIN})
+        return record(
+            f"Put{kind.title()}Policy", {f"{kind}Name": "target", "policyName": "everything", "policyDocument": ADMIN}
+        )
 
     return enact
 
@@ -79,8 +96,11 @@ def put_admin_policy(kind: str) -> Callable[[Any, Settings], dict[str, Any]]:
 def admin_default_version(iam: Any, settings: Settings) -> dict[str, Any]:
     arn = iam.create_policy(PolicyName="app", PolicyDocument=HARMLESS)["Policy"]["Arn"]
     version = iam.create_policy_version(PolicyArn=arn, PolicyDocument=ADMIN, SetAsDefault=True)["PolicyVersion"]
-    return record("CreatePolicyVersion", {"policyArn": arn, "policyDocument": ADMIN, "setAsDefault": True},
-                  {"policyVersion": {"versionId": version["VersionId"], "isDefaultVersion": True}})
+    return record(
+        "CreatePolicyVersion",
+        {"policyArn": arn, "policyDocument": ADMIN, "setAsDefault": True},
+        {"policyVersion": {"versionId": version["VersionId"], "isDefaultVersion": True}},
+    )
 
 
 def admin_default_version_over_several(iam: Any, settings: Settings) -> dict[str, Any]:
@@ -89,8 +109,11 @@ def admin_default_version_over_several(iam: Any, settings: Settings) -> dict[str
     iam.create_policy_version(PolicyArn=arn, PolicyDocument=ADMIN, SetAsDefault=False)
     iam.create_policy_version(PolicyArn=arn, PolicyDocument=HARMLESS, SetAsDefault=False)
     version = iam.create_policy_version(PolicyArn=arn, PolicyDocument=ADMIN, SetAsDefault=True)["PolicyVersion"]
-    return record("CreatePolicyVersion", {"policyArn": arn, "policyDocument": ADMIN, "setAsDefault": True},
-                  {"policyVersion": {"versionId": version["VersionId"], "isDefaultVersion": True}})
+    return record(
+        "CreatePolicyVersion",
+        {"policyArn": arn, "policyDocument": ADMIN, "setAsDefault": True},
+        {"policyVersion": {"versionId": version["VersionId"], "isDefaultVersion": True}},
+    )
 
 
 def join_admins_group(iam: Any, settings: Settings) -> dict[str, Any]:
@@ -104,8 +127,11 @@ def join_admins_group(iam: Any, settings: Settings) -> dict[str, Any]:
 def key_for_another_user(iam: Any, settings: Settings) -> dict[str, Any]:
     iam.create_user(UserName="bob")
     key = iam.create_access_key(UserName="bob")["AccessKey"]
-    return record("CreateAccessKey", {"userName": "bob"},
-                  {"accessKey": {"accessKeyId": key["AccessKeyId"], "userName": "bob", "status": "Active"}})
+    return record(
+        "CreateAccessKey",
+        {"userName": "bob"},
+        {"accessKey": {"accessKeyId": key["AccessKeyId"], "userName": "bob", "status": "Active"}},
+    )
 
 
 def console_password(iam: Any, settings: Settings) -> dict[str, Any]:
@@ -128,16 +154,18 @@ def mfa_enrolled_for_an_admin(iam: Any, settings: Settings) -> dict[str, Any]:
     iam.create_user(UserName="bob")
     iam.put_user_policy(UserName="bob", PolicyName="everything", PolicyDocument=ADMIN)
     serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="alice-token")["VirtualMFADevice"]["SerialNumber"]
-    iam.enable_mfa_device(UserName="bob", SerialNumber=serial, AuthenticationCode1="123456",
-                          AuthenticationCode2="654321")
+    iam.enable_mfa_device(
+        UserName="bob", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
+    )
     return record("EnableMFADevice", {"userName": "bob", "serialNumber": serial})
 
 
 def mfa_enrolled_after_the_deny_policy(iam: Any, settings: Settings) -> dict[str, Any]:
     iam.create_user(UserName="bob")
     iam.attach_user_policy(UserName="bob", PolicyArn=settings.deny_without_mfa_policy_arn)
-    return record("EnableMFADevice", {"userName": "bob", "serialNumber": f"arn:aws:iam::{ACCOUNT}:mfa/bob"},
-                  caller="bob")
+    return record(
+        "EnableMFADevice", {"userName": "bob", "serialNumber": f"arn:aws:iam::{ACCOUNT}:mfa/bob"}, caller="bob"
+    )
 
 
 def role_trusting_everyone(iam: Any, settings: Settings) -> dict[str, Any]:
@@ -168,13 +196,19 @@ def disabled_detector(iam: Any, settings: Settings) -> dict[str, Any]:
 def stopped_recorder(iam: Any, settings: Settings) -> dict[str, Any]:
     boto3.client("s3").create_bucket(Bucket="config-history")
     config = boto3.client("config")
-    config.put_configuration_recorder(ConfigurationRecorder={
-        "name": "default", "roleARN": f"arn:aws:iam::{ACCOUNT}:role/config", "recordingGroup": {"allSupported": True}})
+    config.put_configuration_recorder(
+        ConfigurationRecorder={
+            "name": "default",
+            "roleARN": f"arn:aws:iam::{ACCOUNT}:role/config",
+            "recordingGroup": {"allSupported": True},
+        }
+    )
     config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "config-history"})
     config.start_configuration_recorder(ConfigurationRecorderName="default")
     config.stop_configuration_recorder(ConfigurationRecorderName="default")
-    return _service_record("config.amazonaws.com", "StopConfigurationRecorder",
-                           {"configurationRecorderName": "default"})
+    return _service_record(
+        "config.amazonaws.com", "StopConfigurationRecorder", {"configurationRecorderName": "default"}
+    )
 
 
 def rule_disabled(iam: Any, settings: Settings) -> dict[str, Any]:
@@ -188,15 +222,19 @@ def rule_disabled(iam: Any, settings: Settings) -> dict[str, Any]:
 def ssh_key_for_another_user(iam: Any, settings: Settings) -> dict[str, Any]:
     iam.create_user(UserName="bob")
     key = iam.upload_ssh_public_key(UserName="bob", SSHPublicKeyBody=SSH_KEY)["SSHPublicKey"]["SSHPublicKeyId"]
-    return record("UploadSSHPublicKey", {"userName": "bob"}, {"sSHPublicKey": {"sSHPublicKeyId": key,
-                                                                                "userName": "bob"}})
+    return record(
+        "UploadSSHPublicKey", {"userName": "bob"}, {"sSHPublicKey": {"sSHPublicKeyId": key, "userName": "bob"}}
+    )
 
 
 def signing_certificate_for_another_user(iam: Any, settings: Settings) -> dict[str, Any]:
     iam.create_user(UserName="bob")
     certificate = iam.upload_signing_certificate(UserName="bob", CertificateBody=self_signed_certificate("bob"))
-    return record("UploadSigningCertificate", {"userName": "bob"},
-                  {"certificate": {"certificateId": certificate["Certificate"]["CertificateId"], "userName": "bob"}})
+    return record(
+        "UploadSigningCertificate",
+        {"userName": "bob"},
+        {"certificate": {"certificateId": certificate["Certificate"]["CertificateId"], "userName": "bob"}},
+    )
 
 
 def federation_token(iam: Any, settings: Settings) -> dict[str, Any]:
@@ -215,16 +253,30 @@ def _permission_set(policy: str | None = None) -> tuple[Any, dict[str, str]]:
 
 
 def sso_record(event_name: str, key: dict[str, str], params: dict[str, Any]) -> dict[str, Any]:
-    return {**record(event_name, {"instanceArn": key["InstanceArn"], "permissionSetArn": key["PermissionSetArn"],
-                                  **params}), "eventSource": "sso.amazonaws.com", "awsRegion": SSO_REGION}
+    return {
+        **record(
+            event_name, {"instanceArn": key["InstanceArn"], "permissionSetArn": key["PermissionSetArn"], **params}
+        ),
+        "eventSource": "sso.amazonaws.com",
+        "awsRegion": SSO_REGION,
+    }
 
 
 def admin_permission_set_assigned(iam: Any, settings: Settings) -> dict[str, Any]:
     sso, key = _permission_set(ADMINISTRATOR_ACCESS)
-    sso.create_account_assignment(**key, TargetId="210987654321", TargetType="AWS_ACCOUNT", PrincipalType="GROUP",
-                                  PrincipalId="admins-group-1")
-    return sso_record("CreateAccountAssignment", key, {"targetId": "210987654321", "targetType": "AWS_ACCOUNT",
-                                                       "principalType": "GROUP", "principalId": "admins-group-1"})
+    sso.create_account_assignment(
+        **key, TargetId="210987654321", TargetType="AWS_ACCOUNT", PrincipalType="GROUP", PrincipalId="admins-group-1"
+    )
+    return sso_record(
+        "CreateAccountAssignment",
+        key,
+        {
+            "targetId": "210987654321",
+            "targetType": "AWS_ACCOUNT",
+            "principalType": "GROUP",
+            "principalId": "admins-group-1",
+        },
+    )
 
 
 def administrator_access_on_a_permission_set(iam: Any, settings: Settings) -> dict[str, Any]:
@@ -236,9 +288,13 @@ def admin_customer_policy_on_a_permission_set(iam: Any, settings: Settings) -> d
     iam.create_policy(PolicyName="operator", PolicyDocument=ADMIN)
     sso, key = _permission_set()
     sso.attach_customer_managed_policy_reference_to_permission_set(
-        **key, CustomerManagedPolicyReference={"Name": "operator", "Path": "/"})
-    return sso_record("AttachCustomerManagedPolicyReferenceToPermissionSet", key,
-                      {"customerManagedPolicyReference": {"name": "operator", "path": "/"}})
+        **key, CustomerManagedPolicyReference={"Name": "operator", "Path": "/"}
+    )
+    return sso_record(
+        "AttachCustomerManagedPolicyReferenceToPermissionSet",
+        key,
+        {"customerManagedPolicyReference": {"name": "operator", "path": "/"}},
+    )
 
 
 def admin_inline_policy_on_a_permission_set(iam: Any, settings: Settings) -> dict[str, Any]:
@@ -253,15 +309,25 @@ SCENARIOS: dict[str, dict[str, tuple[Callable[[Any, Settings], dict[str, Any]], 
     "console_mfa": {
         "a console password without MFA (deny policy)": (console_password, {}),
         "a console password without MFA (delete the password)": (
-            console_password, {"console_mfa_remediation": "delete-login-profile"}),
+            console_password,
+            {"console_mfa_remediation": "delete-login-profile"},
+        ),
         "MFA enrolled: the deny policy comes off": (mfa_enrolled_after_the_deny_policy, {}),
         "a password set by someone else for an admin": (password_for_an_admin, {}),
         "an MFA device enrolled by someone else for an admin": (mfa_enrolled_for_an_admin, {}),
     },
     "role_trust": {"a role anyone can assume": (role_trusting_everyone, {})},
     "remediator_tampering": {
-        "a rule of the stack disabled": (rule_disabled, {"own_functions": {
-            "remediator-access_keys": f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/remediator-access_keys"}}),
+        "a rule of the stack disabled": (
+            rule_disabled,
+            {
+                "own_functions": {
+                    "remediator-access_keys": (
+                        f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/remediator-access_keys"
+                    )
+                }
+            },
+        ),
     },
     "admin_grants": {
         **{f"an admin policy attached to a {kind}": (attach_admin_policy(kind), {}) for kind in KEYS},
@@ -284,15 +350,19 @@ SCENARIOS: dict[str, dict[str, tuple[Callable[[Any, Settings], dict[str, Any]], 
         "an admin permission set assigned": (admin_permission_set_assigned, {}),
         "AdministratorAccess attached to a permission set": (administrator_access_on_a_permission_set, {}),
         "an admin customer managed policy attached to a permission set": (
-            admin_customer_policy_on_a_permission_set, {}),
+            admin_customer_policy_on_a_permission_set,
+            {},
+        ),
         "an admin inline policy put on a permission set": (admin_inline_policy_on_a_permission_set, {}),
     },
 }
 ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
-SSH_KEY = ("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDlZ1wr2dbvKvu4JKqBXq6WApz3Pe1OjUm1LbhXvoiqdeWZhqu4g27WcvDSp7Y7J9LJ"
-           "xIBkVjfXGk3e2wQ+2GjfVRyR2YsUtGJvJGdEwVNyo5fSLtCmXc4GyK3PNQRlJ1zSL/QR5ZzpEB5uu9VQ+wxMkxmJYfCl3FNnO5zR5ZQj4"
-           "y0A2XZL0u4ZSJt0kIg7I8xfQ8jdTc76Rf4QRgGk2zD3H3Bt9wAw1lU6z3jUDP5yT4Ar6QjI0GtTvq3Ao1i4Lq7Q4u4o4I1D3u1lWg5Z8"
-           "rO2Nh7mhtlT0hNQ/O0dR1xzhZ7ZOQD7kB3F0bqzM9sk7u8L3OPjZCPD8Qbc5 test@example")
+SSH_KEY = (
+    "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDlZ1wr2dbvKvu4JKqBXq6WApz3Pe1OjUm1LbhXvoiqdeWZhqu4g27WcvDSp7Y7J9LJ"
+    "xIBkVjfXGk3e2wQ+2GjfVRyR2YsUtGJvJGdEwVNyo5fSLtCmXc4GyK3PNQRlJ1zSL/QR5ZzpEB5uu9VQ+wxMkxmJYfCl3FNnO5zR5ZQj4"
+    "y0A2XZL0u4ZSJt0kIg7I8xfQ8jdTc76Rf4QRgGk2zD3H3Bt9wAw1lU6z3jUDP5yT4Ar6QjI0GtTvq3Ao1i4Lq7Q4u4o4I1D3u1lWg5Z8"
+    "rO2Nh7mhtlT0hNQ/O0dR1xzhZ7ZOQD7kB3F0bqzM9sk7u8L3OPjZCPD8Qbc5 test@example"
+)
 
 
 def _stubbed_service_specific_credential() -> Any:
@@ -300,11 +370,26 @@ def _stubbed_service_specific_credential() -> Any:
     aws = StubbedClients()
     key = {"UserName": "bob", "ServiceSpecificCredentialId": "ACCAZ3EXAMPLEBOB0001"}
     aws.iam_stub.add_response("update_service_specific_credential", {}, {**key, "Status": "Inactive"})
-    aws.iam_stub.add_response("list_service_specific_credentials", {"ServiceSpecificCredentials": [{
-        **key, "Status": "Inactive", "ServiceUserName": "bob-at-1", "CreateDate": "2026-11-24T09:15:42Z",
-        "ServiceName": "codecommit.amazonaws.com"}]}, {"UserName": "bob"})
-    raw = record("CreateServiceSpecificCredential", {"userName": "bob"},
-                 {"serviceSpecificCredential": {"serviceSpecificCredentialId": key["ServiceSpecificCredentialId"]}})
+    aws.iam_stub.add_response(
+        "list_service_specific_credentials",
+        {
+            "ServiceSpecificCredentials": [
+                {
+                    **key,
+                    "Status": "Inactive",
+                    "ServiceUserName": "bob-at-1",
+                    "CreateDate": "2026-11-24T09:15:42Z",
+                    "ServiceName": "codecommit.amazonaws.com",
+                }
+            ]
+        },
+        {"UserName": "bob"},
+    )
+    raw = record(
+        "CreateServiceSpecificCredential",
+        {"userName": "bob"},
+        {"serviceSpecificCredential": {"serviceSpecificCredentialId": key["ServiceSpecificCredentialId"]}},
+    )
     return aws, aws.iam_stub, raw
 
 
@@ -312,13 +397,17 @@ def _stubbed_roles_anywhere(kind: str) -> Any:
     """moto has no Roles Anywhere: its calls answer from a Stubber, in the event's region."""
     aws = StubbedClients()
     ident = "4d07f6a0-1c50-44d3-951b-b68b783daa0a"
-    disable, get = ("disable_trust_anchor", "get_trust_anchor") if kind == "trustAnchor" else (
-        "disable_profile", "get_profile")
+    disable, get = (
+        ("disable_trust_anchor", "get_trust_anchor") if kind == "trustAnchor" else ("disable_profile", "get_profile")
+    )
     for operation in (disable, get):
         aws.anywhere_stub.add_response(operation, {kind: {f"{kind}Id": ident, "enabled": False}}, {f"{kind}Id": ident})
     event = "CreateTrustAnchor" if kind == "trustAnchor" else "CreateProfile"
-    raw = {**record(event, {"name": "ca"}, {kind: {f"{kind}Id": ident, "name": "ca"}}),
-           "eventSource": "rolesanywhere.amazonaws.com", "awsRegion": "eu-west-1"}
+    raw = {
+        **record(event, {"name": "ca"}, {kind: {f"{kind}Id": ident, "name": "ca"}}),
+        "eventSource": "rolesanywhere.amazonaws.com",
+        "awsRegion": "eu-west-1",
+    }
     return aws, aws.anywhere_stub, raw
 
 
@@ -327,7 +416,7 @@ STUBBED: dict[str, dict[str, Callable[[], Any]]] = {
     "other_credentials": {
         "a service-specific credential": _stubbed_service_specific_credential,
         "a Roles Anywhere trust anchor": lambda: _stubbed_roles_anywhere("trustAnchor"),
-        "a Roles Anywhere profile": lambda: _stubbed_roles_anywhere("profile")
+        "a Roles Anywhere profile": lambda: _stubbed_roles_anywhere("profile"),
     },
 }
 
@@ -348,15 +437,22 @@ class Recorder:
         monkeypatch.setattr(BaseClient, "_make_api_call", recording)
 
 
-def _run(recorder: Recorder, rule_id: str, enact: Callable[[Any, Settings], dict[str, Any]],
-         overrides: dict[str, Any]) -> set[str]:
+def _run(
+    recorder: Recorder, rule_id: str, enact: Callable[[Any, Settings], dict[str, Any]], overrides: dict[str, Any]
+) -> set[str]:
     """Decide the scenario's record (state reads not recorded), then record acting on it or resolving."""
     iam = boto3.client("iam")
-    policy = iam.create_policy(PolicyName="deny-without-mfa",
-                               PolicyDocument=json.dumps(deny_without_mfa_document()))["Policy"]["Arn"]
-    settings = Settings(modes=dict.fromkeys(RULE_IDS, Mode.REMEDIATE), live=True, mfa_grace_period_hours=0,
-                        deny_without_mfa_policy_arn=policy, admin_grants_escalation_mode=Mode.REMEDIATE,
-                        **overrides)
+    policy = iam.create_policy(PolicyName="deny-without-mfa", PolicyDocument=json.dumps(deny_without_mfa_document()))[
+        "Policy"
+    ]["Arn"]
+    settings = Settings(
+        modes=dict.fromkeys(RULE_IDS, Mode.REMEDIATE),
+        live=True,
+        mfa_grace_period_hours=0,
+        deny_without_mfa_policy_arn=policy,
+        admin_grants_escalation_mode=Mode.REMEDIATE,
+        **overrides,
+    )
     aws = AwsClients()
     raw = parse_record(enact(iam, settings))
     decision = decide(raw, EvalContext(settings, LiveState(aws.iam)), (rule_id,))
@@ -403,8 +499,9 @@ def _run_stubbed(recorder: Recorder, rule_id: str, prepare: Callable[[], Any]) -
     return calls
 
 
-@pytest.mark.parametrize(("rule_id", "scenario"), [(r, s) for r, scenarios in (*SCENARIOS.items(), *STUBBED.items())
-                                                   for s in scenarios])
+@pytest.mark.parametrize(
+    ("rule_id", "scenario"), [(r, s) for r, scenarios in (*SCENARIOS.items(), *STUBBED.items()) for s in scenarios]
+)
 def test_a_remediation_calls_only_what_its_rule_declares(called, rule_id: str, scenario: str) -> None:
     calls = called[rule_id, scenario]
     assert calls, "nothing was called: the scenario did not reach the remediation"
@@ -421,4 +518,5 @@ def test_every_declared_remediation_action_is_called(called, rule_id: str) -> No
 
 def test_rules_that_change_nothing_declare_nothing() -> None:
     assert {rule_id for rule_id in RULE_IDS if not RULES[rule_id].META.remediation_actions} == (
-        set(RULE_IDS) - set(SCENARIOS))
+        set(RULE_IDS) - set(SCENARIOS)
+    )

@@ -21,9 +21,12 @@ from tests.conftest import load_event
 
 DRY_RUN = EvalContext(Settings(live=False), AssumedState())
 ACCOUNT = "123456789012"
-MALLORY = {"type": "AssumedRole", "accountId": ACCOUNT,
-           "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/ops-admin/mallory",
-           "sessionContext": {"sessionIssuer": {"arn": f"arn:aws:iam::{ACCOUNT}:role/ops-admin"}}}
+MALLORY = {
+    "type": "AssumedRole",
+    "accountId": ACCOUNT,
+    "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/ops-admin/mallory",
+    "sessionContext": {"sessionIssuer": {"arn": f"arn:aws:iam::{ACCOUNT}:role/ops-admin"}},
+}
 
 
 def decided(file: str, context: EvalContext = DRY_RUN, **params: Any) -> Decision:
@@ -33,11 +36,25 @@ def decided(file: str, context: EvalContext = DRY_RUN, **params: Any) -> Decisio
     return decide(parse_envelope(event), context, rule_ids=("guardrail_tampering",))
 
 
-def call(source: str, event_name: str, params: dict[str, Any], response: dict[str, Any] | None = None,
-         context: EvalContext = DRY_RUN, **fields: Any) -> Decision:
-    raw = {"eventName": event_name, "eventSource": source, "eventID": f"unit-{event_name}", "awsRegion": "eu-west-1",
-           "recipientAccountId": ACCOUNT, "userIdentity": MALLORY, "requestParameters": params,
-           "responseElements": response, **fields}
+def call(
+    source: str,
+    event_name: str,
+    params: dict[str, Any],
+    response: dict[str, Any] | None = None,
+    context: EvalContext = DRY_RUN,
+    **fields: Any,
+) -> Decision:
+    raw = {
+        "eventName": event_name,
+        "eventSource": source,
+        "eventID": f"unit-{event_name}",
+        "awsRegion": "eu-west-1",
+        "recipientAccountId": ACCOUNT,
+        "userIdentity": MALLORY,
+        "requestParameters": params,
+        "responseElements": response,
+        **fields,
+    }
     return decide(parse_record(raw), context, rule_ids=("guardrail_tampering",))
 
 
@@ -47,15 +64,18 @@ def only(decision: Decision) -> tuple[str, str | None]:
     return str(finding.severity), finding.action
 
 
-@pytest.mark.parametrize("event, severity, acts", [
-    ("stop-logging.json", "critical", True),
-    ("delete-trail.json", "critical", False),
-    ("put-event-selectors-read-only.json", "critical", False),
-    ("delete-guardduty-detector.json", "critical", False),
-    ("stop-configuration-recorder.json", "critical", True),
-    ("put-bucket-lifecycle-short-expiry.json", "critical", False),
-    ("delete-flow-logs.json", "high", False),
-])
+@pytest.mark.parametrize(
+    "event, severity, acts",
+    [
+        ("stop-logging.json", "critical", True),
+        ("delete-trail.json", "critical", False),
+        ("put-event-selectors-read-only.json", "critical", False),
+        ("delete-guardduty-detector.json", "critical", False),
+        ("stop-configuration-recorder.json", "critical", True),
+        ("put-bucket-lifecycle-short-expiry.json", "critical", False),
+        ("delete-flow-logs.json", "high", False),
+    ],
+)
 def test_each_demo_event_is_a_finding_with_its_severity(event: str, severity: str, acts: bool) -> None:
     decision = decided(event)
     assert decision.skipped is None
@@ -96,27 +116,82 @@ def test_a_trail_named_with_shell_characters_is_reported_but_never_acted_on() ->
 MANAGEMENT_ALL = {"readWriteType": "All", "includeManagementEvents": True, "dataResources": []}
 
 
-@pytest.mark.parametrize("params, expected", [
-    ({"eventSelectors": [MANAGEMENT_ALL]}, None),
-    ({"eventSelectors": [{**MANAGEMENT_ALL, "readWriteType": "ReadOnly"}]}, "critical"),
-    ({"eventSelectors": [{**MANAGEMENT_ALL, "includeManagementEvents": False}]}, "critical"),
-    ({"eventSelectors": [{**MANAGEMENT_ALL, "excludeManagementEventSources": ["kms.amazonaws.com"]}]}, "critical"),
-    ({"eventSelectors": [{**MANAGEMENT_ALL, "readWriteType": "WriteOnly"}]}, "low"),
-    ({"eventSelectors": [{**MANAGEMENT_ALL, "readWriteType": "WriteOnly"},
-                         {**MANAGEMENT_ALL, "readWriteType": "ReadOnly"}]}, None),
-    ({"eventSelectors": []}, "critical"),
-    ({"advancedEventSelectors": [{"fieldSelectors": [{"field": "eventCategory", "equals": ["Management"]}]}]}, None),
-    ({"advancedEventSelectors": [{"fieldSelectors": [{"field": "eventCategory", "equals": ["Management"]},
-                                                     {"field": "readOnly", "equals": ["false"]}]}]}, "low"),
-    ({"advancedEventSelectors": [{"fieldSelectors": [{"field": "eventCategory", "equals": ["Management"]},
-                                                     {"field": "readOnly", "equals": ["true"]}]}]}, "critical"),
-    ({"advancedEventSelectors": [{"fieldSelectors": [{"field": "eventCategory", "equals": ["Data"]},
-                                                     {"field": "resources.type",
-                                                      "equals": ["AWS::S3::Object"]}]}]}, "critical"),
-    ({"advancedEventSelectors": [{"fieldSelectors": [
-        {"field": "eventCategory", "equals": ["Management"]},
-        {"field": "eventSource", "notEquals": ["iam.amazonaws.com"]}]}]}, "critical"),
-])
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ({"eventSelectors": [MANAGEMENT_ALL]}, None),
+        ({"eventSelectors": [{**MANAGEMENT_ALL, "readWriteType": "ReadOnly"}]}, "critical"),
+        ({"eventSelectors": [{**MANAGEMENT_ALL, "includeManagementEvents": False}]}, "critical"),
+        ({"eventSelectors": [{**MANAGEMENT_ALL, "excludeManagementEventSources": ["kms.amazonaws.com"]}]}, "critical"),
+        ({"eventSelectors": [{**MANAGEMENT_ALL, "readWriteType": "WriteOnly"}]}, "low"),
+        (
+            {
+                "eventSelectors": [
+                    {**MANAGEMENT_ALL, "readWriteType": "WriteOnly"},
+                    {**MANAGEMENT_ALL, "readWriteType": "ReadOnly"},
+                ]
+            },
+            None,
+        ),
+        ({"eventSelectors": []}, "critical"),
+        (
+            {"advancedEventSelectors": [{"fieldSelectors": [{"field": "eventCategory", "equals": ["Management"]}]}]},
+            None,
+        ),
+        (
+            {
+                "advancedEventSelectors": [
+                    {
+                        "fieldSelectors": [
+                            {"field": "eventCategory", "equals": ["Management"]},
+                            {"field": "readOnly", "equals": ["false"]},
+                        ]
+                    }
+                ]
+            },
+            "low",
+        ),
+        (
+            {
+                "advancedEventSelectors": [
+                    {
+                        "fieldSelectors": [
+                            {"field": "eventCategory", "equals": ["Management"]},
+                            {"field": "readOnly", "equals": ["true"]},
+                        ]
+                    }
+                ]
+            },
+            "critical",
+        ),
+        (
+            {
+                "advancedEventSelectors": [
+                    {
+                        "fieldSelectors": [
+                            {"field": "eventCategory", "equals": ["Data"]},
+                            {"field": "resources.type", "equals": ["AWS::S3::Object"]},
+                        ]
+                    }
+                ]
+            },
+            "critical",
+        ),
+        (
+            {
+                "advancedEventSelectors": [
+                    {
+                        "fieldSelectors": [
+                            {"field": "eventCategory", "equals": ["Management"]},
+                            {"field": "eventSource", "notEquals": ["iam.amazonaws.com"]},
+                        ]
+                    }
+                ]
+            },
+            "critical",
+        ),
+    ],
+)
 def test_selectors_that_drop_management_writes_are_critical_reads_only_low(params, expected) -> None:
     decision = call("cloudtrail.amazonaws.com", "PutEventSelectors", {"trailName": "main", **params})
     assert decision.skipped is None
@@ -124,21 +199,28 @@ def test_selectors_that_drop_management_writes_are_critical_reads_only_low(param
 
 
 def test_advanced_selector_operators_are_read_in_either_case() -> None:
-    upper = {"advancedEventSelectors": [{"FieldSelectors": [], "fieldSelectors": [
-        {"field": "eventCategory", "Equals": ["Management"]}]}]}
+    upper = {
+        "advancedEventSelectors": [
+            {"FieldSelectors": [], "fieldSelectors": [{"field": "eventCategory", "Equals": ["Management"]}]}
+        ]
+    }
     assert event_selectors_change(upper) is None
 
 
 # ---------------------------------------------------------------- UpdateTrail, Insights, GuardDuty, Organizations
 
-@pytest.mark.parametrize("params, whole", [
-    ({"name": "main", "snsTopicName": "trail-news"}, True),
-    ({"name": "main", "isMultiRegionTrail": False}, False),
-    ({"name": "main", "s3BucketName": "someone-elses-bucket"}, False),
-    ({"name": "main", "enableLogFileValidation": False}, False),
-    ({"name": "main", "kmsKeyId": ""}, False),
-    ({"name": "main", "isMultiRegionTrail": True}, True),
-])
+
+@pytest.mark.parametrize(
+    "params, whole",
+    [
+        ({"name": "main", "snsTopicName": "trail-news"}, True),
+        ({"name": "main", "isMultiRegionTrail": False}, False),
+        ({"name": "main", "s3BucketName": "someone-elses-bucket"}, False),
+        ({"name": "main", "enableLogFileValidation": False}, False),
+        ({"name": "main", "kmsKeyId": ""}, False),
+        ({"name": "main", "isMultiRegionTrail": True}, True),
+    ],
+)
 def test_update_trail_is_low_only_when_recording_and_delivery_stay_as_they_were(params, whole) -> None:
     assert trail_update(params).whole is whole
     severity, action = only(call("cloudtrail.amazonaws.com", "UpdateTrail", params))
@@ -148,19 +230,25 @@ def test_update_trail_is_low_only_when_recording_and_delivery_stay_as_they_were(
 def test_insights_turned_off_is_low_and_turned_on_is_nothing() -> None:
     off = call("cloudtrail.amazonaws.com", "PutInsightSelectors", {"trailName": "main", "insightSelectors": []})
     assert only(off) == ("low", None)
-    on = call("cloudtrail.amazonaws.com", "PutInsightSelectors",
-              {"trailName": "main", "insightSelectors": [{"insightType": "ApiCallRateInsight"}]})
+    on = call(
+        "cloudtrail.amazonaws.com",
+        "PutInsightSelectors",
+        {"trailName": "main", "insightSelectors": [{"insightType": "ApiCallRateInsight"}]},
+    )
     assert on.findings == [] and on.skipped is None
 
 
 DETECTOR = "12abc34d567e8fa901bc2d34e56789f0"
 
 
-@pytest.mark.parametrize("params, severity, acts", [
-    ({"detectorId": DETECTOR, "enable": False}, "critical", True),
-    ({"detectorId": DETECTOR, "features": [{"name": "S3_DATA_EVENTS", "status": "DISABLED"}]}, "high", False),
-    ({"detectorId": DETECTOR, "findingPublishingFrequency": "SIX_HOURS"}, "low", False),
-])
+@pytest.mark.parametrize(
+    "params, severity, acts",
+    [
+        ({"detectorId": DETECTOR, "enable": False}, "critical", True),
+        ({"detectorId": DETECTOR, "features": [{"name": "S3_DATA_EVENTS", "status": "DISABLED"}]}, "high", False),
+        ({"detectorId": DETECTOR, "findingPublishingFrequency": "SIX_HOURS"}, "low", False),
+    ],
+)
 def test_update_detector_by_what_it_turns_off(params, severity, acts) -> None:
     found, action = only(call("guardduty.amazonaws.com", "UpdateDetector", params))
     assert found == severity and bool(action) is acts
@@ -171,23 +259,42 @@ def test_leaving_the_guardduty_administrator_is_critical(event_name: str) -> Non
     assert only(call("guardduty.amazonaws.com", event_name, {"detectorId": DETECTOR})) == ("critical", None)
 
 
-@pytest.mark.parametrize("source, event_name, params, severity", [
-    ("config.amazonaws.com", "DeleteConfigurationRecorder", {"configurationRecorderName": "default"}, "critical"),
-    ("config.amazonaws.com", "DeleteDeliveryChannel", {"deliveryChannelName": "default"}, "critical"),
-    ("securityhub.amazonaws.com", "DisableSecurityHub", {}, "critical"),
-    ("access-analyzer.amazonaws.com", "DeleteAnalyzer", {"analyzerName": "account-analyzer"}, "critical"),
-    ("organizations.amazonaws.com", "DetachPolicy", {"policyId": "p-examplescp1", "targetId": "ou-ab12-cd34ef56"},
-     "critical"),
-    ("organizations.amazonaws.com", "DetachPolicy", {"policyId": "p-FullAWSAccess", "targetId": "ou-ab12-cd34ef56"},
-     "low"),
-    ("organizations.amazonaws.com", "DeletePolicy", {"policyId": "p-examplescp1"}, "critical"),
-    ("organizations.amazonaws.com", "DisablePolicyType", {"rootId": "r-ab12", "policyType": "SERVICE_CONTROL_POLICY"},
-     "critical"),
-    ("organizations.amazonaws.com", "DisablePolicyType", {"rootId": "r-ab12", "policyType": "TAG_POLICY"}, "low"),
-    ("organizations.amazonaws.com", "LeaveOrganization", {}, "critical"),
-    ("route53resolver.amazonaws.com", "DeleteResolverQueryLogConfig", {"resolverQueryLogConfigId": "rqlc-1"},
-     "high"),
-])
+@pytest.mark.parametrize(
+    "source, event_name, params, severity",
+    [
+        ("config.amazonaws.com", "DeleteConfigurationRecorder", {"configurationRecorderName": "default"}, "critical"),
+        ("config.amazonaws.com", "DeleteDeliveryChannel", {"deliveryChannelName": "default"}, "critical"),
+        ("securityhub.amazonaws.com", "DisableSecurityHub", {}, "critical"),
+        ("access-analyzer.amazonaws.com", "DeleteAnalyzer", {"analyzerName": "account-analyzer"}, "critical"),
+        (
+            "organizations.amazonaws.com",
+            "DetachPolicy",
+            {"policyId": "p-examplescp1", "targetId": "ou-ab12-cd34ef56"},
+            "critical",
+        ),
+        (
+            "organizations.amazonaws.com",
+            "DetachPolicy",
+            {"policyId": "p-FullAWSAccess", "targetId": "ou-ab12-cd34ef56"},
+            "low",
+        ),
+        ("organizations.amazonaws.com", "DeletePolicy", {"policyId": "p-examplescp1"}, "critical"),
+        (
+            "organizations.amazonaws.com",
+            "DisablePolicyType",
+            {"rootId": "r-ab12", "policyType": "SERVICE_CONTROL_POLICY"},
+            "critical",
+        ),
+        ("organizations.amazonaws.com", "DisablePolicyType", {"rootId": "r-ab12", "policyType": "TAG_POLICY"}, "low"),
+        ("organizations.amazonaws.com", "LeaveOrganization", {}, "critical"),
+        (
+            "route53resolver.amazonaws.com",
+            "DeleteResolverQueryLogConfig",
+            {"resolverQueryLogConfigId": "rqlc-1"},
+            "high",
+        ),
+    ],
+)
 def test_notify_only_families_and_their_severity(source, event_name, params, severity) -> None:
     assert only(call(source, event_name, params)) == (severity, None)
 
@@ -199,17 +306,21 @@ def test_an_iam_delete_policy_is_not_an_organizations_policy() -> None:
 
 # ---------------------------------------------------------------- lifecycle on a trail's bucket
 
+
 def lifecycle(rule: dict[str, Any], bucket: str = "org-audit-trail-logs") -> dict[str, Any]:
     return {"bucketName": bucket, "LifecycleConfiguration": {"Rule": rule}}
 
 
-@pytest.mark.parametrize("rule, short", [
-    ({"ID": "a", "Status": "Enabled", "Expiration": {"Days": 30}}, True),
-    ({"ID": "a", "Status": "Enabled", "Expiration": {"Days": 400}}, False),
-    ({"ID": "a", "Status": "Disabled", "Expiration": {"Days": 1}}, False),
-    ({"ID": "a", "Status": "Enabled", "Transition": {"Days": 1, "StorageClass": "GLACIER"}}, False),
-    ({"ID": "a", "Status": "Enabled", "Expiration": {"Date": "2026-12-01T00:00:00Z"}}, True),
-])
+@pytest.mark.parametrize(
+    "rule, short",
+    [
+        ({"ID": "a", "Status": "Enabled", "Expiration": {"Days": 30}}, True),
+        ({"ID": "a", "Status": "Enabled", "Expiration": {"Days": 400}}, False),
+        ({"ID": "a", "Status": "Disabled", "Expiration": {"Days": 1}}, False),
+        ({"ID": "a", "Status": "Enabled", "Transition": {"Days": 1, "StorageClass": "GLACIER"}}, False),
+        ({"ID": "a", "Status": "Enabled", "Expiration": {"Date": "2026-12-01T00:00:00Z"}}, True),
+    ],
+)
 def test_only_an_enabled_rule_expiring_logs_before_the_retention_counts(rule, short) -> None:
     from datetime import UTC, datetime
 
@@ -236,8 +347,9 @@ def account():
     with mock_aws():
         boto3.client("s3").create_bucket(Bucket="org-audit-trail-logs")
         boto3.client("s3").create_bucket(Bucket="website-assets")
-        boto3.client("cloudtrail").create_trail(Name="org-audit", S3BucketName="org-audit-trail-logs",
-                                                IsMultiRegionTrail=True)
+        boto3.client("cloudtrail").create_trail(
+            Name="org-audit", S3BucketName="org-audit-trail-logs", IsMultiRegionTrail=True
+        )
         yield AwsClients()
 
 
@@ -250,14 +362,14 @@ def test_live_a_short_lifecycle_on_a_trail_bucket_is_critical_elsewhere_nothing(
     on_trail = call("s3.amazonaws.com", "PutBucketLifecycle", lifecycle(rule), context=live(account))
     assert only(on_trail) == ("critical", None)
     assert "receives a trail's logs" in on_trail.findings[0].reason
-    elsewhere = call("s3.amazonaws.com", "PutBucketLifecycle", lifecycle(rule, "website-assets"),
-                     context=live(account))
+    elsewhere = call("s3.amazonaws.com", "PutBucketLifecycle", lifecycle(rule, "website-assets"), context=live(account))
     assert elsewhere.findings == [] and elsewhere.skipped is None
 
 
 def test_live_the_trails_are_read_from_the_events_region_too(account) -> None:
     boto3.client("s3", region_name="eu-west-1").create_bucket(
-        Bucket="eu-only-logs", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        Bucket="eu-only-logs", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
     boto3.client("cloudtrail", region_name="eu-west-1").create_trail(Name="eu-only", S3BucketName="eu-only-logs")
     rule = {"ID": "a", "Status": "Enabled", "Expiration": {"Days": 1}}
     decision = call("s3.amazonaws.com", "PutBucketLifecycle", lifecycle(rule, "eu-only-logs"), context=live(account))
@@ -266,23 +378,27 @@ def test_live_the_trails_are_read_from_the_events_region_too(account) -> None:
 
 # ---------------------------------------------------------------- remediation, in the region it happened in
 
+
 def test_remediate_restarts_logging_in_the_events_region(account) -> None:
     cloudtrail = boto3.client("cloudtrail", region_name="eu-west-1")
     boto3.client("s3", region_name="eu-west-1").create_bucket(
-        Bucket="eu-logs", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        Bucket="eu-logs", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
     cloudtrail.create_trail(Name="eu-audit", S3BucketName="eu-logs")
     cloudtrail.start_logging(Name="eu-audit")
     cloudtrail.stop_logging(Name="eu-audit")
-    [finding] = call("cloudtrail.amazonaws.com", "StopLogging", {"name": "eu-audit"},
-                     context=live(account, Mode.REMEDIATE)).findings
+    [finding] = call(
+        "cloudtrail.amazonaws.com", "StopLogging", {"name": "eu-audit"}, context=live(account, Mode.REMEDIATE)
+    ).findings
     result = act(finding, account)
     assert result.outcome == Outcome.VERIFIED, result
     assert cloudtrail.get_trail_status(Name="eu-audit")["IsLogging"] is True
 
 
 def test_remediate_on_a_trail_deleted_since_changes_nothing_and_says_so(account) -> None:
-    [finding] = call("cloudtrail.amazonaws.com", "StopLogging", {"name": "gone-already"},
-                     context=live(account, Mode.REMEDIATE)).findings
+    [finding] = call(
+        "cloudtrail.amazonaws.com", "StopLogging", {"name": "gone-already"}, context=live(account, Mode.REMEDIATE)
+    ).findings
     result = act(finding, account)
     assert result.outcome == Outcome.SKIPPED and "no longer exists" in result.detail
 
@@ -291,8 +407,9 @@ def test_notify_mode_plans_the_restart_but_leaves_the_trail_stopped(account) -> 
     cloudtrail = boto3.client("cloudtrail")
     cloudtrail.start_logging(Name="org-audit")
     cloudtrail.stop_logging(Name="org-audit")
-    [finding] = call("cloudtrail.amazonaws.com", "StopLogging", {"name": "org-audit"}, awsRegion="us-east-1",
-                     context=live(account)).findings
+    [finding] = call(
+        "cloudtrail.amazonaws.com", "StopLogging", {"name": "org-audit"}, awsRegion="us-east-1", context=live(account)
+    ).findings
     result = act(finding, account)
     assert result.outcome == Outcome.NOTIFIED and "would start logging of trail org-audit" in result.detail
     assert cloudtrail.get_trail_status(Name="org-audit")["IsLogging"] is False

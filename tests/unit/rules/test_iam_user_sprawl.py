@@ -15,8 +15,9 @@ ONLY = ("iam_user_sprawl",)
 
 
 def _finding(settings: Settings):
-    [finding] = decide(parse_envelope(load_event("create-user.json")), EvalContext(settings, AssumedState()),
-                       ONLY).findings
+    [finding] = decide(
+        parse_envelope(load_event("create-user.json")), EvalContext(settings, AssumedState()), ONLY
+    ).findings
     return finding
 
 

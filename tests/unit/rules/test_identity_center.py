@@ -28,8 +28,10 @@ ADMIN_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 PASS_ROLE = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}]}
-RUN_LAMBDA = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": ["lambda:CreateFunction", "lambda:InvokeFunction"], "Resource": "*"}]}
+RUN_LAMBDA = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["lambda:CreateFunction", "lambda:InvokeFunction"], "Resource": "*"}],
+}
 READ_S3 = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
 
 
@@ -40,13 +42,15 @@ def decide_event(name: str, context: EvalContext = DRY_RUN, params: dict[str, An
     return decide(parse_envelope(event), context, rule_ids=("identity_center",))
 
 
-def finding_of(name: str, context: EvalContext = DRY_RUN, params: dict[str, Any] | None = None,
-               **changes: Any) -> Finding:
+def finding_of(
+    name: str, context: EvalContext = DRY_RUN, params: dict[str, Any] | None = None, **changes: Any
+) -> Finding:
     [finding] = decide_event(name, context, params, **changes).findings
     return finding
 
 
 # ---------------------------------------------------------------- dry run
+
 
 def test_administrator_access_attached_to_a_permission_set_is_critical() -> None:
     finding = finding_of("attach-administrator-access-to-permission-set.json")
@@ -56,8 +60,9 @@ def test_administrator_access_attached_to_a_permission_set_is_critical() -> None
 
 
 def test_a_harmless_managed_policy_is_nothing_risky() -> None:
-    decision = decide_event("attach-administrator-access-to-permission-set.json",
-                            params={"managedPolicyArn": READ_ONLY})
+    decision = decide_event(
+        "attach-administrator-access-to-permission-set.json", params={"managedPolicyArn": READ_ONLY}
+    )
     assert decision.findings == [] and decision.skipped is None
 
 
@@ -66,26 +71,37 @@ def test_an_escalating_inline_policy_is_high_and_stays_notify_unless_its_own_mod
     finding = finding_of("put-inline-policy-to-permission-set-escalation.json", EvalContext(remediate, AssumedState()))
     assert finding.severity == "high" and "iam:PassRole+lambda:CreateFunction" in finding.reason
     assert finding.mode == Mode.NOTIFY and "IdentityCenterEscalationMode" in finding.reason
-    both = Settings(live=False, modes={"identity_center": Mode.REMEDIATE},
-                    identity_center_escalation_mode=Mode.REMEDIATE)
-    assert finding_of("put-inline-policy-to-permission-set-escalation.json",
-                      EvalContext(both, AssumedState())).mode == Mode.REMEDIATE
+    both = Settings(
+        live=False, modes={"identity_center": Mode.REMEDIATE}, identity_center_escalation_mode=Mode.REMEDIATE
+    )
+    assert (
+        finding_of("put-inline-policy-to-permission-set-escalation.json", EvalContext(both, AssumedState())).mode
+        == Mode.REMEDIATE
+    )
     assert Settings.from_env({"MODE_IDENTITY_CENTER_ESCALATION": "remediate"}).identity_center_escalation_mode == (
-        Mode.REMEDIATE)
+        Mode.REMEDIATE
+    )
 
 
 def test_an_admin_inline_policy_is_critical_and_its_undo_carries_the_document() -> None:
-    finding = finding_of("put-inline-policy-to-permission-set-escalation.json",
-                         params={"inlinePolicy": json.dumps(ADMIN)})
+    finding = finding_of(
+        "put-inline-policy-to-permission-set-escalation.json", params={"inlinePolicy": json.dumps(ADMIN)}
+    )
     assert finding.severity == "critical"
     assert shlex.split(finding.undo)[shlex.split(finding.undo).index("--inline-policy") + 1] == json.dumps(
-        ADMIN, separators=(",", ":"))
+        ADMIN, separators=(",", ":")
+    )
 
 
-@pytest.mark.parametrize("event", ["create-account-assignment-admin-permission-set.json",
-                                   "attach-customer-managed-policy-to-permission-set.json",
-                                   "delete-permissions-boundary-from-permission-set.json",
-                                   "provision-permission-set.json"])
+@pytest.mark.parametrize(
+    "event",
+    [
+        "create-account-assignment-admin-permission-set.json",
+        "attach-customer-managed-policy-to-permission-set.json",
+        "delete-permissions-boundary-from-permission-set.json",
+        "provision-permission-set.json",
+    ],
+)
 def test_what_dry_run_cannot_read_is_a_low_finding_for_review_never_nothing_risky(event: str) -> None:
     finding = finding_of(event)
     assert finding.severity == "low" and finding.action is None
@@ -93,14 +109,16 @@ def test_what_dry_run_cannot_read_is_a_low_finding_for_review_never_nothing_risk
 
 
 def test_an_inline_policy_omitted_from_the_event_is_a_low_finding_in_dry_run() -> None:
-    finding = finding_of("put-inline-policy-to-permission-set-escalation.json",
-                         params={"inlinePolicy": {"omitted": True}})
+    finding = finding_of(
+        "put-inline-policy-to-permission-set-escalation.json", params={"inlinePolicy": {"omitted": True}}
+    )
     assert finding.severity == "low" and "omitted" in finding.reason
 
 
 def test_an_event_without_a_valid_permission_set_is_reported_not_dropped() -> None:
-    finding = finding_of("attach-administrator-access-to-permission-set.json",
-                         params={"permissionSetArn": "not-an-arn"})
+    finding = finding_of(
+        "attach-administrator-access-to-permission-set.json", params={"permissionSetArn": "not-an-arn"}
+    )
     assert finding.severity == "low" and finding.action is None
 
 
@@ -126,13 +144,15 @@ def test_the_eventbridge_pattern_matches_identity_center_as_cloudtrail_records_i
 
 # ---------------------------------------------------------------- a moto Identity Center instance
 
+
 class BoundaryState(LiveState):
     """LiveState with a permissions boundary given directly (moto has no boundary API)."""
 
     boundary: dict[str, Any] | None = None
 
-    def permission_set_boundary(self, instance_arn: str, permission_set_arn: str,
-                                region: str | None) -> dict[str, Any] | None:
+    def permission_set_boundary(
+        self, instance_arn: str, permission_set_arn: str, region: str | None
+    ) -> dict[str, Any] | None:
         return self.boundary
 
 
@@ -144,7 +164,8 @@ class Center:
         self.iam = boto3.client("iam")
         self.instance = self.sso.list_instances()["Instances"][0]["InstanceArn"]
         self.arn = self.sso.create_permission_set(InstanceArn=self.instance, Name="Operators")["PermissionSet"][
-            "PermissionSetArn"]
+            "PermissionSetArn"
+        ]
         self.key = {"InstanceArn": self.instance, "PermissionSetArn": self.arn}
         self.state = BoundaryState(boto3.client("iam"))
 
@@ -152,8 +173,11 @@ class Center:
         return EvalContext(Settings(modes={"identity_center": Mode.REMEDIATE}, **settings), self.state)
 
     def finding(self, name: str, params: dict[str, Any] | None = None, **settings: Any) -> Finding | None:
-        decision = decide_event(name, self.context(**settings),
-                                {"instanceArn": self.instance, "permissionSetArn": self.arn, **(params or {})})
+        decision = decide_event(
+            name,
+            self.context(**settings),
+            {"instanceArn": self.instance, "permissionSetArn": self.arn, **(params or {})},
+        )
         return decision.findings[0] if decision.findings else None
 
     def managed(self) -> list[str]:
@@ -161,8 +185,9 @@ class Center:
         return [policy["Arn"] for policy in listing]
 
     def assign(self, principal: str = "94482488-3041-7026-18f3-be45837cd0e4") -> None:
-        self.sso.create_account_assignment(**self.key, TargetId="210987654321", TargetType="AWS_ACCOUNT",
-                                           PrincipalType="USER", PrincipalId=principal)
+        self.sso.create_account_assignment(
+            **self.key, TargetId="210987654321", TargetType="AWS_ACCOUNT", PrincipalType="USER", PrincipalId=principal
+        )
 
     def assignments(self) -> list[str]:
         listing = self.sso.list_account_assignments(**self.key, AccountId="210987654321")["AccountAssignments"]
@@ -196,7 +221,8 @@ def test_two_harmless_halves_in_different_policies_make_an_escalation(center) ->
     """iam:PassRole inline and lambda:CreateFunction in a customer managed policy: the set as a whole escalates."""
     center.iam.create_policy(PolicyName="run-lambda", PolicyDocument=json.dumps(RUN_LAMBDA))
     center.sso.attach_customer_managed_policy_reference_to_permission_set(
-        **center.key, CustomerManagedPolicyReference={"Name": "run-lambda", "Path": "/"})
+        **center.key, CustomerManagedPolicyReference={"Name": "run-lambda", "Path": "/"}
+    )
     center.sso.put_inline_policy_to_permission_set(**center.key, InlinePolicy=json.dumps(PASS_ROLE))
     finding = center.finding("create-account-assignment-admin-permission-set.json")
     assert finding.severity == "high" and "iam:PassRole+lambda:CreateFunction" in finding.reason
@@ -224,11 +250,16 @@ def test_boundary_changes_are_judged_on_the_whole_set_and_reported_only(center) 
     put = {"eventName": "PutPermissionsBoundaryToPermissionSet"}
     where = {"instanceArn": center.instance, "permissionSetArn": center.arn}
     narrowing = {**where, "permissionsBoundary": {"managedPolicyArn": READ_ONLY}}
-    assert decide_event("delete-permissions-boundary-from-permission-set.json", center.context(), narrowing,
-                        **put).findings == []
+    assert (
+        decide_event(
+            "delete-permissions-boundary-from-permission-set.json", center.context(), narrowing, **put
+        ).findings
+        == []
+    )
     widening = {**where, "permissionsBoundary": {"managedPolicyArn": ADMIN_ACCESS}}
-    [wide] = decide_event("delete-permissions-boundary-from-permission-set.json", center.context(), widening,
-                          **put).findings
+    [wide] = decide_event(
+        "delete-permissions-boundary-from-permission-set.json", center.context(), widening, **put
+    ).findings
     assert wide.severity == "critical" and wide.action is None
 
 
@@ -254,12 +285,17 @@ def test_an_admin_customer_managed_policy_is_read_here_and_detached(center) -> N
     center.iam.create_policy(PolicyName="platform-operator", PolicyDocument=json.dumps(ADMIN))
     reference = {"Name": "platform-operator", "Path": "/"}
     center.sso.attach_customer_managed_policy_reference_to_permission_set(
-        **center.key, CustomerManagedPolicyReference=reference)
+        **center.key, CustomerManagedPolicyReference=reference
+    )
     finding = center.finding("attach-customer-managed-policy-to-permission-set.json")
     assert finding.severity == "critical"
     assert act(finding, AwsClients(region=REGION)).outcome == Outcome.VERIFIED
-    assert center.sso.list_customer_managed_policy_references_in_permission_set(**center.key)[
-        "CustomerManagedPolicyReferences"] == []
+    assert (
+        center.sso.list_customer_managed_policy_references_in_permission_set(**center.key)[
+            "CustomerManagedPolicyReferences"
+        ]
+        == []
+    )
 
 
 def test_a_customer_managed_policy_missing_here_is_a_low_finding(center) -> None:
@@ -269,10 +305,12 @@ def test_a_customer_managed_policy_missing_here_is_a_low_finding(center) -> None
 
 def test_an_escalating_inline_policy_is_deleted_when_escalations_are_remediated(center) -> None:
     document = load_event("put-inline-policy-to-permission-set-escalation.json")["detail"]["requestParameters"][
-        "inlinePolicy"]
+        "inlinePolicy"
+    ]
     center.sso.put_inline_policy_to_permission_set(**center.key, InlinePolicy=document)
-    finding = center.finding("put-inline-policy-to-permission-set-escalation.json",
-                             identity_center_escalation_mode=Mode.REMEDIATE)
+    finding = center.finding(
+        "put-inline-policy-to-permission-set-escalation.json", identity_center_escalation_mode=Mode.REMEDIATE
+    )
     result = act(finding, AwsClients(region=REGION))
     assert result.outcome == Outcome.VERIFIED, result
     assert center.sso.get_inline_policy_for_permission_set(**center.key)["InlinePolicy"] == ""
@@ -281,14 +319,14 @@ def test_an_escalating_inline_policy_is_deleted_when_escalations_are_remediated(
 
 def test_an_inline_policy_changed_after_the_event_is_left_alone(center) -> None:
     center.sso.put_inline_policy_to_permission_set(**center.key, InlinePolicy=json.dumps(READ_S3))
-    finding = center.finding("put-inline-policy-to-permission-set-escalation.json",
-                             identity_center_escalation_mode=Mode.REMEDIATE)
+    finding = center.finding(
+        "put-inline-policy-to-permission-set-escalation.json", identity_center_escalation_mode=Mode.REMEDIATE
+    )
     assert act(finding, AwsClients(region=REGION)).outcome == Outcome.SKIPPED
     assert json.loads(center.sso.get_inline_policy_for_permission_set(**center.key)["InlinePolicy"]) == READ_S3
 
 
 def test_an_inline_policy_omitted_from_the_event_is_read_from_the_permission_set(center) -> None:
     center.sso.put_inline_policy_to_permission_set(**center.key, InlinePolicy=json.dumps(ADMIN))
-    finding = center.finding("put-inline-policy-to-permission-set-escalation.json",
-                             {"inlinePolicy": {"omitted": True}})
+    finding = center.finding("put-inline-policy-to-permission-set-escalation.json", {"inlinePolicy": {"omitted": True}})
     assert finding.severity == "critical" and finding.action

@@ -38,15 +38,18 @@ def finding_of(name: str, context: EvalContext = DRY_RUN, **changes: Any) -> Fin
     return finding
 
 
-@pytest.mark.parametrize("event, severity", [
-    ("upload-ssh-public-key-for-another-user.json", "high"),
-    ("reactivate-ssh-public-key.json", "high"),
-    ("create-own-service-specific-credential.json", "medium"),
-    ("upload-signing-certificate-by-a-role.json", "high"),
-    ("get-federation-token.json", "high"),
-    ("create-roles-anywhere-trust-anchor.json", "high"),
-    ("create-roles-anywhere-profile.json", "high"),
-])
+@pytest.mark.parametrize(
+    "event, severity",
+    [
+        ("upload-ssh-public-key-for-another-user.json", "high"),
+        ("reactivate-ssh-public-key.json", "high"),
+        ("create-own-service-specific-credential.json", "medium"),
+        ("upload-signing-certificate-by-a-role.json", "high"),
+        ("get-federation-token.json", "high"),
+        ("create-roles-anywhere-trust-anchor.json", "high"),
+        ("create-roles-anywhere-profile.json", "high"),
+    ],
+)
 def test_every_new_credential_is_a_finding_with_its_severity(event: str, severity: str) -> None:
     finding = finding_of(event)
     assert (finding.rule, finding.severity, finding.mode) == ("other_credentials", severity, Mode.NOTIFY)
@@ -55,9 +58,11 @@ def test_every_new_credential_is_a_finding_with_its_severity(event: str, severit
 
 def test_what_remediate_would_do_names_the_credential_and_its_user() -> None:
     assert finding_of("upload-ssh-public-key-for-another-user.json").action == (
-        "set SSH public key APKAZ3EXAMPLEBOBSSH1 of user bob Inactive")
+        "set SSH public key APKAZ3EXAMPLEBOBSSH1 of user bob Inactive"
+    )
     assert finding_of("create-roles-anywhere-trust-anchor.json").action == (
-        "disable Roles Anywhere trust anchor contractor-ca in eu-west-1")
+        "disable Roles Anywhere trust anchor contractor-ca in eu-west-1"
+    )
     federation = finding_of("get-federation-token.json")
     assert f"put inline policy {REVOKE_POLICY} on user deploy-bot" in federation.action
     assert "other temporary sessions" in federation.action  # the consequence is said before it happens
@@ -75,24 +80,31 @@ def test_a_role_acting_on_a_user_of_the_same_name_is_someone_else() -> None:
     assert finding.severity == "high"
 
 
-@pytest.mark.parametrize("event_name", ["UpdateSSHPublicKey", "UpdateSigningCertificate",
-                                        "UpdateServiceSpecificCredential"])
+@pytest.mark.parametrize(
+    "event_name", ["UpdateSSHPublicKey", "UpdateSigningCertificate", "UpdateServiceSpecificCredential"]
+)
 def test_setting_a_credential_inactive_is_not_a_finding_but_active_is(event_name: str) -> None:
-    ids = {"sSHPublicKeyId": "APKAZ3EXAMPLECAROL01", "certificateId": "Z3EXAMPLEDAVECERT0000000000000001",
-           "serviceSpecificCredentialId": "ACCAZ3EXAMPLEALICE01"}
+    ids = {
+        "sSHPublicKeyId": "APKAZ3EXAMPLECAROL01",
+        "certificateId": "Z3EXAMPLEDAVECERT0000000000000001",
+        "serviceSpecificCredentialId": "ACCAZ3EXAMPLEALICE01",
+    }
     params = {"userName": "carol", **ids}
-    inactive = decide_event("reactivate-ssh-public-key.json", eventName=event_name,
-                            requestParameters={**params, "status": "Inactive"})
+    inactive = decide_event(
+        "reactivate-ssh-public-key.json", eventName=event_name, requestParameters={**params, "status": "Inactive"}
+    )
     assert inactive.findings == [] and inactive.skipped is None
-    active = finding_of("reactivate-ssh-public-key.json", eventName=event_name,
-                        requestParameters={**params, "status": "Active"})
+    active = finding_of(
+        "reactivate-ssh-public-key.json", eventName=event_name, requestParameters={**params, "status": "Active"}
+    )
     assert active.action and "re-activated" in active.reason
 
 
 def test_roots_own_signing_certificate_is_critical_and_left_to_root() -> None:
     root = {"type": "Root", "arn": f"arn:aws:iam::{ACCOUNT}:root", "accountId": ACCOUNT}
-    finding = finding_of("upload-signing-certificate-by-a-role.json", userIdentity=root,
-                         requestParameters={"certificateBody": "..."})
+    finding = finding_of(
+        "upload-signing-certificate-by-a-role.json", userIdentity=root, requestParameters={"certificateBody": "..."}
+    )
     assert finding.severity == "critical" and finding.action is None and "only root" in finding.reason
 
 
@@ -111,9 +123,12 @@ def test_a_trust_anchor_created_disabled_is_still_a_finding_and_enabling_one_is_
     event = copy.deepcopy(load_event("create-roles-anywhere-trust-anchor.json"))["detail"]
     event["requestParameters"]["enabled"] = False
     assert finding_of("create-roles-anywhere-trust-anchor.json", requestParameters=event["requestParameters"]).action
-    enabled = finding_of("create-roles-anywhere-trust-anchor.json", eventName="EnableTrustAnchor",
-                         requestParameters={"trustAnchorId": "4d07f6a0-1c50-44d3-951b-b68b783daa0a"},
-                         responseElements=None)
+    enabled = finding_of(
+        "create-roles-anywhere-trust-anchor.json",
+        eventName="EnableTrustAnchor",
+        requestParameters={"trustAnchorId": "4d07f6a0-1c50-44d3-951b-b68b783daa0a"},
+        responseElements=None,
+    )
     assert enabled.action and "enabled" in enabled.reason
 
 
@@ -128,6 +143,7 @@ def test_a_failed_call_is_no_finding() -> None:
 
 
 # ---------------------------------------------------------------- remediation on moto
+
 
 @pytest.fixture
 def iam():
@@ -196,6 +212,7 @@ def test_a_credential_deleted_before_we_act_is_skipped(iam) -> None:
 
 # ---------------------------------------------------------------- Stubber: APIs moto does not have
 
+
 class StubbedClients(AwsClients):
     """AwsClients whose IAM and regional clients answer from botocore Stubbers."""
 
@@ -220,9 +237,21 @@ def test_a_service_specific_credential_is_set_inactive_and_re_read() -> None:
     aws = StubbedClients()
     key = {"UserName": "alice", "ServiceSpecificCredentialId": "ACCAZ3EXAMPLEALICE01"}
     aws.iam_stub.add_response("update_service_specific_credential", {}, {**key, "Status": "Inactive"})
-    aws.iam_stub.add_response("list_service_specific_credentials", {"ServiceSpecificCredentials": [{
-        **key, "Status": "Inactive", "ServiceUserName": "alice-at-123456789012", "CreateDate": datetime.now(UTC),
-        "ServiceName": "codecommit.amazonaws.com"}]}, {"UserName": "alice"})
+    aws.iam_stub.add_response(
+        "list_service_specific_credentials",
+        {
+            "ServiceSpecificCredentials": [
+                {
+                    **key,
+                    "Status": "Inactive",
+                    "ServiceUserName": "alice-at-123456789012",
+                    "CreateDate": datetime.now(UTC),
+                    "ServiceName": "codecommit.amazonaws.com",
+                }
+            ]
+        },
+        {"UserName": "alice"},
+    )
     finding.mode = Mode.REMEDIATE
     with aws.iam_stub:
         result = act(finding, aws)
@@ -230,10 +259,13 @@ def test_a_service_specific_credential_is_set_inactive_and_re_read() -> None:
     aws.iam_stub.assert_no_pending_responses()
 
 
-@pytest.mark.parametrize("event, disable, get, key", [
-    ("create-roles-anywhere-trust-anchor.json", "disable_trust_anchor", "get_trust_anchor", "trustAnchor"),
-    ("create-roles-anywhere-profile.json", "disable_profile", "get_profile", "profile"),
-])
+@pytest.mark.parametrize(
+    "event, disable, get, key",
+    [
+        ("create-roles-anywhere-trust-anchor.json", "disable_trust_anchor", "get_trust_anchor", "trustAnchor"),
+        ("create-roles-anywhere-profile.json", "disable_profile", "get_profile", "profile"),
+    ],
+)
 def test_a_roles_anywhere_anchor_or_profile_is_disabled_in_its_region(event, disable, get, key) -> None:
     finding = finding_of(event)
     finding.mode = Mode.REMEDIATE
@@ -248,8 +280,9 @@ def test_a_roles_anywhere_anchor_or_profile_is_disabled_in_its_region(event, dis
     assert finding.undo and finding.undo.endswith(f"{ident} --region eu-west-1")
 
 
-SSH_KEY = ("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDlZ1wr2dbvKvu4JKqBXq6WApz3Pe1OjUm1LbhXvoiqdeWZhqu4g27WcvDSp7Y7J9LJ"
-           "xIBkVjfXGk3e2wQ+2GjfVRyR2YsUtGJvJGdEwVNyo5fSLtCmXc4GyK3PNQRlJ1zSL/QR5ZzpEB5uu9VQ+wxMkxmJYfCl3FNnO5zR5ZQj4"
-           "y0A2XZL0u4ZSJt0kIg7I8xfQ8jdTc76Rf4QRgGk2zD3H3Bt9wAw1lU6z3jUDP5yT4Ar6QjI0GtTvq3Ao1i4Lq7Q4u4o4I1D3u1lWg5Z8"
-           "rO2Nh7mhtlT0hNQ/O0dR1xzhZ7ZOQD7kB3F0bqzM9sk7u8L3OPjZCPD8Qbc5 test@example")
-
+SSH_KEY = (
+    "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDlZ1wr2dbvKvu4JKqBXq6WApz3Pe1OjUm1LbhXvoiqdeWZhqu4g27WcvDSp7Y7J9LJ"
+    "xIBkVjfXGk3e2wQ+2GjfVRyR2YsUtGJvJGdEwVNyo5fSLtCmXc4GyK3PNQRlJ1zSL/QR5ZzpEB5uu9VQ+wxMkxmJYfCl3FNnO5zR5ZQj4"
+    "y0A2XZL0u4ZSJt0kIg7I8xfQ8jdTc76Rf4QRgGk2zD3H3Bt9wAw1lU6z3jUDP5yT4Ar6QjI0GtTvq3Ao1i4Lq7Q4u4o4I1D3u1lWg5Z8"
+    "rO2Nh7mhtlT0hNQ/O0dR1xzhZ7ZOQD7kB3F0bqzM9sk7u8L3OPjZCPD8Qbc5 test@example"
+)

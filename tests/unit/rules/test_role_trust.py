@@ -26,8 +26,12 @@ ACCOUNT = "123456789012"
 DRY_RUN = EvalContext(Settings(live=False), AssumedState())
 EC2 = {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
 EVERYONE = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
-FOREIGN = {"Sid": "Vendor", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
-           "Action": "sts:AssumeRole"}
+FOREIGN = {
+    "Sid": "Vendor",
+    "Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+    "Action": "sts:AssumeRole",
+}
 
 
 def policy(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -56,11 +60,14 @@ def finding_of(event: dict[str, Any], context: EvalContext = DRY_RUN):
     return finding
 
 
-@pytest.mark.parametrize("event, severity", [
-    ("create-role-trusting-everyone.json", "critical"),
-    ("update-assume-role-policy-foreign-account.json", "high"),
-    ("create-role-github-oidc-any-repo.json", "critical"),
-])
+@pytest.mark.parametrize(
+    "event, severity",
+    [
+        ("create-role-trusting-everyone.json", "critical"),
+        ("update-assume-role-policy-foreign-account.json", "high"),
+        ("create-role-github-oidc-any-repo.json", "critical"),
+    ],
+)
 def test_demo_events_are_found_with_their_severity(event: str, severity: str) -> None:
     finding = finding_of(load_event(event))
     assert (finding.rule, finding.severity, finding.mode) == ("role_trust", severity, Mode.NOTIFY)
@@ -72,18 +79,39 @@ def test_a_role_for_an_aws_service_is_not_a_finding() -> None:
     assert decision.findings == [] and decision.skipped is None
 
 
-@pytest.mark.parametrize("statement, severity", [
-    (EVERYONE, "critical"),
-    ({"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}, "critical"),
-    ({"Effect": "Allow", "NotPrincipal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/admin"}, "Action": "sts:AssumeRole"},
-     "high"),
-    ({"Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:saml-provider/okta"},
-      "Action": "sts:AssumeRoleWithSAML"}, "high"),
-    ({"Effect": "Allow", "Principal": {"Federated": "cognito-identity.amazonaws.com"},
-      "Action": "sts:AssumeRoleWithWebIdentity"}, "critical"),
-    ({**EVERYONE, "Condition": {"StringEquals": {"sts:ExternalId": "secret"}}}, "critical"),
-    ({**EVERYONE, "Condition": {"StringEqualsIfExists": {"aws:PrincipalAccount": ACCOUNT}}}, "critical"),
-])
+@pytest.mark.parametrize(
+    "statement, severity",
+    [
+        (EVERYONE, "critical"),
+        ({"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}, "critical"),
+        (
+            {
+                "Effect": "Allow",
+                "NotPrincipal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/admin"},
+                "Action": "sts:AssumeRole",
+            },
+            "high",
+        ),
+        (
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:saml-provider/okta"},
+                "Action": "sts:AssumeRoleWithSAML",
+            },
+            "high",
+        ),
+        (
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": "cognito-identity.amazonaws.com"},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+            },
+            "critical",
+        ),
+        ({**EVERYONE, "Condition": {"StringEquals": {"sts:ExternalId": "secret"}}}, "critical"),
+        ({**EVERYONE, "Condition": {"StringEqualsIfExists": {"aws:PrincipalAccount": ACCOUNT}}}, "critical"),
+    ],
+)
 def test_broad_trust_is_critical_only_for_an_unnarrowed_star_or_any_tenant(statement: dict, severity: str) -> None:
     assert finding_of(update_event(policy(statement))).severity == severity
 
@@ -120,24 +148,33 @@ def test_without_an_account_a_named_organization_is_assumed_to_be_the_accounts_o
     assert "o-abc123def4 assumed to be this account's own" in mixed.reason and "Vendor" in mixed.reason
 
 
-@pytest.mark.parametrize("statement", [
-    EC2,
-    {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"},
-    {**EVERYONE, "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}},
-    {"Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/"
-                                                   "token.actions.githubusercontent.com"},
-     "Action": "sts:AssumeRoleWithWebIdentity",
-     "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:my-org/my-repo:*"}}},
-    {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"},
-    {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:TagSession"},
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        EC2,
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"},
+        {**EVERYONE, "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}},
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:my-org/my-repo:*"}},
+        },
+        {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"},
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:TagSession"},
+    ],
+)
 def test_own_account_services_pinned_oidc_and_denies_are_not_findings(statement: dict) -> None:
     assert decide_event(update_event(policy(statement))).findings == []
 
 
 def test_trusted_accounts_and_organizations_come_from_settings() -> None:
-    trusting = EvalContext(Settings(live=False, trusted_accounts=frozenset({"444455556666"}),
-                                    trusted_org_ids=frozenset({"o-partners123"})), AssumedState())
+    trusting = EvalContext(
+        Settings(
+            live=False, trusted_accounts=frozenset({"444455556666"}), trusted_org_ids=frozenset({"o-partners123"})
+        ),
+        AssumedState(),
+    )
     org = {**EVERYONE, "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-partners123"}}}
     assert decide_event(update_event(policy(EC2, FOREIGN, org)), trusting).findings == []
     assert finding_of(update_event(policy(EC2, FOREIGN, org))).severity == "high"
@@ -154,8 +191,9 @@ def test_the_reason_says_whether_other_accounts_need_an_external_id() -> None:
 
 def test_only_the_offending_statements_would_be_removed() -> None:
     finding = finding_of(update_event(policy(EC2, FOREIGN)))
-    assert finding.action.startswith("replace the trust policy of role app-server with the same document minus "
-                                     "statement 1 (Vendor);")
+    assert finding.action.startswith(
+        "replace the trust policy of role app-server with the same document minus statement 1 (Vendor);"
+    )
     assert finding.details["replacement"] == policy(EC2)
     everyone = finding_of(update_event(policy(EVERYONE)))
     assert "deny-all" in everyone.action
@@ -182,16 +220,23 @@ def test_the_url_encoded_copy_in_the_response_is_read_when_the_request_lacks_it(
 
 
 def test_pretty_printed_documents_with_tabs_are_read() -> None:
-    assert "\t" in load_event("create-role-github-oidc-any-repo.json")["detail"]["requestParameters"][
-        "assumeRolePolicyDocument"]
+    assert (
+        "\t"
+        in load_event("create-role-github-oidc-any-repo.json")["detail"]["requestParameters"][
+            "assumeRolePolicyDocument"
+        ]
+    )
     assert finding_of(update_event(json.dumps(policy(EVERYONE), indent="\t"))).severity == "critical"
 
 
-@pytest.mark.parametrize("document, says", [
-    ({"omitted": True, "originalSize": 12044}, "CloudTrail omitted the trust policy"),
-    ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Princ', "unreadable"),
-    (None, "carries no trust policy"),
-])
+@pytest.mark.parametrize(
+    "document, says",
+    [
+        ({"omitted": True, "originalSize": 12044}, "CloudTrail omitted the trust policy"),
+        ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Princ', "unreadable"),
+        (None, "carries no trust policy"),
+    ],
+)
 def test_an_unreadable_document_is_a_low_finding_that_changes_nothing(document: Any, says: str) -> None:
     event = update_event({})
     event["detail"]["requestParameters"]["policyDocument"] = document
@@ -212,19 +257,44 @@ def test_failed_call_and_mode_off_give_no_finding() -> None:
     assert decide_event(update_event(policy(EVERYONE)), off).findings == []
 
 
-@pytest.mark.parametrize(("event_name", "params", "response", "says"), [
-    ("CreateSAMLProvider", {"name": "ExampleCorpIdP", "sAMLMetadataDocument": "<md/>"},
-     {"sAMLProviderArn": f"arn:aws:iam::{ACCOUNT}:saml-provider/ExampleCorpIdP"}, "created SAML"),
-    ("UpdateSAMLProvider", {"sAMLProviderArn": f"arn:aws:iam::{ACCOUNT}:saml-provider/ExampleCorpIdP",
-                            "sAMLMetadataDocument": "<md/>"}, None, "replaced the metadata of SAML"),
-    ("CreateOpenIDConnectProvider", {"url": "https://token.example.org", "clientIDList": ["sts.amazonaws.com"]},
-     {"openIDConnectProviderArn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.example.org"}, "created OpenID"),
-    ("AddClientIDToOpenIDConnectProvider", {"clientID": "another-app", "openIDConnectProviderArn":
-                                            f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.example.org"}, None,
-     "added a client id to OpenID"),
-])
-def test_an_identity_provider_change_is_a_high_notify_only_finding(event_name: str, params: dict, response: Any,
-                                                                    says: str) -> None:
+@pytest.mark.parametrize(
+    ("event_name", "params", "response", "says"),
+    [
+        (
+            "CreateSAMLProvider",
+            {"name": "ExampleCorpIdP", "sAMLMetadataDocument": "<md/>"},
+            {"sAMLProviderArn": f"arn:aws:iam::{ACCOUNT}:saml-provider/ExampleCorpIdP"},
+            "created SAML",
+        ),
+        (
+            "UpdateSAMLProvider",
+            {
+                "sAMLProviderArn": f"arn:aws:iam::{ACCOUNT}:saml-provider/ExampleCorpIdP",
+                "sAMLMetadataDocument": "<md/>",
+            },
+            None,
+            "replaced the metadata of SAML",
+        ),
+        (
+            "CreateOpenIDConnectProvider",
+            {"url": "https://token.example.org", "clientIDList": ["sts.amazonaws.com"]},
+            {"openIDConnectProviderArn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.example.org"},
+            "created OpenID",
+        ),
+        (
+            "AddClientIDToOpenIDConnectProvider",
+            {
+                "clientID": "another-app",
+                "openIDConnectProviderArn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.example.org",
+            },
+            None,
+            "added a client id to OpenID",
+        ),
+    ],
+)
+def test_an_identity_provider_change_is_a_high_notify_only_finding(
+    event_name: str, params: dict, response: Any, says: str
+) -> None:
     event = copy.deepcopy(load_event("create-saml-provider.json"))
     event["detail"].update(eventName=event_name, requestParameters=params, responseElements=response)
     [finding] = decide(parse_envelope(event), DRY_RUN).findings
@@ -240,8 +310,9 @@ def test_a_provider_change_in_remediate_mode_changes_nothing() -> None:
 
 
 def test_a_break_glass_caller_is_exempt_and_nothing_is_planned() -> None:
-    context = EvalContext(Settings(live=False, break_glass_arns=frozenset({f"arn:aws:iam::{ACCOUNT}:user/alice"})),
-                          AssumedState())
+    context = EvalContext(
+        Settings(live=False, break_glass_arns=frozenset({f"arn:aws:iam::{ACCOUNT}:user/alice"})), AssumedState()
+    )
     finding = finding_of(update_event(policy(EVERYONE)), context)
     assert finding.exempt and finding.action is None and "break-glass" in finding.reason
 
@@ -378,8 +449,10 @@ def test_the_url_encoded_response_document_is_what_iam_stored(account) -> None:
 def test_an_account_id_principal_stored_by_iam_as_its_root_arn_is_the_same_document(account) -> None:
     """IAM keeps "444455556666" as "arn:aws:iam::444455556666:root"; that is not a change since the event."""
     by_id = {**FOREIGN, "Principal": {"AWS": ["444455556666"]}}
-    account.update_assume_role_policy(RoleName="app-server", PolicyDocument=json.dumps(
-        policy(EC2, {**FOREIGN, "Principal": {"AWS": ["arn:aws:iam::444455556666:root"]}})))
+    account.update_assume_role_policy(
+        RoleName="app-server",
+        PolicyDocument=json.dumps(policy(EC2, {**FOREIGN, "Principal": {"AWS": ["arn:aws:iam::444455556666:root"]}})),
+    )
     result = act(finding_of(update_event(policy(EC2, by_id)), live()), AwsClients())
     assert result.outcome == Outcome.VERIFIED and '"444455556666"' in result.detail
     assert trust_of(account) == policy(EC2)
@@ -387,29 +460,48 @@ def test_an_account_id_principal_stored_by_iam_as_its_root_arn_is_the_same_docum
 
 # ---------------------------------------------------------------- sessions issued before the strip
 LAMBDA = {"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com"]}, "Action": "sts:AssumeRole"}
-SAME_ACCOUNT = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/admin"},
-                "Action": "sts:AssumeRole"}
+SAME_ACCOUNT = {
+    "Effect": "Allow",
+    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/admin"},
+    "Action": "sts:AssumeRole",
+}
 LIFT = "aws iam delete-role-policy --role-name app-server --policy-name AWSRevokeOlderSessions"
 
 
-@pytest.mark.parametrize("statements, services", [
-    ((FOREIGN,), []),  # deny-all: nothing kept
-    ((SAME_ACCOUNT, FOREIGN), []),  # a kept AWS principal: its sessions can simply be re-assumed
-    ((EC2, FOREIGN), ["ec2.amazonaws.com"]),  # an instance profile would lose its credentials
-    ((LAMBDA, FOREIGN), ["lambda.amazonaws.com"]),
-    (({"Effect": "Allow", "Principal": {"Service": ["ecs-tasks.amazonaws.com", "ec2.amazonaws.com"]},
-       "Action": "sts:AssumeRole"}, FOREIGN), ["ecs-tasks.amazonaws.com", "ec2.amazonaws.com"]),
-])
+@pytest.mark.parametrize(
+    "statements, services",
+    [
+        ((FOREIGN,), []),  # deny-all: nothing kept
+        ((SAME_ACCOUNT, FOREIGN), []),  # a kept AWS principal: its sessions can simply be re-assumed
+        ((EC2, FOREIGN), ["ec2.amazonaws.com"]),  # an instance profile would lose its credentials
+        ((LAMBDA, FOREIGN), ["lambda.amazonaws.com"]),
+        (
+            (
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": ["ecs-tasks.amazonaws.com", "ec2.amazonaws.com"]},
+                    "Action": "sts:AssumeRole",
+                },
+                FOREIGN,
+            ),
+            ["ecs-tasks.amazonaws.com", "ec2.amazonaws.com"],
+        ),
+    ],
+)
 def test_older_sessions_are_denied_unless_a_kept_statement_trusts_a_service(statements, services) -> None:
     finding = finding_of(update_event(policy(*statements)))
     assert finding.details["kept_services"] == services
     if services:
-        assert f"sessions already issued are not revoked, because the kept trust of {', '.join(services)}" \
-            in finding.action and "a human decides" in finding.action
+        assert (
+            f"sessions already issued are not revoked, because the kept trust of {', '.join(services)}"
+            in finding.action
+            and "a human decides" in finding.action
+        )
         assert LIFT not in finding.undo
     else:
-        assert finding.action.endswith("and deny every session issued before now (inline policy "
-                                       "AWSRevokeOlderSessions)")
+        assert finding.action.endswith(
+            "and deny every session issued before now (inline policy AWSRevokeOlderSessions)"
+        )
         assert finding.undo.endswith(f" && {LIFT}")
 
 
@@ -419,9 +511,17 @@ def test_the_revocation_policy_is_the_one_iams_console_writes() -> None:
     from remediator.rules.role_trust import revoke_sessions_document
 
     document = revoke_sessions_document(datetime(2026, 11, 29, 22, 15, 3, 456789, tzinfo=UTC))
-    assert document == {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Deny", "Action": ["*"], "Resource": ["*"],
-        "Condition": {"DateLessThan": {"aws:TokenIssueTime": "2026-11-29T22:15:03.456Z"}}}]}
+    assert document == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Action": ["*"],
+                "Resource": ["*"],
+                "Condition": {"DateLessThan": {"aws:TokenIssueTime": "2026-11-29T22:15:03.456Z"}},
+            }
+        ],
+    }
 
 
 def _revocation(iam, role: str = "app-server") -> dict[str, Any] | None:

@@ -18,8 +18,9 @@ DRY_RUN = EvalContext(Settings(live=False), AssumedState())
 ONLY = ("root_activity",)
 
 
-@pytest.mark.parametrize("event", ["root-console-login.json", "root-list-buckets-read-only.json",
-                                   "create-root-access-key.json"])
+@pytest.mark.parametrize(
+    "event", ["root-console-login.json", "root-list-buckets-read-only.json", "create-root-access-key.json"]
+)
 def test_root_use_is_critical_with_where_it_came_from(event: str) -> None:
     record = parse_envelope(load_event(event))
     [finding] = decide(record, DRY_RUN, ONLY).findings
@@ -60,8 +61,9 @@ def test_failed_root_call_is_high_and_other_rules_stay_silent() -> None:
 
 
 def test_break_glass_root_is_exempt_but_reported() -> None:
-    context = EvalContext(Settings(live=False, break_glass_arns=frozenset({"arn:aws:iam::123456789012:root"})),
-                          AssumedState())
+    context = EvalContext(
+        Settings(live=False, break_glass_arns=frozenset({"arn:aws:iam::123456789012:root"})), AssumedState()
+    )
     [finding] = decide(parse_envelope(load_event("root-console-login.json")), context, ONLY).findings
     assert finding.exempt and "break-glass" in finding.reason
 

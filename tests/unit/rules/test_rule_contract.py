@@ -38,12 +38,17 @@ def test_a_rule_resolves_exactly_when_its_metadata_names_resolving_events(rule_i
 def test_only_the_grant_rules_hold_findings_back_from_their_mode() -> None:
     """Escalation-only grants (IAM policies, Identity Center permission sets) have their own escalation mode."""
     assert [rule_id for rule_id in RULE_IDS if RULES[rule_id].mode_for is not keep_mode] == [
-        "admin_grants", "identity_center"]
+        "admin_grants",
+        "identity_center",
+    ]
 
 
 def test_mypy_checks_every_rule_module() -> None:
     source = Path(remediator.rules.__file__).read_text()
-    [checked] = [node for node in ast.walk(ast.parse(source))
-                 if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "CHECKED"]
+    [checked] = [
+        node
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "CHECKED"
+    ]
     assert isinstance(checked.value, ast.Tuple)
     assert sorted(element.id for element in checked.value.elts if isinstance(element, ast.Name)) == sorted(RULE_IDS)

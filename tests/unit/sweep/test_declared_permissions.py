@@ -66,10 +66,17 @@ def _account(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> dict[str, 
     iam.generate_credential_report()  # moto answers STARTED once: spare the sweep its 1 s back-off
     db.create_table(**table_definition("findings"))
     topic = sns.create_topic(Name="findings")["TopicArn"]
-    policy = iam.create_policy(PolicyName="deny-without-mfa",
-                               PolicyDocument=json.dumps(deny_without_mfa_document()))["Policy"]["Arn"]
-    variables = {"TOPIC_ARN": topic, "FINDINGS_TABLE": "findings", "DENY_WITHOUT_MFA_POLICY_ARN": policy,
-                 "MODE_SWEEP": "remediate", "MODE_CONSOLE_MFA": "remediate", **env}
+    policy = iam.create_policy(PolicyName="deny-without-mfa", PolicyDocument=json.dumps(deny_without_mfa_document()))[
+        "Policy"
+    ]["Arn"]
+    variables = {
+        "TOPIC_ARN": topic,
+        "FINDINGS_TABLE": "findings",
+        "DENY_WITHOUT_MFA_POLICY_ARN": policy,
+        "MODE_SWEEP": "remediate",
+        "MODE_CONSOLE_MFA": "remediate",
+        **env,
+    }
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     return {"db": db}
@@ -79,7 +86,8 @@ def _event_function_opened_ana_first(monkeypatch: pytest.MonkeyPatch, account: d
     """console_mfa's event function opens ana's warning after the sweep read the index: the sweep's
     conditional put fails and it reads the existing warning instead."""
     FindingsStore(account["db"], "findings").open_finding(
-        resource_key(Resource("user", "ana", ACCOUNT)), "console_mfa", grace=timedelta(hours=24))
+        resource_key(Resource("user", "ana", ACCOUNT)), "console_mfa", grace=timedelta(hours=24)
+    )
     monkeypatch.setattr(FindingsStore, "open_findings", lambda self, rule: iter(()))
 
 
@@ -103,7 +111,9 @@ SCENARIOS: dict[str, tuple[dict[str, str], Callable[[pytest.MonkeyPatch, dict[st
     "remediate, warning periods opened": ({}, None),
     "remediate, no warning period (deny policy)": (NO_WAIT, None),
     "remediate, no warning period (delete login profile)": (
-        {**NO_WAIT, "CONSOLE_MFA_REMEDIATION": "delete-login-profile"}, None),
+        {**NO_WAIT, "CONSOLE_MFA_REMEDIATION": "delete-login-profile"},
+        None,
+    ),
     "notify": ({"MODE_SWEEP": "notify", "MODE_CONSOLE_MFA": "notify"}, None),
     "warning already opened by the event function": ({}, _event_function_opened_ana_first),
     "coverage: a logging trail, our rule and queue watched": ({}, _watched_and_logged),

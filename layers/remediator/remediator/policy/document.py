@@ -82,9 +82,7 @@ def load_policy_document(raw: str | bytes | dict[str, Any]) -> dict[str, Any]:
     elif isinstance(raw, dict):
         value = raw
     else:
-        raise PolicyParseError(
-            f"policy document must be a JSON string or an object, not {type(raw).__name__}"
-        )
+        raise PolicyParseError(f"policy document must be a JSON string or an object, not {type(raw).__name__}")
     if not isinstance(value, dict):
         raise PolicyParseError(f"policy document must be a JSON object, not {type(value).__name__}")
     key = _find_key(value, "Statement")
@@ -150,9 +148,7 @@ class Statement:
         self.conditions: tuple[Condition, ...] = ()
 
     def __repr__(self) -> str:
-        return (
-            f"Statement({self.index}, {self.effect}, actions={self.actions}, not_actions={self.not_actions})"
-        )
+        return f"Statement({self.index}, {self.effect}, actions={self.actions}, not_actions={self.not_actions})"
 
 
 def _strings(value: object) -> tuple[str, ...]:
@@ -195,9 +191,7 @@ def _conditions(block: object, problems: list[str], label: str) -> tuple[Conditi
             continue
         base, qualifier, if_exists = _split_operator(str(operator))
         for key, values in tests.items():
-            out.append(
-                Condition(str(operator), base, qualifier, if_exists, str(key).lower(), _strings(values))
-            )
+            out.append(Condition(str(operator), base, qualifier, if_exists, str(key).lower(), _strings(values)))
     return tuple(out)
 
 
@@ -255,9 +249,7 @@ def normalise_statement(index: int, statement: dict[str, Any], kind: str) -> Sta
             problems.append(f"{label} has action {action!r} without a service prefix; IAM rejects it.")
     has_principal, principal = _field(statement, "Principal")
     has_not_principal, not_principal = _field(statement, "NotPrincipal")
-    has_resource = (
-        _find_key(statement, "Resource") is not None or _find_key(statement, "NotResource") is not None
-    )
+    has_resource = _find_key(statement, "Resource") is not None or _find_key(statement, "NotResource") is not None
     if kind == "identity":
         resources, not_resources = _pair(statement, "Resource", problems, label, ("*",))
         if has_principal or has_not_principal:

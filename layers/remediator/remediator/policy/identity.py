@@ -277,8 +277,6 @@ def analyse_identity_policy(document: dict[str, Any] | str) -> IdentityVerdict:
     """Admin-equivalence and escalation paths of one identity policy; raises only PolicyParseError."""
     statements = normalised_statements(document, "identity")
     grants = _Grants(statements)
-    paths = tuple(
-        path.name for path in ESCALATION_PATHS if _path_open(grants, path.actions, passrole_services(path))
-    )
+    paths = tuple(path.name for path in ESCALATION_PATHS if _path_open(grants, path.actions, passrole_services(path)))
     problems = tuple(problem for statement in statements for problem in statement.problems)
     return IdentityVerdict(grants.admin_equivalent(), paths, problems)

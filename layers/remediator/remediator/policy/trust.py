@@ -250,8 +250,7 @@ def _wildcard(statement: Statement, config: _Config, found: _Findings) -> None:
             statement,
             "broad",
             "*",
-            "Principal '*' lets any AWS account assume the role; "
-            "no organization, account or ARN condition narrows it.",
+            "Principal '*' lets any AWS account assume the role; no organization, account or ARN condition narrows it.",
             any_tenant=True,
         )
         return
@@ -282,8 +281,7 @@ def _aws_principal(statement: Statement, value: str, config: _Config, found: _Fi
     account = _account_of(value)
     if account is None:
         found.problems.append(
-            f"Statement {statement.index} names AWS principal {value!r}, which names no "
-            "account; IAM rejects it."
+            f"Statement {statement.index} names AWS principal {value!r}, which names no account; IAM rejects it."
         )
         return
     if account != config.own_account:
@@ -410,9 +408,10 @@ def _federated(statement: Statement, value: str, config: _Config, found: _Findin
     deciding = [c for score, c in scored if score == level]
     subjects = list(dict.fromkeys(v for c in deciding for v in c.values if c.key.endswith(":sub")))
     trusted = config.trusted_oidc_subjects
-    if level == _TENANT and (provider.tenant_wide_pins or (
-        subjects and all(any(glob_covers(allowed, s) for allowed in trusted) for s in subjects)
-    )):
+    if level == _TENANT and (
+        provider.tenant_wide_pins
+        or (subjects and all(any(glob_covers(allowed, s) for allowed in trusted) for s in subjects))
+    ):
         return  # a tenant-wide grant the provider counts as pinned, or a deliberate trusted subject
     if level != _PINNED:
         any_tenant = level == _ANY
@@ -458,9 +457,7 @@ def _service(statement: Statement, config: _Config, found: _Findings) -> None:
 
 def _external_id_required(statement: Statement) -> bool:
     return any(
-        _positive(c, _POSITIVE_STRING, ("", "foranyvalue"))
-        and c.values
-        and not any(_vacuous(c, v) for v in c.values)
+        _positive(c, _POSITIVE_STRING, ("", "foranyvalue")) and c.values and not any(_vacuous(c, v) for v in c.values)
         for c in statement.conditions
         if c.key == "sts:externalid"
     )

@@ -25,8 +25,9 @@ KEY_DATE_TOLERANCE_SECONDS = 2
 def _key_created(iam: IAMClient, user: str, created: datetime) -> str | None:
     """The id of the user's key created at `created` (the credential report names keys by slot and date only)."""
     keys = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
-    match = [k["AccessKeyId"] for k in keys
-             if abs((k["CreateDate"] - created).total_seconds()) < KEY_DATE_TOLERANCE_SECONDS]
+    match = [
+        k["AccessKeyId"] for k in keys if abs((k["CreateDate"] - created).total_seconds()) < KEY_DATE_TOLERANCE_SECONDS
+    ]
     return match[0] if len(match) == 1 else None
 
 
@@ -37,8 +38,10 @@ def deactivate_key(iam: IAMClient, user: str, key_id: str | None, created: datet
         if key_id is None and created is not None:
             key_id = _key_created(iam, user, created)
             if key_id is None:
-                return ActionResult(Outcome.SKIPPED, f"the access key of {user} created {created.date()} is no "
-                                    "longer there: nothing to deactivate.")
+                return ActionResult(
+                    Outcome.SKIPPED,
+                    f"the access key of {user} created {created.date()} is no longer there: nothing to deactivate.",
+                )
         if key_id is None:
             return ActionResult(Outcome.SKIPPED, f"no access key of {user} is named: nothing changed.")
         iam.update_access_key(UserName=user, AccessKeyId=key_id, Status="Inactive")
@@ -66,8 +69,11 @@ def enforce_mfa(iam: IAMClient, user: str, method: str | None, policy_arn: str |
         if method == DELETE_LOGIN_PROFILE:
             return delete_login_profile(iam, user)
         if not policy_arn:
-            return ActionResult(Outcome.FAILED, f"no deny-unless-MFA policy is configured for {user}.",
-                                "DENY_WITHOUT_MFA_POLICY_ARN is not set")
+            return ActionResult(
+                Outcome.FAILED,
+                f"no deny-unless-MFA policy is configured for {user}.",
+                "DENY_WITHOUT_MFA_POLICY_ARN is not set",
+            )
         iam.attach_user_policy(UserName=user, PolicyArn=policy_arn)
         attached = iam.list_attached_user_policies(UserName=user)["AttachedPolicies"]
     except ClientError as error:
@@ -78,9 +84,12 @@ def enforce_mfa(iam: IAMClient, user: str, method: str | None, policy_arn: str |
             return ActionResult(Outcome.SKIPPED, f"user {user} (or the policy) no longer exists: nothing changed.")
         return ActionResult(Outcome.FAILED, f"could not enforce MFA for {user}.", f"{code}: {error}")
     if any(policy["PolicyArn"] == policy_arn for policy in attached):
-        return ActionResult(Outcome.VERIFIED, f"{user} now has the deny-unless-MFA policy attached (verified by "
-                            "re-reading); they can still sign in and enrol an MFA device. It also blocks their "
-                            "access keys: API calls without MFA are denied until they enrol one.")
+        return ActionResult(
+            Outcome.VERIFIED,
+            f"{user} now has the deny-unless-MFA policy attached (verified by "
+            "re-reading); they can still sign in and enrol an MFA device. It also blocks their "
+            "access keys: API calls without MFA are denied until they enrol one.",
+        )
     return ActionResult(Outcome.FAILED, f"the deny-unless-MFA policy does not show on {user} after attaching it.")
 
 
@@ -116,5 +125,8 @@ def deactivate_mfa_device(iam: IAMClient, user: str, serial: str) -> ActionResul
         raise
     if serial in devices:
         return ActionResult(Outcome.FAILED, f"MFA device {serial} is still enrolled for {user} after deactivating it.")
-    return ActionResult(Outcome.VERIFIED, f"MFA device {serial} is no longer enrolled for {user} (verified by "
-                        "re-reading); the device is kept, so it can be enrolled again.")
+    return ActionResult(
+        Outcome.VERIFIED,
+        f"MFA device {serial} is no longer enrolled for {user} (verified by "
+        "re-reading); the device is kept, so it can be enrolled again.",
+    )

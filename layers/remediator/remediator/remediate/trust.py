@@ -27,8 +27,10 @@ def as_iam_stores_it(document: Any) -> dict[str, Any]:
             continue
         for key, value in principal.items():
             if str(key).lower() == "aws":
-                values = [f"arn:aws:iam::{v}:root" if isinstance(v, str) and len(v) == 12 and v.isdigit() else v
-                          for v in (value if isinstance(value, list) else [value])]
+                values = [
+                    f"arn:aws:iam::{v}:root" if isinstance(v, str) and len(v) == 12 and v.isdigit() else v
+                    for v in (value if isinstance(value, list) else [value])
+                ]
                 principal[key] = values if isinstance(value, list) else values[0]
     return normal
 
@@ -43,11 +45,16 @@ def replace_trust_policy(iam: IAMClient, role: str, original: Any, replacement: 
         current = _current(iam, role)
         before, after_strip = as_iam_stores_it(original), as_iam_stores_it(replacement)
         if current == after_strip:
-            return ActionResult(Outcome.VERIFIED, f"{ALREADY} the trust policy of role {role} reads the stripped "
-                                "document (verified by re-reading).")
+            return ActionResult(
+                Outcome.VERIFIED,
+                f"{ALREADY} the trust policy of role {role} reads the stripped document (verified by re-reading).",
+            )
         if current != before:
-            return ActionResult(Outcome.SKIPPED, f"the trust policy of role {role} changed after this event; "
-                                "nothing changed here (the later change is evaluated on its own event).")
+            return ActionResult(
+                Outcome.SKIPPED,
+                f"the trust policy of role {role} changed after this event; "
+                "nothing changed here (the later change is evaluated on its own event).",
+            )
         iam.update_assume_role_policy(RoleName=role, PolicyDocument=compact(after_strip))
         after = _current(iam, role)
     except ClientError as error:
@@ -58,6 +65,9 @@ def replace_trust_policy(iam: IAMClient, role: str, original: Any, replacement: 
     except PolicyParseError as error:
         return ActionResult(Outcome.FAILED, f"the trust policy of role {role} could not be read back.", str(error))
     if after == after_strip:
-        return ActionResult(Outcome.VERIFIED, f"role {role} now trusts only what the kept statements allow "
-                            f"(verified by re-reading). Original trust policy: {compact(original)}")
+        return ActionResult(
+            Outcome.VERIFIED,
+            f"role {role} now trusts only what the kept statements allow "
+            f"(verified by re-reading). Original trust policy: {compact(original)}",
+        )
     return ActionResult(Outcome.FAILED, f"the trust policy of role {role} does not read as replaced after the update.")

@@ -45,9 +45,18 @@ if TYPE_CHECKING:  # mypy checks every rule module against the contract: META, e
         root_activity,
     )
 
-    CHECKED: tuple[RuleModule, ...] = (access_keys, console_mfa, root_activity, iam_user_sprawl, role_trust,
-                                       admin_grants, guardrail_tampering, remediator_tampering, other_credentials,
-                                       identity_center)
+    CHECKED: tuple[RuleModule, ...] = (
+        access_keys,
+        console_mfa,
+        root_activity,
+        iam_user_sprawl,
+        role_trust,
+        admin_grants,
+        guardrail_tampering,
+        remediator_tampering,
+        other_credentials,
+        identity_center,
+    )
 
 # Which rules each Lambda function (functions/<name>/) runs. One concern, one function, one role.
 FUNCTIONS: dict[str, tuple[str, ...]] = {

@@ -70,7 +70,9 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
 
     if caller.type == "Root" and not record.params.get("userName"):
         return Finding(
-            rule=META.id, severity=Severity.CRITICAL, resource=Resource("root", "root", account, caller.arn),
+            rule=META.id,
+            severity=Severity.CRITICAL,
+            resource=Resource("root", "root", account, caller.arn),
             reason=f"root {verb} {key_text} for the root user{where}; root keys can only be deactivated or "
             "deleted by root itself (Security credentials page), so nothing is changed automatically.",
             details={"key_id": key_id, "user": None},
@@ -91,8 +93,13 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
         reason += " The event does not name the key and its user, so nothing can be changed."
     reason, action = exemption.applied_to(reason, action)
     return Finding(
-        rule=META.id, severity=severity, reason=reason, resource=Resource("user", owner or "unknown", account, arn),
-        action=action, exempt=exemption.exempt, exempt_reason=exemption.reason,
+        rule=META.id,
+        severity=severity,
+        reason=reason,
+        resource=Resource("user", owner or "unknown", account, arn),
+        action=action,
+        exempt=exemption.exempt,
+        exempt_reason=exemption.reason,
         undo=META.undo.format(user=owner, key_id=key_id) if action else None,
         details={"key_id": key_id, "user": owner},
     )

@@ -34,8 +34,12 @@ ATTACH = {"AttachUserPolicy": "user", "AttachGroupPolicy": "group", "AttachRoleP
 PUT = {"PutUserPolicy": "user", "PutGroupPolicy": "group", "PutRolePolicy": "role"}
 VERSIONS = ("CreatePolicyVersion", "SetDefaultPolicyVersion")
 MEMBERSHIP = "AddUserToGroup"
-BOUNDARIES = {"PutUserPermissionsBoundary": "user", "PutRolePermissionsBoundary": "role",
-              "DeleteUserPermissionsBoundary": "user", "DeleteRolePermissionsBoundary": "role"}
+BOUNDARIES = {
+    "PutUserPermissionsBoundary": "user",
+    "PutRolePermissionsBoundary": "role",
+    "DeleteUserPermissionsBoundary": "user",
+    "DeleteRolePermissionsBoundary": "role",
+}
 
 META = RuleMeta(
     id="admin_grants",
@@ -45,27 +49,50 @@ META = RuleMeta(
     triggers=(Trigger(event_names=(*ATTACH, *PUT, *VERSIONS, MEMBERSHIP, *BOUNDARIES)),),
     resource_path="requestParameters.[userName, groupName, roleName, policyArn] | [?@] | [0]",
     remediation="detach the policy / delete the inline policy / make the newest other version that is not risky "
-                "the default again / remove the user from the group; boundary changes: notify",
+    "the default again / remove the user from the group; boundary changes: notify",
     undo="the message names the command that restores the grant",
     remediation_actions=(
-        "iam:DetachUserPolicy", "iam:DetachGroupPolicy", "iam:DetachRolePolicy",
-        "iam:ListAttachedUserPolicies", "iam:ListAttachedGroupPolicies", "iam:ListAttachedRolePolicies",
-        "iam:DeleteUserPolicy", "iam:DeleteGroupPolicy", "iam:DeleteRolePolicy",
-        "iam:GetUserPolicy", "iam:GetGroupPolicy", "iam:GetRolePolicy",
+        "iam:DetachUserPolicy",
+        "iam:DetachGroupPolicy",
+        "iam:DetachRolePolicy",
+        "iam:ListAttachedUserPolicies",
+        "iam:ListAttachedGroupPolicies",
+        "iam:ListAttachedRolePolicies",
+        "iam:DeleteUserPolicy",
+        "iam:DeleteGroupPolicy",
+        "iam:DeleteRolePolicy",
+        "iam:GetUserPolicy",
+        "iam:GetGroupPolicy",
+        "iam:GetRolePolicy",
         # (iam:GetPolicyVersion, which a revert planned without an account reads too, is a state action)
-        "iam:ListPolicyVersions", "iam:SetDefaultPolicyVersion", "iam:GetPolicy",
-        "iam:RemoveUserFromGroup", "iam:ListGroupsForUser",
+        "iam:ListPolicyVersions",
+        "iam:SetDefaultPolicyVersion",
+        "iam:GetPolicy",
+        "iam:RemoveUserFromGroup",
+        "iam:ListGroupsForUser",
     ),
     state_actions=(
-        "iam:ListUserTags", "iam:ListRoleTags", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions",
-        "iam:GetUserPolicy", "iam:GetGroupPolicy", "iam:GetRolePolicy",
-        "iam:ListAttachedGroupPolicies", "iam:ListGroupPolicies",
+        "iam:ListUserTags",
+        "iam:ListRoleTags",
+        "iam:GetPolicy",
+        "iam:GetPolicyVersion",
+        "iam:ListPolicyVersions",
+        "iam:GetUserPolicy",
+        "iam:GetGroupPolicy",
+        "iam:GetRolePolicy",
+        "iam:ListAttachedGroupPolicies",
+        "iam:ListGroupPolicies",
         # a boundary change: everything the user (with its groups) or role holds
-        "iam:ListAttachedUserPolicies", "iam:ListUserPolicies", "iam:ListGroupsForUser",
-        "iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
+        "iam:ListAttachedUserPolicies",
+        "iam:ListUserPolicies",
+        "iam:ListGroupsForUser",
+        "iam:ListAttachedRolePolicies",
+        "iam:ListRolePolicies",
     ),
-    references=("https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege",
-                "https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/"),
+    references=(
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege",
+        "https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/",
+    ),
 )
 
 resolve = resolves_nothing
@@ -87,8 +114,7 @@ def _request_document(record: CloudTrailRecord) -> tuple[Any, str | None]:
         return None, f"the policy document in the event is unreadable ({error})"
 
 
-def _document_or_read(record: CloudTrailRecord, what: str,
-                      read: Callable[[], Any] | None) -> tuple[Grant, Any]:
+def _document_or_read(record: CloudTrailRecord, what: str, read: Callable[[], Any] | None) -> tuple[Grant, Any]:
     """Judge the event's document; when it is missing or unreadable, the one AWS holds (live only)."""
     document, problem = _request_document(record)
     if document is None:
@@ -120,8 +146,9 @@ def _version_number(version_id: str) -> int:
     return int(version_id[1:]) if VERSION_ID.fullmatch(version_id) else -1
 
 
-def newest_safe_version(version_ids: list[str], offending: str,
-                        document_of: Callable[[str], Any]) -> tuple[str | None, str]:
+def newest_safe_version(
+    version_ids: list[str], offending: str, document_of: Callable[[str], Any]
+) -> tuple[str | None, str]:
     """The newest version other than the offending one that grants neither admin nor an escalation path,
     else why there is none. `document_of` reads a version's document (state at evaluation, IAM at remediation)."""
     refused = []
@@ -175,12 +202,15 @@ def _decide(record: CloudTrailRecord, context: EvalContext) -> tuple[Grant, Targ
         policy = iam_name(params.get("policyName"))
         what = f"inline policy {policy or '(unnamed)'} of {on}"
         grant, document = _document_or_read(
-            record, what, (lambda: context.state.inline_policy(kind, entity, policy)) if entity and policy else None)
+            record, what, (lambda: context.state.inline_policy(kind, entity, policy)) if entity and policy else None
+        )
         grant.what = f"{caller} put {what}"
         if entity and policy and document is not None:
             target.action = f"delete inline policy {policy} of {kind} {entity}"
-            target.undo = (f"aws iam put-{kind}-policy --{kind}-name {entity} --policy-name {policy} "
-                           f"--policy-document {shell_document(document)}")
+            target.undo = (
+                f"aws iam put-{kind}-policy --{kind}-name {entity} --policy-name {policy} "
+                f"--policy-document {shell_document(document)}"
+            )
             target.details = {"op": "delete", "kind": kind, "entity": entity, "policy": policy, "document": document}
         return grant, target
     if name in VERSIONS:
@@ -190,15 +220,16 @@ def _decide(record: CloudTrailRecord, context: EvalContext) -> tuple[Grant, Targ
     group, user = iam_name(params.get("groupName")), iam_name(params.get("userName"))
     target = Target("user", user, iam_arn(record, "user", user))
     if not group:
-        return Grant(f"{caller} added user {user or '(not named in the event)'} to a group",
-                     unreadable="the event names no group"), target
+        return Grant(
+            f"{caller} added user {user or '(not named in the event)'} to a group",
+            unreadable="the event names no group",
+        ), target
     grant = judge_group(group, context.state)
     grant.what = f"{caller} added user {user or '(not named in the event)'} to group {group}"
     if user:
         target.action = f"remove user {user} from group {group}"
         target.undo = f"aws iam add-user-to-group --group-name {group} --user-name {user}"
-        target.details = {"op": "remove", "user": user, "group": group,
-                          "group_arn": iam_arn(record, "group", group)}
+        target.details = {"op": "remove", "user": user, "group": group, "group_arn": iam_arn(record, "group", group)}
     return grant, target
 
 
@@ -214,14 +245,19 @@ def _decide_version(record: CloudTrailRecord, context: EvalContext) -> tuple[Gra
         response = record.response.get("policyVersion")
         version = response.get("versionId") if isinstance(response, dict) else None
         version = version if isinstance(version, str) and VERSION_ID.fullmatch(version) else None
-        what = (f"a new {'non-default' if target.staged else 'default'} version "
-                f"{version or '(number not in the event)'} of policy {arn or '(not named)'}")
+        what = (
+            f"a new {'non-default' if target.staged else 'default'} version "
+            f"{version or '(number not in the event)'} of policy {arn or '(not named)'}"
+        )
         grant, _ = _document_or_read(
-            record, what, (lambda: context.state.policy_document(arn, version)) if arn and version else None)
+            record, what, (lambda: context.state.policy_document(arn, version)) if arn and version else None
+        )
         grant.what = f"{caller} made {what}"
         if target.staged:
-            target.note = (" It is staged, not in force: it takes effect when someone makes it the default "
-                           "(SetDefaultPolicyVersion); nothing is changed now.")
+            target.note = (
+                " It is staged, not in force: it takes effect when someone makes it the default "
+                "(SetDefaultPolicyVersion); nothing is changed now."
+            )
             if arn and version:
                 target.note += f" To drop it: aws iam delete-policy-version --policy-arn {arn} --version-id {version}"
             return grant, target
@@ -243,8 +279,10 @@ def _decide_version(record: CloudTrailRecord, context: EvalContext) -> tuple[Gra
             target.action = f"make version {previous} of {arn} (the newest other version that is not risky) the default"
             target.details = {"op": "restore", "policy_arn": arn, "version": version, "previous": previous}
         elif context.assumed:
-            target.action = (f"make the newest other version of {arn} that is neither admin-equivalent nor escalating "
-                             "the default, if there is one; otherwise report only")
+            target.action = (
+                f"make the newest other version of {arn} that is neither admin-equivalent nor escalating "
+                "the default, if there is one; otherwise report only"
+            )
             target.details = {"op": "restore", "policy_arn": arn, "version": version, "previous": None}
         else:
             target.note = f" No other version is made the default automatically: {why}."
@@ -262,22 +300,29 @@ def _decide_boundary(record: CloudTrailRecord, context: EvalContext) -> tuple[Gr
     target = Target(kind, entity, iam_arn(record, kind, entity))
     on = f"{kind} {entity or '(not named in the event)'}"
     caller = record.identity.display_name
-    held = judge_principal(kind, entity, context.state) if entity else Grant(
-        on, unreadable="the event does not name the principal")
+    held = (
+        judge_principal(kind, entity, context.state)
+        if entity
+        else Grant(on, unreadable="the event does not name the principal")
+    )
     if record.eventName.startswith("Delete"):
         grant, change = held, f"{caller} removed the permissions boundary of {on}"
     else:
         arn = record.params.get("permissionsBoundary")
         if not isinstance(arn, str) or not POLICY_ARN.fullmatch(arn):
-            return Grant(f"{caller} replaced the permissions boundary of {on}",
-                         unreadable="the event names no valid boundary policy ARN"), target
+            return Grant(
+                f"{caller} replaced the permissions boundary of {on}",
+                unreadable="the event names no valid boundary policy ARN",
+            ), target
         grant = within_boundary(held, judge_attached(arn, context.state))
         change = f"{caller} replaced the permissions boundary of {on} with {arn}"
     grant.what = change if grant.unreadable else f"{change}, so its own policies now grant"
     if entity:
-        target.note = (" The boundary before this change is in neither the event nor IAM any more, so it is not "
-                       f"put back automatically (notify only): put the right one back with aws iam "
-                       f"put-{kind}-permissions-boundary --{kind}-name {entity} --permissions-boundary <policy ARN>.")
+        target.note = (
+            " The boundary before this change is in neither the event nor IAM any more, so it is not "
+            f"put back automatically (notify only): put the right one back with aws iam "
+            f"put-{kind}-permissions-boundary --{kind}-name {entity} --permissions-boundary <policy ARN>."
+        )
     return grant, target
 
 
@@ -297,22 +342,38 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     grant, target = decided
     resource = Resource(target.kind, target.name or "unknown", record.account, target.arn)
     if grant.unreadable:
-        reason = (f"{grant.what}, but what it grants could not be read: {grant.unreadable}. Reported for review; "
-                  "nothing will be changed.")
+        reason = (
+            f"{grant.what}, but what it grants could not be read: {grant.unreadable}. Reported for review; "
+            "nothing will be changed."
+        )
         exemption = _exemption(record, target, context)
         reason = exemption.explained(reason)
-        return Finding(rule=META.id, severity=Severity.LOW, resource=resource, reason=reason,
-                       exempt=exemption.exempt, exempt_reason=exemption.reason)
+        return Finding(
+            rule=META.id,
+            severity=Severity.LOW,
+            resource=resource,
+            reason=reason,
+            exempt=exemption.exempt,
+            exempt_reason=exemption.reason,
+        )
     if not grant.risky:
         return None
     if target.staged:
-        holds = ("admin-equivalent permissions" if grant.admin
-                 else f"privilege-escalation paths ({', '.join(grant.paths)})")
+        holds = (
+            "admin-equivalent permissions" if grant.admin else f"privilege-escalation paths ({', '.join(grant.paths)})"
+        )
         reason = f"{grant.what}: it holds {holds}.{target.note}"
         exemption = _exemption(record, target, context)
         reason, _ = exemption.applied_to(reason, None)
-        return Finding(rule=META.id, severity=Severity.MEDIUM, resource=resource, reason=reason,
-                       exempt=exemption.exempt, exempt_reason=exemption.reason, details={"staged": True})
+        return Finding(
+            rule=META.id,
+            severity=Severity.MEDIUM,
+            resource=resource,
+            reason=reason,
+            exempt=exemption.exempt,
+            exempt_reason=exemption.reason,
+            details={"staged": True},
+        )
     if grant.admin:
         via = f" (through {grant.via})" if grant.via else ""
         severity, reason = Severity.CRITICAL, f"{grant.what}: admin-equivalent permissions{via}."
@@ -320,8 +381,10 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
         severity = Severity.HIGH
         reason = f"{grant.what}: it opens privilege-escalation paths ({', '.join(grant.paths)})."
         if context.settings.admin_grants_escalation_mode != Mode.REMEDIATE:
-            reason += (" Escalation-only grants are reported, not reverted, unless the AdminGrantsEscalationMode "
-                       f"parameter ({ESCALATION_MODE_VARIABLE}) is remediate.")
+            reason += (
+                " Escalation-only grants are reported, not reverted, unless the AdminGrantsEscalationMode "
+                f"parameter ({ESCALATION_MODE_VARIABLE}) is remediate."
+            )
     if context.assumed and target.kind in ("user", "role"):
         reason += f" State assumed (dry run): the {target.kind} has no exemption."
     reason += target.note
@@ -330,15 +393,26 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
         reason += " The event does not name what to revert, so nothing can be changed."
     exemption = _exemption(record, target, context)
     reason, action = exemption.applied_to(reason, action)
-    return Finding(rule=META.id, severity=severity, reason=reason, resource=resource, action=action,
-                   exempt=exemption.exempt, exempt_reason=exemption.reason, undo=target.undo,
-                   details={**(target.details or {}), "escalation_only": not grant.admin})
+    return Finding(
+        rule=META.id,
+        severity=severity,
+        reason=reason,
+        resource=resource,
+        action=action,
+        exempt=exemption.exempt,
+        exempt_reason=exemption.reason,
+        undo=target.undo,
+        details={**(target.details or {}), "escalation_only": not grant.admin},
+    )
 
 
 def mode_for(finding: Finding, settings: Settings, mode: Mode) -> Mode:
     """Escalation-only findings stay notify unless their own setting says remediate (docs/decisions.md, Modes)."""
-    if mode == Mode.REMEDIATE and finding.details.get("escalation_only") and (
-            settings.admin_grants_escalation_mode != Mode.REMEDIATE):
+    if (
+        mode == Mode.REMEDIATE
+        and finding.details.get("escalation_only")
+        and (settings.admin_grants_escalation_mode != Mode.REMEDIATE)
+    ):
         return Mode.NOTIFY
     return mode
 
@@ -352,8 +426,10 @@ def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
     except ClientError as error:
         code = error_code(error)
         if code == "NoSuchEntity":
-            return ActionResult(Outcome.SKIPPED, f"{finding.resource.kind} {finding.resource.name} (or the policy) "
-                                "no longer exists: nothing to revert.")
+            return ActionResult(
+                Outcome.SKIPPED,
+                f"{finding.resource.kind} {finding.resource.name} (or the policy) no longer exists: nothing to revert.",
+            )
         return ActionResult(Outcome.FAILED, f"could not {finding.action}.", f"{code}: {error}")
 
 
@@ -382,19 +458,26 @@ def _delete_inline(aws: AwsClients, details: dict[str, Any]) -> ActionResult:
     except ClientError as error:
         if error_code(error) != "NoSuchEntity":
             raise
-        return ActionResult(Outcome.VERIFIED, f"{kind} {entity} has no inline policy {policy} (verified by "
-                            "re-reading).")
+        return ActionResult(
+            Outcome.VERIFIED, f"{kind} {entity} has no inline policy {policy} (verified by re-reading)."
+        )
     if current != details["document"]:
-        return ActionResult(Outcome.SKIPPED, f"inline policy {policy} of {kind} {entity} changed after this event; "
-                            "nothing changed here (the later change is evaluated on its own event).")
+        return ActionResult(
+            Outcome.SKIPPED,
+            f"inline policy {policy} of {kind} {entity} changed after this event; "
+            "nothing changed here (the later change is evaluated on its own event).",
+        )
     getattr(aws.iam, _verb(kind, "delete"))(**key)
     try:
         get(**key)
     except ClientError as error:
         if error_code(error) == "NoSuchEntity":
-            return ActionResult(Outcome.VERIFIED, f"inline policy {policy} of {kind} {entity} is deleted (verified "
-                                f"by re-reading).{_SESSIONS_NOTE if kind == 'role' else ''} "
-                                f"Its document: {compact(details['document'])}")
+            return ActionResult(
+                Outcome.VERIFIED,
+                f"inline policy {policy} of {kind} {entity} is deleted (verified "
+                f"by re-reading).{_SESSIONS_NOTE if kind == 'role' else ''} "
+                f"Its document: {compact(details['document'])}",
+            )
         raise
     return ActionResult(Outcome.FAILED, f"inline policy {policy} of {kind} {entity} still exists after deleting it.")
 
@@ -409,19 +492,25 @@ def _restore_version(aws: AwsClients, details: dict[str, Any]) -> ActionResult:
     if default == previous and previous:
         return ActionResult(Outcome.VERIFIED, f"version {previous} of {arn} is the default (verified by re-reading).")
     if default != version:
-        return ActionResult(Outcome.SKIPPED, f"the default version of {arn} changed after this event ({default}); "
-                            "nothing changed here.")
+        return ActionResult(
+            Outcome.SKIPPED, f"the default version of {arn} changed after this event ({default}); nothing changed here."
+        )
     if previous is None or previous not in ids:
-        previous, why = newest_safe_version(ids, version, lambda v: aws.iam.get_policy_version(
-            PolicyArn=arn, VersionId=v)["PolicyVersion"]["Document"])
+        previous, why = newest_safe_version(
+            ids, version, lambda v: aws.iam.get_policy_version(PolicyArn=arn, VersionId=v)["PolicyVersion"]["Document"]
+        )
         if previous is None:
-            return ActionResult(Outcome.SKIPPED, f"no version of {arn} can be made the default instead: {why}; "
-                                "nothing changed.")
+            return ActionResult(
+                Outcome.SKIPPED, f"no version of {arn} can be made the default instead: {why}; nothing changed."
+            )
     aws.iam.set_default_policy_version(PolicyArn=arn, VersionId=previous)
     now = aws.iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
     if now == previous:
-        return ActionResult(Outcome.VERIFIED, f"version {previous} of {arn} is the default again (verified by "
-                            f"re-reading); version {version} is kept, not deleted.")
+        return ActionResult(
+            Outcome.VERIFIED,
+            f"version {previous} of {arn} is the default again (verified by "
+            f"re-reading); version {version} is kept, not deleted.",
+        )
     return ActionResult(Outcome.FAILED, f"the default version of {arn} reads {now} after restoring {previous}.")
 
 
@@ -432,8 +521,11 @@ def _remove_from_group(aws: AwsClients, details: dict[str, Any]) -> ActionResult
     except ClientError as error:
         if error_code(error) != "NoSuchEntity":
             raise
-    groups = [g["GroupName"] for page in aws.iam.get_paginator("list_groups_for_user").paginate(UserName=user)
-              for g in page["Groups"]]
+    groups = [
+        g["GroupName"]
+        for page in aws.iam.get_paginator("list_groups_for_user").paginate(UserName=user)
+        for g in page["Groups"]
+    ]
     if group in groups:
         return ActionResult(Outcome.FAILED, f"user {user} is still in group {group} after removing them.")
     return ActionResult(Outcome.VERIFIED, f"user {user} is no longer in group {group} (verified by re-reading).")

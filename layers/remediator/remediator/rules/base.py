@@ -42,6 +42,8 @@ def iam_arn(record: CloudTrailRecord, kind: str, name: str | None) -> str | None
 def iam_name(value: Any) -> str | None:
     """The value when it can name an IAM user, role, group or policy; else None."""
     return value if isinstance(value, str) and IAM_NAME.fullmatch(value) else None
+
+
 CONSOLE_SIGN_IN = "AWS Console Sign In via CloudTrail"
 
 
@@ -72,8 +74,9 @@ class Trigger:
             return False
         if self.event_names and record.eventName not in self.event_names:
             return False
-        if self.issuer_wildcards and not any(_wildcard(w).fullmatch(record.identity.issuer_arn or "")
-                                             for w in self.issuer_wildcards):
+        if self.issuer_wildcards and not any(
+            _wildcard(w).fullmatch(record.identity.issuer_arn or "") for w in self.issuer_wildcards
+        ):
             return False
         return not self.identity_types or record.identity.type in self.identity_types
 
@@ -88,7 +91,8 @@ class Trigger:
             detail["userIdentity"] = {"type": list(self.identity_types)}
         if self.issuer_wildcards:
             detail.setdefault("userIdentity", {})["sessionContext"] = {
-                "sessionIssuer": {"arn": [{"wildcard": w} for w in self.issuer_wildcards]}}
+                "sessionIssuer": {"arn": [{"wildcard": w} for w in self.issuer_wildcards]}
+            }
         if API_CALL in self.detail_types and not self.include_failed_calls:
             detail["errorCode"] = [{"exists": False}]
         pattern: dict[str, Any] = {"detail-type": list(self.detail_types), "detail": detail}
@@ -169,8 +173,9 @@ class RuleModule(Protocol):
         """The mode one finding takes, given the rule's mode (most rules: `mode_for = keep_mode`)."""
         ...
 
-    def resolve(self, record: CloudTrailRecord, aws: AwsClients, settings: Settings,
-                store: FindingsStore | None) -> str:
+    def resolve(
+        self, record: CloudTrailRecord, aws: AwsClients, settings: Settings, store: FindingsStore | None
+    ) -> str:
         """Undo what an event of META.resolved_by makes moot; say what was done (others: `resolves_nothing`)."""
         ...
 
@@ -180,7 +185,6 @@ def keep_mode(finding: Finding, settings: Settings, mode: Mode) -> Mode:
     return mode
 
 
-def resolves_nothing(record: CloudTrailRecord, aws: AwsClients, settings: Settings,
-                     store: FindingsStore | None) -> str:
+def resolves_nothing(record: CloudTrailRecord, aws: AwsClients, settings: Settings, store: FindingsStore | None) -> str:
     """The `resolve` of a rule that no event resolves (its META.resolved_by is empty): never called."""
     return "nothing to resolve"

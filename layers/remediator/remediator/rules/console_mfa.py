@@ -53,24 +53,47 @@ META = RuleMeta(
     severity=Severity.MEDIUM,
     triggers=(
         Trigger(event_names=("CreateLoginProfile", "UpdateLoginProfile", *MFA_REMOVED, "EnableMFADevice")),
-        Trigger(sources=("aws.signin",), event_sources=("signin.amazonaws.com",), event_names=("ConsoleLogin",),
-                detail_types=(CONSOLE_SIGN_IN,), identity_types=("IAMUser",)),
+        Trigger(
+            sources=("aws.signin",),
+            event_sources=("signin.amazonaws.com",),
+            event_names=("ConsoleLogin",),
+            detail_types=(CONSOLE_SIGN_IN,),
+            identity_types=("IAMUser",),
+        ),
     ),
     resource_path="requestParameters.userName || userIdentity.userName",
     remediation="after the grace period, attach the deny-unless-MFA policy (or, by parameter, delete the password)",
     undo="aws iam detach-user-policy --user-name {user} --policy-arn {policy}  (enrolling an MFA device does it too)",
-    remediation_actions=("iam:AttachUserPolicy", "iam:DetachUserPolicy", "iam:ListAttachedUserPolicies",
-                         "iam:DeleteLoginProfile", "iam:GetLoginProfile", "iam:ListMFADevices",
-                         "iam:DeactivateMFADevice"),
-    state_actions=("iam:ListUserTags", "iam:ListMFADevices", "iam:GetLoginProfile",
-                   # account takeover: how much power the taken-over user holds
-                   "iam:ListAttachedUserPolicies", "iam:ListUserPolicies", "iam:GetUserPolicy",
-                   "iam:ListGroupsForUser", "iam:ListAttachedGroupPolicies", "iam:ListGroupPolicies",
-                   "iam:GetGroupPolicy", "iam:GetPolicy", "iam:GetPolicyVersion"),
+    remediation_actions=(
+        "iam:AttachUserPolicy",
+        "iam:DetachUserPolicy",
+        "iam:ListAttachedUserPolicies",
+        "iam:DeleteLoginProfile",
+        "iam:GetLoginProfile",
+        "iam:ListMFADevices",
+        "iam:DeactivateMFADevice",
+    ),
+    state_actions=(
+        "iam:ListUserTags",
+        "iam:ListMFADevices",
+        "iam:GetLoginProfile",
+        # account takeover: how much power the taken-over user holds
+        "iam:ListAttachedUserPolicies",
+        "iam:ListUserPolicies",
+        "iam:GetUserPolicy",
+        "iam:ListGroupsForUser",
+        "iam:ListAttachedGroupPolicies",
+        "iam:ListGroupPolicies",
+        "iam:GetGroupPolicy",
+        "iam:GetPolicy",
+        "iam:GetPolicyVersion",
+    ),
     stack_policy_only=("iam:AttachUserPolicy", "iam:DetachUserPolicy"),
     resolved_by=("EnableMFADevice",),
-    references=("https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_examples_iam_mfa-selfmanage.html",
-                "CIS AWS Foundations Benchmark 1.10: MFA for every user with a console password"),
+    references=(
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_examples_iam_mfa-selfmanage.html",
+        "CIS AWS Foundations Benchmark 1.10: MFA for every user with a console password",
+    ),
 )
 
 mode_for = keep_mode
@@ -78,8 +101,9 @@ mode_for = keep_mode
 
 def deny_without_mfa_document() -> dict[str, Any]:
     """AWS's documented self-manage-MFA policy; the template creates the managed policy from the same file."""
-    document: dict[str, Any] = json.loads(resources.files("remediator").joinpath("data/deny_without_mfa.json")
-                                          .read_text())
+    document: dict[str, Any] = json.loads(
+        resources.files("remediator").joinpath("data/deny_without_mfa.json").read_text()
+    )
     return document
 
 
@@ -123,8 +147,11 @@ def resolves(record: CloudTrailRecord) -> bool:
 def action_text(user: str, settings: Settings) -> str:
     if settings.console_mfa_remediation == DELETE_LOGIN_PROFILE:
         return f"delete the console password (login profile) of user {user}"
-    policy = (f"the deny-unless-MFA policy {settings.deny_without_mfa_policy_arn}"
-              if settings.deny_without_mfa_policy_arn else "the stack's deny-unless-MFA policy")
+    policy = (
+        f"the deny-unless-MFA policy {settings.deny_without_mfa_policy_arn}"
+        if settings.deny_without_mfa_policy_arn
+        else "the stack's deny-unless-MFA policy"
+    )
     return f"attach {policy} to user {user} (it also blocks their access keys unless the call is made with MFA)"
 
 
@@ -132,8 +159,11 @@ def _what(record: CloudTrailRecord, user: str | None) -> str:
     who = record.identity.display_name
     target = user or "an unnamed user"
     if user and record.eventName in ("CreateLoginProfile", "UpdateLoginProfile") and not by_someone_else(record, user):
-        return (f"{user} gave themself a console password" if record.eventName == "CreateLoginProfile"
-                else f"{user} changed their own console password")
+        return (
+            f"{user} gave themself a console password"
+            if record.eventName == "CreateLoginProfile"
+            else f"{user} changed their own console password"
+        )
     return {
         "CreateLoginProfile": f"{who} gave {target} a console password",
         "UpdateLoginProfile": f"{who} changed the console password of {target}",
@@ -156,8 +186,11 @@ def _power(context: EvalContext, user: str) -> tuple[str, bool]:
     """How much the taken-over user can do (read live with the policy analysis; assumed in a dry run), and
     whether that is admin or escalation power, which takes away the grace period."""
     if context.assumed:
-        return (f" State assumed (dry run): {user} holds admin or escalation power (their policies cannot be read) "
-                "and has no remediator:exempt tag.", True)
+        return (
+            f" State assumed (dry run): {user} holds admin or escalation power (their policies cannot be read) "
+            "and has no remediator:exempt tag.",
+            True,
+        )
     try:
         grant = judge_principal("user", user, context.state)
     except StateUnreadable as error:
@@ -165,8 +198,10 @@ def _power(context: EvalContext, user: str) -> tuple[str, bool]:
     if grant.unreadable:
         return f" Whether {user} holds admin or escalation power could not be read ({grant.unreadable}).", False
     if grant.admin:
-        return (f" {user} holds admin-equivalent permissions (through {grant.via}): whoever signs in holds the "
-                "account.", True)
+        return (
+            f" {user} holds admin-equivalent permissions (through {grant.via}): whoever signs in holds the account.",
+            True,
+        )
     if grant.paths:
         return f" {user} can escalate privileges ({', '.join(grant.paths)}).", True
     return f" {user} holds neither admin-equivalent nor escalation permissions.", False
@@ -187,26 +222,43 @@ def _takeover(record: CloudTrailRecord, context: EvalContext, user: str) -> Find
         serial = raw if isinstance(raw, str) and MFA_SERIAL.fullmatch(raw) else None
         what = f"{who} enrolled MFA device {serial or '(not named in the event)'} for {user}"
         action = f"deactivate MFA device {serial} of user {user} {when}" if serial else None
-        undo = (f"aws iam enable-mfa-device --user-name {user} --serial-number {serial} --authentication-code1 "
-                "<code> --authentication-code2 <next code>") if serial else None
+        undo = (
+            (
+                f"aws iam enable-mfa-device --user-name {user} --serial-number {serial} --authentication-code1 "
+                "<code> --authentication-code2 <next code>"
+            )
+            if serial
+            else None
+        )
         details: dict[str, Any] = {"user": user, "takeover": "mfa", "serial": serial, "event_id": record.eventID}
     else:
         what = _what(record, user)
         action = f"delete the console password (login profile) of user {user} {when}"
-        undo = (f"aws iam create-login-profile --user-name {user} --password-reset-required "
-                "--password <temporary password>")
+        undo = (
+            f"aws iam create-login-profile --user-name {user} --password-reset-required --password <temporary password>"
+        )
         details = {"user": user, "takeover": "password", "event_id": record.eventID}
     if not powerful and grace > 0:
         details["grace_hours"] = grace
-    reason = (f"{what}: a password or MFA device set by someone else for another user is account takeover "
-              f"(whoever set it can sign in as {user}).{power}")
+    reason = (
+        f"{what}: a password or MFA device set by someone else for another user is account takeover "
+        f"(whoever set it can sign in as {user}).{power}"
+    )
     if action is None:
         reason += " The event does not name the device, so nothing can be changed."
     exemption = exemption_for(context, record, "user", user, arn)
     reason, action = exemption.applied_to(reason, action)
-    return Finding(rule=META.id, severity=Severity.HIGH, reason=reason, resource=resource, action=action,
-                   exempt=exemption.exempt, exempt_reason=exemption.reason, undo=undo if action else None,
-                   details=details)
+    return Finding(
+        rule=META.id,
+        severity=Severity.HIGH,
+        reason=reason,
+        resource=resource,
+        action=action,
+        exempt=exemption.exempt,
+        exempt_reason=exemption.reason,
+        undo=undo if action else None,
+        details=details,
+    )
 
 
 def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
@@ -237,8 +289,15 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
         elif has_mfa:
             severity, note = Severity.LOW, f" {user} has an MFA device."
     except StateUnreadable as error:
-        return _finding(record, resource, Severity.LOW, f"{_what(record, user)}. Could not read {error}: "
-                        "reported for review, nothing will be changed.", None, exempt=None, details={"user": user})
+        return _finding(
+            record,
+            resource,
+            Severity.LOW,
+            f"{_what(record, user)}. Could not read {error}: reported for review, nothing will be changed.",
+            None,
+            exempt=None,
+            details={"user": user},
+        )
 
     reason = f"{_what(record, user)}.{note}"
     if context.assumed:
@@ -246,8 +305,12 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     settings = context.settings
     needs_action = act_now if record.eventName in MFA_REMOVED else severity != Severity.LOW
     action: str | None = None
-    details: dict[str, Any] = {"user": user, "event_id": record.eventID, "method": settings.console_mfa_remediation,
-                               "policy_arn": settings.deny_without_mfa_policy_arn}
+    details: dict[str, Any] = {
+        "user": user,
+        "event_id": record.eventID,
+        "method": settings.console_mfa_remediation,
+        "policy_arn": settings.deny_without_mfa_policy_arn,
+    }
     if needs_action and user:
         grace = settings.mfa_grace_period_hours
         action = action_text(user, settings)
@@ -261,18 +324,36 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     return _finding(record, resource, severity, reason, action, exempt=exemption, details=details)
 
 
-def _finding(record: CloudTrailRecord, resource: Resource, severity: Severity, reason: str, action: str | None,
-             *, exempt: Any, details: dict[str, Any]) -> Finding:
+def _finding(
+    record: CloudTrailRecord,
+    resource: Resource,
+    severity: Severity,
+    reason: str,
+    action: str | None,
+    *,
+    exempt: Any,
+    details: dict[str, Any],
+) -> Finding:
     policy = details.get("policy_arn") or "<policy-arn>"
     undo = None
     if action:
         undo = META.undo.format(user=resource.name, policy=policy)
         if details.get("method") == DELETE_LOGIN_PROFILE:
-            undo = (f"aws iam create-login-profile --user-name {resource.name} --password-reset-required "
-                    "--password <temporary password>")
-    return Finding(rule=META.id, severity=severity, reason=reason, resource=resource, action=action,
-                   exempt=bool(exempt and exempt.exempt), exempt_reason=exempt.reason if exempt else None,
-                   undo=undo, details=details)
+            undo = (
+                f"aws iam create-login-profile --user-name {resource.name} --password-reset-required "
+                "--password <temporary password>"
+            )
+    return Finding(
+        rule=META.id,
+        severity=severity,
+        reason=reason,
+        resource=resource,
+        action=action,
+        exempt=bool(exempt and exempt.exempt),
+        exempt_reason=exempt.reason if exempt else None,
+        undo=undo,
+        details=details,
+    )
 
 
 def remediate(finding: Finding, aws: AwsClients) -> ActionResult:

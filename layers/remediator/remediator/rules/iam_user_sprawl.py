@@ -48,12 +48,14 @@ def suggested_trust_policy(account: str | None, org_ids: frozenset[str]) -> dict
         condition["StringEquals"] = {"aws:PrincipalOrgID": sorted(org_ids)[0]}
     return {
         "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{account or '<account-id>'}:root"},
-            "Action": "sts:AssumeRole",
-            "Condition": condition,
-        }],
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account or '<account-id>'}:root"},
+                "Action": "sts:AssumeRole",
+                "Condition": condition,
+            }
+        ],
     }
 
 
@@ -75,16 +77,23 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     trust = suggested_trust_policy(account, context.settings.trusted_org_ids)
     where = f" from {record.sourceIPAddress}" if record.sourceIPAddress else ""
     marked = " in an account marked roles-only" if roles_only else ""
-    reason = (f"{caller.display_name} created IAM user {user or '(name not in the event)'}{marked}{where}; "
-              f"use a role assumed with STS (temporary credentials) instead: aws iam create-role --role-name {role} "
-              f"--assume-role-policy-document '{json.dumps(trust, separators=(',', ':'))}' and attach the user's "
-              "permissions to the role (for a workload, trust its service principal instead).")
+    reason = (
+        f"{caller.display_name} created IAM user {user or '(name not in the event)'}{marked}{where}; "
+        f"use a role assumed with STS (temporary credentials) instead: aws iam create-role --role-name {role} "
+        f"--assume-role-policy-document '{json.dumps(trust, separators=(',', ':'))}' and attach the user's "
+        "permissions to the role (for a workload, trust its service principal instead)."
+    )
     if context.assumed:
         reason += " State assumed (dry run): the user has no exemption."
     reason = exemption.explained(reason)
     return Finding(
-        rule=META.id, severity=severity, reason=reason, resource=Resource("user", user or "unknown", account, arn),
-        action=None, exempt=exemption.exempt, exempt_reason=exemption.reason,
+        rule=META.id,
+        severity=severity,
+        reason=reason,
+        resource=Resource("user", user or "unknown", account, arn),
+        action=None,
+        exempt=exemption.exempt,
+        exempt_reason=exemption.reason,
         details={"user": user, "suggested_role": role, "suggested_trust_policy": trust},
     )
 

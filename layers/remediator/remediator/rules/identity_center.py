@@ -43,34 +43,50 @@ META = RuleMeta(
     title="Admin or escalation permissions granted through Identity Center",
     practice="Grant least privilege through Identity Center too; no standing admin-equivalent permission sets",
     severity=Severity.CRITICAL,
-    triggers=(Trigger(sources=("aws.sso",), event_sources=("sso.amazonaws.com",), event_names=(
-        ASSIGN, ATTACH_MANAGED, ATTACH_CUSTOMER, PUT_INLINE, PUT_BOUNDARY, DELETE_BOUNDARY, PROVISION)),),
+    triggers=(
+        Trigger(
+            sources=("aws.sso",),
+            event_sources=("sso.amazonaws.com",),
+            event_names=(ASSIGN, ATTACH_MANAGED, ATTACH_CUSTOMER, PUT_INLINE, PUT_BOUNDARY, DELETE_BOUNDARY, PROVISION),
+        ),
+    ),
     resource_path="requestParameters.permissionSetArn",
     remediation="delete the account assignment / detach the managed policy or the customer managed policy reference "
-                "/ delete the inline policy, then re-provision the permission set",
+    "/ delete the inline policy, then re-provision the permission set",
     undo="the message names the command that restores the assignment or the policy",
     remediation_actions=(
-        "sso:DeleteAccountAssignment", "sso:DescribeAccountAssignmentDeletionStatus", "sso:ListAccountAssignments",
-        "sso:DetachManagedPolicyFromPermissionSet", "sso:ListManagedPoliciesInPermissionSet",
+        "sso:DeleteAccountAssignment",
+        "sso:DescribeAccountAssignmentDeletionStatus",
+        "sso:ListAccountAssignments",
+        "sso:DetachManagedPolicyFromPermissionSet",
+        "sso:ListManagedPoliciesInPermissionSet",
         "sso:DetachCustomerManagedPolicyReferenceFromPermissionSet",
         "sso:ListCustomerManagedPolicyReferencesInPermissionSet",
-        "sso:DeleteInlinePolicyFromPermissionSet", "sso:GetInlinePolicyForPermissionSet",
+        "sso:DeleteInlinePolicyFromPermissionSet",
+        "sso:GetInlinePolicyForPermissionSet",
         "sso:ProvisionPermissionSet",
     ),
     state_actions=(
-        "sso:ListManagedPoliciesInPermissionSet", "sso:ListCustomerManagedPolicyReferencesInPermissionSet",
-        "sso:GetInlinePolicyForPermissionSet", "sso:GetPermissionsBoundaryForPermissionSet",
-        "iam:GetPolicy", "iam:GetPolicyVersion",
+        "sso:ListManagedPoliciesInPermissionSet",
+        "sso:ListCustomerManagedPolicyReferencesInPermissionSet",
+        "sso:GetInlinePolicyForPermissionSet",
+        "sso:GetPermissionsBoundaryForPermissionSet",
+        "iam:GetPolicy",
+        "iam:GetPolicyVersion",
     ),
-    references=("https://docs.aws.amazon.com/singlesignon/latest/userguide/permissionsetsconcept.html",
-                "https://docs.aws.amazon.com/singlesignon/latest/userguide/howtopermrole.html"),
+    references=(
+        "https://docs.aws.amazon.com/singlesignon/latest/userguide/permissionsetsconcept.html",
+        "https://docs.aws.amazon.com/singlesignon/latest/userguide/howtopermrole.html",
+    ),
 )
 
 resolve = resolves_nothing
 
 # Identity Center writes permissionSet/<instance id>/ps-...; moto writes instance/<instance id>/ps-...
-PERMISSION_SET_ARN = re.compile(r"arn:aws[a-z-]*:sso:::(?:permissionSet|instance)/[A-Za-z0-9.-]{1,64}"
-                                r"/ps-[A-Za-z0-9.-]{1,64}")
+PERMISSION_SET_ARN = re.compile(
+    r"arn:aws[a-z-]*:sso:::(?:permissionSet|instance)/[A-Za-z0-9.-]{1,64}"
+    r"/ps-[A-Za-z0-9.-]{1,64}"
+)
 INSTANCE_ARN = re.compile(r"arn:aws[a-z-]*:sso:::instance/[A-Za-z0-9.-]{1,64}")
 MANAGED_ARN = re.compile(r"arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[A-Za-z0-9+=,.@_/-]{1,640}")
 POLICY_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,128}")
@@ -107,8 +123,11 @@ def _judge_managed(arn: str, context: EvalContext) -> Verdict:
     key = aws_managed_key(arn)
     if key is not None:
         data = managed_policy_verdicts()
-        return Verdict(f"AWS managed policy {key.rsplit('/', 1)[-1]}", key in data["admin_equivalent"],
-                       tuple(data["escalation"].get(key, ())))
+        return Verdict(
+            f"AWS managed policy {key.rsplit('/', 1)[-1]}",
+            key in data["admin_equivalent"],
+            tuple(data["escalation"].get(key, ())),
+        )
     what = f"managed policy {arn}"
     try:
         return _judge(what, context.state.policy_document(arn))
@@ -127,8 +146,11 @@ def _judge_customer(record: CloudTrailRecord, name: str, path: str, context: Eva
     try:
         document = context.state.policy_document(_customer_arn(record, name, path))
     except StateUnreadable as error:
-        return Verdict(what, unreadable=f"{error}; it is read in account {record.account} only, and each account the "
-                       "permission set is provisioned to holds its own policy of that name"), None
+        return Verdict(
+            what,
+            unreadable=f"{error}; it is read in account {record.account} only, and each account the "
+            "permission set is provisioned to holds its own policy of that name",
+        ), None
     return _judge(what, document), document
 
 
@@ -242,7 +264,7 @@ def _sso(target: PermissionSet) -> str:
 
 
 def _provision(target: PermissionSet) -> str:
-    return (f" && aws sso-admin provision-permission-set {_sso(target)} --target-type ALL_PROVISIONED_ACCOUNTS")
+    return f" && aws sso-admin provision-permission-set {_sso(target)} --target-type ALL_PROVISIONED_ACCOUNTS"
 
 
 def _decide(record: CloudTrailRecord, target: PermissionSet, context: EvalContext) -> Change | None:
@@ -253,26 +275,40 @@ def _decide(record: CloudTrailRecord, target: PermissionSet, context: EvalContex
     if name == ATTACH_MANAGED:
         arn = params.get("managedPolicyArn")
         if not isinstance(arn, str) or not MANAGED_ARN.fullmatch(arn):
-            return Change(Verdict(f"{who} attached a policy to permission set {target.short}",
-                                  unreadable="the event names no valid managed policy ARN"))
+            return Change(
+                Verdict(
+                    f"{who} attached a policy to permission set {target.short}",
+                    unreadable="the event names no valid managed policy ARN",
+                )
+            )
         verdict = _judge_managed(arn, context)
         verdict.what = f"{who} attached {verdict.what} to permission set {target.short}"
-        return Change(verdict, f"detach {arn} from permission set {target.short}{reprovision}",
-                      f"aws sso-admin attach-managed-policy-to-permission-set {_sso(target)} --managed-policy-arn "
-                      f"{arn}{_provision(target)}", {"op": "detach_managed", "policy": arn})
+        return Change(
+            verdict,
+            f"detach {arn} from permission set {target.short}{reprovision}",
+            f"aws sso-admin attach-managed-policy-to-permission-set {_sso(target)} --managed-policy-arn "
+            f"{arn}{_provision(target)}",
+            {"op": "detach_managed", "policy": arn},
+        )
     if name == ATTACH_CUSTOMER:
         reference = _reference(params.get("customerManagedPolicyReference"))
         if reference is None:
-            return Change(Verdict(f"{who} attached a customer managed policy to permission set {target.short}",
-                                  unreadable="the event names no valid customer managed policy reference"))
+            return Change(
+                Verdict(
+                    f"{who} attached a customer managed policy to permission set {target.short}",
+                    unreadable="the event names no valid customer managed policy reference",
+                )
+            )
         verdict = _judge_customer(record, *reference, context)[0]
         verdict.what = f"{who} attached {verdict.what} to permission set {target.short}"
         policy_name, path = reference
-        return Change(verdict, f"detach customer managed policy {path}{policy_name} from permission set "
-                      f"{target.short}{reprovision}",
-                      f"aws sso-admin attach-customer-managed-policy-reference-to-permission-set {_sso(target)} "
-                      f"--customer-managed-policy-reference Name={policy_name},Path={path}{_provision(target)}",
-                      {"op": "detach_customer", "name": policy_name, "path": path})
+        return Change(
+            verdict,
+            f"detach customer managed policy {path}{policy_name} from permission set {target.short}{reprovision}",
+            f"aws sso-admin attach-customer-managed-policy-reference-to-permission-set {_sso(target)} "
+            f"--customer-managed-policy-reference Name={policy_name},Path={path}{_provision(target)}",
+            {"op": "detach_customer", "name": policy_name, "path": path},
+        )
     if name == PUT_INLINE:
         return _inline(record, target, context)
     return _boundary_or_provision(record, target, context)
@@ -284,13 +320,21 @@ def _assignment(record: CloudTrailRecord, target: PermissionSet, context: EvalCo
     verdict = _bounded(_judge_set(record, target, context), _boundary_now(record, target, context))
     whom = f"{str(kind).lower() if kind in ('USER', 'GROUP') else 'principal'} {principal}"
     verdict.what = f"{who} assigned {verdict.what} to {whom} in account {account}"
-    if not (isinstance(account, str) and ACCOUNT_ID.fullmatch(account) and kind in ("USER", "GROUP")
-            and isinstance(principal, str) and PRINCIPAL_ID.fullmatch(principal)):
+    if not (
+        isinstance(account, str)
+        and ACCOUNT_ID.fullmatch(account)
+        and kind in ("USER", "GROUP")
+        and isinstance(principal, str)
+        and PRINCIPAL_ID.fullmatch(principal)
+    ):
         return Change(verdict, note=" The event does not name the assignment fully, so nothing can be changed.")
-    return Change(verdict, f"delete the assignment of permission set {target.short} to {whom} in account {account}",
-                  f"aws sso-admin create-account-assignment {_sso(target)} --target-type AWS_ACCOUNT --target-id "
-                  f"{account} --principal-type {kind} --principal-id {principal}",
-                  {"op": "unassign", "account": account, "principal_type": kind, "principal": principal})
+    return Change(
+        verdict,
+        f"delete the assignment of permission set {target.short} to {whom} in account {account}",
+        f"aws sso-admin create-account-assignment {_sso(target)} --target-type AWS_ACCOUNT --target-id "
+        f"{account} --principal-type {kind} --principal-id {principal}",
+        {"op": "unassign", "account": account, "principal_type": kind, "principal": principal},
+    )
 
 
 def _inline(record: CloudTrailRecord, target: PermissionSet, context: EvalContext) -> Change:
@@ -315,9 +359,13 @@ def _inline(record: CloudTrailRecord, target: PermissionSet, context: EvalContex
             return Change(Verdict(f"{who} put {what}", unreadable=f"{problem}, and the permission set holds none now"))
     verdict = _judge(what, document)
     verdict.what = f"{who} put {what}"
-    return Change(verdict, f"delete {what} and re-provision it to every account it is provisioned to",
-                  f"aws sso-admin put-inline-policy-to-permission-set {_sso(target)} --inline-policy "
-                  f"{shell_document(document)}{_provision(target)}", {"op": "delete_inline", "document": document})
+    return Change(
+        verdict,
+        f"delete {what} and re-provision it to every account it is provisioned to",
+        f"aws sso-admin put-inline-policy-to-permission-set {_sso(target)} --inline-policy "
+        f"{shell_document(document)}{_provision(target)}",
+        {"op": "delete_inline", "document": document},
+    )
 
 
 def _boundary_or_provision(record: CloudTrailRecord, target: PermissionSet, context: EvalContext) -> Change | None:
@@ -337,8 +385,10 @@ def _boundary_or_provision(record: CloudTrailRecord, target: PermissionSet, cont
     else:
         verdict = _bounded(verdict, _boundary_now(record, target, context))
         verdict.what = f"{who} provisioned permission set {target.short}"
-        note = (" Provisioning pushes what the permission set already holds: remove the risky policy from it and "
-                "provision it again (a policy added by an event we saw is removed on that event).")
+        note = (
+            " Provisioning pushes what the permission set already holds: remove the risky policy from it and "
+            "provision it again (a policy added by an event we saw is removed on that event)."
+        )
     return Change(verdict, note=note)
 
 
@@ -353,26 +403,43 @@ def _target(record: CloudTrailRecord) -> PermissionSet | None:
 
 def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     target = _target(record)
-    resource = Resource("permission_set", target.short if target else "unknown", record.account,
-                        target.arn if target else None)
+    resource = Resource(
+        "permission_set", target.short if target else "unknown", record.account, target.arn if target else None
+    )
     exemption = exemption_for(context, record, "permission_set", None, target.arn if target else None)
     if target is None or not target.instance:
-        reason = (f"{record.identity.display_name} called {record.eventName}, but the event names no valid permission "
-                  "set and instance, so what it grants could not be read. Reported for review; nothing will be "
-                  "changed.")
-        return Finding(rule=META.id, severity=Severity.LOW, resource=resource, reason=reason, exempt=exemption.exempt,
-                       exempt_reason=exemption.reason)
+        reason = (
+            f"{record.identity.display_name} called {record.eventName}, but the event names no valid permission "
+            "set and instance, so what it grants could not be read. Reported for review; nothing will be "
+            "changed."
+        )
+        return Finding(
+            rule=META.id,
+            severity=Severity.LOW,
+            resource=resource,
+            reason=reason,
+            exempt=exemption.exempt,
+            exempt_reason=exemption.reason,
+        )
     change = _decide(record, target, context)
     if change is None:
         return None
     verdict = change.verdict
     if verdict.unreadable:
-        reason = (f"{verdict.what}, but what it grants could not be read: {verdict.unreadable}. Reported for review; "
-                  "nothing will be changed.")
+        reason = (
+            f"{verdict.what}, but what it grants could not be read: {verdict.unreadable}. Reported for review; "
+            "nothing will be changed."
+        )
         if exemption.exempt:
             reason += f" Exempt: {exemption.reason}."
-        return Finding(rule=META.id, severity=Severity.LOW, resource=resource, reason=reason, exempt=exemption.exempt,
-                       exempt_reason=exemption.reason)
+        return Finding(
+            rule=META.id,
+            severity=Severity.LOW,
+            resource=resource,
+            reason=reason,
+            exempt=exemption.exempt,
+            exempt_reason=exemption.reason,
+        )
     if not verdict.risky:
         return None
     notes = f" ({'; '.join(verdict.notes)})" if verdict.notes else ""
@@ -382,24 +449,42 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
         severity = Severity.HIGH
         reason = f"{verdict.what}: it opens privilege-escalation paths ({', '.join(verdict.paths)}){notes}."
         if context.settings.identity_center_escalation_mode != Mode.REMEDIATE and change.action:
-            reason += (" Escalation-only grants are reported, not reverted, unless the IdentityCenterEscalationMode "
-                       f"parameter ({IDENTITY_CENTER_ESCALATION_VARIABLE}) is remediate.")
+            reason += (
+                " Escalation-only grants are reported, not reverted, unless the IdentityCenterEscalationMode "
+                f"parameter ({IDENTITY_CENTER_ESCALATION_VARIABLE}) is remediate."
+            )
     reason += change.note
     if target.region is None and change.action:
         reason += " The event names no region for the Identity Center instance, so nothing can be changed."
         change.action = None
     reason, action = exemption.applied_to(reason, change.action)
-    details = {**change.details, "permission_set": target.arn, "instance": target.instance, "region": target.region,
-               "escalation_only": not verdict.admin}
-    return Finding(rule=META.id, severity=severity, reason=reason, resource=resource, action=action,
-                   exempt=exemption.exempt, exempt_reason=exemption.reason, undo=change.undo if action else None,
-                   details=details)
+    details = {
+        **change.details,
+        "permission_set": target.arn,
+        "instance": target.instance,
+        "region": target.region,
+        "escalation_only": not verdict.admin,
+    }
+    return Finding(
+        rule=META.id,
+        severity=severity,
+        reason=reason,
+        resource=resource,
+        action=action,
+        exempt=exemption.exempt,
+        exempt_reason=exemption.reason,
+        undo=change.undo if action else None,
+        details=details,
+    )
 
 
 def mode_for(finding: Finding, settings: Settings, mode: Mode) -> Mode:
     """Escalation-only findings stay notify unless their own setting says remediate (docs/decisions.md, Modes)."""
-    if mode == Mode.REMEDIATE and finding.details.get("escalation_only") and (
-            settings.identity_center_escalation_mode != Mode.REMEDIATE):
+    if (
+        mode == Mode.REMEDIATE
+        and finding.details.get("escalation_only")
+        and (settings.identity_center_escalation_mode != Mode.REMEDIATE)
+    ):
         return Mode.NOTIFY
     return mode
 
@@ -409,8 +494,12 @@ def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
     details = finding.details
     sso = aws.regional("sso-admin", details["region"])
     key = {"InstanceArn": details["instance"], "PermissionSetArn": details["permission_set"]}
-    steps = {"unassign": _unassign, "detach_managed": _detach_managed, "detach_customer": _detach_customer,
-             "delete_inline": _delete_inline}
+    steps = {
+        "unassign": _unassign,
+        "detach_managed": _detach_managed,
+        "detach_customer": _detach_customer,
+        "delete_inline": _delete_inline,
+    }
     try:
         result = steps[details["op"]](sso, key, details)
         if details["op"] != "unassign" and result.outcome == Outcome.VERIFIED:
@@ -419,38 +508,57 @@ def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
     except ClientError as error:
         code = error_code(error)
         if code == "ResourceNotFoundException":
-            return ActionResult(Outcome.SKIPPED, f"permission set {finding.resource.name} (or the policy) no longer "
-                                "exists: nothing to revert.")
+            return ActionResult(
+                Outcome.SKIPPED,
+                f"permission set {finding.resource.name} (or the policy) no longer exists: nothing to revert.",
+            )
         return ActionResult(Outcome.FAILED, f"could not {finding.action}.", f"{code}: {error}")
 
 
 def _reprovision(sso: Any, key: dict[str, str]) -> str:
     status = sso.provision_permission_set(**key, TargetType="ALL_PROVISIONED_ACCOUNTS")[
-        "PermissionSetProvisioningStatus"]
-    return (f"Re-provisioning it to every account it is provisioned to: {status.get('Status', 'requested')} (request "
-            f"{status.get('RequestId', 'unknown')}).")
+        "PermissionSetProvisioningStatus"
+    ]
+    return (
+        f"Re-provisioning it to every account it is provisioned to: {status.get('Status', 'requested')} (request "
+        f"{status.get('RequestId', 'unknown')})."
+    )
 
 
 def _unassign(sso: Any, key: dict[str, str], details: dict[str, Any]) -> ActionResult:
     account, kind, principal = details["account"], details["principal_type"], details["principal"]
-    status = sso.delete_account_assignment(**key, TargetId=account, TargetType="AWS_ACCOUNT", PrincipalType=kind,
-                                           PrincipalId=principal)["AccountAssignmentDeletionStatus"]
+    status = sso.delete_account_assignment(
+        **key, TargetId=account, TargetType="AWS_ACCOUNT", PrincipalType=kind, PrincipalId=principal
+    )["AccountAssignmentDeletionStatus"]
     request = status.get("RequestId")
     if request:
         status = sso.describe_account_assignment_deletion_status(
-            InstanceArn=key["InstanceArn"], AccountAssignmentDeletionRequestId=request,
+            InstanceArn=key["InstanceArn"],
+            AccountAssignmentDeletionRequestId=request,
         )["AccountAssignmentDeletionStatus"]
     if status.get("Status") == "FAILED":
-        return ActionResult(Outcome.FAILED, f"Identity Center could not delete the assignment to {kind.lower()} "
-                            f"{principal} in account {account}: {status.get('FailureReason', 'no reason given')}.")
-    assignments = [a for page in sso.get_paginator("list_account_assignments").paginate(**key, AccountId=account)
-                   for a in page["AccountAssignments"]]
+        return ActionResult(
+            Outcome.FAILED,
+            f"Identity Center could not delete the assignment to {kind.lower()} "
+            f"{principal} in account {account}: {status.get('FailureReason', 'no reason given')}.",
+        )
+    assignments = [
+        a
+        for page in sso.get_paginator("list_account_assignments").paginate(**key, AccountId=account)
+        for a in page["AccountAssignments"]
+    ]
     if any(a.get("PrincipalId") == principal and a.get("PrincipalType") == kind for a in assignments):
         state = status.get("Status", "requested")
-        return ActionResult(Outcome.FAILED, f"the assignment to {kind.lower()} {principal} in account {account} is "
-                            f"still listed after deleting it (deletion {state}).")
-    return ActionResult(Outcome.VERIFIED, f"the assignment of the permission set to {kind.lower()} {principal} in "
-                        f"account {account} is deleted (verified by re-reading).")
+        return ActionResult(
+            Outcome.FAILED,
+            f"the assignment to {kind.lower()} {principal} in account {account} is "
+            f"still listed after deleting it (deletion {state}).",
+        )
+    return ActionResult(
+        Outcome.VERIFIED,
+        f"the assignment of the permission set to {kind.lower()} {principal} in "
+        f"account {account} is deleted (verified by re-reading).",
+    )
 
 
 def _detach_managed(sso: Any, key: dict[str, str], details: dict[str, Any]) -> ActionResult:
@@ -460,8 +568,11 @@ def _detach_managed(sso: Any, key: dict[str, str], details: dict[str, Any]) -> A
     except ClientError as error:
         if error_code(error) != "ResourceNotFoundException":
             raise  # not attached any more: the re-read says so
-    attached = [p["Arn"] for page in sso.get_paginator("list_managed_policies_in_permission_set").paginate(**key)
-                for p in page["AttachedManagedPolicies"]]
+    attached = [
+        p["Arn"]
+        for page in sso.get_paginator("list_managed_policies_in_permission_set").paginate(**key)
+        for p in page["AttachedManagedPolicies"]
+    ]
     if arn in attached:
         return ActionResult(Outcome.FAILED, f"{arn} is still attached to the permission set after detaching it.")
     return ActionResult(Outcome.VERIFIED, f"{arn} is detached from the permission set (verified by re-reading).")
@@ -471,18 +582,25 @@ def _detach_customer(sso: Any, key: dict[str, str], details: dict[str, Any]) -> 
     name, path = details["name"], details["path"]
     try:
         sso.detach_customer_managed_policy_reference_from_permission_set(
-            **key, CustomerManagedPolicyReference={"Name": name, "Path": path})
+            **key, CustomerManagedPolicyReference={"Name": name, "Path": path}
+        )
     except ClientError as error:
         if error_code(error) != "ResourceNotFoundException":
             raise
-    held = [_reference(p) for page in
-            sso.get_paginator("list_customer_managed_policy_references_in_permission_set").paginate(**key)
-            for p in page["CustomerManagedPolicyReferences"]]
+    held = [
+        _reference(p)
+        for page in sso.get_paginator("list_customer_managed_policy_references_in_permission_set").paginate(**key)
+        for p in page["CustomerManagedPolicyReferences"]
+    ]
     if (name, path) in held:
-        return ActionResult(Outcome.FAILED, f"customer managed policy {path}{name} is still attached to the permission "
-                            "set after detaching it.")
-    return ActionResult(Outcome.VERIFIED, f"customer managed policy {path}{name} is detached from the permission set "
-                        "(verified by re-reading).")
+        return ActionResult(
+            Outcome.FAILED,
+            f"customer managed policy {path}{name} is still attached to the permission set after detaching it.",
+        )
+    return ActionResult(
+        Outcome.VERIFIED,
+        f"customer managed policy {path}{name} is detached from the permission set (verified by re-reading).",
+    )
 
 
 def _delete_inline(sso: Any, key: dict[str, str], details: dict[str, Any]) -> ActionResult:
@@ -494,10 +612,16 @@ def _delete_inline(sso: Any, key: dict[str, str], details: dict[str, Any]) -> Ac
     except PolicyParseError:
         current = None
     if current != details["document"]:
-        return ActionResult(Outcome.SKIPPED, "the inline policy of the permission set changed after this event; "
-                            "nothing changed here (the later change is evaluated on its own event).")
+        return ActionResult(
+            Outcome.SKIPPED,
+            "the inline policy of the permission set changed after this event; "
+            "nothing changed here (the later change is evaluated on its own event).",
+        )
     sso.delete_inline_policy_from_permission_set(**key)
     if sso.get_inline_policy_for_permission_set(**key).get("InlinePolicy"):
         return ActionResult(Outcome.FAILED, "the permission set still has its inline policy after deleting it.")
-    return ActionResult(Outcome.VERIFIED, "the inline policy of the permission set is deleted (verified by "
-                        f"re-reading). Its document: {compact(details['document'])}")
+    return ActionResult(
+        Outcome.VERIFIED,
+        "the inline policy of the permission set is deleted (verified by "
+        f"re-reading). Its document: {compact(details['document'])}",
+    )

@@ -42,13 +42,30 @@ class UserCredential:
 
 
 CREDENTIALS: tuple[UserCredential, ...] = (
-    UserCredential("service-specific credential", "CreateServiceSpecificCredential", "UpdateServiceSpecificCredential",
-                   ("serviceSpecificCredential",), ("serviceSpecificCredentialId",),
-                   "update-service-specific-credential --service-specific-credential-id"),
-    UserCredential("SSH public key", "UploadSSHPublicKey", "UpdateSSHPublicKey", ("sSHPublicKey", "sshPublicKey"),
-                   ("sSHPublicKeyId", "sshPublicKeyId"), "update-ssh-public-key --ssh-public-key-id"),
-    UserCredential("signing certificate", "UploadSigningCertificate", "UpdateSigningCertificate", ("certificate",),
-                   ("certificateId",), "update-signing-certificate --certificate-id"),
+    UserCredential(
+        "service-specific credential",
+        "CreateServiceSpecificCredential",
+        "UpdateServiceSpecificCredential",
+        ("serviceSpecificCredential",),
+        ("serviceSpecificCredentialId",),
+        "update-service-specific-credential --service-specific-credential-id",
+    ),
+    UserCredential(
+        "SSH public key",
+        "UploadSSHPublicKey",
+        "UpdateSSHPublicKey",
+        ("sSHPublicKey", "sshPublicKey"),
+        ("sSHPublicKeyId", "sshPublicKeyId"),
+        "update-ssh-public-key --ssh-public-key-id",
+    ),
+    UserCredential(
+        "signing certificate",
+        "UploadSigningCertificate",
+        "UpdateSigningCertificate",
+        ("certificate",),
+        ("certificateId",),
+        "update-signing-certificate --certificate-id",
+    ),
 )
 BY_EVENT = {name: kind for kind in CREDENTIALS for name in (kind.create, kind.update)}
 FEDERATION = "GetFederationToken"
@@ -63,30 +80,41 @@ META = RuleMeta(
     id="other_credentials",
     title="Other long-lived or outside credentials created or re-activated",
     practice="No long-lived credentials besides what is reviewed: prefer roles with STS; every credential is "
-             "known and owned",
+    "known and owned",
     severity=Severity.HIGH,
     triggers=(
         Trigger(event_names=tuple(BY_EVENT)),
         Trigger(sources=("aws.sts",), event_sources=("sts.amazonaws.com",), event_names=(FEDERATION,)),
-        Trigger(sources=("aws.rolesanywhere",), event_sources=("rolesanywhere.amazonaws.com",),
-                event_names=(*ANCHOR_EVENTS, *PROFILE_EVENTS)),
+        Trigger(
+            sources=("aws.rolesanywhere",),
+            event_sources=("rolesanywhere.amazonaws.com",),
+            event_names=(*ANCHOR_EVENTS, *PROFILE_EVENTS),
+        ),
     ),
     resource_path="requestParameters.userName || userIdentity.userName || responseElements.trustAnchor.trustAnchorArn"
-                  " || responseElements.profile.profileArn",
+    " || responseElements.profile.profileArn",
     remediation="set the credential Inactive / deny the federating user's sessions issued before now / disable the "
-                "trust anchor or profile",
+    "trust anchor or profile",
     undo="the message names the command that re-activates the credential, lifts the deny or re-enables the anchor",
     remediation_actions=(
-        "iam:UpdateServiceSpecificCredential", "iam:ListServiceSpecificCredentials",
-        "iam:UpdateSSHPublicKey", "iam:ListSSHPublicKeys",
-        "iam:UpdateSigningCertificate", "iam:ListSigningCertificates",
-        "iam:PutUserPolicy", "iam:GetUserPolicy",
-        "rolesanywhere:DisableTrustAnchor", "rolesanywhere:GetTrustAnchor",
-        "rolesanywhere:DisableProfile", "rolesanywhere:GetProfile",
+        "iam:UpdateServiceSpecificCredential",
+        "iam:ListServiceSpecificCredentials",
+        "iam:UpdateSSHPublicKey",
+        "iam:ListSSHPublicKeys",
+        "iam:UpdateSigningCertificate",
+        "iam:ListSigningCertificates",
+        "iam:PutUserPolicy",
+        "iam:GetUserPolicy",
+        "rolesanywhere:DisableTrustAnchor",
+        "rolesanywhere:GetTrustAnchor",
+        "rolesanywhere:DisableProfile",
+        "rolesanywhere:GetProfile",
     ),
     state_actions=("iam:ListUserTags",),
-    references=("https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_disable-perms.html",
-                "https://docs.aws.amazon.com/rolesanywhere/latest/userguide/trust-model.html"),
+    references=(
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_disable-perms.html",
+        "https://docs.aws.amazon.com/rolesanywhere/latest/userguide/trust-model.html",
+    ),
 )
 
 mode_for = keep_mode
@@ -148,7 +176,9 @@ def _user_credential(record: CloudTrailRecord, context: EvalContext, kind: UserC
     text = f"{kind.noun} {credential_id}" if credential_id else kind.a_noun
     if caller.type == "Root" and not record.params.get("userName"):
         return Finding(
-            rule=META.id, severity=Severity.CRITICAL, resource=Resource("root", "root", account, caller.arn),
+            rule=META.id,
+            severity=Severity.CRITICAL,
+            resource=Resource("root", "root", account, caller.arn),
             reason=f"root {verb} {text} for the root user{_where(record)}; only root itself can deactivate or delete "
             "it (Security credentials page), so nothing is changed automatically.",
             details={"op": "none"},
@@ -166,8 +196,12 @@ def _user_credential(record: CloudTrailRecord, context: EvalContext, kind: UserC
         reason += f" The event does not name the {kind.noun} and its user, so nothing can be changed."
     reason, action = exemption.applied_to(reason, action)
     return Finding(
-        rule=META.id, severity=Severity.MEDIUM if own else Severity.HIGH, reason=reason,
-        resource=Resource("user", owner or "unknown", account, arn), action=action, exempt=exemption.exempt,
+        rule=META.id,
+        severity=Severity.MEDIUM if own else Severity.HIGH,
+        reason=reason,
+        resource=Resource("user", owner or "unknown", account, arn),
+        action=action,
+        exempt=exemption.exempt,
         exempt_reason=exemption.reason,
         undo=f"aws iam {kind.cli} {credential_id} --user-name {owner} --status Active" if action else None,
         details={"op": "deactivate", "event": record.eventName, "id": credential_id, "user": owner},
@@ -177,10 +211,18 @@ def _user_credential(record: CloudTrailRecord, context: EvalContext, kind: UserC
 def revoke_document(cutoff: str) -> dict[str, Any]:
     """Deny everything to sessions issued before `cutoff`; calls with the user's long-term keys carry no
     aws:TokenIssueTime, so the condition never holds for them."""
-    return {"Version": "2012-10-17", "Statement": [{
-        "Sid": "DenySessionsIssuedBeforeRemediation", "Effect": "Deny", "Action": "*", "Resource": "*",
-        "Condition": {"DateLessThan": {"aws:TokenIssueTime": cutoff}},
-    }]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenySessionsIssuedBeforeRemediation",
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"DateLessThan": {"aws:TokenIssueTime": cutoff}},
+            }
+        ],
+    }
 
 
 def _federation_token(record: CloudTrailRecord, context: EvalContext) -> Finding:
@@ -192,9 +234,13 @@ def _federation_token(record: CloudTrailRecord, context: EvalContext) -> Finding
     token = f"federation token {name}" if isinstance(name, str) and name else "a federation token"
     reason = f"{caller.display_name} obtained {token}{_where(record)}: a session that outlives the key that made it."
     if caller.type == "Root":
-        return Finding(rule=META.id, severity=Severity.HIGH, resource=Resource("root", "root", account, caller.arn),
-                       reason=reason + " No policy can restrict root's sessions, so nothing is changed automatically.",
-                       details={"op": "none"})
+        return Finding(
+            rule=META.id,
+            severity=Severity.HIGH,
+            resource=Resource("root", "root", account, caller.arn),
+            reason=reason + " No policy can restrict root's sessions, so nothing is changed automatically.",
+            details={"op": "none"},
+        )
     user = iam_name(caller.userName) if caller.type == "IAMUser" else None
     arn = iam_arn(record, "user", user)
     exemption = exemption_for(context, record, "user", user, arn)
@@ -202,18 +248,25 @@ def _federation_token(record: CloudTrailRecord, context: EvalContext) -> Finding
         reason += " State assumed (dry run): the user exists and has no remediator:exempt tag."
     action = None
     if user:
-        action = (f"put inline policy {REVOKE_POLICY} on user {user}, denying every session of theirs issued before "
-                  "now: the federation token ends, and so do the user's other temporary sessions (their long-term "
-                  "keys and console sign-ins after now still work)")
+        action = (
+            f"put inline policy {REVOKE_POLICY} on user {user}, denying every session of theirs issued before "
+            "now: the federation token ends, and so do the user's other temporary sessions (their long-term "
+            "keys and console sign-ins after now still work)"
+        )
     else:
         reason += " The event does not name the IAM user who called it, so nothing can be changed."
     reason, action = exemption.applied_to(reason, action)
-    return Finding(rule=META.id, severity=Severity.HIGH, reason=reason,
-                   resource=Resource("user", user or "unknown", account, arn), action=action, exempt=exemption.exempt,
-                   exempt_reason=exemption.reason,
-                   undo=(f"aws iam delete-user-policy --user-name {user} --policy-name {REVOKE_POLICY}"
-                         if action else None),
-                   details={"op": "revoke", "user": user})
+    return Finding(
+        rule=META.id,
+        severity=Severity.HIGH,
+        reason=reason,
+        resource=Resource("user", user or "unknown", account, arn),
+        action=action,
+        exempt=exemption.exempt,
+        exempt_reason=exemption.reason,
+        undo=(f"aws iam delete-user-policy --user-name {user} --policy-name {REVOKE_POLICY}" if action else None),
+        details={"op": "revoke", "user": user},
+    )
 
 
 def _roles_anywhere(record: CloudTrailRecord, context: EvalContext) -> Finding:
@@ -242,11 +295,17 @@ def _roles_anywhere(record: CloudTrailRecord, context: EvalContext) -> Finding:
         reason += f" The event does not name the {noun} and its region, so nothing can be changed."
     reason, action = exemption.applied_to(reason, action)
     command = "enable-trust-anchor --trust-anchor-id" if anchor else "enable-profile --profile-id"
-    return Finding(rule=META.id, severity=Severity.HIGH, reason=reason,
-                   resource=Resource(noun.replace(" ", "_"), str(name or ident or "unknown"), record.account, arn),
-                   action=action, exempt=exemption.exempt, exempt_reason=exemption.reason,
-                   undo=f"aws rolesanywhere {command} {ident} --region {region}" if action else None,
-                   details={"op": "disable", "anchor": anchor, "id": ident, "region": region})
+    return Finding(
+        rule=META.id,
+        severity=Severity.HIGH,
+        reason=reason,
+        resource=Resource(noun.replace(" ", "_"), str(name or ident or "unknown"), record.account, arn),
+        action=action,
+        exempt=exemption.exempt,
+        exempt_reason=exemption.reason,
+        undo=f"aws rolesanywhere {command} {ident} --region {region}" if action else None,
+        details={"op": "disable", "anchor": anchor, "id": ident, "region": region},
+    )
 
 
 def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
@@ -275,29 +334,36 @@ def _status_of(aws: AwsClients, kind: UserCredential, user: str, credential_id: 
     if kind.update == "UpdateSSHPublicKey":
         keys = iam.list_ssh_public_keys(UserName=user)["SSHPublicKeys"]
         return next((k["Status"] for k in keys if k["SSHPublicKeyId"] == credential_id), None)
-    certificates = [c for page in iam.get_paginator("list_signing_certificates").paginate(UserName=user)
-                    for c in page["Certificates"]]
+    certificates = [
+        c
+        for page in iam.get_paginator("list_signing_certificates").paginate(UserName=user)
+        for c in page["Certificates"]
+    ]
     return next((c["Status"] for c in certificates if c["CertificateId"] == credential_id), None)
 
 
 def _deactivate(aws: AwsClients, kind: UserCredential, user: str, credential_id: str) -> ActionResult:
     iam = aws.iam
     if kind.update == "UpdateServiceSpecificCredential":
-        iam.update_service_specific_credential(UserName=user, ServiceSpecificCredentialId=credential_id,
-                                               Status="Inactive")
+        iam.update_service_specific_credential(
+            UserName=user, ServiceSpecificCredentialId=credential_id, Status="Inactive"
+        )
     elif kind.update == "UpdateSSHPublicKey":
         iam.update_ssh_public_key(UserName=user, SSHPublicKeyId=credential_id, Status="Inactive")
     else:
         iam.update_signing_certificate(UserName=user, CertificateId=credential_id, Status="Inactive")
     status = _status_of(aws, kind, user, credential_id)
     if status == "Inactive":
-        return ActionResult(Outcome.VERIFIED, f"{kind.noun} {credential_id} of {user} is now Inactive (verified by "
-                            "re-reading).")
+        return ActionResult(
+            Outcome.VERIFIED, f"{kind.noun} {credential_id} of {user} is now Inactive (verified by re-reading)."
+        )
     if status is None:
-        return ActionResult(Outcome.SKIPPED, f"{kind.noun} {credential_id} of {user} was deleted before we could "
-                            "verify it.")
-    return ActionResult(Outcome.FAILED, f"{kind.noun} {credential_id} of {user} still reads {status} after "
-                        "deactivation.")
+        return ActionResult(
+            Outcome.SKIPPED, f"{kind.noun} {credential_id} of {user} was deleted before we could verify it."
+        )
+    return ActionResult(
+        Outcome.FAILED, f"{kind.noun} {credential_id} of {user} still reads {status} after deactivation."
+    )
 
 
 def _revoke_sessions(aws: AwsClients, user: str) -> ActionResult:
@@ -307,9 +373,12 @@ def _revoke_sessions(aws: AwsClients, user: str) -> ActionResult:
     current = aws.iam.get_user_policy(UserName=user, PolicyName=REVOKE_POLICY)["PolicyDocument"]
     current = json.loads(current) if isinstance(current, str) else current
     if current == document:
-        return ActionResult(Outcome.VERIFIED, f"user {user} now carries inline policy {REVOKE_POLICY}, denying every "
-                            f"session issued before {cutoff} (verified by re-reading): the federation token and the "
-                            "user's other temporary sessions of before then are refused from now on.")
+        return ActionResult(
+            Outcome.VERIFIED,
+            f"user {user} now carries inline policy {REVOKE_POLICY}, denying every "
+            f"session issued before {cutoff} (verified by re-reading): the federation token and the "
+            "user's other temporary sessions of before then are refused from now on.",
+        )
     return ActionResult(Outcome.FAILED, f"inline policy {REVOKE_POLICY} of user {user} does not read back as written.")
 
 

@@ -39,22 +39,58 @@ META = RuleMeta(
     severity=Severity.CRITICAL,
     triggers=(
         Trigger(event_names=IAM_NAMES),
-        Trigger(sources=("aws.events",), event_sources=("events.amazonaws.com",), hub_region_only=True,
-                event_names=("DisableRule", "DeleteRule", "PutRule", "RemoveTargets", "PutTargets")),
-        Trigger(sources=("aws.lambda",), event_sources=("lambda.amazonaws.com",), hub_region_only=True,
-                event_names=LAMBDA_NAMES),
-        Trigger(sources=("aws.sns",), event_sources=("sns.amazonaws.com",), hub_region_only=True,
-                event_names=("SetTopicAttributes", "DeleteTopic", "Subscribe", "Unsubscribe",
-                             "SetSubscriptionAttributes", "AddPermission", "RemovePermission",
-                             "PutDataProtectionPolicy")),
-        Trigger(sources=("aws.sqs",), event_sources=("sqs.amazonaws.com",), hub_region_only=True,
-                event_names=("SetQueueAttributes", "PurgeQueue", "DeleteQueue", "AddPermission",
-                             "RemovePermission")),
-        Trigger(sources=("aws.kms",), event_sources=("kms.amazonaws.com",), hub_region_only=True,
-                event_names=("DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "DisableKeyRotation",
-                             "DeleteAlias", "UpdateAlias")),
-        Trigger(sources=("aws.cloudformation",), event_sources=(CLOUDFORMATION,), hub_region_only=True,
-                event_names=DEPLOY_NAMES),
+        Trigger(
+            sources=("aws.events",),
+            event_sources=("events.amazonaws.com",),
+            hub_region_only=True,
+            event_names=("DisableRule", "DeleteRule", "PutRule", "RemoveTargets", "PutTargets"),
+        ),
+        Trigger(
+            sources=("aws.lambda",),
+            event_sources=("lambda.amazonaws.com",),
+            hub_region_only=True,
+            event_names=LAMBDA_NAMES,
+        ),
+        Trigger(
+            sources=("aws.sns",),
+            event_sources=("sns.amazonaws.com",),
+            hub_region_only=True,
+            event_names=(
+                "SetTopicAttributes",
+                "DeleteTopic",
+                "Subscribe",
+                "Unsubscribe",
+                "SetSubscriptionAttributes",
+                "AddPermission",
+                "RemovePermission",
+                "PutDataProtectionPolicy",
+            ),
+        ),
+        Trigger(
+            sources=("aws.sqs",),
+            event_sources=("sqs.amazonaws.com",),
+            hub_region_only=True,
+            event_names=("SetQueueAttributes", "PurgeQueue", "DeleteQueue", "AddPermission", "RemovePermission"),
+        ),
+        Trigger(
+            sources=("aws.kms",),
+            event_sources=("kms.amazonaws.com",),
+            hub_region_only=True,
+            event_names=(
+                "DisableKey",
+                "ScheduleKeyDeletion",
+                "PutKeyPolicy",
+                "DisableKeyRotation",
+                "DeleteAlias",
+                "UpdateAlias",
+            ),
+        ),
+        Trigger(
+            sources=("aws.cloudformation",),
+            event_sources=(CLOUDFORMATION,),
+            hub_region_only=True,
+            event_names=DEPLOY_NAMES,
+        ),
         # Any call made with one of our roles: only our own functions' sessions may use them.
         Trigger(sources=(), event_sources=(), issuer_wildcards=(f"arn:*:iam::*:role{OWN_PATH}*",)),
     ),
@@ -71,13 +107,15 @@ resolve = resolves_nothing
 
 def _tag_keys(record: CloudTrailRecord) -> list[str]:
     """The tag keys a call sets (`tags`) or removes (`tagKeys`); IAM writes them `key`/`Key`."""
-    keys = [str(tag.get("key", tag.get("Key", ""))) for tag in record.params.get("tags") or []
-            if isinstance(tag, dict)]
+    keys = [str(tag.get("key", tag.get("Key", ""))) for tag in record.params.get("tags") or [] if isinstance(tag, dict)]
     return keys + [str(key) for key in record.params.get("tagKeys") or [] if isinstance(key, str)]
 
 
-_TAGGED = {"Role": ("roleName", "role", "role-name"), "User": ("userName", "user", "user-name"),
-           "Policy": ("policyArn", "policy", "policy-arn")}
+_TAGGED = {
+    "Role": ("roleName", "role", "role-name"),
+    "User": ("userName", "user", "user-name"),
+    "Policy": ("policyArn", "policy", "policy-arn"),
+}
 
 
 def _exempt_tag(record: CloudTrailRecord) -> Target | None:
@@ -89,11 +127,16 @@ def _exempt_tag(record: CloudTrailRecord) -> Target | None:
     name = str(record.params.get(param) or "unknown")
     removed = record.eventName.startswith("Untag")
     lower = kind.lower()
-    undo = (f"aws iam tag-{lower} --{option} {name} --tags Key={EXEMPT_TAG},Value=<the value it had>" if removed
-            else f"aws iam untag-{lower} --{option} {name} --tag-keys {EXEMPT_TAG}")
-    reason = (f"the {EXEMPT_TAG} tag was {'removed from' if removed else 'set on'} {resource_kind} {name}: the tag "
-              "exempts a principal from remediation, so setting it is how someone exempts themselves; confirm it was "
-              "approved")
+    undo = (
+        f"aws iam tag-{lower} --{option} {name} --tags Key={EXEMPT_TAG},Value=<the value it had>"
+        if removed
+        else f"aws iam untag-{lower} --{option} {name} --tag-keys {EXEMPT_TAG}"
+    )
+    reason = (
+        f"the {EXEMPT_TAG} tag was {'removed from' if removed else 'set on'} {resource_kind} {name}: the tag "
+        "exempts a principal from remediation, so setting it is how someone exempts themselves; confirm it was "
+        "approved"
+    )
     return Target(Resource(resource_kind, name.rsplit("/", 1)[-1], record.account), reason, undo)
 
 
@@ -105,8 +148,10 @@ def _foreign_session(record: CloudTrailRecord, context: EvalContext) -> str | No
         return None
     if settings.is_own_session(identity.arn, identity.issuer_arn):
         return None
-    return (f"a session of the remediator's role that is not its function's ({identity.arn}) called "
-            f"{record.eventName}: someone assumed our role or passed it to their own code")
+    return (
+        f"a session of the remediator's role that is not its function's ({identity.arn}) called "
+        f"{record.eventName}: someone assumed our role or passed it to their own code"
+    )
 
 
 def _deployer(record: CloudTrailRecord, context: EvalContext) -> bool:
@@ -134,10 +179,15 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     caller = record.identity
     reason = f"{caller.arn or caller.display_name} {record.eventName}: " + "; ".join(reasons) + "."
     if severity == Severity.LOW:
-        reason += (" Reported as low: a deployment outside the DeployerArns principals (set that parameter to the"
-                   " principals and CloudFormation service role that deploy the stack).")
-    resource = found[0].resource if found else Resource("principal", caller.display_name, record.account,
-                                                          caller.issuer_arn or caller.arn)
+        reason += (
+            " Reported as low: a deployment outside the DeployerArns principals (set that parameter to the"
+            " principals and CloudFormation service role that deploy the stack)."
+        )
+    resource = (
+        found[0].resource
+        if found
+        else Resource("principal", caller.display_name, record.account, caller.issuer_arn or caller.arn)
+    )
     action = undo = None
     rule_name = target.rule_to_enable if target is not None and len(reasons) == 1 else None
     if rule_name:
@@ -146,8 +196,15 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     undos = [t.undo for t in found if t.undo and not rule_name]
     if undos:
         reason += " To undo: " + "; ".join(undos)
-    return Finding(rule=META.id, severity=severity, reason=reason, resource=resource, action=action, undo=undo,
-                   details={"rule_name": rule_name})
+    return Finding(
+        rule=META.id,
+        severity=severity,
+        reason=reason,
+        resource=resource,
+        action=action,
+        undo=undo,
+        details={"rule_name": rule_name},
+    )
 
 
 def remediate(finding: Finding, aws: AwsClients) -> ActionResult:

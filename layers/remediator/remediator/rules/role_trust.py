@@ -31,8 +31,12 @@ from remediator.state import StateUnreadable
 
 # Identity providers: whoever controls a provider signs in to every role that trusts it, so a new or changed
 # provider is reported (notify only: a provider cannot be safely "half" reverted).
-PROVIDER_EVENTS = ("CreateSAMLProvider", "UpdateSAMLProvider", "CreateOpenIDConnectProvider",
-                   "AddClientIDToOpenIDConnectProvider")
+PROVIDER_EVENTS = (
+    "CreateSAMLProvider",
+    "UpdateSAMLProvider",
+    "CreateOpenIDConnectProvider",
+    "AddClientIDToOpenIDConnectProvider",
+)
 
 META = RuleMeta(
     id="role_trust",
@@ -42,13 +46,15 @@ META = RuleMeta(
     triggers=(Trigger(event_names=("CreateRole", "UpdateAssumeRolePolicy", *PROVIDER_EVENTS)),),
     resource_path="requestParameters.roleName",
     remediation="replace the trust policy with the same document minus the offending statements (deny-all if "
-                "none is left) and deny sessions issued before now, unless a kept statement trusts a service",
+    "none is left) and deny sessions issued before now, unless a kept statement trusts a service",
     undo="aws iam update-assume-role-policy --role-name {role} --policy-document {document}",
     remediation_actions=("iam:UpdateAssumeRolePolicy", "iam:GetRole", "iam:PutRolePolicy", "iam:GetRolePolicy"),
     state_actions=("iam:GetRole", "iam:ListRoleTags", "organizations:DescribeOrganization"),
-    references=("https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-user_externalid.html",
-                "https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/"
-                "configuring-openid-connect-in-amazon-web-services"),
+    references=(
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-user_externalid.html",
+        "https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/"
+        "configuring-openid-connect-in-amazon-web-services",
+    ),
 )
 
 mode_for = keep_mode
@@ -69,9 +75,17 @@ def lift_revocation_command(role: str) -> str:
 def revoke_sessions_document(before: datetime) -> dict[str, Any]:
     """Deny everything to sessions issued before `before`: IAM's own "revoke active sessions" policy."""
     issued = before.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{before.microsecond // 1000:03d}Z"
-    return {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Deny", "Action": ["*"], "Resource": ["*"],
-        "Condition": {"DateLessThan": {"aws:TokenIssueTime": issued}}}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Action": ["*"],
+                "Resource": ["*"],
+                "Condition": {"DateLessThan": {"aws:TokenIssueTime": issued}},
+            }
+        ],
+    }
 
 
 def trusted_services(document: dict[str, Any]) -> list[str]:
@@ -89,8 +103,9 @@ def trusted_services(document: dict[str, Any]) -> list[str]:
 
 def _event_document(record: CloudTrailRecord) -> tuple[dict[str, Any] | None, str]:
     """The trust policy the call set, from the request or the URL-encoded copy in the response."""
-    candidates = [record.params.get("assumeRolePolicyDocument" if record.eventName == "CreateRole"
-                                    else "policyDocument")]
+    candidates = [
+        record.params.get("assumeRolePolicyDocument" if record.eventName == "CreateRole" else "policyDocument")
+    ]
     role = record.response.get("role")
     if isinstance(role, dict):
         candidates.append(role.get("assumeRolePolicyDocument"))
@@ -117,8 +132,11 @@ def _open_to_everyone(document: dict[str, Any], verdict: TrustVerdict) -> bool:
     """Principal `*` left unnarrowed (critical), as opposed to NotPrincipal or federated breadth (high)."""
     for issue in verdict.issues:
         statement = document["Statement"][issue.statement_index]
-        if issue.kind == "broad" and issue.principal == "*" and not any(
-                str(key).lower() == "notprincipal" for key in statement):
+        if (
+            issue.kind == "broad"
+            and issue.principal == "*"
+            and not any(str(key).lower() == "notprincipal" for key in statement)
+        ):
             return True
     return False
 
@@ -129,8 +147,9 @@ def _own_organization(context: EvalContext) -> tuple[str | None, str]:
     try:
         return context.state.organization_id(), ""
     except StateUnreadable as error:
-        return None, (f"Could not read {error}, so an organization named in a condition is taken to be the "
-                      "account's own.")
+        return None, (
+            f"Could not read {error}, so an organization named in a condition is taken to be the account's own."
+        )
 
 
 def _external_id_note(verdict: TrustVerdict) -> str:
@@ -156,17 +175,28 @@ def _provider_change(record: CloudTrailRecord, context: EvalContext) -> Finding:
     name = record.params.get("name") or record.params.get("url")
     provider = arn or (f"provider {name}" if isinstance(name, str) and name else "an identity provider")
     kind = "SAML" if "SAML" in record.eventName else "OpenID Connect"
-    change = {"CreateSAMLProvider": "created", "CreateOpenIDConnectProvider": "created",
-              "UpdateSAMLProvider": "replaced the metadata of",
-              "AddClientIDToOpenIDConnectProvider": "added a client id to"}[record.eventName]
-    reason = (f"{record.identity.display_name} {change} {kind} identity provider {provider}: whoever controls "
-              "that provider can sign in to every role that trusts it. Confirm the provider is yours and that "
-              "the roles trusting it pin its audience.")
+    change = {
+        "CreateSAMLProvider": "created",
+        "CreateOpenIDConnectProvider": "created",
+        "UpdateSAMLProvider": "replaced the metadata of",
+        "AddClientIDToOpenIDConnectProvider": "added a client id to",
+    }[record.eventName]
+    reason = (
+        f"{record.identity.display_name} {change} {kind} identity provider {provider}: whoever controls "
+        "that provider can sign in to every role that trusts it. Confirm the provider is yours and that "
+        "the roles trusting it pin its audience."
+    )
     exemption = exemption_for(context, record, "provider", None, arn, rule=META.id)
     reason, _ = exemption.applied_to(reason, None)
-    return Finding(rule=META.id, severity=Severity.HIGH, reason=reason,
-                   resource=Resource("identity_provider", (arn or provider).rsplit("/", 1)[-1], record.account, arn),
-                   exempt=exemption.exempt, exempt_reason=exemption.reason, details={"provider": arn})
+    return Finding(
+        rule=META.id,
+        severity=Severity.HIGH,
+        reason=reason,
+        resource=Resource("identity_provider", (arn or provider).rsplit("/", 1)[-1], record.account, arn),
+        exempt=exemption.exempt,
+        exempt_reason=exemption.reason,
+        details={"provider": arn},
+    )
 
 
 def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
@@ -179,8 +209,11 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     arn = arn if isinstance(arn, str) and arn else iam_arn(record, "role", role)
     resource = Resource("role", role or "unknown", account, arn)
     role_text = f"role {role}" if role else "a role the event does not name"
-    what = (f"{record.identity.display_name} created {role_text}" if record.eventName == "CreateRole"
-            else f"{record.identity.display_name} changed the trust policy of {role_text}")
+    what = (
+        f"{record.identity.display_name} created {role_text}"
+        if record.eventName == "CreateRole"
+        else f"{record.identity.display_name} changed the trust policy of {role_text}"
+    )
 
     document, problem = _event_document(record)
     if document is None and role:
@@ -192,24 +225,41 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
             problem += f"; the role's current trust policy is unreadable ({error})"
     if document is None:
         exemption = exemption_for(context, record, "role", role, arn, rule=META.id)
-        reason = f"{what}, but its trust policy could not be read: {problem}. Reported for review; nothing will " \
-                 "be changed."
+        reason = (
+            f"{what}, but its trust policy could not be read: {problem}. Reported for review; nothing will be changed."
+        )
         reason = exemption.explained(reason)
-        return Finding(rule=META.id, severity=Severity.LOW, resource=resource, reason=reason, exempt=exemption.exempt,
-                       exempt_reason=exemption.reason, details={"role": role})
+        return Finding(
+            rule=META.id,
+            severity=Severity.LOW,
+            resource=resource,
+            reason=reason,
+            exempt=exemption.exempt,
+            exempt_reason=exemption.reason,
+            details={"role": role},
+        )
 
     settings = context.settings
     own_org, org_note = _own_organization(context)
-    verdict = analyse_trust_policy(document, account, settings.trusted_accounts, settings.trusted_org_ids,
-                                   settings.trusted_oidc_subjects, own_org_id=own_org,
-                                   assume_named_org_is_own=own_org is None and bool(org_note))
+    verdict = analyse_trust_policy(
+        document,
+        account,
+        settings.trusted_accounts,
+        settings.trusted_org_ids,
+        settings.trusted_oidc_subjects,
+        own_org_id=own_org,
+        assume_named_org_is_own=own_org is None and bool(org_note),
+    )
     if not verdict.issues:
         return None
     any_tenant = verdict.any_tenant or _open_to_everyone(document, verdict)
     severity = Severity.CRITICAL if any_tenant else Severity.HIGH
     offending = verdict.offending_indices
-    whys = "; ".join(dict.fromkeys(f"{_statement_label(document, issue.statement_index)}: {issue.why.rstrip('.')}"
-                                   for issue in verdict.issues))
+    whys = "; ".join(
+        dict.fromkeys(
+            f"{_statement_label(document, issue.statement_index)}: {issue.why.rstrip('.')}" for issue in verdict.issues
+        )
+    )
     reason = f"{what} whose trust policy lets outsiders assume it ({whys}).{_external_id_note(verdict)}"
     if verdict.assumptions:
         reason += f" {org_note} Assumed: {'; '.join(verdict.assumptions)}."
@@ -221,13 +271,17 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     services = trusted_services(replacement)
     action = undo = None
     if role:
-        action = (f"replace the trust policy of role {role} with a deny-all policy (every statement is offending)"
-                  if len(offending) == len(document["Statement"])
-                  else f"replace the trust policy of role {role} with the same document minus {labels}")
+        action = (
+            f"replace the trust policy of role {role} with a deny-all policy (every statement is offending)"
+            if len(offending) == len(document["Statement"])
+            else f"replace the trust policy of role {role} with the same document minus {labels}"
+        )
         undo = restore_command(role, document)
         if services:
-            action += (f"; sessions already issued are not revoked, because the kept trust of {', '.join(services)} "
-                       "would lose its own sessions too: a human decides whether to revoke them")
+            action += (
+                f"; sessions already issued are not revoked, because the kept trust of {', '.join(services)} "
+                "would lose its own sessions too: a human decides whether to revoke them"
+            )
         else:
             action += f" and deny every session issued before now (inline policy {REVOKE_POLICY})"
             undo += f" && {lift_revocation_command(role)}"
@@ -236,8 +290,14 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     exemption = exemption_for(context, record, "role", role, arn, rule=META.id)
     reason, action = exemption.applied_to(reason, action)
     return Finding(
-        rule=META.id, severity=severity, reason=reason, resource=resource, action=action,
-        exempt=exemption.exempt, exempt_reason=exemption.reason, undo=undo,
+        rule=META.id,
+        severity=severity,
+        reason=reason,
+        resource=resource,
+        action=action,
+        exempt=exemption.exempt,
+        exempt_reason=exemption.reason,
+        undo=undo,
         details={"role": role, "original": document, "replacement": replacement, "kept_services": services},
     )
 
@@ -249,10 +309,13 @@ def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
         return stripped
     role, services = finding.details["role"], finding.details.get("kept_services") or []
     if services:
-        return ActionResult(Outcome.VERIFIED, f"{stripped.detail} Sessions issued before now were NOT revoked: "
-                            f"the kept trust of {', '.join(services)} would lose its own sessions too. If outsiders "
-                            "may hold sessions of this role, revoke them by hand (IAM console: Roles, "
-                            f"{role}, Revoke sessions) once the service's sessions can be renewed.")
+        return ActionResult(
+            Outcome.VERIFIED,
+            f"{stripped.detail} Sessions issued before now were NOT revoked: "
+            f"the kept trust of {', '.join(services)} would lose its own sessions too. If outsiders "
+            "may hold sessions of this role, revoke them by hand (IAM console: Roles, "
+            f"{role}, Revoke sessions) once the service's sessions can be renewed.",
+        )
     revoked = revoke_older_sessions(aws, role, again=not stripped.detail.startswith(ALREADY))
     if revoked.outcome != Outcome.VERIFIED:
         return ActionResult(revoked.outcome, f"{stripped.detail} But {revoked.detail}", revoked.error)
@@ -265,8 +328,11 @@ def revoke_older_sessions(aws: AwsClients, role: str, *, again: bool = True) -> 
     if not again:
         try:
             existing: Any = aws.iam.get_role_policy(RoleName=role, PolicyName=REVOKE_POLICY)["PolicyDocument"]
-            return ActionResult(Outcome.VERIFIED, f"Sessions of role {role} are already revoked ({compact(existing)}"
-                                f", verified by re-reading); lift it with: {lift_revocation_command(role)}")
+            return ActionResult(
+                Outcome.VERIFIED,
+                f"Sessions of role {role} are already revoked ({compact(existing)}"
+                f", verified by re-reading); lift it with: {lift_revocation_command(role)}",
+            )
         except ClientError as error:
             if error_code(error) != "NoSuchEntity":
                 raise
@@ -277,13 +343,17 @@ def revoke_older_sessions(aws: AwsClients, role: str, *, again: bool = True) -> 
         after = load_policy_document(stored)
     except ClientError as error:
         code = error_code(error)
-        return ActionResult(Outcome.FAILED, f"sessions of role {role} issued before now could not be revoked.",
-                            f"{code}: {error}")
+        return ActionResult(
+            Outcome.FAILED, f"sessions of role {role} issued before now could not be revoked.", f"{code}: {error}"
+        )
     issued = document["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
     if after != document:
         return ActionResult(Outcome.FAILED, f"the {REVOKE_POLICY} policy of role {role} does not read as written.")
-    return ActionResult(Outcome.VERIFIED, f"Sessions of role {role} issued before {issued} are denied (inline policy "
-                        f"{REVOKE_POLICY}, verified by re-reading); lift it with: {lift_revocation_command(role)}")
+    return ActionResult(
+        Outcome.VERIFIED,
+        f"Sessions of role {role} issued before {issued} are denied (inline policy "
+        f"{REVOKE_POLICY}, verified by re-reading); lift it with: {lift_revocation_command(role)}",
+    )
 
 
 def _strip(finding: Finding, aws: AwsClients) -> ActionResult:

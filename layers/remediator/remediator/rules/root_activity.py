@@ -21,8 +21,13 @@ META = RuleMeta(
         # Any service and region; the template enables the rule for read-only management events too.
         # Failed calls and sign-ins too: a failure means someone holds, or is guessing, root's credentials.
         Trigger(sources=(), event_sources=(), identity_types=("Root",), include_failed_calls=True),
-        Trigger(sources=("aws.signin",), event_sources=("signin.amazonaws.com",), detail_types=(CONSOLE_SIGN_IN,),
-                identity_types=("Root",), include_failed_calls=True),
+        Trigger(
+            sources=("aws.signin",),
+            event_sources=("signin.amazonaws.com",),
+            detail_types=(CONSOLE_SIGN_IN,),
+            identity_types=("Root",),
+            include_failed_calls=True,
+        ),
     ),
     resource_path="userIdentity.arn",
     remediation="none: notify only (only root itself can change root's credentials)",
@@ -76,11 +81,19 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     reason = f"The root user of account {account or 'unknown'} {_what(record)} from {source} ({agent}); {_why(record)}"
     reason = exemption.explained(reason)
     return Finding(
-        rule=META.id, severity=Severity.HIGH if record.failed else Severity.CRITICAL, reason=reason,
-        resource=Resource("root", "root", account, caller.arn), action=None,
-        exempt=exemption.exempt, exempt_reason=exemption.reason,
-        details={"source_ip": record.sourceIPAddress, "user_agent": record.userAgent,
-                 "called": f"{record.eventSource}:{record.eventName}", "region": record.awsRegion},
+        rule=META.id,
+        severity=Severity.HIGH if record.failed else Severity.CRITICAL,
+        reason=reason,
+        resource=Resource("root", "root", account, caller.arn),
+        action=None,
+        exempt=exemption.exempt,
+        exempt_reason=exemption.reason,
+        details={
+            "source_ip": record.sourceIPAddress,
+            "user_agent": record.userAgent,
+            "called": f"{record.eventSource}:{record.eventName}",
+            "region": record.awsRegion,
+        },
     )
 
 

@@ -34,8 +34,9 @@ class Watched:
     queues: tuple[str, ...] = ()
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], *, region: str = "us-east-1", account: str = "",
-                 partition: str = "aws") -> Watched:
+    def from_env(
+        cls, env: Mapping[str, str], *, region: str = "us-east-1", account: str = "", partition: str = "aws"
+    ) -> Watched:
         pairs = (item.strip().split("=", 1) for item in env.get("WATCHED_RULES", "").split(",") if "=" in item)
         rules = {name.strip(): arn.strip() for name, arn in pairs}
         queues = [url.strip() for url in env.get("WATCHED_QUEUES", "").split(",") if url.strip()]
@@ -53,19 +54,28 @@ class Watched:
 
 
 def _finding(kind: str, name: str, account: str, reason: str, arn: str | None = None) -> Finding:
-    return Finding(rule=RULE, severity=Severity.CRITICAL, reason=reason, resource=Resource(kind, name, account, arn),
-                   mode=Mode.NOTIFY, details={"check": RULE})
+    return Finding(
+        rule=RULE,
+        severity=Severity.CRITICAL,
+        reason=reason,
+        resource=Resource(kind, name, account, arn),
+        mode=Mode.NOTIFY,
+        details={"check": RULE},
+    )
 
 
 def _logs_management_writes(trail: Mapping[str, Any], selectors: Mapping[str, Any]) -> bool:
     """Basic selectors: management events with All or WriteOnly. Advanced: a Management selector that does
     not limit itself to read-only calls. A trail without custom selectors logs every management event."""
     if not trail.get("HasCustomEventSelectors", True) and not (
-            selectors.get("EventSelectors") or selectors.get("AdvancedEventSelectors")):
+        selectors.get("EventSelectors") or selectors.get("AdvancedEventSelectors")
+    ):
         return True
     for selector in selectors.get("EventSelectors") or []:
-        if selector.get("IncludeManagementEvents", True) and selector.get("ReadWriteType", "All") in {"All",
-                                                                                                      "WriteOnly"}:
+        if selector.get("IncludeManagementEvents", True) and selector.get("ReadWriteType", "All") in {
+            "All",
+            "WriteOnly",
+        }:
             return True
     for advanced in selectors.get("AdvancedEventSelectors") or []:
         fields = {f.get("Field"): f for f in advanced.get("FieldSelectors") or []}
@@ -83,8 +93,14 @@ def trail_findings(cloudtrail: Any, account: str) -> list[Finding]:
     try:
         trails = cloudtrail.describe_trails(includeShadowTrails=True)["trailList"]
     except ClientError as error:
-        return [_finding("trail", "cloudtrail", account, f"could not list the trails ({error_code(error)}): we "
-                         "cannot tell whether IAM changes are logged.")]
+        return [
+            _finding(
+                "trail",
+                "cloudtrail",
+                account,
+                f"could not list the trails ({error_code(error)}): we cannot tell whether IAM changes are logged.",
+            )
+        ]
     for trail in trails:
         name, arn = trail.get("Name", "?"), trail.get("TrailARN") or trail.get("Name", "")
         if not trail.get("IsMultiRegionTrail") and trail.get("HomeRegion") != IAM_EVENTS_REGION:
@@ -99,8 +115,15 @@ def trail_findings(cloudtrail: Any, account: str) -> list[Finding]:
         except ClientError as error:
             why.append(f"{name} could not be read ({error_code(error)})")
     detail = "; ".join(why) or "there is no multi-region or us-east-1 trail"
-    return [_finding("trail", "cloudtrail", account, f"no CloudTrail trail logs management write events for "
-                     f"{IAM_EVENTS_REGION} ({detail}): IAM changes reach nobody, so none is reported or reverted.")]
+    return [
+        _finding(
+            "trail",
+            "cloudtrail",
+            account,
+            f"no CloudTrail trail logs management write events for "
+            f"{IAM_EVENTS_REGION} ({detail}): IAM changes reach nobody, so none is reported or reverted.",
+        )
+    ]
 
 
 def rule_findings(events: Any, rules: Mapping[str, str], account: str) -> list[Finding]:
@@ -113,17 +136,37 @@ def rule_findings(events: Any, rules: Mapping[str, str], account: str) -> list[F
         except ClientError as error:
             code = error_code(error)
             what = "is gone" if code == "ResourceNotFoundException" else f"could not be read ({code})"
-            found.append(_finding("event_rule", name, account, f"our EventBridge rule {name} {what}: the events it "
-                                  "matched reach nobody."))
+            found.append(
+                _finding(
+                    "event_rule",
+                    name,
+                    account,
+                    f"our EventBridge rule {name} {what}: the events it matched reach nobody.",
+                )
+            )
             continue
         if rule.get("State") not in ENABLED:
-            found.append(_finding("event_rule", name, account, f"our EventBridge rule {name} is "
-                                  f"{rule.get('State', 'in an unknown state')}: the events it matches reach nobody.",
-                                  rule.get("Arn")))
+            found.append(
+                _finding(
+                    "event_rule",
+                    name,
+                    account,
+                    f"our EventBridge rule {name} is "
+                    f"{rule.get('State', 'in an unknown state')}: the events it matches reach nobody.",
+                    rule.get("Arn"),
+                )
+            )
         elif function_arn not in targets:
-            found.append(_finding("event_rule", name, account, f"our EventBridge rule {name} no longer targets "
-                                  f"{function_arn} (targets: {', '.join(map(str, targets)) or 'none'}).",
-                                  rule.get("Arn")))
+            found.append(
+                _finding(
+                    "event_rule",
+                    name,
+                    account,
+                    f"our EventBridge rule {name} no longer targets "
+                    f"{function_arn} (targets: {', '.join(map(str, targets)) or 'none'}).",
+                    rule.get("Arn"),
+                )
+            )
     return found
 
 
@@ -136,16 +179,33 @@ def queue_findings(sqs: Any, queues: tuple[str, ...], account: str) -> list[Find
             attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
             waiting = int(attributes.get("Attributes", {}).get("ApproximateNumberOfMessages", "0"))
         except ClientError as error:
-            found.append(_finding("queue", name, account, f"our dead-letter queue {name} could not be read "
-                                  f"({error_code(error)}): failures may be piling up unseen."))
+            found.append(
+                _finding(
+                    "queue",
+                    name,
+                    account,
+                    f"our dead-letter queue {name} could not be read "
+                    f"({error_code(error)}): failures may be piling up unseen.",
+                )
+            )
             continue
         if waiting:
-            found.append(_finding("queue", name, account, f"our dead-letter queue {name} holds {waiting} message(s): "
-                                  "events or runs that failed were never handled (fix the cause, then redrive)."))
+            found.append(
+                _finding(
+                    "queue",
+                    name,
+                    account,
+                    f"our dead-letter queue {name} holds {waiting} message(s): "
+                    "events or runs that failed were never handled (fix the cause, then redrive).",
+                )
+            )
     return found
 
 
 def coverage_findings(aws: AwsClients, watched: Watched, account: str) -> list[Finding]:
     """Every way we could be blind right now, as critical findings; none when all is well."""
-    return [*trail_findings(aws.cloudtrail(), account), *rule_findings(aws.events, watched.rules, account),
-            *queue_findings(aws.sqs, watched.queues, account)]
+    return [
+        *trail_findings(aws.cloudtrail(), account),
+        *rule_findings(aws.events, watched.rules, account),
+        *queue_findings(aws.sqs, watched.queues, account),
+    ]

@@ -36,9 +36,13 @@ def make_sweep_handler(service: str = "sweep") -> Callable[[dict[str, Any], Any]
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         settings = Settings.from_env()
         remaining = getattr(context, "get_remaining_time_in_millis", None)
-        report = run_sweep(aws, settings, store=findings_store(aws, settings.findings_table),
-                           remaining_seconds=(lambda: remaining() / 1000) if remaining else (lambda: float("inf")),
-                           watched=_watched(context))
+        report = run_sweep(
+            aws,
+            settings,
+            store=findings_store(aws, settings.findings_table),
+            remaining_seconds=(lambda: remaining() / 1000) if remaining else (lambda: float("inf")),
+            watched=_watched(context),
+        )
         summary = report.as_dict()
         logger.info("sweep", extra={"sweep": summary})
         for check, count in summary["findings"].items():

@@ -30,8 +30,11 @@ IAM_ACTIONS: tuple[str, ...] = tuple(sorted(REPORT_ACTIONS + USER_ACTIONS + ATTA
 # The coverage self-check (sweep/coverage.py): trails (any region and account: a multi-region or organization
 # trail may live elsewhere), the stack's own EventBridge rules and dead-letter queues (named after the stack).
 COVERAGE_ACTIONS: tuple[str, ...] = (
-    "cloudtrail:DescribeTrails", "cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus",
-    "events:DescribeRule", "events:ListTargetsByRule",
+    "cloudtrail:DescribeTrails",
+    "cloudtrail:GetEventSelectors",
+    "cloudtrail:GetTrailStatus",
+    "events:DescribeRule",
+    "events:ListTargetsByRule",
     "sqs:GetQueueAttributes",
 )
 

@@ -87,23 +87,32 @@ def parse_report(text: str) -> list[CredentialRow]:
     rows = []
     for raw in csv.DictReader(io.StringIO(text)):
         keys = tuple(
-            AccessKeyColumns(slot, bool(_bool(raw.get(f"access_key_{slot}_active"))),
-                             _date(raw.get(f"access_key_{slot}_last_rotated")),
-                             _date(raw.get(f"access_key_{slot}_last_used_date")))
+            AccessKeyColumns(
+                slot,
+                bool(_bool(raw.get(f"access_key_{slot}_active"))),
+                _date(raw.get(f"access_key_{slot}_last_rotated")),
+                _date(raw.get(f"access_key_{slot}_last_used_date")),
+            )
             for slot in (1, 2)
         )
-        rows.append(CredentialRow(
-            user=raw.get("user") or "", arn=raw.get("arn") or "", created=_date(raw.get("user_creation_time")),
-            password_enabled=_bool(raw.get("password_enabled")),
-            password_last_used=_date(raw.get("password_last_used")),
-            password_last_changed=_date(raw.get("password_last_changed")),
-            mfa_active=bool(_bool(raw.get("mfa_active"))), keys=keys,  # type: ignore[arg-type]
-        ))
+        rows.append(
+            CredentialRow(
+                user=raw.get("user") or "",
+                arn=raw.get("arn") or "",
+                created=_date(raw.get("user_creation_time")),
+                password_enabled=_bool(raw.get("password_enabled")),
+                password_last_used=_date(raw.get("password_last_used")),
+                password_last_changed=_date(raw.get("password_last_changed")),
+                mfa_active=bool(_bool(raw.get("mfa_active"))),
+                keys=keys,  # type: ignore[arg-type]
+            )
+        )
     return rows
 
 
-def fetch_report(iam: IAMClient, *, max_wait_seconds: float = 300,
-                 sleep: Callable[[float], None] = time.sleep) -> tuple[datetime | None, str]:
+def fetch_report(
+    iam: IAMClient, *, max_wait_seconds: float = 300, sleep: Callable[[float], None] = time.sleep
+) -> tuple[datetime | None, str]:
     """Generate (IAM reuses a report younger than 4 hours), poll until COMPLETE, download: (generated, CSV)."""
     waited, delay = 0.0, 1.0
     while iam.generate_credential_report()["State"] != "COMPLETE":

@@ -47,8 +47,9 @@ SELF_CHECK_SECONDS = 20  # stop acting this long before the deadline: the summar
 def scheduled_record(account: str) -> CloudTrailRecord:
     """What `exemption_for` sees for a scheduled finding: no caller (nobody's break-glass status applies but
     the offender's own), in the swept account."""
-    return CloudTrailRecord(eventName="GetCredentialReport", eventSource="iam.amazonaws.com",
-                            recipientAccountId=account)
+    return CloudTrailRecord(
+        eventName="GetCredentialReport", eventSource="iam.amazonaws.com", recipientAccountId=account
+    )
 
 
 def _open_warnings(store: FindingsStore | None) -> dict[tuple[str, str], datetime]:
@@ -57,8 +58,9 @@ def _open_warnings(store: FindingsStore | None) -> dict[tuple[str, str], datetim
     return {(rule, item.user): item.due_at for rule in WARNING_RULES for item in store.open_findings(rule)}
 
 
-def _close_resolved(store: FindingsStore | None, warned: dict[tuple[str, str], datetime],
-                    findings: list[Finding], account: str) -> list[str]:
+def _close_resolved(
+    store: FindingsStore | None, warned: dict[tuple[str, str], datetime], findings: list[Finding], account: str
+) -> list[str]:
     """Open warnings whose user no longer offends (MFA enrolled, key rotated, user gone) are closed."""
     if store is None:
         return []
@@ -88,8 +90,12 @@ def apply_exemptions(findings: list[Finding], context: EvalContext, account: str
 
 def _changes(finding: Finding) -> bool:
     """Whether `act` would change something now (and so counts against the run's limits)."""
-    return (finding.mode == Mode.REMEDIATE and bool(finding.action) and not finding.exempt
-            and not finding.details.get("grace_hours"))
+    return (
+        finding.mode == Mode.REMEDIATE
+        and bool(finding.action)
+        and not finding.exempt
+        and not finding.details.get("grace_hours")
+    )
 
 
 def _announce(finding: Finding, result: ActionResult) -> bool:
@@ -97,16 +103,26 @@ def _announce(finding: Finding, result: ActionResult) -> bool:
     return result.outcome in {Outcome.VERIFIED, Outcome.FAILED} or finding.severity == Severity.CRITICAL
 
 
-def run_sweep(aws: AwsClients, settings: Settings, *, store: FindingsStore | None = None,
-              remaining_seconds: Callable[[], float] = lambda: float("inf"), max_actions: int = 500,
-              watched: Watched | None = None, now: datetime | None = None,
-              sleep: Callable[[float], None] = time.sleep) -> SweepReport:
+def run_sweep(
+    aws: AwsClients,
+    settings: Settings,
+    *,
+    store: FindingsStore | None = None,
+    remaining_seconds: Callable[[], float] = lambda: float("inf"),
+    max_actions: int = 500,
+    watched: Watched | None = None,
+    now: datetime | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SweepReport:
     """The whole sweep. Messages go to `settings.topic_arn` when set; `watched` turns the coverage check on."""
     now = now or datetime.now(UTC)
     generated, text = fetch_report(aws.iam, sleep=sleep)
     rows = parse_report(text)
-    report = SweepReport(report_generated=generated, users=sum(not row.is_root for row in rows),
-                         modes={"sweep": str(settings.sweep_mode), CONSOLE_MFA: str(settings.mode_of(CONSOLE_MFA))})
+    report = SweepReport(
+        report_generated=generated,
+        users=sum(not row.is_root for row in rows),
+        modes={"sweep": str(settings.sweep_mode), CONSOLE_MFA: str(settings.mode_of(CONSOLE_MFA))},
+    )
     report.account = next((row.account for row in rows), "unknown")
     warned = _open_warnings(store)
     report.findings = find_offenders(rows, settings, now, warned)
@@ -117,10 +133,14 @@ def run_sweep(aws: AwsClients, settings: Settings, *, store: FindingsStore | Non
 
     for finding in report.findings:
         changes = _changes(finding)
-        if changes and report.stopped_because is None and (
-                len(report.actions) >= max_actions or remaining_seconds() < SELF_CHECK_SECONDS):
-            report.stopped_because = ("the action limit per sweep" if len(report.actions) >= max_actions
-                                      else "the function's time limit")
+        if (
+            changes
+            and report.stopped_because is None
+            and (len(report.actions) >= max_actions or remaining_seconds() < SELF_CHECK_SECONDS)
+        ):
+            report.stopped_because = (
+                "the action limit per sweep" if len(report.actions) >= max_actions else "the function's time limit"
+            )
         if changes and report.stopped_because is not None:
             report.left.append(finding)
             continue

@@ -54,11 +54,17 @@ class SweepReport:
         for _, result in self.actions:
             outcomes[str(result.outcome)] = outcomes.get(str(result.outcome), 0) + 1
         return {
-            "account": self.account, "users": self.users, "modes": self.modes,
+            "account": self.account,
+            "users": self.users,
+            "modes": self.modes,
             "report_generated": self.report_generated.isoformat() if self.report_generated else None,
-            "findings": self.counts(), "exempt": sum(f.exempt for f in self.findings),
-            "actions": outcomes, "left": len(self.left), "stopped_because": self.stopped_because,
-            "closed": len(self.closed), "partial": self.partial,
+            "findings": self.counts(),
+            "exempt": sum(f.exempt for f in self.findings),
+            "actions": outcomes,
+            "left": len(self.left),
+            "stopped_because": self.stopped_because,
+            "closed": len(self.closed),
+            "partial": self.partial,
         }
 
 
@@ -71,11 +77,16 @@ def summary_text(report: SweepReport) -> tuple[str, str, str]:
     data = report.as_dict()
     worst = min((f.severity for f in report.findings), key=_ORDER.__getitem__, default=Severity.LOW)
     partial = f", PARTIAL: {len(report.left)} left" if report.partial else ""
-    subject = _ascii(f"[{worst.upper()}] sweep: {len(report.findings)} findings, {len(report.actions)} actions"
-                     f"{partial} ({report.account})")
-    lines = [f"Credential report sweep of account {report.account}: {report.users} users checked "
-             f"(report generated {data['report_generated'] or 'at an unknown time'}).",
-             f"Modes: {', '.join(f'{k}={v}' for k, v in report.modes.items())}.", ""]
+    subject = _ascii(
+        f"[{worst.upper()}] sweep: {len(report.findings)} findings, {len(report.actions)} actions"
+        f"{partial} ({report.account})"
+    )
+    lines = [
+        f"Credential report sweep of account {report.account}: {report.users} users checked "
+        f"(report generated {data['report_generated'] or 'at an unknown time'}).",
+        f"Modes: {', '.join(f'{k}={v}' for k, v in report.modes.items())}.",
+        "",
+    ]
     if report.blind_spots:
         lines += ["COVERAGE: we may be blind to changes until these are fixed:"]
         lines += [f"  [CRITICAL] {f.reason}" for f in report.blind_spots] + [""]
@@ -86,27 +97,42 @@ def summary_text(report: SweepReport) -> tuple[str, str, str]:
     if report.closed:
         lines.append(f"Resolved since the last run: {len(report.closed)}")
     if report.partial:
-        lines += ["", f"PARTIAL RUN: stopped at {report.stopped_because}; {len(report.left)} actions left for the "
-                  "next sweep:"] + [f"  {check_of(f)}: {f.resource.name}: {f.action}"
-                                    for f in report.left[:TOP_OFFENDERS]]
+        lines += [
+            "",
+            f"PARTIAL RUN: stopped at {report.stopped_because}; {len(report.left)} actions left for the next sweep:",
+        ] + [f"  {check_of(f)}: {f.resource.name}: {f.action}" for f in report.left[:TOP_OFFENDERS]]
     top = sorted(report.findings, key=lambda f: _ORDER[f.severity])[:TOP_OFFENDERS]
     if top:
         lines += ["", "Top offenders:"] + [
             f"  [{f.severity.upper()}] {check_of(f)}: {f.reason}{f' [exempt: {f.exempt_reason}]' if f.exempt else ''}"
-            for f in top]
+            for f in top
+        ]
     return subject, "\n".join(lines), str(worst)
 
 
 def summary_request(topic_arn: str, report: SweepReport) -> dict[str, Any]:
     """The `sns.publish` arguments of the summary; AWS rejects a JSON message without `default`."""
     subject, text, worst = summary_text(report)
-    attributes = {"severity": worst, "rule": "sweep", "account": report.account,
-                  "action": "partial" if report.partial else "summary"}
-    chatbot = {"version": "1.0", "source": "custom",
-               "content": {"textType": "client-markdown", "title": f":mag: {subject}", "description": text[:3500],
-                           "keywords": [attributes["rule"], attributes["severity"], attributes["account"]]}}
+    attributes = {
+        "severity": worst,
+        "rule": "sweep",
+        "account": report.account,
+        "action": "partial" if report.partial else "summary",
+    }
+    chatbot = {
+        "version": "1.0",
+        "source": "custom",
+        "content": {
+            "textType": "client-markdown",
+            "title": f":mag: {subject}",
+            "description": text[:3500],
+            "keywords": [attributes["rule"], attributes["severity"], attributes["account"]],
+        },
+    }
     return {
-        "TopicArn": topic_arn, "Subject": subject, "MessageStructure": "json",
+        "TopicArn": topic_arn,
+        "Subject": subject,
+        "MessageStructure": "json",
         "Message": json.dumps({"default": text, "email": text, "https": json.dumps(chatbot)}),
         "MessageAttributes": {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
     }
