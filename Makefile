@@ -1,5 +1,5 @@
 # make demo: the local demo on a moto server (no AWS account). make test: lint + every test, with coverage.
-# make unit: the fast tests (unit, fuzz, template; no moto server). make lint: ruff check + mypy.
+# make unit: the fast tests (unit, fuzz, template; no moto server). make lint: ruff check, ruff format --check, mypy.
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
