@@ -30,7 +30,7 @@ printf 'our code: %d bytes (limit %d); sam build took %.1f s\n' "$own" "$MAX_OWN
   || { echo "the layer ships no bytecode" >&2; exit 1; }
 # The layer ships the managed policy verdicts gzipped and no operator tools: it must still read the verdicts.
 PYTHONPATH="$BUILD_DIR/RemediatorLayer/python" .venv/bin/python -c "
-import remediator.grants as grants, sys
-assert grants.__file__.startswith(sys.argv[1]), grants.__file__
-assert grants.managed_policy_verdicts()['admin_equivalent'], 'no verdicts'
+import remediator.managed_policies as verdicts, sys
+assert verdicts.__file__.startswith(sys.argv[1]), verdicts.__file__
+assert verdicts.managed_policy_verdicts()['admin_equivalent'], 'no verdicts'
 " "$(cd "$BUILD_DIR" && pwd)" || { echo "the built layer cannot read its managed policy verdicts" >&2; exit 1; }

@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from remediator.grants import managed_policy_verdicts
+from remediator.managed_policies import managed_policy_verdicts
 from tests.conftest import ROOT
 
 

@@ -7,13 +7,11 @@ admin_grants judges grants with it, console_mfa the power of a user whose passwo
 
 from __future__ import annotations
 
-import gzip
-import json
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from remediator.managed_policies import aws_managed_key, managed_policy_verdicts
 from remediator.policy import PolicyParseError, analyse_identity_policy, load_policy_document
 from remediator.state import StateUnreadable
 
@@ -37,32 +35,9 @@ class Grant:
 
 
 @cache
-def managed_policy_verdicts() -> dict[str, Any]:
-    """The shipped verdicts of every AWS managed policy (scripts/generate_managed_policy_verdicts.py); the
-    Lambda layer ships them gzipped (a fifth of the size), a checkout as the JSON the script writes."""
-    data = resources.files("remediator").joinpath("data")
-    packed = data.joinpath("aws_managed_policies.json.gz")
-    text = (
-        gzip.decompress(packed.read_bytes())
-        if packed.is_file()
-        else data.joinpath("aws_managed_policies.json").read_bytes()
-    )
-    verdicts: dict[str, Any] = json.loads(text)
-    return verdicts
-
-
-@cache
 def _known_managed_policies() -> frozenset[str]:
     data = managed_policy_verdicts()
     return frozenset(data["admin_equivalent"]) | frozenset(data["escalation"]) | frozenset(data["benign"])
-
-
-def aws_managed_key(arn: str) -> str | None:
-    """`arn:aws:iam::aws:policy/service-role/X` -> `service-role/X`; None for a customer-managed policy."""
-    parts = arn.split(":", 5)
-    if len(parts) == 6 and parts[4] == "aws" and parts[5].startswith("policy/"):
-        return parts[5][len("policy/") :]
-    return None
 
 
 # AWS managed policies newer than the shipped data, read from the account: their documents change only when
