@@ -200,21 +200,26 @@ def records_in(document: Any) -> list[Any]:
     return [item["detail"] if isinstance(item, dict) and "detail" in item else item for item in items]
 
 
-def read_event_file(path: str) -> tuple[bool, list[Any]]:
-    """Load a JSON (optionally gzipped) file: (is_trail_log, raw records). Raises ValueError if unreadable."""
-    with open(path, "rb") as handle:
-        data = handle.read()
+def load_json(data: bytes) -> Any:
+    """A file's JSON, gunzipped first when it is gzipped; ValueError saying what is wrong (corrupt or truncated
+    gzip, not JSON, nested too deeply), never a traceback."""
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
         except (EOFError, OSError, zlib.error) as error:
             raise ValueError(f"corrupt or truncated gzip ({error})") from None
     try:
-        document = json.loads(data)
+        return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"not JSON ({error})") from None
     except RecursionError:
         raise ValueError("JSON nested too deeply to be a CloudTrail record") from None
+
+
+def read_event_file(path: str) -> tuple[bool, list[Any]]:
+    """Load a JSON (optionally gzipped) file: (is_trail_log, raw records). Raises ValueError if unreadable."""
+    with open(path, "rb") as handle:
+        document = load_json(handle.read())
     is_log = isinstance(document, dict) and isinstance(document.get("Records"), list)
     items = records_in(document)
     if not items:

@@ -7,19 +7,17 @@ source, and nothing on a Lambda import path imports this module.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import re
 import sys
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from remediator.events import records_in
+from remediator.events import load_json, records_in
 from remediator.rules import rules_for
 
 LOG_SUFFIXES = (".json.gz", ".json")
@@ -144,17 +142,7 @@ def lookup_events_records(document: Any) -> list[Any] | None:
 
 def parse_document(data: bytes) -> tuple[bool, list[Any]]:
     """(numbered, raw records) of a file's bytes, gzipped or not. Raises ValueError saying what is wrong."""
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (EOFError, OSError, zlib.error) as error:
-            raise ValueError(f"corrupt or truncated gzip ({error})") from None
-    try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"not JSON ({error})") from None
-    except RecursionError:
-        raise ValueError("JSON nested too deeply to be a CloudTrail record") from None
+    document = load_json(data)
     looked_up = lookup_events_records(document)
     if looked_up is not None:
         return True, looked_up
