@@ -106,3 +106,18 @@ def test_a_service_role_is_handled_quietly(stack) -> None:
     result = stack["handler"](_enacted(stack, "create-role-for-ec2-service.json"), LAMBDA_CONTEXT)
     assert result["findings"] == [] and result["skipped"] is None
     assert _messages(stack) == []
+
+
+def test_a_ci_user_trusting_itself_on_an_admin_role_is_stripped_and_reported(stack) -> None:
+    iam = stack["iam"]
+    iam.create_user(UserName="ci-deployer", Path="/ci/")
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    admin = iam.create_policy(PolicyName="everything", PolicyDocument=json.dumps(everything))["Policy"]["Arn"]
+    event = _enacted(stack, "update-assume-role-policy-self-trust.json")
+    iam.attach_role_policy(RoleName="platform-admin", PolicyArn=admin)
+    result = stack["handler"](event, LAMBDA_CONTEXT)
+    assert result["findings"][0]["outcome"] == "verified"
+    assert [s["Sid"] for s in _trust(stack, "platform-admin")["Statement"]] == ["Ec2"]
+    [message] = _messages(stack)
+    assert message["MessageAttributes"]["severity"]["Value"] == "high"
+    assert "names the caller's own user ci-deployer: role platform-admin is admin-equivalent" in message["Message"]

@@ -70,6 +70,10 @@ class AccountState(Protocol):
         """What a user or role holds: attached policy ARNs, inline documents by name, and (users) its groups."""
         ...
 
+    def permissions_boundary(self, kind: str, name: str) -> str | None:
+        """The ARN of a user's or role's permissions boundary, None when it has none."""
+        ...
+
     def organization_id(self) -> str | None:
         """The account's own AWS Organization (its members are not outsiders), None outside an organization."""
         ...
@@ -134,6 +138,9 @@ class AssumedState:
 
     def principal_policies(self, kind: str, name: str) -> tuple[list[str], dict[str, dict[str, Any]], list[str]]:
         raise _no_account(f"the policies of {kind} {name}")
+
+    def permissions_boundary(self, kind: str, name: str) -> str | None:
+        raise _no_account(f"the permissions boundary of {kind} {name}")
 
     def organization_id(self) -> str | None:
         raise _no_account("the account's organization")
@@ -310,6 +317,19 @@ class LiveState:
             for policy in page["PolicyNames"]
         }
         return attached, inline, []
+
+    def permissions_boundary(self, kind: str, name: str) -> str | None:
+        def read() -> str | None:
+            if kind == "user":
+                entity: Any = self._iam.get_user(UserName=name)["User"]
+            else:
+                entity = self._iam.get_role(RoleName=name)["Role"]
+            boundary = entity.get("PermissionsBoundary") or {}
+            arn = boundary.get("PermissionsBoundaryArn")
+            return arn if isinstance(arn, str) else None
+
+        boundary: str | None = _read(f"the permissions boundary of {kind} {name}", read)
+        return boundary
 
     def trail_buckets(self, region: str | None) -> frozenset[str]:
         if self._aws is None:

@@ -565,3 +565,202 @@ def test_a_denied_revocation_is_a_failure_that_says_the_trust_was_stripped(accou
     result = act(finding, aws)
     assert result.outcome == Outcome.FAILED and "AccessDenied" in result.error
     assert "now trusts only what the kept statements allow" in result.detail and "could not be revoked" in result.detail
+
+
+# ---------------------------------------------------------------- a caller trusting itself
+
+CI_USER = f"arn:aws:iam::{ACCOUNT}:user/ci/ci-deployer"
+ADMIN_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
+S3_READ = policy({"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"})
+
+
+def trusting(*principals: str, sid: str = "Deploy") -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Principal": {"AWS": list(principals)}, "Action": "sts:AssumeRole"}
+
+
+def self_trust_event(document: dict[str, Any], identity: dict[str, Any] | None = None) -> dict[str, Any]:
+    event = copy.deepcopy(load_event("update-assume-role-policy-self-trust.json"))
+    event["detail"]["requestParameters"]["policyDocument"] = json.dumps(document)
+    if identity is not None:
+        event["detail"]["userIdentity"] = identity
+    return event
+
+
+def session_of(role_arn: str, session: str = "deploy-1234", role_id: str = "AROAZ3EXAMPLEDEPLOY1") -> dict[str, Any]:
+    """A CloudTrail AssumedRole identity: the session ARN names the role without its path; the issuer has it."""
+    name = role_arn.rsplit("/", 1)[-1]
+    return {
+        "type": "AssumedRole",
+        "principalId": f"{role_id}:{session}",
+        "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{name}/{session}",
+        "accountId": ACCOUNT,
+        "accessKeyId": "ASIAZ3EXAMPLEDEPLOY1",
+        "sessionContext": {
+            "sessionIssuer": {
+                "type": "Role",
+                "principalId": role_id,
+                "arn": role_arn,
+                "accountId": ACCOUNT,
+                "userName": name,
+            },
+            "webIdFederationData": {},
+            "attributes": {"creationDate": "2026-11-25T14:02:11Z", "mfaAuthenticated": "false"},
+        },
+    }
+
+
+def test_dry_run_a_caller_trusting_itself_is_assumed_to_gain_power_and_would_be_stripped() -> None:
+    finding = finding_of(load_event("update-assume-role-policy-self-trust.json"))
+    assert (finding.severity, finding.mode) == ("high", Mode.NOTIFY)
+    assert "names the caller's own user ci-deployer" in finding.reason and "assumed" in finding.reason
+    assert finding.details["replacement"] == policy(EC2 | {"Sid": "Ec2"})
+    assert "minus statement 1 (Deploy)" in finding.action
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [
+        CI_USER,
+        f"arn:aws:iam::{ACCOUNT}:user/ci-deployer",  # without the path
+        f"arn:aws:iam::{ACCOUNT}:user/other/path/CI-Deployer",  # another path and case: still the one user
+        "AIDAZ3EXAMPLECIDEPL1",  # the unique id IAM stores
+    ],
+)
+def test_the_caller_is_recognised_whatever_path_case_or_form_names_it(principal: str) -> None:
+    document = policy(EC2, trusting(f"arn:aws:iam::{ACCOUNT}:role/build", principal))
+    finding = finding_of(self_trust_event(document))
+    assert "caller's own user ci-deployer" in finding.reason
+    assert finding.details["replacement"] == policy(EC2)
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [
+        f"arn:aws:iam::{ACCOUNT}:root",  # the account itself: ordinary own-account trust
+        ACCOUNT,
+        f"arn:aws:iam::{ACCOUNT}:user/ci-deployer-2",
+        f"arn:aws:iam::{ACCOUNT}:role/ci-deployer",  # a role of the same name is not the user
+        "AIDAZ3EXAMPLEOTHER01",
+    ],
+)
+def test_other_own_account_principals_are_not_self_trust(principal: str) -> None:
+    decision = decide_event(self_trust_event(policy(EC2, trusting(principal))))
+    assert decision.findings == [] and decision.skipped is None
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [
+        f"arn:aws:iam::{ACCOUNT}:role/pipelines/deployer",
+        f"arn:aws:iam::{ACCOUNT}:role/DEPLOYER",
+        f"arn:aws:sts::{ACCOUNT}:assumed-role/deployer/another-session",
+        "AROAZ3EXAMPLEDEPLOY1",
+    ],
+)
+def test_a_session_naming_the_role_it_was_issued_by_trusts_itself(principal: str) -> None:
+    identity = session_of(f"arn:aws:iam::{ACCOUNT}:role/pipelines/deployer")
+    finding = finding_of(self_trust_event(policy(EC2, trusting(principal)), identity))
+    assert "caller's own role deployer" in finding.reason and finding.severity == "high"
+
+
+def test_the_session_name_is_not_the_caller() -> None:
+    identity = session_of(f"arn:aws:iam::{ACCOUNT}:role/deployer", session="platform-admin")
+    document = policy(EC2, trusting(f"arn:aws:iam::{ACCOUNT}:role/platform-admin"))
+    assert decide_event(self_trust_event(document, identity)).findings == []
+
+
+def test_a_self_trusting_statement_is_stripped_alongside_a_foreign_one() -> None:
+    finding = finding_of(self_trust_event(policy(EC2, FOREIGN, trusting(CI_USER))))
+    assert "outsiders" in finding.reason and "caller trusts itself" in finding.reason
+    assert finding.details["replacement"] == policy(EC2)
+
+
+@pytest.fixture
+def ci_account(monkeypatch):
+    """A CI user that can read S3 and nothing more, and an administrators' role trusting EC2."""
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # AWS managed policies are attached by ARN
+    with mock_aws():
+        iam = boto3.client("iam")
+        iam.create_user(UserName="ci-deployer", Path="/ci/")
+        iam.put_user_policy(UserName="ci-deployer", PolicyName="artifacts", PolicyDocument=json.dumps(S3_READ))
+        iam.create_role(RoleName="platform-admin", AssumeRolePolicyDocument=json.dumps(policy(EC2)))
+        iam.create_role(RoleName="deployer", Path="/pipelines/", AssumeRolePolicyDocument=json.dumps(policy(EC2)))
+        iam.put_role_policy(RoleName="deployer", PolicyName="artifacts", PolicyDocument=json.dumps(S3_READ))
+        yield iam
+
+
+def enacted_self_trust(iam, document: dict[str, Any], identity: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The event, after the call it records happened in the moto account."""
+    iam.update_assume_role_policy(RoleName="platform-admin", PolicyDocument=json.dumps(document))
+    return self_trust_event(document, identity)
+
+
+def test_live_a_weak_ci_user_trusting_itself_on_an_admin_role_is_stripped_and_verified(ci_account) -> None:
+    ci_account.attach_role_policy(RoleName="platform-admin", PolicyArn=ADMIN_ACCESS)
+    document = policy(EC2, trusting(f"arn:aws:iam::{ACCOUNT}:user/CI-Deployer"))
+    finding = finding_of(enacted_self_trust(ci_account, document), live())
+    assert finding.severity == "high" and "state assumed" not in finding.reason
+    assert "role platform-admin is admin-equivalent (through AWS managed policy AdministratorAccess)" in finding.reason
+    assert "user ci-deployer holds neither admin-equivalent nor escalating permissions" in finding.reason
+    result = act(finding, AwsClients())
+    assert result.outcome == Outcome.VERIFIED
+    assert trust_of(ci_account, "platform-admin") == policy(EC2)
+
+
+def test_live_a_session_trusting_its_own_weak_role_on_an_admin_role_is_found(ci_account) -> None:
+    ci_account.attach_role_policy(RoleName="platform-admin", PolicyArn=ADMIN_ACCESS)
+    identity = session_of(f"arn:aws:iam::{ACCOUNT}:role/pipelines/deployer")
+    document = policy(trusting(f"arn:aws:iam::{ACCOUNT}:role/deployer"))
+    finding = finding_of(enacted_self_trust(ci_account, document, identity), live())
+    assert "role deployer holds neither admin-equivalent nor escalating permissions" in finding.reason
+    assert act(finding, AwsClients()).outcome == Outcome.VERIFIED
+    after = trust_of(ci_account, "platform-admin")
+    assert after["Statement"][0]["Effect"] == "Deny"  # nothing was left: deny-all
+    assert ci_account.get_role_policy(RoleName="platform-admin", PolicyName="AWSRevokeOlderSessions")
+
+
+def test_live_a_powerless_role_trusting_the_caller_is_no_finding(ci_account) -> None:
+    document = policy(EC2, trusting(CI_USER))
+    decision = decide_event(enacted_self_trust(ci_account, document), live())
+    assert decision.findings == [] and decision.skipped is None
+
+
+def test_live_a_caller_as_powerful_as_the_role_is_no_finding(ci_account) -> None:
+    ci_account.attach_role_policy(RoleName="platform-admin", PolicyArn=ADMIN_ACCESS)
+    ci_account.create_group(GroupName="admins")
+    ci_account.attach_group_policy(GroupName="admins", PolicyArn=ADMIN_ACCESS)
+    ci_account.add_user_to_group(GroupName="admins", UserName="ci-deployer")
+    assert decide_event(enacted_self_trust(ci_account, policy(trusting(CI_USER))), live()).findings == []
+
+
+def test_live_an_escalating_role_is_more_power_than_a_caller_with_none(ci_account) -> None:
+    passrole = policy({"Effect": "Allow", "Action": ["iam:PutRolePolicy"], "Resource": "*"})
+    ci_account.put_role_policy(RoleName="platform-admin", PolicyName="ops", PolicyDocument=json.dumps(passrole))
+    finding = finding_of(enacted_self_trust(ci_account, policy(trusting(CI_USER))), live())
+    assert "role platform-admin opens escalation paths" in finding.reason
+    ci_account.put_user_policy(UserName="ci-deployer", PolicyName="ops", PolicyDocument=json.dumps(passrole))
+    assert decide_event(self_trust_event(policy(trusting(CI_USER))), live()).findings == []
+
+
+def test_live_a_boundary_that_caps_the_role_is_taken_into_account(ci_account) -> None:
+    ci_account.attach_role_policy(RoleName="platform-admin", PolicyArn=ADMIN_ACCESS)
+    ci_account.put_role_permissions_boundary(
+        RoleName="platform-admin", PermissionsBoundary="arn:aws:iam::aws:policy/ReadOnlyAccess"
+    )
+    assert decide_event(enacted_self_trust(ci_account, policy(trusting(CI_USER))), live()).findings == []
+
+
+def test_live_the_callers_power_unreadable_is_a_low_review_finding(ci_account, monkeypatch) -> None:
+    ci_account.attach_role_policy(RoleName="platform-admin", PolicyArn=ADMIN_ACCESS)
+    event = enacted_self_trust(ci_account, policy(trusting(CI_USER)))
+    iam = boto3.client("iam")
+
+    def denied(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetUser")
+
+    monkeypatch.setattr(iam, "get_user", denied)
+    finding = finding_of(event, EvalContext(Settings(modes={"role_trust": Mode.REMEDIATE}), LiveState(iam)))
+    assert finding.severity == "low" and finding.action is None
+    assert "what user ci-deployer holds could not be read" in finding.reason and "AccessDenied" in finding.reason
+    assert act(finding, AwsClients()).outcome != Outcome.VERIFIED
+    assert trust_of(ci_account, "platform-admin") == policy(trusting(CI_USER))

@@ -3,7 +3,7 @@
 from .document import PolicyParseError, as_list, load_policy_document
 from .identity import IdentityVerdict, analyse_identity_policy
 from .providers import IDENTITY_PROVIDERS, IdentityProvider
-from .trust import TrustIssue, TrustVerdict, analyse_trust_policy, strip_statements
+from .trust import TrustIssue, TrustVerdict, analyse_trust_policy, statements_trusting, strip_statements
 
 __all__ = [
     "IDENTITY_PROVIDERS",
@@ -16,5 +16,6 @@ __all__ = [
     "analyse_trust_policy",
     "as_list",
     "load_policy_document",
+    "statements_trusting",
     "strip_statements",
 ]

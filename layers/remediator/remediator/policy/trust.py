@@ -533,3 +533,17 @@ def strip_statements(document: dict[str, Any], indices: Iterable[int]) -> dict[s
         return cast(dict[str, Any], clone_json(DENY_ALL_TRUST_POLICY))
     parsed["Statement"] = kept
     return parsed
+
+
+def statements_trusting(document: dict[str, Any] | str, names: Callable[[str], bool]) -> tuple[int, ...]:
+    """The Allow statements that let an AWS principal `names` picks (an ARN or unique id) assume the role,
+    read the way the analysis above reads them; raises only PolicyParseError."""
+    parsed = load_policy_document(document)
+    found: list[int] = []
+    for index, raw in enumerate(parsed["Statement"]):
+        statement = normalise_statement(index, raw, "trust")
+        if statement.effect != "Allow" or not statement.has_principal or not _grants_assume(statement):
+            continue
+        if any(kind == "aws" and names(value) for kind, value in _principals(statement, [])):
+            found.append(index)
+    return tuple(found)

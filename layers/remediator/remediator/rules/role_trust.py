@@ -9,6 +9,10 @@ A stripped statement does not end sessions outsiders already assumed, so the rem
 every session issued before now, with the inline policy IAM's console uses to revoke sessions
 (AWSRevokeOlderSessions) — unless a kept statement trusts a service (an EC2 instance profile, a Lambda
 function, ECS tasks ...): its own sessions would be denied too, so a human decides.
+
+A caller who names itself in the trust (its IAM user, or the role its session was issued by, by ARN with any
+path or case, or by unique id) of a role holding more power than its own gets the same strip
+(remediator/self_trust.py); the account root is the account, not the caller, and is not self-trust.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from remediator.policy import strip_statements as strip_trust_statements
 from remediator.remediate.trust import ALREADY, replace_trust_policy
 from remediator.remediation import compact, shell_document
 from remediator.rules.base import EvalContext, RuleMeta, Trigger, iam_arn, iam_name, keep_mode, resolves_nothing
+from remediator.self_trust import judge_self_trust
 from remediator.state import StateUnreadable
 
 # Identity providers: whoever controls a provider signs in to every role that trusts it, so a new or changed
@@ -49,7 +54,25 @@ META = RuleMeta(
     "none is left) and deny sessions issued before now, unless a kept statement trusts a service",
     undo="aws iam update-assume-role-policy --role-name {role} --policy-document {document}",
     remediation_actions=("iam:UpdateAssumeRolePolicy", "iam:GetRole", "iam:PutRolePolicy", "iam:GetRolePolicy"),
-    state_actions=("iam:GetRole", "iam:ListRoleTags", "organizations:DescribeOrganization"),
+    state_actions=(
+        "iam:GetRole",
+        "iam:ListRoleTags",
+        "organizations:DescribeOrganization",
+        # a caller trusting itself: what the role and the caller (a user with its groups, or a role) hold
+        "iam:GetUser",
+        "iam:ListAttachedUserPolicies",
+        "iam:ListUserPolicies",
+        "iam:GetUserPolicy",
+        "iam:ListGroupsForUser",
+        "iam:ListAttachedGroupPolicies",
+        "iam:ListGroupPolicies",
+        "iam:GetGroupPolicy",
+        "iam:ListAttachedRolePolicies",
+        "iam:ListRolePolicies",
+        "iam:GetRolePolicy",
+        "iam:GetPolicy",
+        "iam:GetPolicyVersion",
+    ),
     references=(
         "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-user_externalid.html",
         "https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/"
@@ -199,6 +222,21 @@ def _provider_change(record: CloudTrailRecord, context: EvalContext) -> Finding:
     )
 
 
+def _review(record: CloudTrailRecord, context: EvalContext, resource: Resource, role: str | None, what: str) -> Finding:
+    """Something the decision needs could not be read: a low finding for a human, nothing changed."""
+    exemption = exemption_for(context, record, "role", role, resource.arn, rule=META.id)
+    reason = exemption.explained(f"{what}. Reported for review; nothing will be changed.")
+    return Finding(
+        rule=META.id,
+        severity=Severity.LOW,
+        resource=resource,
+        reason=reason,
+        exempt=exemption.exempt,
+        exempt_reason=exemption.reason,
+        details={"role": role},
+    )
+
+
 def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     if record.eventName in PROVIDER_EVENTS:
         return _provider_change(record, context)
@@ -224,20 +262,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
         except PolicyParseError as error:
             problem += f"; the role's current trust policy is unreadable ({error})"
     if document is None:
-        exemption = exemption_for(context, record, "role", role, arn, rule=META.id)
-        reason = (
-            f"{what}, but its trust policy could not be read: {problem}. Reported for review; nothing will be changed."
-        )
-        reason = exemption.explained(reason)
-        return Finding(
-            rule=META.id,
-            severity=Severity.LOW,
-            resource=resource,
-            reason=reason,
-            exempt=exemption.exempt,
-            exempt_reason=exemption.reason,
-            details={"role": role},
-        )
+        return _review(record, context, resource, role, f"{what}, but its trust policy could not be read: {problem}")
 
     settings = context.settings
     own_org, org_note = _own_organization(context)
@@ -250,17 +275,28 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
         own_org_id=own_org,
         assume_named_org_is_own=own_org is None and bool(org_note),
     )
-    if not verdict.issues:
+    self_trust = judge_self_trust(record, document, role, context)
+    if not verdict.issues and self_trust is None:
         return None
+    self_labels = ", ".join(_statement_label(document, index) for index in self_trust.indices) if self_trust else ""
+    if not verdict.issues and self_trust is not None and self_trust.review:
+        return _review(record, context, resource, role, f"{what} whose trust policy {self_labels} {self_trust.why}")
     any_tenant = verdict.any_tenant or _open_to_everyone(document, verdict)
     severity = Severity.CRITICAL if any_tenant else Severity.HIGH
-    offending = verdict.offending_indices
+    acted_on = self_trust.indices if self_trust is not None and not self_trust.review else ()
+    offending = tuple(sorted({*verdict.offending_indices, *acted_on}))
     whys = "; ".join(
         dict.fromkeys(
             f"{_statement_label(document, issue.statement_index)}: {issue.why.rstrip('.')}" for issue in verdict.issues
         )
     )
-    reason = f"{what} whose trust policy lets outsiders assume it ({whys}).{_external_id_note(verdict)}"
+    if verdict.issues:
+        reason = f"{what} whose trust policy lets outsiders assume it ({whys}).{_external_id_note(verdict)}"
+    else:
+        reason = f"{what} whose trust policy lets the caller assume a role with more power than its own."
+    if self_trust is not None:
+        reason += f" The caller trusts itself: {self_labels} {self_trust.why}."
+        reason += " Reported for review; not stripped for this." if self_trust.review else ""
     if verdict.assumptions:
         reason += f" {org_note} Assumed: {'; '.join(verdict.assumptions)}."
     if context.assumed:
