@@ -63,6 +63,11 @@ OWN_PATH = "/compliance-remediator/"
 # What only remediator_tampering's function reads: the stack's own resources, besides the function roles.
 TAMPERING_FUNCTION = "remediator_tampering"
 FUNCTION_ARN = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
+# Security Hub (EnableSecurityHub): findings are imported under the account's own default product; a rule that
+# an event resolves reads its open findings back from the hub (remediator/asff.py).
+SECURITY_HUB_ARN = "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:"
+SECURITY_HUB_PRODUCT = SECURITY_HUB_ARN + "product/${AWS::AccountId}/default"
+SECURITY_HUB_HUB = SECURITY_HUB_ARN + "hub/default"
 # The SAM event name of a trigger, by the kind of event it reacts to (a number is added when one repeats).
 EVENT_NAMES = {API_CALL: "CloudTrail", CONSOLE_SIGN_IN: "ConsoleSignIn"}
 
@@ -468,6 +473,25 @@ def _checkov_skips() -> str:
     return "".join(f"          - id: {check}\n            comment: {comment}\n" for check, comment in CHECKOV_SKIPS)
 
 
+def _security_hub_statements(f: Function) -> str:
+    """Present only when Security Hub is on: import findings; read them back only where an event resolves one."""
+    grants = [("ImportFindingsToSecurityHub", "securityhub:BatchImportFindings", SECURITY_HUB_PRODUCT)]
+    if any(meta.resolved_by for meta in f.metas):
+        grants.append(("ReadFindingsToResolve", "securityhub:GetFindings", SECURITY_HUB_HUB))
+    return "".join(
+        f"""\
+              - !If
+                - SecurityHubEnabled
+                - Sid: {sid}
+                  Effect: Allow
+                  Action: {action}
+                  Resource: !Sub "{arn}"
+                - !Ref AWS::NoValue
+"""
+        for sid, action, arn in grants
+    )
+
+
 def function_block(f: Function) -> str:
     """Everything one function needs, in the order a reader follows an event through it."""
     sources = ", ".join(f"!GetAtt {f.id}Function{event.name}.Arn" for event in f.events())
@@ -583,7 +607,7 @@ def function_block(f: Function) -> str:
                   Action: [xray:PutTraceSegments, xray:PutTelemetryRecords]
                   Resource: "*"
                 - !Ref AWS::NoValue
-
+{_security_hub_statements(f)}
   {f.id}LogGroup:
     Type: AWS::Logs::LogGroup
     Properties:

@@ -15,7 +15,7 @@ import pytest
 from moto import mock_aws
 
 from remediator.rules import FUNCTIONS
-from tests.template.conftest import REGION, SCHEDULED, STACK, translate_template
+from tests.template.conftest import ACCOUNT, REGION, SCHEDULED, STACK, translate_template
 
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")
 
@@ -41,7 +41,8 @@ def _placeholder_zip() -> bytes:
 
 @pytest.fixture(scope="module")
 def deployed(cfn_template) -> Any:
-    """Create the stack (email subscription, tracing and Slack on: every conditional resource exists)."""
+    """Create the stack (email subscription, tracing, Slack and Security Hub on: every conditional resource and
+    statement exists)."""
     logging.getLogger("moto").setLevel(logging.ERROR)
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
@@ -58,6 +59,7 @@ def deployed(cfn_template) -> Any:
             Parameters=[
                 {"ParameterKey": "NotificationEmail", "ParameterValue": "security@example.com"},
                 {"ParameterKey": "EnableTracing", "ParameterValue": "true"},
+                {"ParameterKey": "EnableSecurityHub", "ParameterValue": "true"},
                 {"ParameterKey": "SlackWorkspaceId", "ParameterValue": "T0123456789"},
                 {"ParameterKey": "SlackChannelId", "ParameterValue": "C0123456789"},
             ],
@@ -123,6 +125,14 @@ def test_deployed_functions_are_wired(deployed, functions):
         assert variables["TOPIC_ARN"].startswith("arn:aws:sns:")
         assert variables["POWERTOOLS_SERVICE_NAME"] == function.name
         assert variables["POWERTOOLS_TRACE_DISABLED"] == "false"  # EnableTracing=true in this deployment
+        assert variables["ENABLE_SECURITY_HUB"] == "true"
+        if not function.scheduled:  # the deployed role can import the findings it is told to import
+            role = physical[function.role_id]
+            [policy] = iam.list_role_policies(RoleName=role)["PolicyNames"]
+            document = iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
+            # moto keeps the CloudFormation-made document as Python text: the action and the product ARN are in it
+            assert "securityhub:BatchImportFindings" in str(document), function.role_id
+            assert f"securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default" in str(document), function.role_id
         assert config["Runtime"] == "python3.13" and config["Handler"] == "app.lambda_handler"
         # moto 5.2.5 drops Layers from functions CloudFormation creates (template tests check them instead);
         # when this fails, moto has learned them: assert the one layer here.

@@ -5,7 +5,9 @@ and no way to modify the stack's own roles. The schedule's role can only start t
 
 from __future__ import annotations
 
+import re
 from fnmatch import fnmatchcase
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,8 +57,8 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _statements(cfn: dict[str, Any], role_id: str, tracing: str) -> list[dict[str, Any]]:
-    resolve = Resolver(cfn, {"EnableTracing": tracing})
+def _statements(cfn: dict[str, Any], role_id: str, tracing: str, security_hub: str = "false") -> list[dict[str, Any]]:
+    resolve = Resolver(cfn, {"EnableTracing": tracing, "EnableSecurityHub": security_hub})
     role = resolve(cfn["Resources"][role_id]["Properties"])
     assert not role.get("ManagedPolicyArns"), f"{role_id}: managed policies hide what the role can do"
     statements = [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
@@ -339,3 +341,39 @@ def test_stack_policy_only_actions_carry_the_policy_condition(cfn_template, func
             a for s in statements if s["Effect"] == "Allow" and s.get("Condition") == condition for a in s["Action"]
         }
         assert conditioned == expected, function.role_id
+
+
+SECURITY_HUB_PRODUCT = f"arn:aws:securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default"
+SECURITY_HUB_HUB = f"arn:aws:securityhub:{REGION}:{ACCOUNT}:hub/default"
+ASFF_SOURCE = Path(__file__).parents[2] / "layers/remediator/remediator/asff.py"
+
+
+def _security_hub_calls() -> set[str]:
+    """The Security Hub API calls the package makes, as IAM actions (BatchImportFindings, ...)."""
+    calls = set(re.findall(r"\.securityhub\.([a-z_]+)\(", ASFF_SOURCE.read_text()))
+    return {"securityhub:" + "".join(word.title() for word in call.split("_")) for call in calls}
+
+
+@pytest.mark.parametrize("security_hub", ["false", "true"])
+def test_security_hub_actions_exactly_when_it_is_enabled(cfn_template, functions, security_hub):
+    """Off: no securityhub action at all. On: importing under the account's own default product, and reading
+    findings back from the hub only where an event resolves one of the function's rules; nothing else changes."""
+    seen: set[str] = set()
+    for function in functions.values():
+        statements = _statements(cfn_template, function.role_id, "false", security_hub)
+        granted = _granted(statements)
+        hub = {action: resources for action, resources in granted.items() if action.startswith("securityhub:")}
+        expected: dict[str, set[str]] = {}
+        if security_hub == "true" and not function.scheduled:  # the sweep imports nothing
+            expected["securityhub:BatchImportFindings"] = {SECURITY_HUB_PRODUCT}
+            if any(RULES[rule_id].META.resolved_by for rule_id in function.rule_ids):
+                expected["securityhub:GetFindings"] = {SECURITY_HUB_HUB}
+        assert hub == expected, function.role_id
+        for statement in statements:
+            if any(action.startswith("securityhub:") for action in statement["Action"]):
+                assert len(statement["Action"]) == 1 and "Condition" not in statement, statement
+        off = _granted(_statements(cfn_template, function.role_id, "false"))
+        assert {a: r for a, r in granted.items() if a not in hub} == off, function.role_id
+        seen |= hub.keys()
+    if security_hub == "true":
+        assert seen == _security_hub_calls()  # every call the package makes is granted, and no other
