@@ -83,6 +83,18 @@ def test_the_contested_message_is_claimed_once_per_hour(store) -> None:
     assert findings.claim_contested(ALICE, "access_keys") is True
 
 
+def test_a_claim_is_won_once_per_period_and_again_by_the_same_event(store) -> None:
+    findings, clock = store
+    root, session = "123456789012:root/root", "session#root_activity#key:ASIAZ3EXAMPLEROOT002"
+    assert findings.claim_once(root, session, "event-1", timedelta(hours=12)) is True
+    assert findings.claim_once(root, session, "event-2", timedelta(hours=12)) is False
+    assert findings.claim_once(root, session, "event-1", timedelta(hours=12)) is True  # a retried delivery
+    clock.now += timedelta(hours=11)
+    assert findings.claim_once(root, session, "event-3", timedelta(hours=12)) is False
+    clock.now += timedelta(hours=2)
+    assert findings.claim_once(root, session, "event-4", timedelta(hours=12)) is True
+
+
 def test_track_outcome_opens_grace_or_counts_the_action(store) -> None:
     findings, _ = store
     resource = Resource("user", "alice", "123456789012")

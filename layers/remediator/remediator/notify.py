@@ -226,7 +226,7 @@ def chatbot_payload(finding: Finding, record: CloudTrailRecord | None, result: A
             "keywords": [finding.rule, str(severity_of(finding, result)), account],
         },
         "metadata": {
-            "threadId": f"{finding.rule}-{finding.resource.name}",
+            "threadId": finding.details.get("thread") or f"{finding.rule}-{finding.resource.name}",
             "summary": title,
             "eventType": record.eventName if record is not None else SCHEDULED,
             "relatedResources": [arn for arn in (finding.resource.arn, record and record.identity.arn) if arn],

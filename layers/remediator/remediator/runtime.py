@@ -17,6 +17,7 @@ from remediator.events import CloudTrailRecord, MalformedRecord, parse_envelope
 from remediator.exemption_list import ExemptionTable
 from remediator.findings import Decision, Finding, Outcome
 from remediator.notify import publish, publish_contested
+from remediator.root_sessions import already_reported
 from remediator.rules import FUNCTIONS, RULES, rules_for
 from remediator.rules.base import EvalContext, iam_arn
 from remediator.state import LiveState, own_organization
@@ -103,7 +104,11 @@ def handle_event(
             _count(metrics, f"Remediation{result.outcome.title()}", finding)
         elif result.outcome == Outcome.EXEMPT:
             _count(metrics, "FindingsExempt", finding)
-        message_id = publish(aws.sns, settings.topic_arn, finding, record, result) if settings.topic_arn else None
+        message_id = (
+            publish(aws.sns, settings.topic_arn, finding, record, result)
+            if settings.topic_arn and not already_reported(store, finding, record)
+            else None
+        )
         if result.contested:
             logger.error("contested resource", extra={"rule": finding.rule, "resource": finding.resource.name})
             metrics.add_metric(name="ContestedResources", unit=MetricUnit.Count, value=1)

@@ -258,6 +258,29 @@ class FindingsStore:
             raise
         return True
 
+    def claim_once(self, resource: str, record: str, owner: str, period: timedelta) -> bool:
+        """True for the first claimant of `record` in `period`, and again for the same owner (a retried event);
+        one conditional write, so concurrent invocations cannot both win."""
+        now = self._clock()
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item={
+                    **self._key(resource, record),
+                    "owner": {"S": owner},
+                    "until": {"S": _iso(now + period)},
+                    "expires_at": {"N": str(int((now + period + ACTION_RETENTION).timestamp()))},
+                },
+                ConditionExpression="attribute_not_exists(#r) OR #u < :now OR #o = :owner",
+                ExpressionAttributeNames={"#r": "resource", "#u": "until", "#o": "owner"},
+                ExpressionAttributeValues={":now": {"S": _iso(now)}, ":owner": {"S": owner}},
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
 
 def over_budget(store: FindingsStore | None, resource: Resource, rule: str) -> bool:
     """Something keeps undoing this rule's fix (a loop with another tool, someone fighting us): the rule stops

@@ -9,6 +9,8 @@ import pytest
 from remediator.config import Settings
 from remediator.engine import decide
 from remediator.events import parse_envelope, parse_record
+from remediator.findings import ActionResult, Outcome
+from remediator.notify import chatbot_payload
 from remediator.rules.base import EvalContext
 from remediator.rules.root_activity import META
 from remediator.state import AssumedState
@@ -72,3 +74,38 @@ def test_patterns_match_any_service_failed_calls_included() -> None:
     api, sign_in = (trigger.event_pattern() for trigger in META.triggers)
     assert api == {"detail-type": ["AWS API Call via CloudTrail"], "detail": {"userIdentity": {"type": ["Root"]}}}
     assert sign_in["source"] == ["aws.signin"] and "errorCode" not in sign_in["detail"]
+
+
+def _root_call(**identity: object) -> dict:
+    record = copy.deepcopy(load_event("root-list-buckets-read-only.json")["detail"])
+    record["userIdentity"].update(identity)
+    return record
+
+
+def test_a_root_call_names_the_session_aws_issued_and_the_accounts_thread_of_the_day() -> None:
+    record = parse_record(_root_call())
+    [finding] = decide(record, DRY_RUN, ONLY).findings
+    assert finding.details["session"] == "key:ASIAZ3EXAMPLEROOT002"
+    assert finding.details["thread"] == "root_activity-123456789012-2026-11-24"
+    assert "Later calls of this session within 12 h are recorded" in finding.reason
+    payload = chatbot_payload(finding, record, ActionResult(Outcome.NOTIFIED, ""))
+    assert payload["metadata"]["threadId"] == "root_activity-123456789012-2026-11-24"
+
+
+def test_without_an_access_key_the_sessions_creation_date_names_it() -> None:
+    [finding] = decide(parse_record(_root_call(accessKeyId="")), DRY_RUN, ONLY).findings
+    assert finding.details["session"] == "created:2026-11-24T11:41:00Z"
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        load_event("root-console-login.json")["detail"],  # a sign-in is its own message
+        {**load_event("root-console-login.json")["detail"], "responseElements": {"ConsoleLogin": "Failure"}},
+        {**_root_call(), "errorCode": "AccessDenied"},  # a failed call: someone trying
+        _root_call(accessKeyId="", sessionContext={}),  # nothing AWS issued names a session
+    ],
+)
+def test_sign_ins_failures_and_unnamed_sessions_get_a_message_of_their_own(record: dict) -> None:
+    [finding] = decide(parse_record(record), DRY_RUN, ONLY).findings
+    assert finding.details["session"] is None and "Later calls" not in finding.reason

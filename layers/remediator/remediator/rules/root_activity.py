@@ -1,7 +1,8 @@
 """root_activity: any use of the root user, read-only calls, console sign-ins and failed attempts included.
 
 Practice 1: the root user is locked away and never used day to day. Nothing is changed (only root
-can change root's credentials); every use is a critical notification with where it came from.
+can change root's credentials); every use is a critical finding with where it came from. The deployed stack
+sends one message per root session, not per call (remediator/root_sessions.py).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from remediator.aws import AwsClients
 from remediator.events import CloudTrailRecord
 from remediator.exemptions import exemption_for
 from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
+from remediator.root_sessions import SESSION_WINDOW, session_of, thread_of
 from remediator.rules.base import CONSOLE_SIGN_IN, EvalContext, RuleMeta, Trigger, keep_mode, resolves_nothing
 
 META = RuleMeta(
@@ -79,6 +81,10 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     source = record.sourceIPAddress or "an unknown address"
     agent = record.userAgent or "no user agent"
     reason = f"The root user of account {account or 'unknown'} {_what(record)} from {source} ({agent}); {_why(record)}"
+    session = session_of(record)
+    if session:
+        hours = int(SESSION_WINDOW.total_seconds() // 3600)
+        reason += f" Later calls of this session within {hours} h are recorded without a message of their own."
     reason = exemption.explained(reason)
     return Finding(
         rule=META.id,
@@ -93,6 +99,8 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
             "user_agent": record.userAgent,
             "called": f"{record.eventSource}:{record.eventName}",
             "region": record.awsRegion,
+            "session": session,
+            "thread": thread_of(record),
         },
     )
 
