@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from remediator.config import mode_variable
-from remediator.permissions import RESOURCE_ARNS, STACK_POLICY_ONLY, resource_kind
+from remediator.permissions import RESOURCE_ARNS, RESOURCE_CONDITIONS, STACK_POLICY_ONLY, resource_kind
 from remediator.rules import FUNCTIONS, RULE_IDS, RULES
 from remediator.rules.base import API_CALL, CONSOLE_SIGN_IN, RuleMeta, RuleSetting, Trigger
 
@@ -380,6 +380,8 @@ def iam_statements(sid: str, free: dict[str, list[str]], limited: dict[str, list
                 Action: {flow(actions)}
                 Resource: {_resource(kind)}
 """)
+        if condition := RESOURCE_CONDITIONS.get(kind):
+            out.append("                Condition:\n" + "".join(f"{line}\n" for line in block(condition, 18)))
     if limited:
         out.append("              # Only the stack's deny-unless-MFA policy, never any other.\n")
     for kind, actions in limited.items():
