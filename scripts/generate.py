@@ -466,6 +466,16 @@ CHECKOV_SKIPS = (
 LOG_GROUP_ARN = "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:${{{}LogGroup}}:*"
 
 
+# The stack's baseline instance role (ec2_without_role attaches its profile): nothing but passing it to EC2, which
+# only the function that declares iam:PassRole is allowed (permissions.py), is ever possible on it.
+NEVER_MODIFY_BASELINE_ROLE = """\
+              - Sid: NeverModifyTheBaselineInstanceRole
+                Effect: Deny
+                NotAction: iam:PassRole
+                Resource: !Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/compliance-remediator/${AWS::StackName}-ec2-baseline"
+"""
+
+
 def _checkov_skips() -> str:
     return "".join(f"          - id: {check}\n            comment: {comment}\n" for check, comment in CHECKOV_SKIPS)
 
@@ -529,6 +539,7 @@ def function_block(f: Function) -> str:
                 Action: iam:*
                 Resource:
 {own_iam_arns(18)}\
+{NEVER_MODIFY_BASELINE_ROLE}\
               # Only this function's code may use the role: code Lambda runs for any other function (our role
               # passed to it) is denied everything. Calls Lambda itself makes outside the function (the
               # on-failure destination) carry no source function, hence the Null test.

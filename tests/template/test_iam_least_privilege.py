@@ -207,7 +207,10 @@ def _denied(statements: list[dict[str, Any]], action: str, resource: str) -> boo
     return any(
         s["Effect"] == "Deny"
         and "Condition" not in s
-        and any(fnmatchcase(action, pattern) for pattern in s["Action"])
+        and (
+            any(fnmatchcase(action, pattern) for pattern in s["Action"])
+            or ("NotAction" in s and not any(fnmatchcase(action, pattern) for pattern in _list(s["NotAction"])))
+        )
         and any(fnmatchcase(resource, pattern) for pattern in s["Resource"])
         for s in statements
     )
