@@ -28,6 +28,7 @@ from remediator.rules import FUNCTIONS, RULES
 from remediator.runtime import make_handler
 from remediator.store import table_definition
 from remediator_dev.demo import LocalLambdaContext
+from remediator_dev.ec2_enactors import BASELINE_PROFILE
 from remediator_dev.enactors import ENACTORS
 from tests.conftest import EVENTS, load_function
 from tests.integration.conftest import Inbox
@@ -113,6 +114,7 @@ def test_function_does_its_job_with_only_its_role_permissions(function, event_fi
         monkeypatch.setenv("FINDINGS_TABLE", "findings")
         monkeypatch.setenv("EXEMPTIONS_TABLE", "exemptions")
         monkeypatch.setenv("DENY_WITHOUT_MFA_POLICY_ARN", deny)
+        monkeypatch.setenv("EC2_BASELINE_INSTANCE_PROFILE", BASELINE_PROFILE)
         monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", function)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
