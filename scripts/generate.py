@@ -468,11 +468,12 @@ LOG_GROUP_ARN = "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId
 
 # The stack's baseline instance role (ec2_without_role attaches its profile): nothing but passing it to EC2, which
 # only the function that declares iam:PassRole is allowed (permissions.py), is ever possible on it.
-NEVER_MODIFY_BASELINE_ROLE = """\
+BASELINE_ROLE_ARN = RESOURCE_ARNS["baseline_instance_role"][0]
+NEVER_MODIFY_BASELINE_ROLE = f"""\
               - Sid: NeverModifyTheBaselineInstanceRole
                 Effect: Deny
                 NotAction: iam:PassRole
-                Resource: !Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/compliance-remediator/${AWS::StackName}-ec2-baseline"
+                Resource: !Sub "{BASELINE_ROLE_ARN}"
 """
 
 

@@ -102,7 +102,8 @@ def _ec2_without_role(details: dict[str, Any]) -> str | None:
         f"enabled{region}"
         for i in details.get("require_imdsv2") or []
     ] + [
-        f"aws ec2 associate-iam-instance-profile --instance-id {_q(i)} --iam-instance-profile Name={_q(profile)}{region}"
+        f"aws ec2 associate-iam-instance-profile --instance-id {_q(i)} --iam-instance-profile "
+        f"Name={_q(profile)}{region}"
         for i in details.get("attach") or []
     ]
     return " && ".join(commands) or None

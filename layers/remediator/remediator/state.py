@@ -368,7 +368,6 @@ class LiveState:
         found: dict[str, Any] | None = _read(f"the permissions boundary of permission set {permission_set_arn}", read)
         return found
 
-
     def instances(self, region: str | None, instance_ids: list[str]) -> list[dict[str, Any]]:
         ec2 = self._regional("ec2", region)
 
