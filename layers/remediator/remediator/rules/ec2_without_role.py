@@ -138,10 +138,10 @@ def _launched_from_template(record: CloudTrailRecord) -> bool:
 
 def _read_instances(record: CloudTrailRecord, context: EvalContext, ids: list[str]) -> dict[str, dict[str, Any]]:
     """DescribeInstances for `ids`, once more after SETTLE_SECONDS when one still shows no profile."""
-    found = {i.get("InstanceId"): i for i in context.state.instances(_region(record), ids)}
+    found = {str(i.get("InstanceId")): i for i in context.state.instances(_region(record), ids)}
     if any(not found.get(i, {}).get("IamInstanceProfile") for i in ids) and SETTLE_SECONDS:
         time.sleep(SETTLE_SECONDS)
-        found = {i.get("InstanceId"): i for i in context.state.instances(_region(record), ids)}
+        found = {str(i.get("InstanceId")): i for i in context.state.instances(_region(record), ids)}
     return found
 
 
@@ -183,7 +183,7 @@ def _run_instances(record: CloudTrailRecord, context: EvalContext) -> Verdict:
         verdict.unreadable = str(error)
         return verdict
     for instance in unknown:
-        described = found.get(instance.id, {})
+        described = found.get(instance.id or "", {})
         instance.has_role = bool(described.get("IamInstanceProfile"))
         instance.tokens = _tokens(described.get("MetadataOptions")) or instance.tokens
     return verdict
