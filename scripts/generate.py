@@ -55,6 +55,7 @@ KIND_SIDS = {
     "trail": "Trails",
     "event_rule": "OwnEventRules",
     "queue": "OwnQueues",
+    "bucket": "Buckets",
 }
 # The stack names its functions, roles and EventBridge rules `<stack name>-<function>[-<n>]`, so each can be
 # named (an ARN with !Sub, no circular reference) in the others' policies and in the functions' environment.

@@ -38,6 +38,8 @@ RESOURCE_ARNS: Final[dict[str, tuple[str, ...]]] = {
     # instance, the permission set and (assignments, provisioning) the target account together, all of them
     # `arn:aws:sso:::` ARNs; these actions act on no other sso resource type, so this grants what the list would.
     "identity_center": ("arn:${AWS::Partition}:sso:::*",),
+    # The sweep's exposure check reads every bucket of the account (S3 bucket ARNs name no account).
+    "bucket": ("arn:${AWS::Partition}:s3:::*",),
     # EC2 is regional and its events reach the hub from every region: any region, this account.
     "instance": ("arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*",),
     # The stack's baseline instance role (Systems Manager only), the one role ec2_without_role may pass, to EC2 only.
@@ -143,8 +145,23 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
         ("ec2:AssociateIamInstanceProfile", "ec2:ModifyInstanceMetadataOptions"),
         "instance",
     ),
-    # Describe* calls of EC2 support no resource-level permissions.
-    "ec2:DescribeInstances": "account",
+    # Describe* calls of EC2, ELB and Auto Scaling support no resource-level permissions; listing buckets and the
+    # account's public access block are account-level; the WAF lookup is granted on "*" (read only).
+    **dict.fromkeys(
+        (
+            "ec2:DescribeInstances",
+            "ec2:DescribeSecurityGroups",
+            "elasticloadbalancing:DescribeLoadBalancers",
+            "elasticloadbalancing:DescribeTargetGroups",
+            "elasticloadbalancing:DescribeTargetHealth",
+            "autoscaling:DescribeAutoScalingInstances",
+            "s3:ListAllMyBuckets",
+            "s3:GetAccountPublicAccessBlock",
+            "wafv2:GetWebACLForResource",
+        ),
+        "account",
+    ),
+    **dict.fromkeys(("s3:GetBucketAcl", "s3:GetBucketPolicy", "s3:GetBucketPublicAccessBlock"), "bucket"),
     "iam:PassRole": "baseline_instance_role",
     # The credential report is account-level: IAM defines no resource type for it (the sweep only).
     **dict.fromkeys(("iam:GenerateCredentialReport", "iam:GetCredentialReport"), "account"),
