@@ -29,8 +29,8 @@ from remediator.runtime import make_handler
 from remediator.store import table_definition
 from remediator_dev.demo import LocalLambdaContext
 from remediator_dev.ec2_enactors import BASELINE_PROFILE
-from remediator_dev.sweep import seed_exposed_account
 from remediator_dev.enactors import ENACTORS
+from remediator_dev.sweep import seed_exposed_account
 from tests.conftest import EVENTS, load_function
 from tests.integration.conftest import Inbox
 from tests.template.conftest import Resolver, functions_of, translate_template
@@ -197,7 +197,7 @@ def test_sweep_does_its_job_with_only_its_role_permissions(role_statements, monk
         monkeypatch.setenv("HONOUR_EXEMPT_TAGS", "true")  # the "exempt" user's tag counts: its read is exercised
         monkeypatch.setenv("WATCHED_QUEUES", dlq)
 
-        exposed = seed_exposed_account(boto3.client)
+        seed_exposed_account(boto3.client)
         # moto names two S3 checks differently from AWS: S3 Control's GetPublicAccessBlock "s3:GetPublicAccessBlock"
         # (AWS: s3:GetAccountPublicAccessBlock), a bucket's "s3:ListBucket" (AWS: s3:GetBucketPublicAccessBlock).
         moto_names = {

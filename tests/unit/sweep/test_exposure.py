@@ -15,7 +15,6 @@ from remediator.aws import AwsClients
 from remediator.config import Settings
 from remediator.sweep.exposure import _open_ports, exposure_findings, public_statements
 from remediator.sweep.run import run_sweep
-from remediator.sweep.summary import summary_text
 from remediator_dev.sweep import seed_exposed_account
 
 ACCOUNT = "123456789012"
