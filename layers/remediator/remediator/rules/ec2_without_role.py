@@ -7,7 +7,15 @@ DescribeInstances shows it), `DisassociateIamInstanceProfile`, and IMDSv1 left e
 high for IMDSv1 on an instance that has a role, because one server-side request forgery in any program on it
 then reads the role's credentials without a token. Remediate requires IMDSv2 first and then attaches the
 stack's baseline instance profile (a role that may only talk to Systems Manager), so an instance never gets a
-role while IMDSv1 is on; both are re-read to verify.
+role while IMDSv1 is on; both are re-read to verify. The function may pass that one role, to EC2 only
+(`iam:PassedToService`).
+
+The launch's response states each instance's profile and `httpTokens` as EC2 resolved them (request, launch
+template, the account's IMDS default); an older record without them is judged by the request, where only an
+explicit `optional` counts. A launch template or fleet without a profile in the event: the instance is read
+(DescribeInstances, once more after two seconds if it still shows none); in the dry run it is assumed to have
+none, and the reason says so; a read AWS refuses is a low finding, never acted on. IMDSv1 turned on for an
+instance is high in the dry run (it is assumed to have a role).
 """
 
 from __future__ import annotations
