@@ -342,3 +342,18 @@ def test_stack_policy_only_actions_carry_the_policy_condition(cfn_template, func
             a for s in statements if s["Effect"] == "Allow" and s.get("Condition") == condition for a in s["Action"]
         }
         assert conditioned == expected, function.role_id
+
+
+def test_pass_role_is_only_the_baseline_instance_role_and_only_to_ec2(cfn_template, functions):
+    """ec2_without_role attaches the stack's baseline instance profile: its role may pass that one role, to EC2
+    only; no other role may pass any."""
+    baseline = f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/{STACK}-ec2-baseline"
+    for function in functions.values():
+        passing = [s for s in _statements(cfn_template, function.role_id, "false") if "iam:PassRole" in s["Action"]]
+        passing = [s for s in passing if s["Effect"] == "Allow"]
+        if "iam:PassRole" not in function.iam_actions:
+            assert not passing, function.role_id
+            continue
+        [statement] = passing
+        assert statement["Action"] == ["iam:PassRole"] and statement["Resource"] == [baseline]
+        assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
