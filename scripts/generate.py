@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from remediator.config import mode_variable
-from remediator.permissions import RESOURCE_ARNS, STACK_POLICY_ONLY, resource_kind
+from remediator.permissions import RESOURCE_ARNS, RESOURCE_CONDITIONS, STACK_POLICY_ONLY, resource_kind
 from remediator.rules import FUNCTIONS, RULE_IDS, RULES
 from remediator.rules.base import API_CALL, CONSOLE_SIGN_IN, RuleMeta, RuleSetting, Trigger
 
@@ -55,6 +55,7 @@ KIND_SIDS = {
     "trail": "Trails",
     "event_rule": "OwnEventRules",
     "queue": "OwnQueues",
+    "bucket": "Buckets",
 }
 # The stack names its functions, roles and EventBridge rules `<stack name>-<function>[-<n>]`, so each can be
 # named (an ARN with !Sub, no circular reference) in the others' policies and in the functions' environment.
@@ -385,6 +386,8 @@ def iam_statements(sid: str, free: dict[str, list[str]], limited: dict[str, list
                 Action: {flow(actions)}
                 Resource: {_resource(kind)}
 """)
+        if condition := RESOURCE_CONDITIONS.get(kind):
+            out.append("                Condition:\n" + "".join(f"{line}\n" for line in block(condition, 18)))
     if limited:
         out.append("              # Only the stack's deny-unless-MFA policy, never any other.\n")
     for kind, actions in limited.items():
@@ -469,6 +472,17 @@ CHECKOV_SKIPS = (
 LOG_GROUP_ARN = "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:${{{}LogGroup}}:*"
 
 
+# The stack's baseline instance role (ec2_without_role attaches its profile): nothing but passing it to EC2, which
+# only the function that declares iam:PassRole is allowed (permissions.py), is ever possible on it.
+BASELINE_ROLE_ARN = RESOURCE_ARNS["baseline_instance_role"][0]
+NEVER_MODIFY_BASELINE_ROLE = f"""\
+              - Sid: NeverModifyTheBaselineInstanceRole
+                Effect: Deny
+                NotAction: iam:PassRole
+                Resource: !Sub "{BASELINE_ROLE_ARN}"
+"""
+
+
 def _checkov_skips() -> str:
     return "".join(f"          - id: {check}\n            comment: {comment}\n" for check, comment in CHECKOV_SKIPS)
 
@@ -551,6 +565,7 @@ def function_block(f: Function) -> str:
                 Action: iam:*
                 Resource:
 {own_iam_arns(18)}\
+{NEVER_MODIFY_BASELINE_ROLE}\
               # Only this function's code may use the role: code Lambda runs for any other function (our role
               # passed to it) is denied everything. Calls Lambda itself makes outside the function (the
               # on-failure destination) carry no source function, hence the Null test.

@@ -71,3 +71,15 @@ def test_other_credentials_and_identity_center_really_change_the_account(report,
     event = _event(report, file)
     assert event["before"] != event["after"] == after
     assert [finding["outcome"] for finding in event["findings"]] == ["verified"]
+
+
+def test_an_instance_without_a_role_really_gets_the_baseline_profile_and_imdsv2(report) -> None:
+    event = _event(report, "run-instances-without-role.json")
+    assert event["before"].endswith("profile none, httpTokens optional")
+    assert event["after"].endswith("profile compliance-remediator-ec2-baseline, httpTokens required")
+    [finding] = event["findings"]
+    assert finding["outcome"] == "verified" and "disassociate-iam-instance-profile" in finding["detail"]
+    [message] = event["notifications"]
+    assert message["attributes"]["rule"] == "ec2_without_role" and message["attributes"]["action"] == "verified"
+    # The launch template gave its instance a profile: nothing to report.
+    assert _event(report, "run-instances-from-launch-template.json")["findings"] == []

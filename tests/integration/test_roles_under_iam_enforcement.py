@@ -28,7 +28,9 @@ from remediator.rules import FUNCTIONS, RULES
 from remediator.runtime import make_handler
 from remediator.store import table_definition
 from remediator_dev.demo import LocalLambdaContext
+from remediator_dev.ec2_enactors import BASELINE_PROFILE
 from remediator_dev.enactors import ENACTORS
+from remediator_dev.sweep import seed_exposed_account
 from tests.conftest import EVENTS, load_function
 from tests.integration.conftest import Inbox
 from tests.template.conftest import Resolver, functions_of, translate_template
@@ -113,6 +115,7 @@ def test_function_does_its_job_with_only_its_role_permissions(function, event_fi
         monkeypatch.setenv("FINDINGS_TABLE", "findings")
         monkeypatch.setenv("EXEMPTIONS_TABLE", "exemptions")
         monkeypatch.setenv("DENY_WITHOUT_MFA_POLICY_ARN", deny)
+        monkeypatch.setenv("EC2_BASELINE_INSTANCE_PROFILE", BASELINE_PROFILE)
         monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", function)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
@@ -194,7 +197,18 @@ def test_sweep_does_its_job_with_only_its_role_permissions(role_statements, monk
         monkeypatch.setenv("HONOUR_EXEMPT_TAGS", "true")  # the "exempt" user's tag counts: its read is exercised
         monkeypatch.setenv("WATCHED_QUEUES", dlq)
 
-        _as_role(admin_iam, "as-sweep", role_statements["sweep"], monkeypatch)
+        seed_exposed_account(boto3.client)
+        # moto names two S3 checks differently from AWS: S3 Control's GetPublicAccessBlock "s3:GetPublicAccessBlock"
+        # (AWS: s3:GetAccountPublicAccessBlock), a bucket's "s3:ListBucket" (AWS: s3:GetBucketPublicAccessBlock).
+        moto_names = {
+            "s3:GetAccountPublicAccessBlock": "s3:GetPublicAccessBlock",
+            "s3:GetBucketPublicAccessBlock": "s3:ListBucket",
+        }
+        statements = []
+        for statement in role_statements["sweep"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            statements.append({**statement, "Action": actions + [moto_names[a] for a in actions if a in moto_names]})
+        _as_role(admin_iam, "as-sweep", statements, monkeypatch)
         for variable, value in {
             "MODE_SWEEP": "remediate",
             "MODE_CONSOLE_MFA": "remediate",
@@ -210,7 +224,16 @@ def test_sweep_does_its_job_with_only_its_role_permissions(role_statements, monk
         with enable_iam_authentication():
             summary = handler({}, LocalLambdaContext(function_name="sweep"))
 
-        assert summary["findings"] == {"key_age": 2, "unused_credentials": 2, "console_mfa": 1}, summary
+        assert summary["findings"] == {
+            "key_age": 2,
+            "unused_credentials": 2,
+            "console_mfa": 1,
+            # what is already exposed, read with only the role's actions (reported, never changed)
+            "s3_public": 2,
+            "open_security_group": 1,
+            "ec2_without_role": 1,
+            "ddos_posture": 1,
+        }, summary
         assert summary["actions"] == {"verified": 4} and summary["left"] == 0 and summary["exempt"] == 1, summary
 
         def status(user: str, key_id: str) -> str:

@@ -127,7 +127,16 @@ def test_cli_sweep_on_its_own_moto_server() -> None:
     out = io.StringIO()
     assert run_cli(endpoint_url=None, live=False, remediate=False, as_json=True, out=out) == 0
     data = json.loads(out.getvalue())
-    assert data["findings"] == {"console_mfa": 1, "key_age": 3, "unused_credentials": 1}
+    assert data["findings"] == {
+        "console_mfa": 1,
+        "key_age": 3,
+        "unused_credentials": 1,
+        # the sample's exposure, read through the local server (S3 Control included): reported only
+        "s3_public": 2,
+        "open_security_group": 1,
+        "ec2_without_role": 1,
+        "ddos_posture": 1,
+    }
     assert data["exempt"] == 1 and data["actions"] == {} and data["modes"]["sweep"] == "notify"
 
 

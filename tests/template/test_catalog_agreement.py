@@ -156,9 +156,17 @@ def test_functions_know_every_stack_role_as_their_own(cfn_template, functions):
     explicit_roles = {
         f"getatt:{logical}.Arn"
         for logical, _ in resources_of_type(cfn_template, "AWS::IAM::Role")
-        if logical not in schedule_roles(cfn_template) | {"SlackChannelRole"}
+        if logical not in schedule_roles(cfn_template) | {"SlackChannelRole", "Ec2BaselineRole"}
     }
     assert all_roles == explicit_roles, "every role of the stack belongs to a function, runs a schedule or is Chatbot's"
+    # The one role for instances (ec2_without_role attaches it): EC2 may assume it, and it may only use Systems Manager.
+    baseline = cfn_template["Resources"]["Ec2BaselineRole"]["Properties"]
+    [trust] = baseline["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "ec2.amazonaws.com"} and trust["Action"] == "sts:AssumeRole"
+    assert not baseline.get("Policies")
+    assert [resolve(arn) for arn in baseline["ManagedPolicyArns"]] == [
+        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    ]
     chatbot = cfn_template["Resources"]["SlackChannelRole"]
     actions = {
         action

@@ -90,8 +90,10 @@ def test_expected_resources_per_type(deployed, cfn_template, functions):
     rules = sum(1 for r in cfn_template["Resources"].values() if r["Type"] == "AWS::Events::Rule")
     n = len(FUNCTIONS) + len(SCHEDULED)
     assert created["AWS::Lambda::Function"] == n
-    # a scheduled function's schedule has a role too, and so has the Slack channel (Slack ids given here)
-    assert created["AWS::IAM::Role"] == n + len(SCHEDULED) + 1
+    # a scheduled function's schedule has a role too, and so have the Slack channel (Slack ids given here) and the
+    # baseline instance profile ec2_without_role attaches
+    assert created["AWS::IAM::Role"] == n + len(SCHEDULED) + 2
+    assert created["AWS::IAM::InstanceProfile"] == 1
     assert created["AWS::Logs::LogGroup"] == n
     assert created["AWS::SQS::Queue"] == 2 * n  # the rule's (or schedule's) and the function's dead-letter queue
     assert created["AWS::Events::Rule"] == rules >= len(FUNCTIONS)

@@ -209,7 +209,10 @@ def _denied(statements: list[dict[str, Any]], action: str, resource: str) -> boo
     return any(
         s["Effect"] == "Deny"
         and "Condition" not in s
-        and any(fnmatchcase(action, pattern) for pattern in s["Action"])
+        and (
+            any(fnmatchcase(action, pattern) for pattern in s["Action"])
+            or ("NotAction" in s and not any(fnmatchcase(action, pattern) for pattern in _list(s["NotAction"])))
+        )
         and any(fnmatchcase(resource, pattern) for pattern in s["Resource"])
         for s in statements
     )
@@ -377,3 +380,18 @@ def test_security_hub_actions_exactly_when_it_is_enabled(cfn_template, functions
         seen |= hub.keys()
     if security_hub == "true":
         assert seen == _security_hub_calls()  # every call the package makes is granted, and no other
+
+
+def test_pass_role_is_only_the_baseline_instance_role_and_only_to_ec2(cfn_template, functions):
+    """ec2_without_role attaches the stack's baseline instance profile: its role may pass that one role, to EC2
+    only; no other role may pass any."""
+    baseline = f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/{STACK}-ec2-baseline"
+    for function in functions.values():
+        passing = [s for s in _statements(cfn_template, function.role_id, "false") if "iam:PassRole" in s["Action"]]
+        passing = [s for s in passing if s["Effect"] == "Allow"]
+        if "iam:PassRole" not in function.iam_actions:
+            assert not passing, function.role_id
+            continue
+        [statement] = passing
+        assert statement["Action"] == ["iam:PassRole"] and statement["Resource"] == [baseline]
+        assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}

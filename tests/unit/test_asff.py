@@ -45,6 +45,7 @@ def test_every_demo_event_gives_findings_security_hub_accepts(capsys) -> None:
             "AwsIamPolicy",
             "AwsIamGroup",
             "AwsIamAccessKey",
+            "AwsEc2Instance",
             "Other",
         }
         assert finding["Workflow"]["Status"] in {"NEW", "SUPPRESSED"}

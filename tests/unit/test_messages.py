@@ -48,6 +48,10 @@ CASES = {
     "remediator_tampering": ("tag-user-remediator-exempt.json", None),
     "other_credentials": ("upload-ssh-public-key-for-another-user.json", None),
     "identity_center": ("create-account-assignment-admin-permission-set.json", None),
+    "ec2_without_role": (
+        "run-instances-without-role.json",
+        "aws ec2 modify-instance-metadata-options --instance-id i-0a1b2c3d4e5f60751 --http-tokens required",
+    ),
 }
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from remediator_dev import moto_shims
+from remediator_dev.ec2_enactors import BASELINE_PROFILE
 from remediator_dev.enactors import ENACTORS, ensure_user
 
 ACCOUNT = "123456789012"
@@ -138,6 +139,7 @@ def replay_events(account: LocalAccount, files: list[Path], mode: str) -> list[R
     # The stack's own functions, named as the template names them for the stack "compliance-remediator".
     os.environ["OWN_FUNCTION_NAMES"] = ",".join(f"{DEMO_STACK}-{name}" for name in (*FUNCTIONS, "sweep"))
     os.environ["OWN_ROLE_PREFIX"] = f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/"
+    os.environ["EC2_BASELINE_INSTANCE_PROFILE"] = BASELINE_PROFILE
     handlers = {name: make_handler(name) for name in FUNCTIONS}
     context = LocalLambdaContext()
     replays = []

@@ -68,6 +68,94 @@ def seed_sample_account(iam: Any, account: str) -> None:
     _backdate(account, "fay", key_days=(300,))
 
 
+PUBLIC_READ = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": ""}],
+}
+EC2_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def _public_policy(bucket: str) -> str:
+    policy = json.loads(json.dumps(PUBLIC_READ))
+    policy["Statement"][0]["Resource"] = f"arn:aws:s3:::{bucket}/*"
+    return json.dumps(policy)
+
+
+def seed_exposed_account(client: Any) -> dict[str, str]:
+    """What the sweep's exposure checks look for, each next to its harmless twin: a public bucket (by policy) and
+    one public by ACL, a private bucket and a public-policy bucket neutralised by its public access block; a
+    security group open to the internet on SSH and one open on 443 only; an instance without a role (IMDSv1) and
+    one with a role (IMDSv2); an internet-facing load balancer whose target is in no Auto Scaling group and
+    which has no WAF web ACL. `client(service)` makes a client of the account. Returns the names made."""
+    s3, ec2, elbv2, iam = client("s3"), client("ec2"), client("elbv2"), client("iam")
+    names = {
+        "public_bucket": "public-website-assets",
+        "acl_bucket": "legacy-acl-share",
+        "private_bucket": "private-reports",
+        "blocked_bucket": "blocked-public-policy",
+    }
+    for bucket in names.values():
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_policy(Bucket=names["public_bucket"], Policy=_public_policy(names["public_bucket"]))
+    s3.put_bucket_acl(Bucket=names["acl_bucket"], ACL="public-read")
+    s3.put_bucket_policy(Bucket=names["blocked_bucket"], Policy=_public_policy(names["blocked_bucket"]))
+    s3.put_public_access_block(
+        Bucket=names["blocked_bucket"],
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"] if s["VpcId"] == vpc][:2]
+    for name, port in (("open_group", 22), ("web_group", 443)):
+        group = ec2.create_security_group(GroupName=f"sample-{port}", Description=f"port {port}", VpcId=vpc)["GroupId"]
+        ec2.authorize_security_group_ingress(
+            GroupId=group,
+            IpPermissions=[
+                {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+            ],
+        )
+        names[name] = group
+    iam.create_role(RoleName="sample-app", AssumeRolePolicyDocument=json.dumps(EC2_TRUST))
+    iam.create_instance_profile(InstanceProfileName="sample-app")
+    iam.add_role_to_instance_profile(InstanceProfileName="sample-app", RoleName="sample-app")
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+
+    def launch(**extra: Any) -> str:
+        instance: str = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnets[0], **extra)[
+            "Instances"
+        ][0]["InstanceId"]
+        return instance
+
+    names["roleless_instance"] = launch(MetadataOptions={"HttpTokens": "optional"})
+    names["role_instance"] = launch(
+        IamInstanceProfile={"Name": "sample-app"}, MetadataOptions={"HttpTokens": "required"}
+    )
+    balancer = elbv2.create_load_balancer(
+        Name="sample-web", Subnets=subnets, Scheme="internet-facing", Type="application"
+    )
+    target_group = elbv2.create_target_group(
+        Name="sample-web", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="instance"
+    )
+    elbv2.register_targets(
+        TargetGroupArn=target_group["TargetGroups"][0]["TargetGroupArn"], Targets=[{"Id": names["roleless_instance"]}]
+    )
+    elbv2.create_listener(
+        LoadBalancerArn=balancer["LoadBalancers"][0]["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group["TargetGroups"][0]["TargetGroupArn"]}],
+    )
+    names["load_balancer"] = "sample-web"
+    return names
+
+
 def _print(report: Any, as_json: bool, out: TextIO) -> None:
     from remediator.sweep.checks import check_of
     from remediator.sweep.summary import summary_text
@@ -116,6 +204,7 @@ def run_cli(*, endpoint_url: str | None, live: bool, remediate: bool, as_json: b
         settings = Settings.from_env(live=True)
         if server is not None:
             seed_sample_account(aws.iam, "123456789012")
+            seed_exposed_account(aws.client)
         policy_arn = settings.deny_without_mfa_policy_arn
         if remediate and not live and not policy_arn:
             from remediator.rules.console_mfa import deny_without_mfa_document

@@ -37,6 +37,8 @@ CONTROLS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "remediator_tampering": ((), None),
     "other_credentials": (("CIS AWS Foundations Benchmark v1.4.0/1.4",), None),
     "identity_center": (("CIS AWS Foundations Benchmark v1.4.0/1.16",), None),
+    # EC2.8: instances should use IMDSv2; CIS v3.0.0 5.6 the same (a role on every instance: no control of its own).
+    "ec2_without_role": (("CIS AWS Foundations Benchmark v3.0.0/5.6",), "EC2.8"),
 }
 ROOT_KEY_CONTROL = "IAM.4"  # a root access key: CIS 1.4
 
@@ -46,6 +48,7 @@ _RESOURCE_TYPES = {
     "access_key": "AwsIamAccessKey",
     "policy": "AwsIamPolicy",
     "group": "AwsIamGroup",
+    "instance": "AwsEc2Instance",
 }
 _LIMITS = {"Title": 256, "Description": 1024, "Text": 512}
 

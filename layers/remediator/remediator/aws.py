@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,12 @@ def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", "Unknown"))
 
 
+def _without_account_host(request: Any, **_: Any) -> None:
+    """S3 Control puts the account id in the host name (`123456789012.<endpoint>`); a local endpoint has no such
+    names, and the id travels in the x-amz-account-id header as well."""
+    request.url = re.sub(r"//\d{12}\.", "//", request.url, count=1)
+
+
 class AwsClients:
     """The clients a handler, the CLI or a test hands to rules and notification."""
 
@@ -40,6 +47,8 @@ class AwsClients:
     ) -> None:
         self._session = session or boto3.Session()
         self._endpoint_url = endpoint_url
+        if endpoint_url:  # a local endpoint (moto) has no per-account host names for S3 Control
+            self._session.events.register("before-send.s3-control", _without_account_host)
         self._region = region
         self._regional: dict[tuple[str, str | None], Any] = {}
         # Answers worth keeping as long as the clients (a Lambda container's life): the account's trail buckets.

@@ -78,6 +78,8 @@ class Settings:
     trail_log_retention_days: int = 365
     # identity_center: the same, for permission sets
     identity_center_escalation_mode: Mode = Mode.NOTIFY
+    # ec2_without_role: the stack's SSM-only instance profile, attached to an instance that has none
+    ec2_baseline_instance_profile: str | None = None
 
     def mode_of(self, rule_id: str, default: Mode = Mode.NOTIFY) -> Mode:
         return self.modes.get(rule_id, default)
@@ -177,4 +179,5 @@ class Settings:
             identity_center_escalation_mode=Mode.REMEDIATE
             if env.get(IDENTITY_CENTER_ESCALATION_VARIABLE, "").strip().lower() == Mode.REMEDIATE
             else Mode.NOTIFY,
+            ec2_baseline_instance_profile=env.get("EC2_BASELINE_INSTANCE_PROFILE", "").strip() or None,
         )

@@ -94,6 +94,21 @@ def _remediator_tampering(details: dict[str, Any]) -> str | None:
     return f"aws events enable-rule --name {_q(details['rule_name'])}" if details.get("rule_name") else None
 
 
+def _ec2_without_role(details: dict[str, Any]) -> str | None:
+    region = f" --region {_q(details['region'])}" if details.get("region") else ""
+    profile = details.get("profile") or "<the stack's Ec2BaselineInstanceProfile>"
+    commands = [
+        f"aws ec2 modify-instance-metadata-options --instance-id {_q(i)} --http-tokens required --http-endpoint "
+        f"enabled{region}"
+        for i in details.get("require_imdsv2") or []
+    ] + [
+        f"aws ec2 associate-iam-instance-profile --instance-id {_q(i)} --iam-instance-profile "
+        f"Name={_q(profile)}{region}"
+        for i in details.get("attach") or []
+    ]
+    return " && ".join(commands) or None
+
+
 # Rule id -> the command from the finding's details. Rules that only report have none.
 COMMANDS: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "access_keys": _access_keys,
@@ -102,6 +117,7 @@ COMMANDS: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "admin_grants": _admin_grants,
     "guardrail_tampering": _guardrail_tampering,
     "remediator_tampering": _remediator_tampering,
+    "ec2_without_role": _ec2_without_role,
 }
 
 

@@ -97,6 +97,7 @@ _SERVICE_PAGES = {
     "hub": "securityhub/home?region={region}#/settings",
     "analyzer": "access-analyzer/home?region={region}#/analyzers",
     "bucket": "s3/home?region={region}",
+    "instance": "ec2/home?region={region}#Instances:",
 }
 
 

@@ -38,6 +38,25 @@ RESOURCE_ARNS: Final[dict[str, tuple[str, ...]]] = {
     # instance, the permission set and (assignments, provisioning) the target account together, all of them
     # `arn:aws:sso:::` ARNs; these actions act on no other sso resource type, so this grants what the list would.
     "identity_center": ("arn:${AWS::Partition}:sso:::*",),
+    # The sweep's exposure check reads every bucket of the account (S3 bucket ARNs name no account).
+    "bucket": ("arn:${AWS::Partition}:s3:::*",),
+    # EC2 is regional and its events reach the hub from every region: any region, this account.
+    "instance": ("arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*",),
+    # The stack's baseline instance role (Systems Manager only), the one role ec2_without_role may pass, to EC2 only.
+    "baseline_instance_role": (
+        "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/compliance-remediator/${AWS::StackName}-ec2-baseline",
+    ),
+}
+
+# Conditions a kind's statement carries besides its resource (IAM condition block, as CloudFormation writes it).
+RESOURCE_CONDITIONS: Final[dict[str, dict[str, dict[str, str]]]] = {
+    "baseline_instance_role": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+}
+
+# Permissions AWS checks on a call besides the call's own action (Service Authorization Reference, "Dependent
+# actions"): attaching an instance profile also passes its role.
+DEPENDENT_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
+    "ec2:AssociateIamInstanceProfile": ("iam:PassRole",),
 }
 
 ACTION_RESOURCE: Final[dict[str, str]] = {
@@ -122,6 +141,28 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
         ),
         "identity_center",
     ),
+    **dict.fromkeys(
+        ("ec2:AssociateIamInstanceProfile", "ec2:ModifyInstanceMetadataOptions"),
+        "instance",
+    ),
+    # Describe* calls of EC2, ELB and Auto Scaling support no resource-level permissions; listing buckets and the
+    # account's public access block are account-level; the WAF lookup is granted on "*" (read only).
+    **dict.fromkeys(
+        (
+            "ec2:DescribeInstances",
+            "ec2:DescribeSecurityGroups",
+            "elasticloadbalancing:DescribeLoadBalancers",
+            "elasticloadbalancing:DescribeTargetGroups",
+            "elasticloadbalancing:DescribeTargetHealth",
+            "autoscaling:DescribeAutoScalingInstances",
+            "s3:ListAllMyBuckets",
+            "s3:GetAccountPublicAccessBlock",
+            "wafv2:GetWebACLForResource",
+        ),
+        "account",
+    ),
+    **dict.fromkeys(("s3:GetBucketAcl", "s3:GetBucketPolicy", "s3:GetBucketPublicAccessBlock"), "bucket"),
+    "iam:PassRole": "baseline_instance_role",
     # The credential report is account-level: IAM defines no resource type for it (the sweep only).
     **dict.fromkeys(("iam:GenerateCredentialReport", "iam:GetCredentialReport"), "account"),
     # The account's own organization (role_trust: its members are not outsiders); no resource type.

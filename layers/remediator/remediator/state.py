@@ -92,6 +92,10 @@ class AccountState(Protocol):
         """The permission set's permissions boundary as Identity Center returns it, or None when it has none."""
         ...
 
+    def instances(self, region: str | None, instance_ids: list[str]) -> list[dict[str, Any]]:
+        """EC2 instances as DescribeInstances returns them (ec2_without_role: a profile from a launch template)."""
+        ...
+
 
 @dataclass
 class PermissionSetPolicies:
@@ -155,6 +159,9 @@ class AssumedState:
         self, instance_arn: str, permission_set_arn: str, region: str | None
     ) -> dict[str, Any] | None:
         raise _no_account(f"the permissions boundary of permission set {permission_set_arn}")
+
+    def instances(self, region: str | None, instance_ids: list[str]) -> list[dict[str, Any]]:
+        raise _no_account(f"instances {', '.join(instance_ids)}")
 
 
 class LiveState:
@@ -381,6 +388,16 @@ class LiveState:
         found: dict[str, Any] | None = _read(f"the permissions boundary of permission set {permission_set_arn}", read)
         return found
 
+    def instances(self, region: str | None, instance_ids: list[str]) -> list[dict[str, Any]]:
+        ec2 = self._regional("ec2", region)
+
+        def read() -> list[dict[str, Any]]:
+            pages = ec2.get_paginator("describe_instances").paginate(InstanceIds=instance_ids)
+            return [i for page in pages for reservation in page["Reservations"] for i in reservation["Instances"]]
+
+        found: list[dict[str, Any]] = _read(f"instances {', '.join(instance_ids)}", read)
+        return found
+
 
 TRAILS_CACHE_SECONDS = 300
 
@@ -411,7 +428,7 @@ def _read(what: str, call: Callable[[], Any]) -> Any:
         return call()
     except ClientError as error:
         code = error_code(error)
-        if code in ("NoSuchEntity", "ResourceNotFoundException"):
+        if code in ("NoSuchEntity", "ResourceNotFoundException", "InvalidInstanceID.NotFound"):
             raise StateUnreadable(f"{what} (it no longer exists)") from error
         if code in DENIED:
             raise StateUnreadable(f"{what} ({code})") from error

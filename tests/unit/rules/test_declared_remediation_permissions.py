@@ -23,6 +23,7 @@ from remediator.config import Settings
 from remediator.engine import act, decide
 from remediator.events import parse_record
 from remediator.findings import Mode, Outcome
+from remediator.permissions import DEPENDENT_ACTIONS
 from remediator.rule_ids import RULE_IDS
 from remediator.rules import RULES
 from remediator.rules.base import EvalContext
@@ -303,6 +304,27 @@ def admin_inline_policy_on_a_permission_set(iam: Any, settings: Settings) -> dic
     return sso_record("PutInlinePolicyToPermissionSet", key, {"inlinePolicy": ADMIN})
 
 
+BASELINE_PROFILE = "remediator-ec2-baseline"
+
+
+def instance_without_role(iam: Any, settings: Settings) -> dict[str, Any]:
+    """An instance launched without a profile and with IMDSv1, and the stack's baseline profile to attach."""
+    iam.create_role(RoleName=BASELINE_PROFILE, AssumeRolePolicyDocument=HARMLESS)
+    iam.create_instance_profile(InstanceProfileName=BASELINE_PROFILE)
+    iam.add_role_to_instance_profile(InstanceProfileName=BASELINE_PROFILE, RoleName=BASELINE_PROFILE)
+    ec2 = boto3.client("ec2")
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    return {
+        **record("RunInstances", {"instanceType": "t3.micro"}),
+        "eventSource": "ec2.amazonaws.com",
+        "awsRegion": "us-east-1",
+        "responseElements": {
+            "instancesSet": {"items": [{"instanceId": instance, "metadataOptions": {"httpTokens": "optional"}}]}
+        },
+    }
+
+
 # rule id -> scenario -> (how the account and the record come about, settings beyond remediate mode)
 SCENARIOS: dict[str, dict[str, tuple[Callable[[Any, Settings], dict[str, Any]], dict[str, Any]]]] = {
     "access_keys": {"a key for another user": (key_for_another_user, {})},
@@ -317,6 +339,12 @@ SCENARIOS: dict[str, dict[str, tuple[Callable[[Any, Settings], dict[str, Any]], 
         "an MFA device enrolled by someone else for an admin": (mfa_enrolled_for_an_admin, {}),
     },
     "role_trust": {"a role anyone can assume": (role_trusting_everyone, {})},
+    "ec2_without_role": {
+        "an instance without a role, with IMDSv1": (
+            instance_without_role,
+            {"ec2_baseline_instance_profile": BASELINE_PROFILE},
+        )
+    },
     "remediator_tampering": {
         "a rule of the stack disabled": (
             rule_disabled,
@@ -431,7 +459,9 @@ class Recorder:
 
         def recording(client: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
             if recorder.calls is not None:
-                recorder.calls.add(f"{client.meta.service_model.signing_name}:{operation_name}")
+                action = f"{client.meta.service_model.signing_name}:{operation_name}"
+                # What AWS also checks on that call (attaching an instance profile passes its role).
+                recorder.calls |= {action, *DEPENDENT_ACTIONS.get(action, ())}
             return original(client, operation_name, api_params)
 
         monkeypatch.setattr(BaseClient, "_make_api_call", recording)

@@ -20,9 +20,9 @@ from moto import mock_aws
 from remediator.findings import Resource
 from remediator.rules.console_mfa import deny_without_mfa_document
 from remediator.store import FindingsStore, resource_key, table_definition
-from remediator.sweep.permissions import CALLED_ACTIONS, IAM_ACTIONS, REPORT_ACTIONS
+from remediator.sweep.permissions import ACTION_OF_OPERATION, CALLED_ACTIONS, IAM_ACTIONS, REPORT_ACTIONS
 from remediator_dev.demo import LocalLambdaContext
-from remediator_dev.sweep import seed_sample_account
+from remediator_dev.sweep import seed_exposed_account, seed_sample_account
 from tests.conftest import load_function
 
 ACCOUNT = "123456789012"
@@ -40,7 +40,12 @@ class Recorder:
 
         def recording(client: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
             if recorder.calls is not None:
-                recorder.calls.add(f"{client.meta.service_model.signing_name}:{operation_name}")
+                model = client.meta.service_model
+                recorder.calls.add(
+                    ACTION_OF_OPERATION.get(
+                        (model.service_name, operation_name), f"{model.signing_name}:{operation_name}"
+                    )
+                )
             return original(client, operation_name, api_params)
 
         monkeypatch.setattr(BaseClient, "_make_api_call", recording)
@@ -106,6 +111,14 @@ def _watched_and_logged(monkeypatch: pytest.MonkeyPatch, account: dict[str, Any]
     monkeypatch.setenv("HONOUR_EXEMPT_TAGS", "true")  # exemption tags are read (declared: iam:ListUserTags)
 
 
+def _exposed(monkeypatch: pytest.MonkeyPatch, account: dict[str, Any]) -> None:
+    """Public and private buckets, open and web-only security groups, instances, an internet-facing load balancer."""
+    seed_exposed_account(boto3.client)
+    boto3.client("s3control").put_public_access_block(
+        AccountId=ACCOUNT, PublicAccessBlockConfiguration={"BlockPublicAcls": True}
+    )
+
+
 NO_WAIT = {"MFA_GRACE_PERIOD_HOURS": "0", "KEY_WARNING_DAYS": "0"}
 SCENARIOS: dict[str, tuple[dict[str, str], Callable[[pytest.MonkeyPatch, dict[str, Any]], None] | None]] = {
     "remediate, warning periods opened": ({}, None),
@@ -117,6 +130,7 @@ SCENARIOS: dict[str, tuple[dict[str, str], Callable[[pytest.MonkeyPatch, dict[st
     "notify": ({"MODE_SWEEP": "notify", "MODE_CONSOLE_MFA": "notify"}, None),
     "warning already opened by the event function": ({}, _event_function_opened_ana_first),
     "coverage: a logging trail, our rule and queue watched": ({}, _watched_and_logged),
+    "exposure: buckets, security groups, instances, a load balancer": ({}, _exposed),
 }
 
 

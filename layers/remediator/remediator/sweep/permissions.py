@@ -38,8 +38,34 @@ COVERAGE_ACTIONS: tuple[str, ...] = (
     "sqs:GetQueueAttributes",
 )
 
+# What is already exposed (sweep/exposure.py), read only: buckets (their policy, ACL and public access blocks, and
+# the account's block), security groups, instances, internet-facing load balancers with their targets, the targets'
+# Auto Scaling groups and the load balancers' WAF web ACL.
+EXPOSURE_ACTIONS: tuple[str, ...] = (
+    "autoscaling:DescribeAutoScalingInstances",
+    "ec2:DescribeInstances",
+    "ec2:DescribeSecurityGroups",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "s3:GetAccountPublicAccessBlock",
+    "s3:GetBucketAcl",
+    "s3:GetBucketPolicy",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:ListAllMyBuckets",
+    "wafv2:GetWebACLForResource",
+)
+
+# The IAM action of an operation whose name differs from it ((service, operation) -> action): botocore names
+# calls by operation, IAM by action.
+ACTION_OF_OPERATION: dict[tuple[str, str], str] = {
+    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+    ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+    ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
+}
+
 # What the role grants through the action -> resource table (remediator/permissions.py).
-ROLE_ACTIONS: tuple[str, ...] = tuple(sorted(IAM_ACTIONS + COVERAGE_ACTIONS))
+ROLE_ACTIONS: tuple[str, ...] = tuple(sorted(IAM_ACTIONS + COVERAGE_ACTIONS + EXPOSURE_ACTIONS))
 
 # The findings table: open warnings through the open-by-rule index, the action budget (Query), warnings
 # opened (PutItem, GetItem when an event function opened the same one first), outcomes (UpdateItem).

@@ -33,6 +33,7 @@ from remediator.state import LiveState
 from remediator.store import resource_key, track_outcome
 from remediator.sweep.checks import CONSOLE_MFA, WARNING_RULES, find_offenders
 from remediator.sweep.coverage import Watched, coverage_findings
+from remediator.sweep.exposure import exposure_findings
 from remediator.sweep.report import fetch_report, parse_report
 from remediator.sweep.summary import SweepReport, summary_request
 
@@ -113,8 +114,10 @@ def run_sweep(
     watched: Watched | None = None,
     now: datetime | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    exposure: bool = True,
 ) -> SweepReport:
-    """The whole sweep. Messages go to `settings.topic_arn` when set; `watched` turns the coverage check on."""
+    """The whole sweep. Messages go to `settings.topic_arn` when set; `watched` turns the coverage check on;
+    `exposure` the checks of what is already exposed (sweep/exposure.py: notify only)."""
     now = now or datetime.now(UTC)
     generated, text = fetch_report(aws.iam, sleep=sleep)
     rows = parse_report(text)
@@ -127,6 +130,8 @@ def run_sweep(
     warned = _open_warnings(store)
     report.findings = find_offenders(rows, settings, now, warned)
     report.closed = _close_resolved(store, warned, report.findings, report.account)
+    if exposure:
+        report.findings += exposure_findings(aws, report.account)
     apply_exemptions(report.findings, EvalContext(settings, LiveState(aws.iam)), report.account)
     if watched is not None:
         report.findings = coverage_findings(aws, watched, report.account) + report.findings

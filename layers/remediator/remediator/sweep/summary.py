@@ -14,8 +14,11 @@ from typing import Any
 
 from remediator.findings import ActionResult, Finding, Severity
 from remediator.sweep.checks import check_of
+from remediator.sweep.exposure import DDOS_POSTURE, EC2_WITHOUT_ROLE, OPEN_SECURITY_GROUP, S3_PUBLIC
 
 TOP_OFFENDERS = 10
+EXPOSURE_LINES = 25
+EXPOSURE_RULES = (S3_PUBLIC, OPEN_SECURITY_GROUP, EC2_WITHOUT_ROLE, DDOS_POSTURE)
 _ORDER = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
 
 
@@ -90,6 +93,13 @@ def summary_text(report: SweepReport) -> tuple[str, str, str]:
     if report.blind_spots:
         lines += ["COVERAGE: we may be blind to changes until these are fixed:"]
         lines += [f"  [CRITICAL] {f.reason}" for f in report.blind_spots] + [""]
+    exposed = [f for f in report.findings if f.rule in EXPOSURE_RULES]
+    if exposed:
+        lines += ["EXPOSURE (already in place; reported only, nothing is changed):"]
+        lines += [f"  [{f.severity.upper()}] {f.rule}: {f.reason}" for f in exposed[:EXPOSURE_LINES]]
+        if len(exposed) > EXPOSURE_LINES:
+            lines.append(f"  ... and {len(exposed) - EXPOSURE_LINES} more (counted below)")
+        lines.append("")
     lines.append("Findings per check:")
     lines += [f"  {check}: {count}" for check, count in sorted(data["findings"].items())] or ["  none"]
     lines.append(f"Exempt (reported, never changed): {data['exempt']}")
