@@ -38,6 +38,13 @@ RESOURCE_ARNS: Final[dict[str, tuple[str, ...]]] = {
     # instance, the permission set and (assignments, provisioning) the target account together, all of them
     # `arn:aws:sso:::` ARNs; these actions act on no other sso resource type, so this grants what the list would.
     "identity_center": ("arn:${AWS::Partition}:sso:::*",),
+    # S3 bucket ARNs name no account or region: every bucket (the account's own are the only ones it can change).
+    "bucket": ("arn:${AWS::Partition}:s3:::*",),
+    # Security groups live in every region; revoking by rule id is authorised against the group and the rule.
+    "security_group": (
+        "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:security-group/*",
+        "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:security-group-rule/*",
+    ),
 }
 
 ACTION_RESOURCE: Final[dict[str, str]] = {
@@ -122,6 +129,12 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
         ),
         "identity_center",
     ),
+    # s3_public: Block Public Access of a bucket, and of the account (no resource type: "*").
+    **dict.fromkeys(("s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"), "bucket"),
+    **dict.fromkeys(("s3:GetAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock"), "account"),
+    # open_security_group: revoke one rule of a group; describing rules defines no resource type.
+    "ec2:RevokeSecurityGroupIngress": "security_group",
+    "ec2:DescribeSecurityGroupRules": "account",
     # The credential report is account-level: IAM defines no resource type for it (the sweep only).
     **dict.fromkeys(("iam:GenerateCredentialReport", "iam:GetCredentialReport"), "account"),
     # The account's own organization (role_trust: its members are not outsiders); no resource type.

@@ -15,4 +15,6 @@ RULE_IDS = (
     "remediator_tampering",
     "other_credentials",
     "identity_center",
+    "s3_public",
+    "open_security_group",
 )

@@ -97,6 +97,10 @@ class PermissionSetPolicies:
     customer_managed: list[tuple[str, str]] = field(default_factory=list)
     inline: Any = None  # the document as Identity Center returns it (JSON text), None when there is none
 
+    def security_group_rule(self, rule_id: str, region: str | None) -> dict[str, Any]:
+        """A security group rule as DescribeSecurityGroupRules returns it (is it ingress or egress?)."""
+        ...
+
 
 def _no_account(what: str) -> StateUnreadable:
     return StateUnreadable(f"{what} (dry run: no account to read it from)")
@@ -148,6 +152,9 @@ class AssumedState:
         self, instance_arn: str, permission_set_arn: str, region: str | None
     ) -> dict[str, Any] | None:
         raise _no_account(f"the permissions boundary of permission set {permission_set_arn}")
+
+    def security_group_rule(self, rule_id: str, region: str | None) -> dict[str, Any]:
+        raise _no_account(f"security group rule {rule_id}")
 
 
 class LiveState:
@@ -361,6 +368,11 @@ class LiveState:
         found: dict[str, Any] | None = _read(f"the permissions boundary of permission set {permission_set_arn}", read)
         return found
 
+    def security_group_rule(self, rule_id: str, region: str | None) -> dict[str, Any]:
+        ec2 = self._regional("ec2", region)
+        rule: dict[str, Any] = _read(f"security group rule {rule_id}", lambda: _security_group_rule(ec2, rule_id))
+        return rule
+
 
 TRAILS_CACHE_SECONDS = 300
 
@@ -385,13 +397,22 @@ def _default_client(service: str, region: str | None) -> Any:
     return boto3.client(service, region_name=region)  # type: ignore[call-overload]
 
 
+def _security_group_rule(ec2: Any, rule_id: str) -> dict[str, Any]:
+    rules: list[dict[str, Any]] = ec2.describe_security_group_rules(SecurityGroupRuleIds=[rule_id])[
+        "SecurityGroupRules"
+    ]
+    if not rules:
+        raise StateUnreadable(f"security group rule {rule_id} (it no longer exists)")
+    return rules[0]
+
+
 def _read(what: str, call: Callable[[], Any]) -> Any:
     """A document read: gone or denied is StateUnreadable (report, do not act); anything else raises (retry)."""
     try:
         return call()
     except ClientError as error:
         code = error_code(error)
-        if code in ("NoSuchEntity", "ResourceNotFoundException"):
+        if code in ("NoSuchEntity", "ResourceNotFoundException", "InvalidSecurityGroupRuleId.NotFound"):
             raise StateUnreadable(f"{what} (it no longer exists)") from error
         if code in DENIED:
             raise StateUnreadable(f"{what} ({code})") from error

@@ -39,10 +39,12 @@ if TYPE_CHECKING:  # mypy checks every rule module against the contract: META, e
         guardrail_tampering,
         iam_user_sprawl,
         identity_center,
+        open_security_group,
         other_credentials,
         remediator_tampering,
         role_trust,
         root_activity,
+        s3_public,
     )
 
     CHECKED: tuple[RuleModule, ...] = (
@@ -56,6 +58,8 @@ if TYPE_CHECKING:  # mypy checks every rule module against the contract: META, e
         remediator_tampering,
         other_credentials,
         identity_center,
+        s3_public,
+        open_security_group,
     )
 
 # Which rules each Lambda function (functions/<name>/) runs. One concern, one function, one role.
@@ -71,6 +75,8 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "remediator_tampering": ("remediator_tampering",),
     "other_credentials": ("other_credentials",),
     "identity_center": ("identity_center",),
+    "s3_public": ("s3_public",),
+    "open_security_group": ("open_security_group",),
 }
 
 
