@@ -88,6 +88,10 @@ class AccountState(Protocol):
         """The permission set's permissions boundary as Identity Center returns it, or None when it has none."""
         ...
 
+    def security_group_rule(self, rule_id: str, region: str | None) -> dict[str, Any]:
+        """A security group rule as DescribeSecurityGroupRules returns it (is it ingress or egress?)."""
+        ...
+
 
 @dataclass
 class PermissionSetPolicies:
@@ -96,10 +100,6 @@ class PermissionSetPolicies:
     managed_arns: list[str] = field(default_factory=list)
     customer_managed: list[tuple[str, str]] = field(default_factory=list)
     inline: Any = None  # the document as Identity Center returns it (JSON text), None when there is none
-
-    def security_group_rule(self, rule_id: str, region: str | None) -> dict[str, Any]:
-        """A security group rule as DescribeSecurityGroupRules returns it (is it ingress or egress?)."""
-        ...
 
 
 def _no_account(what: str) -> StateUnreadable:

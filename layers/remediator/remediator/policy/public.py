@@ -46,9 +46,11 @@ def _public_principal(statement: Statement) -> str | None:
         for value in as_list(values):
             if value == "*":
                 return "*"
-            parts = value.split(":") if isinstance(value, str) else []
+            if not isinstance(value, str):
+                continue
+            parts = value.split(":")
             if len(parts) >= 6 and parts[0] == "arn" and has_wildcard(parts[4]):
-                return value
+                return str(value)
     return None
 
 
