@@ -45,6 +45,8 @@ def test_every_demo_event_gives_findings_security_hub_accepts(capsys) -> None:
             "AwsIamPolicy",
             "AwsIamGroup",
             "AwsIamAccessKey",
+            "AwsS3Bucket",
+            "AwsEc2SecurityGroup",
             "Other",
         }
         assert finding["Workflow"]["Status"] in {"NEW", "SUPPRESSED"}
