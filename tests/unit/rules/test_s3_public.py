@@ -403,3 +403,19 @@ def test_notify_mode_publishes_the_original_policy_and_changes_nothing(account: 
     assert published["rule"] == "s3_public" and published["severity"] == "critical"
     assert '"Sid":"PublicRead"' in published["reason"]  # the original policy, to restore it by hand
     assert account.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"] == ALL_OFF
+
+
+def test_security_hub_controls_the_bucket_s3_8_and_the_account_s3_1() -> None:
+    from remediator.asff import to_asff
+
+    record = parse_envelope(load_event("put-bucket-policy-public-read.json"))
+    [finding] = decide(record, DRY_RUN, rule_ids=("s3_public",)).findings
+    bucket = to_asff(finding, record)
+    assert bucket["Compliance"]["SecurityControlId"] == "S3.8"
+    assert (
+        bucket["Resources"][0]["Type"] == "AwsS3Bucket"
+        and bucket["Resources"][0]["Id"] == "arn:aws:s3:::acme-reports-eu"
+    )
+    account_record = parse_record(raw("DeleteAccountPublicAccessBlock", {}))
+    [account_finding] = decide(account_record, DRY_RUN, rule_ids=("s3_public",)).findings
+    assert to_asff(account_finding, account_record)["Compliance"]["SecurityControlId"] == "S3.1"
