@@ -1,4 +1,4 @@
-"""open_security_group: security group opened to the internet on a port that is not meant to be public (rules/open_security_group.py).
+"""open_security_group: security group port opened to the whole internet (rules/open_security_group.py).
 
 Written by scripts/generate.py from FUNCTIONS: do not edit; run make generate.
 """

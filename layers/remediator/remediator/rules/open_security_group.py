@@ -37,7 +37,7 @@ from remediator.state import StateUnreadable
 
 META = RuleMeta(
     id="open_security_group",
-    title="Security group opened to the internet on a port that is not meant to be public",
+    title="Security group port opened to the whole internet",
     practice="Allow only what you mean: no port but the public ones open to 0.0.0.0/0 or ::/0",
     severity=Severity.HIGH,
     triggers=(
