@@ -420,3 +420,19 @@ def test_notify_mode_publishes_the_rule_to_restore_and_changes_nothing(ec2: Any)
         f"{made['SecurityGroupRuleId']} --region {REGION}"
     )
     assert _ingress(ec2, group) == before
+
+
+def test_a_group_in_the_exemption_list_by_its_arn_is_reported_exempt_and_left_alone() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from remediator.exemption_list import ExemptionEntry
+
+    class OneEntry:
+        def entries(self) -> tuple[ExemptionEntry, ...]:
+            expires = (datetime.now(UTC) + timedelta(days=7)).date().isoformat()
+            pattern = f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{GROUP}"
+            return (ExemptionEntry(pattern, "open_security_group", "bastion", expires, "security-team"),)
+
+    context = EvalContext(Settings(live=False), AssumedState(), OneEntry())
+    finding = only(call(items(permission("tcp", 22, 22, v4=("0.0.0.0/0",))), context=context))
+    assert finding.exempt and finding.action is None and "bastion" in finding.reason

@@ -79,6 +79,8 @@ def public_statements(document: dict[str, Any] | str) -> tuple[PublicStatement, 
         if principal is None or narrowed(statement):
             continue
         sid = raw.get("Sid")
-        actions = statement.actions if statement.actions is not None else ("NotAction",)
+        written = raw.get("Action")  # as written, for the message (the analysis reads them lower-cased)
+        actions = tuple(str(a) for a in (written if isinstance(written, list) else [written])) if written else ()
+        actions = actions if statement.actions is not None else ("NotAction",)
         found.append(PublicStatement(index, sid if isinstance(sid, str) else None, actions, principal))
     return tuple(found)

@@ -303,7 +303,8 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     shown = group or _text(params.get("groupName")) or "(group not named in the event)"
     region = record.awsRegion if record.awsRegion and REGION.fullmatch(record.awsRegion) else None
     account = record.account
-    arn = f"arn:{partition_of(record)}:ec2:{region}:{account}:security-group/{group_id}" if group_id else None
+    known = group_id and region and account
+    arn = f"arn:{partition_of(record)}:ec2:{region}:{account}:security-group/{group_id}" if known else None
     severity = Severity.LOW if unreadable else _severity(rules)
     described = "; ".join(rule.describe() for rule in rules)
     caller = record.identity
