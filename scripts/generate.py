@@ -264,17 +264,19 @@ def region_mode_group() -> str:
     return out
 
 
+def _setting_bounds(setting: RuleSetting) -> str:
+    if isinstance(setting.default, str):
+        pattern = scalar(setting.pattern or ".*")
+        return f"    Type: String\n    Default: {scalar(setting.default)}\n    AllowedPattern: {pattern}\n"
+    bounds = f"    MinValue: {setting.minimum}\n    MaxValue: {setting.maximum}\n"
+    return f"    Type: Number\n    Default: {setting.default}\n{bounds}"
+
+
 def region_rule_setting_parameters() -> str:
-    """A Number parameter per RuleMeta.settings entry; its function alone gets the variable."""
+    """A parameter per RuleMeta.settings entry (Number, or String for a text setting); its function alone gets
+    the variable."""
     return "".join(
-        f"""\
-  {setting.parameter}:
-    Type: Number
-    Default: {setting.default}
-    MinValue: {setting.minimum}
-    MaxValue: {setting.maximum}
-    Description: {folded(setting.description, 6)}
-"""
+        f"  {setting.parameter}:\n{_setting_bounds(setting)}    Description: {folded(setting.description, 6)}\n"
         for setting in rule_settings()
     )
 

@@ -83,3 +83,35 @@ def test_an_instance_without_a_role_really_gets_the_baseline_profile_and_imdsv2(
     assert message["attributes"]["rule"] == "ec2_without_role" and message["attributes"]["action"] == "verified"
     # The launch template gave its instance a profile: nothing to report.
     assert _event(report, "run-instances-from-launch-template.json")["findings"] == []
+
+
+@pytest.mark.parametrize(
+    "file, before, after",
+    [
+        (
+            "put-bucket-policy-public-read.json",
+            "Block Public Access of bucket acme-reports-eu: 0 of 4 on",
+            "Block Public Access of bucket acme-reports-eu: 4 of 4 on",
+        ),
+        (
+            "delete-bucket-public-access-block.json",
+            "Block Public Access of bucket acme-invoices: none",
+            "Block Public Access of bucket acme-invoices: 4 of 4 on",
+        ),
+    ],
+)
+def test_a_public_bucket_really_gets_its_block_back(report, file: str, before: str, after: str) -> None:
+    event = _event(report, file)
+    assert (event["before"], event["after"]) == (before, after)
+    assert [finding["outcome"] for finding in event["findings"]] == ["verified"]
+    [message] = event["notifications"]
+    assert message["attributes"]["rule"] == "s3_public"
+
+
+def test_only_the_rules_opened_to_anywhere_are_revoked(report) -> None:
+    event = _event(report, "authorize-security-group-ingress-ssh-from-anywhere.json")
+    rules_after = event["after"].split(": ", 1)[1]
+    assert "tcp 22-22" not in rules_after
+    assert "'tcp 443-443 from 0.0.0.0/0'" in rules_after and "'tcp 443-443 from 10.0.0.0/8'" in rules_after
+    assert [finding["outcome"] for finding in event["findings"]] == ["verified"]
+    assert event["notifications"][0]["attributes"]["rule"] == "open_security_group"

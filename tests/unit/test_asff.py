@@ -46,6 +46,8 @@ def test_every_demo_event_gives_findings_security_hub_accepts(capsys) -> None:
             "AwsIamGroup",
             "AwsIamAccessKey",
             "AwsEc2Instance",
+            "AwsS3Bucket",
+            "AwsEc2SecurityGroup",
             "Other",
         }
         assert finding["Workflow"]["Status"] in {"NEW", "SUPPRESSED"}

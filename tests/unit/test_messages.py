@@ -52,6 +52,15 @@ CASES = {
         "run-instances-without-role.json",
         "aws ec2 modify-instance-metadata-options --instance-id i-0a1b2c3d4e5f60751 --http-tokens required",
     ),
+    "s3_public": (
+        "put-bucket-policy-public-read.json",
+        "aws s3api put-public-access-block --bucket acme-reports-eu --public-access-block-configuration",
+    ),
+    "open_security_group": (
+        "authorize-security-group-ingress-ssh-from-anywhere.json",
+        "aws ec2 revoke-security-group-ingress --group-id sg-0b7c3e5d9a1f24680 --security-group-rule-ids "
+        "sgr-0a1b2c3d4e5f60001 sgr-0a1b2c3d4e5f60002 --region eu-west-1",
+    ),
 }
 
 

@@ -39,8 +39,13 @@ CONTROLS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "identity_center": (("CIS AWS Foundations Benchmark v1.4.0/1.16",), None),
     # EC2.8: instances should use IMDSv2; CIS v3.0.0 5.6 the same (a role on every instance: no control of its own).
     "ec2_without_role": (("CIS AWS Foundations Benchmark v3.0.0/5.6",), "EC2.8"),
+    # S3.8: a bucket's Block Public Access (S3.1 for the account's, below); CIS 2.1.5.
+    "s3_public": (("CIS AWS Foundations Benchmark v1.4.0/2.1.5",), "S3.8"),
+    # EC2.18: unrestricted ingress only on authorised ports; CIS 5.2: no admin ports from 0.0.0.0/0.
+    "open_security_group": (("CIS AWS Foundations Benchmark v1.4.0/5.2",), "EC2.18"),
 }
 ROOT_KEY_CONTROL = "IAM.4"  # a root access key: CIS 1.4
+ACCOUNT_BLOCK_CONTROL = "S3.1"  # the account's Block Public Access
 
 _RESOURCE_TYPES = {
     "user": "AwsIamUser",
@@ -49,6 +54,8 @@ _RESOURCE_TYPES = {
     "policy": "AwsIamPolicy",
     "group": "AwsIamGroup",
     "instance": "AwsEc2Instance",
+    "bucket": "AwsS3Bucket",
+    "security-group": "AwsEc2SecurityGroup",
 }
 _LIMITS = {"Title": 256, "Description": 1024, "Text": 512}
 
@@ -131,6 +138,8 @@ def to_asff(
     requirements, control = CONTROLS.get(finding.rule, ((), None))
     if finding.rule == "access_keys" and finding.resource.kind == "root":
         control = ROOT_KEY_CONTROL
+    if finding.rule == "s3_public" and finding.resource.kind == "account":
+        control = ACCOUNT_BLOCK_CONTROL
     fixed = result is not None and result.outcome == Outcome.VERIFIED
     compliance: dict[str, Any] = {"Status": "PASSED" if fixed else "FAILED"}
     if requirements:

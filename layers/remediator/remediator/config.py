@@ -27,6 +27,26 @@ def _int(value: str | None, default: int) -> int:
         return default
 
 
+DEFAULT_PUBLIC_PORTS = "80,443"
+
+
+def port_ranges(value: str | None, default: str = DEFAULT_PUBLIC_PORTS) -> tuple[tuple[int, int], ...]:
+    """ "80,443,8000-8080" as port ranges; a malformed value keeps the default (never allows more by accident)."""
+    ranges = []
+    for item in (value if value is not None else default).split(","):
+        if not item.strip():
+            continue
+        low, _, high = item.strip().partition("-")
+        try:
+            first, last = int(low), int(high or low)
+        except ValueError:
+            return port_ranges(default) if value is not None else ()
+        if not 0 <= first <= last <= 65535:
+            return port_ranges(default) if value is not None else ()
+        ranges.append((first, last))
+    return tuple(ranges)
+
+
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -76,6 +96,8 @@ class Settings:
     admin_grants_escalation_mode: Mode = Mode.NOTIFY
     # guardrail_tampering: a lifecycle rule on a trail's bucket that deletes logs sooner than this is a finding
     trail_log_retention_days: int = 365
+    # open_security_group: ports that may be open to the whole internet (e.g. a web server's 80 and 443)
+    public_ingress_ports: tuple[tuple[int, int], ...] = ((80, 80), (443, 443))
     # identity_center: the same, for permission sets
     identity_center_escalation_mode: Mode = Mode.NOTIFY
     # ec2_without_role: the stack's SSM-only instance profile, attached to an instance that has none
@@ -176,6 +198,7 @@ class Settings:
             if env.get(ESCALATION_MODE_VARIABLE, "").strip().lower() == Mode.REMEDIATE
             else Mode.NOTIFY,
             trail_log_retention_days=max(1, _int(env.get("TRAIL_LOG_RETENTION_DAYS"), 365)),
+            public_ingress_ports=port_ranges(env.get("PUBLIC_INGRESS_PORTS")),
             identity_center_escalation_mode=Mode.REMEDIATE
             if env.get(IDENTITY_CENTER_ESCALATION_VARIABLE, "").strip().lower() == Mode.REMEDIATE
             else Mode.NOTIFY,

@@ -109,6 +109,32 @@ def _ec2_without_role(details: dict[str, Any]) -> str | None:
     return " && ".join(commands) or None
 
 
+def _s3_public(details: dict[str, Any]) -> str | None:
+    on = _q(
+        _compact(
+            dict.fromkeys(("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True)
+        )
+    )
+    region = f" --region {_q(details['region'])}" if details.get("region") else ""
+    where = (
+        f"s3control put-public-access-block --account-id {_q(details['target'])}"
+        if details.get("scope") == "account"
+        else f"s3api put-public-access-block --bucket {_q(details['target'])}"
+    )
+    return f"aws {where} --public-access-block-configuration {on}{region}"
+
+
+def _open_security_group(details: dict[str, Any]) -> str | None:
+    ids = [rule["id"] for rule in details.get("rules") or () if rule.get("id")]
+    if not ids or len(ids) != len(details["rules"]):
+        return None  # the rule ids come from reading the group: see the finding
+    region = f" --region {_q(details['region'])}" if details.get("region") else ""
+    return (
+        f"aws ec2 revoke-security-group-ingress --group-id {_q(details['group'])} "
+        f"--security-group-rule-ids {' '.join(_q(i) for i in ids)}{region}"
+    )
+
+
 # Rule id -> the command from the finding's details. Rules that only report have none.
 COMMANDS: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "access_keys": _access_keys,
@@ -118,6 +144,8 @@ COMMANDS: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "guardrail_tampering": _guardrail_tampering,
     "remediator_tampering": _remediator_tampering,
     "ec2_without_role": _ec2_without_role,
+    "s3_public": _s3_public,
+    "open_security_group": _open_security_group,
 }
 
 

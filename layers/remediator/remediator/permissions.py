@@ -38,8 +38,14 @@ RESOURCE_ARNS: Final[dict[str, tuple[str, ...]]] = {
     # instance, the permission set and (assignments, provisioning) the target account together, all of them
     # `arn:aws:sso:::` ARNs; these actions act on no other sso resource type, so this grants what the list would.
     "identity_center": ("arn:${AWS::Partition}:sso:::*",),
-    # The sweep's exposure check reads every bucket of the account (S3 bucket ARNs name no account).
+    # S3 bucket ARNs name no account or region: every bucket (the account's own are the only ones it can change;
+    # the sweep reads them all).
     "bucket": ("arn:${AWS::Partition}:s3:::*",),
+    # Security groups live in every region; revoking by rule id is authorised against the group and the rule.
+    "security_group": (
+        "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:security-group/*",
+        "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:security-group-rule/*",
+    ),
     # EC2 is regional and its events reach the hub from every region: any region, this account.
     "instance": ("arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*",),
     # The stack's baseline instance role (Systems Manager only), the one role ec2_without_role may pass, to EC2 only.
@@ -156,13 +162,18 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
             "elasticloadbalancing:DescribeTargetHealth",
             "autoscaling:DescribeAutoScalingInstances",
             "s3:ListAllMyBuckets",
-            "s3:GetAccountPublicAccessBlock",
             "wafv2:GetWebACLForResource",
         ),
         "account",
     ),
-    **dict.fromkeys(("s3:GetBucketAcl", "s3:GetBucketPolicy", "s3:GetBucketPublicAccessBlock"), "bucket"),
+    **dict.fromkeys(("s3:GetBucketAcl", "s3:GetBucketPolicy"), "bucket"),
     "iam:PassRole": "baseline_instance_role",
+    # s3_public: Block Public Access of a bucket, and of the account (no resource type: "*").
+    **dict.fromkeys(("s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"), "bucket"),
+    **dict.fromkeys(("s3:GetAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock"), "account"),
+    # open_security_group: revoke one rule of a group; describing rules defines no resource type.
+    "ec2:RevokeSecurityGroupIngress": "security_group",
+    "ec2:DescribeSecurityGroupRules": "account",
     # The credential report is account-level: IAM defines no resource type for it (the sweep only).
     **dict.fromkeys(("iam:GenerateCredentialReport", "iam:GetCredentialReport"), "account"),
     # The account's own organization (role_trust: its members are not outsiders); no resource type.

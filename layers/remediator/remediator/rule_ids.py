@@ -16,4 +16,6 @@ RULE_IDS = (
     "other_credentials",
     "identity_center",
     "ec2_without_role",
+    "s3_public",
+    "open_security_group",
 )

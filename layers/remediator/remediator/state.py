@@ -94,6 +94,9 @@ class AccountState(Protocol):
 
     def instances(self, region: str | None, instance_ids: list[str]) -> list[dict[str, Any]]:
         """EC2 instances as DescribeInstances returns them (ec2_without_role: a profile from a launch template)."""
+
+    def security_group_rule(self, rule_id: str, region: str | None) -> dict[str, Any]:
+        """A security group rule as DescribeSecurityGroupRules returns it (is it ingress or egress?)."""
         ...
 
 
@@ -162,6 +165,9 @@ class AssumedState:
 
     def instances(self, region: str | None, instance_ids: list[str]) -> list[dict[str, Any]]:
         raise _no_account(f"instances {', '.join(instance_ids)}")
+
+    def security_group_rule(self, rule_id: str, region: str | None) -> dict[str, Any]:
+        raise _no_account(f"security group rule {rule_id}")
 
 
 class LiveState:
@@ -398,6 +404,11 @@ class LiveState:
         found: list[dict[str, Any]] = _read(f"instances {', '.join(instance_ids)}", read)
         return found
 
+    def security_group_rule(self, rule_id: str, region: str | None) -> dict[str, Any]:
+        ec2 = self._regional("ec2", region)
+        rule: dict[str, Any] = _read(f"security group rule {rule_id}", lambda: _security_group_rule(ec2, rule_id))
+        return rule
+
 
 TRAILS_CACHE_SECONDS = 300
 
@@ -422,13 +433,27 @@ def _default_client(service: str, region: str | None) -> Any:
     return boto3.client(service, region_name=region)  # type: ignore[call-overload]
 
 
+def _security_group_rule(ec2: Any, rule_id: str) -> dict[str, Any]:
+    rules: list[dict[str, Any]] = ec2.describe_security_group_rules(SecurityGroupRuleIds=[rule_id])[
+        "SecurityGroupRules"
+    ]
+    if not rules:
+        raise StateUnreadable(f"security group rule {rule_id} (it no longer exists)")
+    return rules[0]
+
+
 def _read(what: str, call: Callable[[], Any]) -> Any:
     """A document read: gone or denied is StateUnreadable (report, do not act); anything else raises (retry)."""
     try:
         return call()
     except ClientError as error:
         code = error_code(error)
-        if code in ("NoSuchEntity", "ResourceNotFoundException", "InvalidInstanceID.NotFound"):
+        if code in (
+            "NoSuchEntity",
+            "ResourceNotFoundException",
+            "InvalidInstanceID.NotFound",
+            "InvalidSecurityGroupRuleId.NotFound",
+        ):
             raise StateUnreadable(f"{what} (it no longer exists)") from error
         if code in DENIED:
             raise StateUnreadable(f"{what} ({code})") from error

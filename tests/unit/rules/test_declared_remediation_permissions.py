@@ -325,6 +325,68 @@ def instance_without_role(iam: Any, settings: Settings) -> dict[str, Any]:
     }
 
 
+ALL_OFF = {
+    "BlockPublicAcls": False,
+    "IgnorePublicAcls": False,
+    "BlockPublicPolicy": False,
+    "RestrictPublicBuckets": False,
+}
+
+
+def public_bucket_policy(iam: Any, settings: Settings) -> dict[str, Any]:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="acme-reports")
+    s3.put_public_access_block(Bucket="acme-reports", PublicAccessBlockConfiguration=ALL_OFF)
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-reports/*"}
+        ],
+    }
+    s3.put_bucket_policy(Bucket="acme-reports", Policy=json.dumps(document))
+    return _service_record(
+        "s3.amazonaws.com", "PutBucketPolicy", {"bucketName": "acme-reports", "bucketPolicy": document}
+    )
+
+
+def account_block_turned_off(iam: Any, settings: Settings) -> dict[str, Any]:
+    boto3.client("s3control").put_public_access_block(AccountId=ACCOUNT, PublicAccessBlockConfiguration=ALL_OFF)
+    return _service_record(
+        "s3.amazonaws.com", "PutAccountPublicAccessBlock", {"PublicAccessBlockConfiguration": ALL_OFF}
+    )
+
+
+def _open_ssh(params: dict[str, Any], with_id: bool) -> dict[str, Any]:
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    group = ec2.create_security_group(GroupName="web", Description="web")["GroupId"]
+    rule = ec2.authorize_security_group_ingress(
+        GroupId=group,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )["SecurityGroupRules"][0]
+    item = {
+        "groupId": group,
+        "securityGroupRuleId": rule["SecurityGroupRuleId"],
+        "isEgress": False,
+        "ipProtocol": "tcp",
+        "fromPort": 22,
+        "toPort": 22,
+        "cidrIpv4": "0.0.0.0/0",
+    }
+    response = {"securityGroupRuleSet": {"items": [item]}} if with_id else {"_return": True}
+    return {
+        **_service_record("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", {"groupId": group, **params}),
+        "responseElements": response,
+    }
+
+
+def ssh_opened_with_rule_id(iam: Any, settings: Settings) -> dict[str, Any]:
+    return _open_ssh({}, with_id=True)
+
+
+def ssh_opened_without_rule_id(iam: Any, settings: Settings) -> dict[str, Any]:
+    return _open_ssh({"cidrIp": "0.0.0.0/0", "fromPort": 22, "toPort": 22, "ipProtocol": "tcp"}, with_id=False)
+
+
 # rule id -> scenario -> (how the account and the record come about, settings beyond remediate mode)
 SCENARIOS: dict[str, dict[str, tuple[Callable[[Any, Settings], dict[str, Any]], dict[str, Any]]]] = {
     "access_keys": {"a key for another user": (key_for_another_user, {})},
@@ -373,6 +435,14 @@ SCENARIOS: dict[str, dict[str, tuple[Callable[[Any, Settings], dict[str, Any]], 
         "an SSH key for another user": (ssh_key_for_another_user, {}),
         "a signing certificate for another user": (signing_certificate_for_another_user, {}),
         "a federation token": (federation_token, {}),
+    },
+    "s3_public": {
+        "a public bucket policy": (public_bucket_policy, {}),
+        "the account's Block Public Access turned off": (account_block_turned_off, {}),
+    },
+    "open_security_group": {
+        "SSH opened to anywhere, rule id in the response": (ssh_opened_with_rule_id, {}),
+        "SSH opened to anywhere, no rule id": (ssh_opened_without_rule_id, {}),
     },
     "identity_center": {
         "an admin permission set assigned": (admin_permission_set_assigned, {}),
@@ -449,8 +519,18 @@ STUBBED: dict[str, dict[str, Callable[[], Any]]] = {
 }
 
 
+# Where an API operation's name is not its IAM action's (S3 names Block Public Access per bucket and per account).
+IAM_ACTIONS = {
+    ("s3", "PutPublicAccessBlock"): "s3:PutBucketPublicAccessBlock",
+    ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+    ("s3control", "PutPublicAccessBlock"): "s3:PutAccountPublicAccessBlock",
+    ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
+}
+
+
 class Recorder:
-    """Every operation a boto3 client makes while `calls` is a set, as "<signing name>:<Operation>"."""
+    """Every operation a boto3 client makes while `calls` is a set, as the IAM action that authorises it
+    ("<signing name>:<Operation>", or IAM_ACTIONS where the two differ)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls: set[str] | None = None
@@ -459,7 +539,8 @@ class Recorder:
 
         def recording(client: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
             if recorder.calls is not None:
-                action = f"{client.meta.service_model.signing_name}:{operation_name}"
+                model = client.meta.service_model
+                action = IAM_ACTIONS.get((model.service_name, operation_name), f"{model.signing_name}:{operation_name}")
                 # What AWS also checks on that call (attaching an instance profile passes its role).
                 recorder.calls |= {action, *DEPENDENT_ACTIONS.get(action, ())}
             return original(client, operation_name, api_params)

@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from remediator.aws import AwsClients
 from remediator.config import Settings
-from remediator.sweep.exposure import _open_ports, exposure_findings, public_statements
+from remediator.sweep.exposure import DEFAULT_PORTS, _open_ports, exposure_findings, public_statements
 from remediator.sweep.run import run_sweep
 from remediator_dev.sweep import seed_exposed_account
 
@@ -126,7 +126,14 @@ def test_a_refused_read_is_a_low_finding_not_a_crash(exposed, monkeypatch) -> No
     ],
 )
 def test_ports_open_to_any_address_outside_the_web(permission: dict[str, Any], opened: str | None) -> None:
-    assert _open_ports(permission) == opened
+    assert _open_ports(permission, DEFAULT_PORTS) == opened
+
+
+def test_the_port_allow_list_is_the_stacks_parameter() -> None:
+    """A team that serves SSH on purpose lists 22 in PublicIngressPorts: the sweep then agrees with the rule."""
+    ssh = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+    assert _open_ports(ssh, ((22, 22), (443, 443))) is None
+    assert _open_ports({**ssh, "FromPort": 22, "ToPort": 25}, ((22, 22),)) == "tcp 22-25"
 
 
 @pytest.mark.parametrize(

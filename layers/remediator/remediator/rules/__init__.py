@@ -40,10 +40,12 @@ if TYPE_CHECKING:  # mypy checks every rule module against the contract: META, e
         guardrail_tampering,
         iam_user_sprawl,
         identity_center,
+        open_security_group,
         other_credentials,
         remediator_tampering,
         role_trust,
         root_activity,
+        s3_public,
     )
 
     CHECKED: tuple[RuleModule, ...] = (
@@ -58,6 +60,8 @@ if TYPE_CHECKING:  # mypy checks every rule module against the contract: META, e
         other_credentials,
         identity_center,
         ec2_without_role,
+        s3_public,
+        open_security_group,
     )
 
 # Which rules each Lambda function (functions/<name>/) runs. One concern, one function, one role.
@@ -74,6 +78,8 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "other_credentials": ("other_credentials",),
     "identity_center": ("identity_center",),
     "ec2_without_role": ("ec2_without_role",),
+    "s3_public": ("s3_public",),
+    "open_security_group": ("open_security_group",),
 }
 
 

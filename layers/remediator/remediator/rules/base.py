@@ -103,14 +103,19 @@ class Trigger:
 
 @dataclass(frozen=True)
 class RuleSetting:
-    """A number a rule reads besides its mode: a template parameter, passed to its function as a variable."""
+    """A value a rule reads besides its mode: a template parameter, passed to its function as a variable.
+
+    A number (default an int: the parameter's MinValue/MaxValue bound it) or a text (default a str: the
+    parameter's AllowedPattern, `pattern`, bounds it).
+    """
 
     parameter: str  # the template parameter, e.g. TrailLogRetentionDays
     variable: str  # the environment variable Settings.from_env reads, e.g. TRAIL_LOG_RETENTION_DAYS
-    default: int
+    default: int | str
     minimum: int
     maximum: int
     description: str
+    pattern: str | None = None  # a text setting's AllowedPattern
 
 
 @dataclass(frozen=True)

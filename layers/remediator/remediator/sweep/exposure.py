@@ -21,15 +21,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 from remediator.aws import AwsClients, error_code
 from remediator.findings import Finding, Mode, Resource, Severity
 from remediator.rules.ec2_without_role import META as EC2_WITHOUT_ROLE_META
+from remediator.rules.open_security_group import META as OPEN_SECURITY_GROUP_META
+from remediator.rules.open_security_group import port_range_allowed
+from remediator.rules.s3_public import META as S3_PUBLIC_META
 
-# Rule ids of the concerns these checks report.
-S3_PUBLIC = "s3_public"
-OPEN_SECURITY_GROUP = "open_security_group"
+# Rule ids of the concerns these checks report (load balancers: the sweep's own concern, no event rule).
+S3_PUBLIC = S3_PUBLIC_META.id
+OPEN_SECURITY_GROUP = OPEN_SECURITY_GROUP_META.id
 EC2_WITHOUT_ROLE = EC2_WITHOUT_ROLE_META.id
 DDOS_POSTURE = "ddos_posture"
 
 MAX_PER_CHECK = 500
-ALLOWED_PUBLIC_PORTS = frozenset({80, 443})  # the web: open to the internet by design
+DEFAULT_PORTS = ((80, 80), (443, 443))  # the web: open to the internet by design
 EVERYONE = (
     "http://acs.amazonaws.com/groups/global/AllUsers",
     "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
@@ -199,7 +202,7 @@ def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dic
         yield from page[key]
 
 
-def _open_ports(permission: dict[str, Any]) -> str | None:
+def _open_ports(permission: dict[str, Any], allowed: tuple[tuple[int, int], ...]) -> str | None:
     """The ports a rule opens to any address (`/0`), outside the allow-list; None when it opens none."""
     to_all = any(r.get("CidrIp", "").endswith("/0") for r in permission.get("IpRanges", [])) or any(
         r.get("CidrIpv6", "").endswith("/0") for r in permission.get("Ipv6Ranges", [])
@@ -210,18 +213,18 @@ def _open_ports(permission: dict[str, Any]) -> str | None:
     if protocol in ("-1", "all"):
         return "all ports"
     low, high = permission.get("FromPort", 0), permission.get("ToPort", 65535)
-    if low == high and low in ALLOWED_PUBLIC_PORTS:
-        return None
-    if low >= 0 and high - low < 1024 and set(range(low, high + 1)) <= ALLOWED_PUBLIC_PORTS:
+    if port_range_allowed(low, high, allowed):
         return None
     return f"{permission.get('IpProtocol')} {low}" if low == high else f"{permission.get('IpProtocol')} {low}-{high}"
 
 
-def open_security_groups(ec2: Any, account: str, region: str) -> list[Finding]:
+def open_security_groups(
+    ec2: Any, account: str, region: str, allowed: tuple[tuple[int, int], ...] = DEFAULT_PORTS
+) -> list[Finding]:
     found = []
     try:
         for group in islice(_pages(ec2, "describe_security_groups", "SecurityGroups"), MAX_PER_CHECK):
-            ports = [p for p in map(_open_ports, group.get("IpPermissions", [])) if p]
+            ports = [p for p in (_open_ports(rule, allowed) for rule in group.get("IpPermissions", [])) if p]
             if ports:
                 name = group["GroupId"]
                 reason = (
@@ -313,13 +316,16 @@ def ddos_posture(aws: AwsClients, account: str, region: str) -> list[Finding]:
     return found
 
 
-def exposure_findings(aws: AwsClients, account: str) -> list[Finding]:
-    """Every exposure check, in the sweep's own region (buckets: all of the account's)."""
+def exposure_findings(
+    aws: AwsClients, account: str, allowed_ports: tuple[tuple[int, int], ...] = DEFAULT_PORTS
+) -> list[Finding]:
+    """Every exposure check, in the sweep's own region (buckets: all of the account's); security groups open to
+    the internet only on `allowed_ports` (the PublicIngressPorts parameter) are not reported."""
     ec2 = aws.regional("ec2", None)
     region = str(ec2.meta.region_name)
     return [
         *public_buckets(aws, account),
-        *open_security_groups(ec2, account, region),
+        *open_security_groups(ec2, account, region, allowed_ports),
         *exposed_instances(ec2, account, region),
         *ddos_posture(aws, account, region),
     ]

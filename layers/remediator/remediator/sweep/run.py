@@ -131,7 +131,7 @@ def run_sweep(
     report.findings = find_offenders(rows, settings, now, warned)
     report.closed = _close_resolved(store, warned, report.findings, report.account)
     if exposure:
-        report.findings += exposure_findings(aws, report.account)
+        report.findings += exposure_findings(aws, report.account, settings.public_ingress_ports)
     apply_exemptions(report.findings, EvalContext(settings, LiveState(aws.iam)), report.account)
     if watched is not None:
         report.findings = coverage_findings(aws, watched, report.account) + report.findings
