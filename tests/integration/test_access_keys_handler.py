@@ -154,10 +154,12 @@ def test_same_event_delivered_five_times_acts_and_notifies_once(stack, idempoten
         assert duplicates == (len(results) > 1)  # counted, so operators see EventBridge's repeats
     assert len(calls) == 1
     assert len(_messages(stack)) == 1
-    assert all(result == results[0] for result in results)  # duplicates get the first answer
-    items = boto3.client("dynamodb").scan(TableName=idempotency_table)["Items"]
-    [item] = items
-    assert item["id"]["S"].startswith("remediator-access-keys.")  # key = function name + hash of the eventID
+    assert results[0]["findings"][0]["outcome"] == "verified"
+    assert all(r == {"eventID": results[0]["eventID"], "skipped": "duplicate delivery", "findings": []} for r in results[1:])
+    [item] = boto3.client("dynamodb").scan(TableName=idempotency_table)["Items"]  # one ledger item: rule, user, hour
+    claims = [name for name in item if name.startswith("claim#")]
+    assert claims == [f"claim#remediator-access-keys#{event['detail']['eventID']}"]  # function name + eventID
+    assert item["actions"]["N"] == "1"  # the one change, counted against the action budget by the same write
 
 
 def test_another_function_still_handles_the_same_event(stack, idempotency_table, monkeypatch) -> None:
@@ -167,7 +169,11 @@ def test_another_function_still_handles_the_same_event(stack, idempotency_table,
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "remediator-other-function")
     stack["handler"](copy.deepcopy(event), LAMBDA_CONTEXT)
     assert len(_messages(stack)) == 2
-    assert len(boto3.client("dynamodb").scan(TableName=idempotency_table)["Items"]) == 2
+    [item] = boto3.client("dynamodb").scan(TableName=idempotency_table)["Items"]
+    assert sorted(name.split("#")[1] for name in item if name.startswith("claim#")) == [
+        "remediator-access-keys",
+        "remediator-other-function",
+    ]
 
 
 def test_publish_failure_raises_for_a_retry_that_notifies_once(stack, idempotency_table, monkeypatch) -> None:
