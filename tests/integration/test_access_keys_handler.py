@@ -239,3 +239,31 @@ def test_a_root_key_reaches_access_keys_and_root_activity_once_each(stack, idemp
         (m["MessageAttributes"]["rule"]["Value"], m["MessageAttributes"]["severity"]["Value"]) for m in messages
     ) == [("access_keys", "critical"), ("root_activity", "critical")]
     assert set(handled) == {"access_keys", "root_activity"}
+
+
+def test_one_dynamodb_write_per_event_claims_it_and_counts_the_budget(stack, idempotency_table, monkeypatch) -> None:
+    """The common path (remediate, both tables): the event ledger's one UpdateItem is all the bookkeeping; the
+    findings table is not written for a change no event will ever close."""
+    from botocore.client import BaseClient
+
+    from remediator.store import table_definition
+
+    boto3.client("dynamodb").create_table(**table_definition("findings"))
+    monkeypatch.setenv("FINDINGS_TABLE", "findings")
+    calls: list[str] = []
+    real = BaseClient._make_api_call
+
+    def counting(self, operation, params):
+        calls.append(f"{self.meta.service_model.service_name}:{operation}")
+        return real(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
+    event = _event_for(stack["key_id"])
+    result = stack["handler"](copy.deepcopy(event), LAMBDA_CONTEXT)
+    assert result["findings"][0]["outcome"] == "verified"
+    assert sorted(c for c in calls if c.startswith("dynamodb:")) == ["dynamodb:UpdateItem"]
+    assert {"iam:UpdateAccessKey", "sns:Publish"} <= set(calls)
+    calls.clear()
+    assert stack["handler"](copy.deepcopy(event), LAMBDA_CONTEXT)["skipped"] == "duplicate delivery"
+    assert calls == ["dynamodb:UpdateItem"]  # a duplicate: the refused claim, nothing changed, nothing sent
+    assert boto3.client("dynamodb").scan(TableName="findings")["Items"] == []

@@ -422,7 +422,12 @@ class EventLedger:
                 values[":now_text"] = {"S": _iso(now)}
                 try:
                     response = self._update(
-                        key, f"{update}, contested = if_not_exists(contested, :now_text)", free, names, values
+                        key,
+                        f"{update}, contested = if_not_exists(contested, :now_text)",
+                        free,
+                        names,
+                        values,
+                        returns="ALL_OLD",
                     )
                 except ClientError as again:
                     if error_code(again) == _CONDITION_FAILED:
@@ -449,7 +454,13 @@ class EventLedger:
         ) < int(now.timestamp())
 
     def _update(
-        self, key: dict[str, Any], update: str, condition: str, names: dict[str, str], values: dict[str, Any]
+        self,
+        key: dict[str, Any],
+        update: str,
+        condition: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+        returns: str = "NONE",
     ) -> dict[str, Any]:
         text = f"{update} {condition}"
         used = {name: value for name, value in values.items() if re.search(f"{name}\\b", text)}
@@ -461,7 +472,7 @@ class EventLedger:
                 ConditionExpression=condition,
                 ExpressionAttributeNames={name: value for name, value in names.items() if re.search(f"{name}\\b", text)},
                 ExpressionAttributeValues=used,
-                ReturnValues="UPDATED_OLD",
+                ReturnValues=returns,  # type: ignore[arg-type]
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         )
