@@ -158,7 +158,13 @@ def forget_cached_entries() -> None:
 class ExemptionTable:
     """The list as the stack's table holds it, cached for CACHE_SECONDS per table across invocations."""
 
-    def __init__(self, dynamodb: DynamoDBClient, table: str, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        dynamodb: DynamoDBClient | Callable[[], DynamoDBClient],
+        table: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        # A client, or what makes one: an event that never consults the list (or finds it cached) makes none.
         self._dynamodb = dynamodb
         self.table = table
         self._clock = clock
@@ -173,10 +179,11 @@ class ExemptionTable:
 
     def read_all(self) -> list[ExemptionEntry]:
         """Scan the table. Denied or missing: StateUnreadable (no exemption applies; the finding says why)."""
+        client = self._dynamodb if hasattr(self._dynamodb, "get_paginator") else self._dynamodb()  # type: ignore[operator]
         try:
             items = [
                 item
-                for page in self._dynamodb.get_paginator("scan").paginate(TableName=self.table)
+                for page in client.get_paginator("scan").paginate(TableName=self.table)
                 for item in page.get("Items", [])
             ]
         except ClientError as error:

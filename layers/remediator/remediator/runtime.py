@@ -61,8 +61,9 @@ def _skip_metric(decision: Decision, record: CloudTrailRecord | None) -> str:
 
 
 def exemption_list(aws: AwsClients, settings: Settings) -> ExemptionTable | None:
-    """The stack's exemption table (read through a few-minute cache), when the stack names one."""
-    return ExemptionTable(aws.dynamodb, settings.exemptions_table) if settings.exemptions_table else None
+    """The stack's exemption table (read through a few-minute cache), when the stack names one. Its client is made
+    when the list is first read, so an event no rule needs it for costs no DynamoDB client."""
+    return ExemptionTable(lambda: aws.dynamodb, settings.exemptions_table) if settings.exemptions_table else None
 
 
 def handle_event(

@@ -370,6 +370,7 @@ class EventLedger:
         self._clock = clock
         self._deadline = deadline
         self._made: list[tuple[dict[str, Any], str, bool]] = []  # (item key, claim attribute, counted)
+        self._ttl = "expiration" if keyed_by_id else "expires_at"  # each table's TTL attribute (template.yaml)
 
     def _item_key(self, resource: str, rule: str, hour: str) -> dict[str, Any]:
         if self._keyed_by_id:
@@ -399,7 +400,7 @@ class EventLedger:
             free = "(attribute_not_exists(#c) OR (#c.#req = :req AND #c.#until < :now))"
             names.update({"#req": "request", "#until": "until"})
             values.update({":req": {"S": self._request}, ":now": {"N": str(int(now.timestamp()))}})
-        update = "SET #c = :claim, expires_at = :exp, #rule = :rule"
+        update = f"SET #c = :claim, {self._ttl} = :exp, #rule = :rule"
         if acts:
             values.update({":one": {"N": "1"}, ":budget": {"N": str(ACTION_BUDGET_PER_HOUR)}})
             try:
