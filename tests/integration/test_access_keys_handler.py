@@ -155,7 +155,8 @@ def test_same_event_delivered_five_times_acts_and_notifies_once(stack, idempoten
     assert len(calls) == 1
     assert len(_messages(stack)) == 1
     assert results[0]["findings"][0]["outcome"] == "verified"
-    assert all(r == {"eventID": results[0]["eventID"], "skipped": "duplicate delivery", "findings": []} for r in results[1:])
+    duplicate = {"eventID": results[0]["eventID"], "skipped": "duplicate delivery", "findings": []}
+    assert all(result == duplicate for result in results[1:])
     [item] = boto3.client("dynamodb").scan(TableName=idempotency_table)["Items"]  # one ledger item: rule, user, hour
     claims = [name for name in item if name.startswith("claim#")]
     assert claims == [f"claim#remediator-access-keys#{event['detail']['eventID']}"]  # function name + eventID

@@ -97,7 +97,9 @@ def held_back(finding: Finding) -> ActionResult | None:
     return None
 
 
-def act(finding: Finding, aws: AwsClients, store: FindingsStore | None = None, claim: Claim | None = None) -> ActionResult:
+def act(
+    finding: Finding, aws: AwsClients, store: FindingsStore | None = None, claim: Claim | None = None
+) -> ActionResult:
     """Remediate when the mode says so, it is safe, and the resource's action budget allows; otherwise say why
     nothing changed. The budget: the event's `claim` in the ledger (it counted the change), else the store."""
     held = held_back(finding)

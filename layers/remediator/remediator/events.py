@@ -162,7 +162,7 @@ class CloudTrailRecord:
         return dict(self._data)
 
     def __repr__(self) -> str:
-        return f"CloudTrailRecord(eventName={self.eventName!r}, eventSource={self.eventSource!r}, eventID={self.eventID!r})"
+        return f"CloudTrailRecord({self.eventSource!r}, {self.eventName!r}, eventID={self.eventID!r})"
 
     @property
     def params(self) -> dict[str, Any]:

@@ -179,7 +179,7 @@ class ExemptionTable:
 
     def read_all(self) -> list[ExemptionEntry]:
         """Scan the table. Denied or missing: StateUnreadable (no exemption applies; the finding says why)."""
-        client = self._dynamodb if hasattr(self._dynamodb, "get_paginator") else self._dynamodb()  # type: ignore[operator]
+        client = self._dynamodb if hasattr(self._dynamodb, "get_paginator") else self._dynamodb()
         try:
             items = [
                 item

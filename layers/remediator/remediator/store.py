@@ -414,7 +414,7 @@ class EventLedger:
             except ClientError as error:
                 if error_code(error) != _CONDITION_FAILED:
                     raise
-                old = error.response.get("Item") or {}  # type: ignore[attr-defined]
+                old: dict[str, Any] = dict(error.response.get("Item") or {})  # type: ignore[call-overload]
                 if attribute in old and not self._taken_over(old[attribute], now):
                     return Claim(duplicate=True)
                 # Over budget: claim the event without counting, and learn whether the contested message is ours.
@@ -450,9 +450,11 @@ class EventLedger:
 
     def _taken_over(self, claim: dict[str, Any], now: datetime) -> bool:
         fields = claim.get("M", {})
-        return bool(self._request) and fields.get("request", {}).get("S") == self._request and int(
-            fields.get("until", {}).get("N", "0")
-        ) < int(now.timestamp())
+        return (
+            bool(self._request)
+            and fields.get("request", {}).get("S") == self._request
+            and int(fields.get("until", {}).get("N", "0")) < int(now.timestamp())
+        )
 
     def _update(
         self,
@@ -471,7 +473,9 @@ class EventLedger:
                 Key=key,
                 UpdateExpression=update,
                 ConditionExpression=condition,
-                ExpressionAttributeNames={name: value for name, value in names.items() if re.search(f"{name}\\b", text)},
+                ExpressionAttributeNames={
+                    name: value for name, value in names.items() if re.search(f"{name}\\b", text)
+                },
                 ExpressionAttributeValues=used,
                 ReturnValues=returns,  # type: ignore[arg-type]
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -483,17 +487,17 @@ class EventLedger:
         notifies. Best effort: a claim that stays behind is taken over by that retry (same request id)."""
         problems = []
         for key, attribute, counted in self._made:
-            update = "REMOVE #c ADD actions :minus" if counted else "REMOVE #c"
-            values = {":minus": {"N": "-1"}} if counted else {}
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "Key": key,
+                "UpdateExpression": "REMOVE #c ADD actions :minus" if counted else "REMOVE #c",
+                "ConditionExpression": "attribute_exists(#c)",
+                "ExpressionAttributeNames": {"#c": attribute},
+            }
+            if counted:
+                request["ExpressionAttributeValues"] = {":minus": {"N": "-1"}}
             try:
-                self._db.update_item(
-                    TableName=self._table,
-                    Key=key,
-                    UpdateExpression=update,
-                    ConditionExpression="attribute_exists(#c)",
-                    ExpressionAttributeNames={"#c": attribute},
-                    **({"ExpressionAttributeValues": values} if values else {}),
-                )
+                self._db.update_item(**request)
             except (ClientError, BotoCoreError) as error:
                 problems.append(f"{attribute}: {error}")
         self._made.clear()
@@ -512,7 +516,12 @@ def event_ledger(
     """The ledger of a deployment: the idempotency table when the stack names one, else the findings table."""
     if idempotency_table:
         return EventLedger(
-            aws.dynamodb, idempotency_table, keyed_by_id=True, function=function, request_id=request_id, deadline=deadline
+            aws.dynamodb,
+            idempotency_table,
+            keyed_by_id=True,
+            function=function,
+            request_id=request_id,
+            deadline=deadline,
         )
     if findings_table:
         return EventLedger(
