@@ -179,13 +179,17 @@ class ExemptionTable:
 
     def read_all(self) -> list[ExemptionEntry]:
         """Scan the table. Denied or missing: StateUnreadable (no exemption applies; the finding says why)."""
-        client = self._dynamodb if hasattr(self._dynamodb, "get_paginator") else self._dynamodb()
+        client = self._dynamodb if hasattr(self._dynamodb, "scan") else self._dynamodb()
+        items: list[dict[str, Any]] = []
+        start: dict[str, Any] = {}
         try:
-            items = [
-                item
-                for page in client.get_paginator("scan").paginate(TableName=self.table)
-                for item in page.get("Items", [])
-            ]
+            # Scan page by page by hand: a paginator would load botocore's paginator models on a cold start.
+            while True:
+                page = client.scan(TableName=self.table, **start)
+                items.extend(page.get("Items", []))
+                if not page.get("LastEvaluatedKey"):
+                    break
+                start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
         except ClientError as error:
             code = error_code(error)
             if code in DENIED or code == "ResourceNotFoundException":
