@@ -594,9 +594,11 @@ def function_block(f: Function) -> str:
                       - !Sub sns.${{AWS::Region}}.amazonaws.com
                       - !Sub sqs.${{AWS::Region}}.amazonaws.com
                       - !Sub dynamodb.${{AWS::Region}}.amazonaws.com
+              # The event ledger: one conditional UpdateItem claims an event and counts the budget; releasing a
+              # claim after a failure is an UpdateItem too.
               - Sid: IdempotencyRecords
                 Effect: Allow
-                Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem]
+                Action: [dynamodb:UpdateItem]
                 Resource: !GetAtt IdempotencyTable.Arn
               - Sid: FindingsRecords
                 Effect: Allow

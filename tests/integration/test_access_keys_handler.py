@@ -154,10 +154,13 @@ def test_same_event_delivered_five_times_acts_and_notifies_once(stack, idempoten
         assert duplicates == (len(results) > 1)  # counted, so operators see EventBridge's repeats
     assert len(calls) == 1
     assert len(_messages(stack)) == 1
-    assert all(result == results[0] for result in results)  # duplicates get the first answer
-    items = boto3.client("dynamodb").scan(TableName=idempotency_table)["Items"]
-    [item] = items
-    assert item["id"]["S"].startswith("remediator-access-keys.")  # key = function name + hash of the eventID
+    assert results[0]["findings"][0]["outcome"] == "verified"
+    duplicate = {"eventID": results[0]["eventID"], "skipped": "duplicate delivery", "findings": []}
+    assert all(result == duplicate for result in results[1:])
+    [item] = boto3.client("dynamodb").scan(TableName=idempotency_table)["Items"]  # one ledger item: rule, user, hour
+    claims = [name for name in item if name.startswith("claim#")]
+    assert claims == [f"claim#remediator-access-keys#{event['detail']['eventID']}"]  # function name + eventID
+    assert item["actions"]["N"] == "1"  # the one change, counted against the action budget by the same write
 
 
 def test_another_function_still_handles_the_same_event(stack, idempotency_table, monkeypatch) -> None:
@@ -167,7 +170,11 @@ def test_another_function_still_handles_the_same_event(stack, idempotency_table,
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "remediator-other-function")
     stack["handler"](copy.deepcopy(event), LAMBDA_CONTEXT)
     assert len(_messages(stack)) == 2
-    assert len(boto3.client("dynamodb").scan(TableName=idempotency_table)["Items"]) == 2
+    [item] = boto3.client("dynamodb").scan(TableName=idempotency_table)["Items"]
+    assert sorted(name.split("#")[1] for name in item if name.startswith("claim#")) == [
+        "remediator-access-keys",
+        "remediator-other-function",
+    ]
 
 
 def test_publish_failure_raises_for_a_retry_that_notifies_once(stack, idempotency_table, monkeypatch) -> None:
@@ -233,3 +240,31 @@ def test_a_root_key_reaches_access_keys_and_root_activity_once_each(stack, idemp
         (m["MessageAttributes"]["rule"]["Value"], m["MessageAttributes"]["severity"]["Value"]) for m in messages
     ) == [("access_keys", "critical"), ("root_activity", "critical")]
     assert set(handled) == {"access_keys", "root_activity"}
+
+
+def test_one_dynamodb_write_per_event_claims_it_and_counts_the_budget(stack, idempotency_table, monkeypatch) -> None:
+    """The common path (remediate, both tables): the event ledger's one UpdateItem is all the bookkeeping; the
+    findings table is not written for a change no event will ever close."""
+    from botocore.client import BaseClient
+
+    from remediator.store import table_definition
+
+    boto3.client("dynamodb").create_table(**table_definition("findings"))
+    monkeypatch.setenv("FINDINGS_TABLE", "findings")
+    calls: list[str] = []
+    real = BaseClient._make_api_call
+
+    def counting(self, operation, params):
+        calls.append(f"{self.meta.service_model.service_name}:{operation}")
+        return real(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
+    event = _event_for(stack["key_id"])
+    result = stack["handler"](copy.deepcopy(event), LAMBDA_CONTEXT)
+    assert result["findings"][0]["outcome"] == "verified"
+    assert sorted(c for c in calls if c.startswith("dynamodb:")) == ["dynamodb:UpdateItem"]
+    assert {"iam:UpdateAccessKey", "sns:Publish"} <= set(calls)
+    calls.clear()
+    assert stack["handler"](copy.deepcopy(event), LAMBDA_CONTEXT)["skipped"] == "duplicate delivery"
+    assert calls == ["dynamodb:UpdateItem"]  # a duplicate: the refused claim, nothing changed, nothing sent
+    assert boto3.client("dynamodb").scan(TableName="findings")["Items"] == []

@@ -139,3 +139,24 @@ def test_xray_is_imported_only_when_the_stack_enables_tracing() -> None:
         env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": setting}
         out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
         assert out.stdout.split() == expected.split(), setting
+
+
+def test_no_model_library_is_imported_by_a_handler_or_its_first_event() -> None:
+    """A cold start pays for boto3 and powertools' logger and metrics only: records are read as dicts, so neither
+    pydantic nor powertools' parser (nor its idempotency utility) is on a handler's import path."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    probe = (
+        "import importlib.util, json, sys\n"
+        f"spec = importlib.util.spec_from_file_location('app', {str(ROOT / 'functions/access_keys/app.py')!r})\n"
+        "app = importlib.util.module_from_spec(spec); spec.loader.exec_module(app)\n"
+        "from remediator.events import parse_envelope\n"
+        f"parse_envelope(json.load(open({str(ROOT / 'events/create-access-key-for-another-user.json')!r})))\n"
+        "print(sorted(m for m in ('pydantic', 'aws_lambda_powertools.utilities.parser',"
+        " 'aws_lambda_powertools.utilities.idempotency') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]"]

@@ -1,4 +1,5 @@
-"""The findings table: grace periods that never restart, closing, the action budget, the open index."""
+"""The findings table: grace periods that never restart, closing, the action budget, the open index; the event
+ledger: one write claims an event and counts the budget."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from moto import mock_aws
 
 from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
-from remediator.store import FindingsStore, resource_key, table_definition, track_outcome
+from remediator.store import Claim, EventLedger, FindingsStore, resource_key, table_definition, track_outcome
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 ALICE = "123456789012:user/alice"
@@ -105,3 +106,87 @@ def test_track_outcome_opens_grace_or_counts_the_action(store) -> None:
     track_outcome(findings, acted, ActionResult(Outcome.VERIFIED, "done"))
     assert findings.get(resource_key(resource), "console_mfa") is None
     assert findings.actions_in_last_hour(resource_key(resource), "console_mfa") == 1
+
+
+# The event ledger: one conditional write per finding claims the event and counts the action budget.
+
+EVENT_TIME = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)
+
+
+@pytest.fixture
+def ledgers():
+    """Ledgers on the idempotency table (key `id`), as one function's invocations would make them."""
+    with mock_aws():
+        client = boto3.client("dynamodb")
+        client.create_table(
+            TableName="idempotency",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        clock = Clock()
+
+        def ledger(function: str = "access-keys", request_id: str | None = None, seconds: int = 30) -> EventLedger:
+            return EventLedger(
+                client,
+                "idempotency",
+                keyed_by_id=True,
+                function=function,
+                request_id=request_id,
+                deadline=clock.now + timedelta(seconds=seconds),
+                clock=clock,
+            )
+
+        yield ledger, clock
+
+
+def test_an_event_is_claimed_once_per_function(ledgers) -> None:
+    ledger, _ = ledgers
+    assert ledger().claim(ALICE, "access_keys", "e1", EVENT_TIME, acts=True) == Claim(counted=True)
+    assert ledger().claim(ALICE, "access_keys", "e1", EVENT_TIME, acts=True).duplicate
+    assert ledger().claim(ALICE, "access_keys", "e1", EVENT_TIME, acts=False).duplicate  # decided otherwise: still one
+    assert not ledger("other-function").claim(ALICE, "access_keys", "e1", EVENT_TIME, acts=True).duplicate
+
+
+def test_the_budget_allows_three_changes_an_hour_then_one_contested_message(ledgers) -> None:
+    ledger, _ = ledgers
+    claims = [ledger().claim(ALICE, "access_keys", f"e{n}", EVENT_TIME, acts=True) for n in range(5)]
+    assert [c.counted for c in claims] == [True, True, True, False, False]
+    assert [c.over_budget for c in claims] == [False, False, False, True, True]
+    assert [c.first_contested for c in claims] == [False, False, False, True, False]
+    assert ledger().claim(ALICE, "access_keys", "e3", EVENT_TIME, acts=True).duplicate  # no second "skipped" either
+    assert ledger().claim(ALICE, "admin_grants", "e9", EVENT_TIME, acts=True).counted  # another rule's own budget
+    assert ledger().claim("123456789012:user/bob", "access_keys", "e9", EVENT_TIME, acts=True).counted
+    assert ledger().claim(ALICE, "access_keys", "e5", EVENT_TIME + timedelta(hours=1), acts=True).counted
+    assert not ledger().claim(ALICE, "access_keys", "e6", EVENT_TIME, acts=False).over_budget  # notify: no budget
+
+
+def test_a_failed_invocation_releases_its_claims_for_the_retry(ledgers) -> None:
+    ledger, _ = ledgers
+    for n in range(2):
+        ledger().claim(ALICE, "access_keys", f"e{n}", EVENT_TIME, acts=True)
+    failing = ledger(request_id="r1")
+    assert failing.claim(ALICE, "access_keys", "e2", EVENT_TIME, acts=True).counted
+    assert failing.release() == []
+    retry = ledger(request_id="r2")
+    assert retry.claim(ALICE, "access_keys", "e2", EVENT_TIME, acts=True) == Claim(counted=True)  # its slot is back
+    assert ledger().claim(ALICE, "access_keys", "e3", EVENT_TIME, acts=True).over_budget
+
+
+def test_lambdas_retry_of_an_invocation_that_died_takes_its_claim_over(ledgers) -> None:
+    ledger, clock = ledgers
+
+    def claim(request_id: str) -> Claim:
+        return ledger(request_id=request_id).claim(ALICE, "console_mfa", "e1", EVENT_TIME, acts=False)
+
+    assert claim("r1") == Claim()
+    assert claim("r1").duplicate  # the claimant is still running
+    clock.now += timedelta(minutes=1)  # Lambda retries a minute after the invocation's time ran out
+    assert claim("r2").duplicate  # another delivery of the event
+    assert claim("r1") == Claim()  # Lambda's retry of the claimant
+
+
+def test_an_event_without_id_is_counted_but_never_taken_for_a_duplicate(ledgers) -> None:
+    ledger, _ = ledgers
+    assert ledger().claim(ALICE, "access_keys", None, None, acts=True).counted
+    assert ledger().claim(ALICE, "access_keys", None, None, acts=True).counted

@@ -13,7 +13,7 @@ from remediator.store import ACTION_BUDGET_PER_HOUR, over_budget, resource_key
 
 if TYPE_CHECKING:
     from remediator.aws import AwsClients
-    from remediator.store import FindingsStore
+    from remediator.store import Claim, FindingsStore
 
 FAILED_CALL = "failed call"
 OWN_ACTION = "own action"
@@ -76,9 +76,8 @@ def decide(record: CloudTrailRecord, context: EvalContext, rule_ids: tuple[str, 
     return decision
 
 
-def act(finding: Finding, aws: AwsClients, store: FindingsStore | None = None) -> ActionResult:
-    """Remediate when the mode says so, it is safe, and the resource's action budget (store) allows;
-    otherwise say why nothing changed."""
+def held_back(finding: Finding) -> ActionResult | None:
+    """Why nothing will change for this finding whatever the budget says, or None when its remediation runs."""
     if finding.exempt:
         return ActionResult(Outcome.EXEMPT, f"nothing changed: {finding.exempt_reason}.")
     if finding.mode != Mode.REMEDIATE:
@@ -91,17 +90,33 @@ def act(finding: Finding, aws: AwsClients, store: FindingsStore | None = None) -
             f"warned: {finding.resource.name} has {hours:g} h before anything "
             "changes; the scheduled sweep acts then if the finding still holds.",
         )
-    module = RULES[finding.rule]
     if not finding.action:
-        if not module.META.remediation_actions:  # a report-only rule (root_activity, iam_user_sprawl)
+        if not RULES[finding.rule].META.remediation_actions:  # a report-only rule (root_activity, iam_user_sprawl)
             return ActionResult(Outcome.NOTIFIED, f"reported only: {finding.rule} never changes anything.")
         return ActionResult(Outcome.SKIPPED, "nothing changed: no safe automatic remediation for this finding.")
-    if store is not None and over_budget(store, finding.resource, finding.rule):
+    return None
+
+
+def act(
+    finding: Finding, aws: AwsClients, store: FindingsStore | None = None, claim: Claim | None = None
+) -> ActionResult:
+    """Remediate when the mode says so, it is safe, and the resource's action budget allows; otherwise say why
+    nothing changed. The budget: the event's `claim` in the ledger (it counted the change), else the store."""
+    held = held_back(finding)
+    if held is not None:
+        return held
+    if claim is not None:
+        contested: bool | None = claim.first_contested if claim.over_budget else None
+    elif store is not None and over_budget(store, finding.resource, finding.rule):
+        contested = store.claim_contested(resource_key(finding.resource), finding.rule)
+    else:
+        contested = None
+    if contested is not None:
         return ActionResult(
             Outcome.SKIPPED,
             f"nothing changed: {finding.rule} already changed "
             f"{finding.resource.name} {ACTION_BUDGET_PER_HOUR} times in the past hour (a contested "
             "resource); notify only until a human looks.",
-            contested=store.claim_contested(resource_key(finding.resource), finding.rule),
+            contested=contested,
         )
-    return module.remediate(finding, aws)
+    return RULES[finding.rule].remediate(finding, aws)

@@ -12,10 +12,6 @@ import zlib
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
-
 # Some published samples spell userIdentity keys in lower case ("accesskeyid", "sessioncontext").
 _IDENTITY_KEYS = {
     k.lower(): k
@@ -42,26 +38,54 @@ def _text(value: Any) -> Any:
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
-class UserIdentity(BaseModel):
-    """Who made the call. Any field may be missing (service events, anonymised samples)."""
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
 
-    model_config = ConfigDict(extra="allow")
 
-    type: str | None = None
-    principalId: str | None = None
-    arn: str | None = None
-    accountId: str | None = None
-    accessKeyId: str | None = None
-    userName: str | None = None
-    invokedBy: str | None = None
-    sessionContext: dict[str, Any] | None = None
+def _read(data: dict[str, Any], where: str, texts: tuple[str, ...], objects: tuple[str, ...]) -> dict[str, Any]:
+    """The declared fields of `data`, each None when missing: text fields text, object fields objects, else
+    MalformedRecord naming the first field of the wrong type."""
+    values: dict[str, Any] = {}
+    for name in texts:
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            raise MalformedRecord(f"{where}{name}: must be text, not {_kind(value)}")
+        values[name] = value
+    for name in objects:
+        value = data.get(name)
+        if value is not None and not isinstance(value, dict):
+            raise MalformedRecord(f"{where}{name}: must be an object, not {_kind(value)}")
+        values[name] = value
+    return values
 
-    @model_validator(mode="before")
-    @classmethod
-    def _canonical_keys(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        return {_IDENTITY_KEYS.get(k.lower(), k): _text(v) for k, v in data.items()}
+
+class UserIdentity:
+    """Who made the call. Any field may be missing (service events, anonymised samples); unknown keys are kept
+    in `extra`."""
+
+    TEXT = ("type", "principalId", "arn", "accountId", "accessKeyId", "userName", "invokedBy")
+    OBJECTS = ("sessionContext",)
+
+    type: str | None
+    principalId: str | None
+    arn: str | None
+    accountId: str | None
+    accessKeyId: str | None
+    userName: str | None
+    invokedBy: str | None
+    sessionContext: dict[str, Any] | None
+
+    def __init__(self, **fields: Any) -> None:
+        data = {_IDENTITY_KEYS.get(key.lower(), key): _text(value) for key, value in fields.items()}
+        self.__dict__.update(_read(data, "userIdentity.", self.TEXT, self.OBJECTS))
+        self.extra = {key: value for key, value in data.items() if key not in self.TEXT + self.OBJECTS}
+        self._data = data
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._data.get(name, default)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._data)
 
     @property
     def issuer_arn(self) -> str | None:
@@ -81,31 +105,64 @@ class UserIdentity(BaseModel):
         return self.principalId or self.type or "unknown caller"
 
 
-class CloudTrailRecord(BaseModel):
-    """One CloudTrail record (the `detail` of an "AWS API Call via CloudTrail" event)."""
+class CloudTrailRecord:
+    """One CloudTrail record (the `detail` of an "AWS API Call via CloudTrail" event), read from the dict as it
+    came: a thin typed view, no model library on the import path (a cold start imports none)."""
 
-    model_config = ConfigDict(extra="allow")
+    REQUIRED = ("eventName", "eventSource")
+    TEXT = (
+        "eventID",
+        "eventTime",
+        "eventType",
+        "awsRegion",
+        "sourceIPAddress",
+        "userAgent",
+        "errorCode",
+        "errorMessage",
+        "recipientAccountId",
+    )
+    OBJECTS = ("requestParameters", "responseElements", "additionalEventData")
+    NUMERIC_TEXT = ("eventID", "eventTime", "recipientAccountId", "errorCode")
 
     eventName: str
     eventSource: str
-    eventID: str | None = None
-    eventTime: str | None = None
-    eventType: str | None = None
-    awsRegion: str | None = None
-    sourceIPAddress: str | None = None
-    userAgent: str | None = None
-    userIdentity: UserIdentity | None = None
-    requestParameters: dict[str, Any] | None = None
-    responseElements: dict[str, Any] | None = None
-    additionalEventData: dict[str, Any] | None = None
-    errorCode: str | None = None
-    errorMessage: str | None = None
-    recipientAccountId: str | None = None
+    eventID: str | None
+    eventTime: str | None
+    eventType: str | None
+    awsRegion: str | None
+    sourceIPAddress: str | None
+    userAgent: str | None
+    errorCode: str | None
+    errorMessage: str | None
+    recipientAccountId: str | None
+    requestParameters: dict[str, Any] | None
+    responseElements: dict[str, Any] | None
+    additionalEventData: dict[str, Any] | None
+    userIdentity: UserIdentity | None
 
-    @field_validator("eventID", "eventTime", "recipientAccountId", "errorCode", mode="before")
+    def __init__(self, **fields: Any) -> None:
+        for name in self.REQUIRED:
+            if fields.get(name) is None:
+                raise MalformedRecord(f"{name}: missing")
+        data = {key: _text(value) if key in self.NUMERIC_TEXT else value for key, value in fields.items()}
+        self.__dict__.update(_read(data, "", self.REQUIRED + self.TEXT, self.OBJECTS))
+        identity = data.get("userIdentity")
+        if identity is not None and not isinstance(identity, dict):
+            raise MalformedRecord(f"userIdentity: must be an object, not {_kind(identity)}")
+        self.userIdentity = UserIdentity(**identity) if identity is not None else None
+        self._data = data
+
     @classmethod
-    def _as_text(cls, value: Any) -> Any:
-        return _text(value)
+    def model_validate(cls, raw: Any) -> CloudTrailRecord:
+        """Read one bare record (the name the rest of the code and the tests have always used)."""
+        return parse_record(raw)
+
+    def model_dump(self, mode: str = "python") -> dict[str, Any]:
+        """The record as read: every field, unknown ones included (the ASFF finding id hashes it)."""
+        return dict(self._data)
+
+    def __repr__(self) -> str:
+        return f"CloudTrailRecord({self.eventSource!r}, {self.eventName!r}, eventID={self.eventID!r})"
 
     @property
     def params(self) -> dict[str, Any]:
@@ -144,42 +201,26 @@ class CloudTrailRecord(BaseModel):
         return self.response.get(self.eventName) == "Failure"
 
 
-class CloudTrailEvent(EventBridgeModel):
-    """The EventBridge envelope ("AWS API Call via CloudTrail") around a CloudTrail record."""
-
-    detail: CloudTrailRecord
-
-
-def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "record"
-    return f"{where}: {first['msg']}"
-
-
 def parse_record(raw: Any) -> CloudTrailRecord:
-    """Validate one bare record; raise MalformedRecord naming the first bad field."""
+    """Read one bare record; raise MalformedRecord naming the first bad field."""
     if not isinstance(raw, dict):
         raise MalformedRecord(f"record is a {type(raw).__name__}, not an object")
-    try:
-        return CloudTrailRecord.model_validate(raw)
-    except ValidationError as error:
-        raise MalformedRecord(_describe(error)) from None
+    if not all(isinstance(key, str) for key in raw):
+        raise MalformedRecord("record has a key that is not text")
+    return CloudTrailRecord(**raw)
 
 
 def parse_envelope(event: Any) -> CloudTrailRecord:
-    """Validate an EventBridge envelope with the powertools parser; only its `detail` must be a readable record.
+    """Read an EventBridge envelope ("AWS API Call via CloudTrail"): only its `detail` must be a readable record.
 
     Envelope fields EventBridge always sets (`time`, `account`, ...) may be missing or odd in replayed or
-    hand-written events: then the record alone decides (a record needs only eventName and eventSource).
+    hand-written events: the record alone decides (a record needs only eventName and eventSource).
     """
     if not isinstance(event, dict):
         raise MalformedRecord(f"event is a {type(event).__name__}, not an object")
     if "detail" not in event:
         raise MalformedRecord("envelope has no detail")
-    try:
-        return parse(event=event, model=CloudTrailEvent).detail
-    except ValidationError:
-        return parse_record(event["detail"])  # names the record's bad field, or accepts it despite the envelope
+    return parse_record(event["detail"])
 
 
 def is_record(value: Any) -> bool:

@@ -158,7 +158,13 @@ def forget_cached_entries() -> None:
 class ExemptionTable:
     """The list as the stack's table holds it, cached for CACHE_SECONDS per table across invocations."""
 
-    def __init__(self, dynamodb: DynamoDBClient, table: str, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        dynamodb: DynamoDBClient | Callable[[], DynamoDBClient],
+        table: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        # A client, or what makes one: an event that never consults the list (or finds it cached) makes none.
         self._dynamodb = dynamodb
         self.table = table
         self._clock = clock
@@ -173,12 +179,17 @@ class ExemptionTable:
 
     def read_all(self) -> list[ExemptionEntry]:
         """Scan the table. Denied or missing: StateUnreadable (no exemption applies; the finding says why)."""
+        client = self._dynamodb if hasattr(self._dynamodb, "scan") else self._dynamodb()
+        items: list[dict[str, Any]] = []
+        start: dict[str, Any] = {}
         try:
-            items = [
-                item
-                for page in self._dynamodb.get_paginator("scan").paginate(TableName=self.table)
-                for item in page.get("Items", [])
-            ]
+            # Scan page by page by hand: a paginator would load botocore's paginator models on a cold start.
+            while True:
+                page = client.scan(TableName=self.table, **start)
+                items.extend(page.get("Items", []))
+                if not page.get("LastEvaluatedKey"):
+                    break
+                start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
         except ClientError as error:
             code = error_code(error)
             if code in DENIED or code == "ResourceNotFoundException":

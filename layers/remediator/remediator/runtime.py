@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -12,7 +14,7 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from remediator.aws import AwsClients
 from remediator.config import Settings
-from remediator.engine import FAILED_CALL, OWN_ACTION, act, decide
+from remediator.engine import FAILED_CALL, OWN_ACTION, act, decide, held_back
 from remediator.events import CloudTrailRecord, MalformedRecord, parse_envelope
 from remediator.exemption_list import ExemptionTable
 from remediator.findings import Decision, Finding, Outcome
@@ -21,13 +23,17 @@ from remediator.root_sessions import already_reported
 from remediator.rules import FUNCTIONS, RULES, rules_for
 from remediator.rules.base import EvalContext, iam_arn
 from remediator.state import LiveState, own_organization
-from remediator.store import findings_store, track_outcome
+from remediator.store import Claim, EventLedger, event_ledger, findings_store, resource_key, track_outcome
 
 NAMESPACE = "ComplianceRemediator"
 # The heartbeat: every function counts each invocation under one dimension value, so one alarm sees whether
 # any IAM event reached the stack at all (HeartbeatAlarm: none for HeartbeatHours means we may be blind).
 HEARTBEAT_METRIC = "EventsReceived"
 HEARTBEAT_DIMENSIONS = {"service": "remediator"}
+DUPLICATE = "duplicate delivery"
+# The Lambda request being handled and when its time runs out (set by the handler; None outside Lambda): a claim
+# in the event ledger names them, so Lambda's retry of an invocation that died can take its claim over.
+INVOCATION: ContextVar[tuple[str | None, datetime | None]] = ContextVar("invocation", default=(None, None))
 
 
 def count_event_received() -> None:
@@ -56,8 +62,9 @@ def _skip_metric(decision: Decision, record: CloudTrailRecord | None) -> str:
 
 
 def exemption_list(aws: AwsClients, settings: Settings) -> ExemptionTable | None:
-    """The stack's exemption table (read through a few-minute cache), when the stack names one."""
-    return ExemptionTable(aws.dynamodb, settings.exemptions_table) if settings.exemptions_table else None
+    """The stack's exemption table (read through a few-minute cache), when the stack names one. Its client is made
+    when the list is first read, so an event no rule needs it for costs no DynamoDB client."""
+    return ExemptionTable(lambda: aws.dynamodb, settings.exemptions_table) if settings.exemptions_table else None
 
 
 def handle_event(
@@ -84,12 +91,81 @@ def handle_event(
 
     assert record is not None
     store = findings_store(aws, settings.findings_table)
+    ledger = _ledger(aws, settings, metrics) if decision.findings else None
+    try:
+        claims = _claim(ledger, decision.findings, record)
+        if claims and all(claim.duplicate for claim in claims):
+            logger.info(DUPLICATE, extra={"eventID": decision.event_id})
+            metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=1)
+            return {"eventID": decision.event_id, "skipped": DUPLICATE, "findings": []}
+        outcomes = _act_and_notify(decision.findings, claims, record, settings, aws, store, logger, metrics)
+        resolved = {rule_id: RULES[rule_id].resolve(record, aws, settings, store) for rule_id in decision.resolves}
+    except BaseException:
+        if ledger is not None and (problems := ledger.release()):
+            logger.error("could not release the event's claims", extra={"problems": problems})
+        raise
+    if decision.resolves:
+        if os.environ.get("ENABLE_SECURITY_HUB", "").strip().lower() == "true":
+            resolved.update(_resolve_in_security_hub(aws, record, decision.resolves))
+        logger.info("resolves", extra={"resolves": decision.resolves, "resolved": resolved})
+    return {
+        "eventID": decision.event_id,
+        "skipped": None,
+        "findings": outcomes,
+        "resolves": decision.resolves,
+        "resolved": resolved,
+    }
+
+
+def _ledger(aws: AwsClients, settings: Settings, metrics: Metrics) -> EventLedger | None:
+    request_id, deadline = INVOCATION.get()
+    return event_ledger(
+        aws,
+        os.environ.get("IDEMPOTENCY_TABLE"),
+        settings.findings_table,
+        function=os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or metrics.service or "remediator",
+        request_id=request_id,
+        deadline=deadline,
+    )
+
+
+def _claim(ledger: EventLedger | None, findings: list[Finding], record: CloudTrailRecord) -> list[Claim]:
+    """One conditional write per finding: claim the event (exactly once per function) and count the change
+    the finding is about to make against its rule's budget on the resource. No ledger: nothing to claim."""
+    if ledger is None:
+        return []
+    return [
+        ledger.claim(
+            resource_key(finding.resource),
+            finding.rule,
+            record.eventID,
+            record.event_time,
+            acts=held_back(finding) is None,
+        )
+        for finding in findings
+    ]
+
+
+def _act_and_notify(
+    findings: list[Finding],
+    claims: list[Claim],
+    record: CloudTrailRecord,
+    settings: Settings,
+    aws: AwsClients,
+    store: Any,
+    logger: Logger,
+    metrics: Metrics,
+) -> list[dict[str, Any]]:
     security_hub = os.environ.get("ENABLE_SECURITY_HUB", "").strip().lower() == "true"
     outcomes = []
-    for finding in decision.findings:
-        result = act(finding, aws, store)
+    for position, finding in enumerate(findings):
+        claim = claims[position] if claims else None
+        if claim is not None and claim.duplicate:
+            continue
+        result = act(finding, aws, store, claim)
         if store is not None:
-            track_outcome(store, finding, result)
+            # The ledger counted the change; only a finding an event may later close is remembered.
+            track_outcome(store, finding, result, counted=True, keeps_open=bool(RULES[finding.rule].META.resolved_by))
         logger.warning(
             "finding",
             extra={
@@ -119,18 +195,7 @@ def handle_event(
         outcomes.append(
             {**finding.as_spec(), "outcome": str(result.outcome), "detail": result.detail, "messageId": message_id}
         )
-    resolved = {rule_id: RULES[rule_id].resolve(record, aws, settings, store) for rule_id in decision.resolves}
-    if decision.resolves:
-        if security_hub:
-            resolved.update(_resolve_in_security_hub(aws, record, decision.resolves))
-        logger.info("resolves", extra={"resolves": decision.resolves, "resolved": resolved})
-    return {
-        "eventID": decision.event_id,
-        "skipped": None,
-        "findings": outcomes,
-        "resolves": decision.resolves,
-        "resolved": resolved,
-    }
+    return outcomes
 
 
 def _count(metrics: Metrics, name: str, finding: Finding) -> None:
@@ -174,71 +239,35 @@ def _resolve_in_security_hub(aws: AwsClients, record: CloudTrailRecord, rule_ids
     }
 
 
-IDEMPOTENCY_WINDOW_SECONDS = 2 * 24 * 3600  # longer than EventBridge's 24 h of delivery retries
-
-
-def _idempotent(
-    process: Callable[..., dict[str, Any]], table: str, aws: AwsClients
-) -> tuple[Callable[..., dict[str, Any]], Any]:
-    """EventBridge delivers at least once: one CloudTrail eventID is handled once per function.
-
-    The key is the function name + eventID (powertools prefixes the function name); an event with no
-    eventID is still handled. The persistence layer is built on first use (after moto is up in tests) and
-    shares our boto3 session, so botocore's data is loaded once per cold start.
-    """
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-
-    config = IdempotencyConfig(
-        event_key_jmespath="detail.eventID",
-        raise_on_no_idempotency_key=False,
-        expires_after_seconds=IDEMPOTENCY_WINDOW_SECONDS,
-    )
-    persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=aws.dynamodb)
-    guarded = idempotent_function(data_keyword_argument="event", persistence_store=persistence, config=config)(process)
-    return guarded, config
-
-
 def make_handler(service: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """A Lambda handler for one concern (`FUNCTIONS[service]`): powertools logs (correlation id = eventID), metrics,
-    and idempotency when IDEMPOTENCY_TABLE is set."""
+    """A Lambda handler for one concern (`FUNCTIONS[service]`): powertools logs (correlation id = eventID) and
+    metrics; exactly once per eventID through the event ledger when IDEMPOTENCY_TABLE or FINDINGS_TABLE is set."""
     rule_ids = FUNCTIONS[service]
     rules_for(rule_ids)  # import this function's rules during init, and only those
     logger = Logger(service=service)
     metrics = Metrics(namespace=NAMESPACE, service=service)
     aws = AwsClients()
 
-    processed: list[bool] = []  # set when an invocation really runs `process`
-
-    def process(event: Any) -> dict[str, Any]:
-        processed.append(True)
-        return handle_event(event, rule_ids, settings=Settings.from_env(), aws=aws, logger=logger, metrics=metrics)
-
-    guarded: dict[str, tuple[Callable[..., dict[str, Any]], Any]] = {}
-
     @logger.inject_lambda_context(correlation_id_path="detail.eventID", clear_state=True)
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         count_event_received()
-        table = os.environ.get("IDEMPOTENCY_TABLE")
-        if not table or not isinstance(event, dict):
-            return process(event=event)
-        if table not in guarded:
-            guarded[table] = _idempotent(process, table, aws)
-        once, config = guarded[table]
-        config.register_lambda_context(context)
-        processed.clear()
-        result = once(event=event)
-        if not processed:  # answered from the idempotency record: a repeat delivery
-            logger.info("duplicate delivery", extra={"eventID": result.get("eventID")})
-            metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=1)
-        return result
+        token = INVOCATION.set(_invocation(context))
+        try:
+            return handle_event(event, rule_ids, settings=Settings.from_env(), aws=aws, logger=logger, metrics=metrics)
+        finally:
+            INVOCATION.reset(token)
 
     lambda_handler.rule_ids = rule_ids  # type: ignore[attr-defined]
     return traced(lambda_handler, service)
+
+
+def _invocation(context: Any) -> tuple[str | None, datetime | None]:
+    """The request id and deadline of a Lambda invocation (what its claims name)."""
+    request_id = getattr(context, "aws_request_id", None)
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    deadline = datetime.now(UTC) + timedelta(milliseconds=remaining()) if callable(remaining) else None
+    return (request_id if isinstance(request_id, str) else None), deadline
 
 
 def traced(handler: Callable[..., Any], service: str) -> Callable[..., Any]:

@@ -11,12 +11,14 @@ The client is passed in, so Lambda, the CLI and tests share this code.
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from remediator.aws import error_code
 from remediator.findings import ActionResult, Finding, Outcome, Resource
@@ -295,14 +297,19 @@ def findings_store(aws: AwsClients, table_name: str | None) -> FindingsStore | N
     return FindingsStore(aws.dynamodb, table_name)
 
 
-def track_outcome(store: FindingsStore, finding: Finding, result: ActionResult) -> None:
-    """After acting on an event's finding: count a change we made, or open the grace period it asks for."""
+def track_outcome(
+    store: FindingsStore, finding: Finding, result: ActionResult, *, counted: bool = False, keeps_open: bool = True
+) -> None:
+    """After acting on a finding: count a change we made (unless the event ledger `counted` it already) and close
+    an open finding of the rule (when its rule `keeps_open` findings), or open the grace period it asks for."""
     if finding.exempt:
         return
     key = resource_key(finding.resource)
     if result.outcome == Outcome.VERIFIED:
-        store.record_action(key, finding.rule, finding.action or result.detail)
-        store.mark_acted(key, finding.rule, finding.action or result.detail)
+        if not counted:
+            store.record_action(key, finding.rule, finding.action or result.detail)
+        if keeps_open:
+            store.mark_acted(key, finding.rule, finding.action or result.detail)
     elif (hours := finding.details.get("grace_hours")) is not None and finding.resource.name != "unknown":
         store.open_finding(
             key,
@@ -335,3 +342,212 @@ def table_definition(table_name: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+# The event ledger: what every event with a finding costs in DynamoDB, one conditional UpdateItem per finding.
+#
+# One item per rule, resource and hour of the event's CloudTrail time: it holds the claims of the events that
+# reached that rule on that resource (an attribute per function and eventID) and `actions`, the changes the rule
+# made to it in that hour. The update that claims an event also counts the change it is about to make, under a
+# condition that this event is not yet claimed and the count is under the budget: duplicates and the action
+# budget cost the one write. The CloudTrail time (not the clock) keeps a late duplicate on the same item.
+
+CLAIM_RETENTION = timedelta(days=2)  # longer than EventBridge's 24 h of delivery retries
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What the ledger answered for one finding of an event."""
+
+    duplicate: bool = False  # this function already claimed this event for this finding: do nothing, say nothing
+    over_budget: bool = False  # the rule already changed the resource ACTION_BUDGET_PER_HOUR times that hour
+    first_contested: bool = False  # ... and this is the first event to find so: it sends the "contested" message
+    counted: bool = False  # the claim counted a change against the budget (released if the event then fails)
+
+
+class EventLedger:
+    """Claims one event's findings in the idempotency table (key `id`) or, without one, the findings table.
+
+    A claim names the Lambda request that made it and when that invocation's time runs out: Lambda retries a
+    failed invocation under the same request id, after its timeout, so a retry of a claimant that died (timeout,
+    out of memory) takes the claim over; any other delivery of the event is a duplicate. An invocation that
+    fails with an exception releases its claims first, so its retry starts clean."""
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table: str,
+        *,
+        keyed_by_id: bool,
+        function: str,
+        request_id: str | None = None,
+        deadline: datetime | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._db = client
+        self._table = table
+        self._keyed_by_id = keyed_by_id
+        self._function = function
+        self._request = request_id
+        self._clock = clock
+        self._deadline = deadline
+        self._made: list[tuple[dict[str, Any], str, bool]] = []  # (item key, claim attribute, counted)
+        self._ttl = "expiration" if keyed_by_id else "expires_at"  # each table's TTL attribute (template.yaml)
+
+    def _item_key(self, resource: str, rule: str, hour: str) -> dict[str, Any]:
+        if self._keyed_by_id:
+            return {"id": {"S": f"ledger#{rule}#{resource}#{hour}"}}
+        return {"resource": {"S": resource}, "record": {"S": f"ledger#{rule}#{hour}"}}
+
+    def claim(self, resource: str, rule: str, event_id: str | None, when: datetime | None, *, acts: bool) -> Claim:
+        """Claim the event for this finding; when it `acts`, count the change against the rule's budget. Without
+        an eventID nothing can recognise a duplicate: the change is still counted."""
+        now = self._clock()
+        hour = (when or now).astimezone(UTC).strftime("%Y-%m-%dT%H")
+        key = self._item_key(resource, rule, hour)
+        attribute = f"claim#{self._function}#{event_id or uuid.uuid4()}"
+        values: dict[str, Any] = {
+            ":claim": {
+                "M": {
+                    "request": {"S": self._request or ""},
+                    "until": {"N": str(int((self._deadline or now).timestamp()))},
+                }
+            },
+            ":exp": {"N": str(int((max(when or now, now) + CLAIM_RETENTION).timestamp()))},
+            ":rule": {"S": rule},
+        }
+        names = {"#c": attribute, "#rule": "rule"}
+        free = "attribute_not_exists(#c)"
+        if self._request:  # a retry of the claimant, after the claimant's time ran out
+            free = "(attribute_not_exists(#c) OR (#c.#req = :req AND #c.#until < :now))"
+            names.update({"#req": "request", "#until": "until"})
+            values.update({":req": {"S": self._request}, ":now": {"N": str(int(now.timestamp()))}})
+        update = f"SET #c = :claim, {self._ttl} = :exp, #rule = :rule"
+        if acts:
+            values.update({":one": {"N": "1"}, ":budget": {"N": str(ACTION_BUDGET_PER_HOUR)}})
+            try:
+                self._update(
+                    key,
+                    f"{update} ADD actions :one",
+                    f"{free} AND (attribute_not_exists(actions) OR actions < :budget)",
+                    names,
+                    values,
+                )
+            except ClientError as error:
+                if error_code(error) != _CONDITION_FAILED:
+                    raise
+                old: dict[str, Any] = dict(error.response.get("Item") or {})  # type: ignore[call-overload]
+                if attribute in old and not self._taken_over(old[attribute], now):
+                    return Claim(duplicate=True)
+                # Over budget: claim the event without counting, and learn whether the contested message is ours.
+                values.pop(":one")
+                values.pop(":budget")
+                values[":now_text"] = {"S": _iso(now)}
+                try:
+                    response = self._update(
+                        key,
+                        f"{update}, contested = if_not_exists(contested, :now_text)",
+                        free,
+                        names,
+                        values,
+                        returns="ALL_OLD",
+                    )
+                except ClientError as again:
+                    if error_code(again) == _CONDITION_FAILED:
+                        return Claim(duplicate=True)
+                    raise
+                self._made.append((key, attribute, False))
+                first = "contested" not in response.get("Attributes", {})
+                return Claim(over_budget=True, first_contested=first)
+            self._made.append((key, attribute, True))
+            return Claim(counted=True)
+        try:
+            self._update(key, update, free, names, values)
+        except ClientError as error:
+            if error_code(error) == _CONDITION_FAILED:
+                return Claim(duplicate=True)
+            raise
+        self._made.append((key, attribute, False))
+        return Claim()
+
+    def _taken_over(self, claim: dict[str, Any], now: datetime) -> bool:
+        fields = claim.get("M", {})
+        return (
+            bool(self._request)
+            and fields.get("request", {}).get("S") == self._request
+            and int(fields.get("until", {}).get("N", "0")) < int(now.timestamp())
+        )
+
+    def _update(
+        self,
+        key: dict[str, Any],
+        update: str,
+        condition: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+        returns: str = "NONE",
+    ) -> dict[str, Any]:
+        text = f"{update} {condition}"
+        used = {name: value for name, value in values.items() if re.search(f"{name}\\b", text)}
+        return dict(
+            self._db.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={
+                    name: value for name, value in names.items() if re.search(f"{name}\\b", text)
+                },
+                ExpressionAttributeValues=used,
+                ReturnValues=returns,  # type: ignore[arg-type]
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        )
+
+    def release(self) -> list[str]:
+        """Undo this invocation's claims (and what they counted) after a failure, so Lambda's retry acts and
+        notifies. Best effort: a claim that stays behind is taken over by that retry (same request id)."""
+        problems = []
+        for key, attribute, counted in self._made:
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "Key": key,
+                "UpdateExpression": "REMOVE #c ADD actions :minus" if counted else "REMOVE #c",
+                "ConditionExpression": "attribute_exists(#c)",
+                "ExpressionAttributeNames": {"#c": attribute},
+            }
+            if counted:
+                request["ExpressionAttributeValues"] = {":minus": {"N": "-1"}}
+            try:
+                self._db.update_item(**request)
+            except (ClientError, BotoCoreError) as error:
+                problems.append(f"{attribute}: {error}")
+        self._made.clear()
+        return problems
+
+
+def event_ledger(
+    aws: AwsClients,
+    idempotency_table: str | None,
+    findings_table: str | None,
+    *,
+    function: str,
+    request_id: str | None = None,
+    deadline: datetime | None = None,
+) -> EventLedger | None:
+    """The ledger of a deployment: the idempotency table when the stack names one, else the findings table."""
+    if idempotency_table:
+        return EventLedger(
+            aws.dynamodb,
+            idempotency_table,
+            keyed_by_id=True,
+            function=function,
+            request_id=request_id,
+            deadline=deadline,
+        )
+    if findings_table:
+        return EventLedger(
+            aws.dynamodb, findings_table, keyed_by_id=False, function=function, request_id=request_id, deadline=deadline
+        )
+    return None
