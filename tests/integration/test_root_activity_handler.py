@@ -49,11 +49,31 @@ def test_one_message_per_root_session_and_every_call_a_finding(stack) -> None:
     assert second["Finding"]["eventName"] == "ListUsers"
 
 
-def test_a_retried_first_event_publishes_again(stack) -> None:
+def test_a_retried_first_event_publishes_and_a_late_duplicate_does_not(stack, monkeypatch) -> None:
+    """SNS down on a session's first call: the retry still sends the session's message (the session's claim is the
+    event's own); a late duplicate of a delivered event sends nothing."""
+    from botocore.exceptions import ClientError
+
+    from remediator import runtime
+
+    real_publish = runtime.publish
+    failures = iter([ClientError({"Error": {"Code": "InternalError", "Message": "SNS down"}}, "Publish")])
+
+    def flaky_publish(*args, **kwargs):
+        error = next(failures, None)
+        if error:
+            raise error
+        return real_publish(*args, **kwargs)
+
+    monkeypatch.setattr(runtime, "publish", flaky_publish)
     first = root_call("ListBuckets")
-    stack["handler"](first, LAMBDA_CONTEXT)
-    stack["handler"](copy.deepcopy(first), LAMBDA_CONTEXT)  # the same event delivered again
-    assert len(stack["inbox"].messages()) == 2
+    with pytest.raises(ClientError):
+        stack["handler"](copy.deepcopy(first), LAMBDA_CONTEXT)
+    assert stack["inbox"].messages() == []
+    stack["handler"](copy.deepcopy(first), LAMBDA_CONTEXT)  # Lambda's retry
+    assert len(stack["inbox"].messages()) == 1
+    stack["handler"](copy.deepcopy(first), LAMBDA_CONTEXT)  # a late duplicate delivery
+    assert stack["inbox"].messages() == []
 
 
 def test_failed_sign_ins_each_get_their_own_message(stack) -> None:
