@@ -45,6 +45,14 @@ class AwsClients:
         # Answers worth keeping as long as the clients (a Lambda container's life): the account's trail buckets.
         self.cache: dict[str, Any] = {}
 
+    @property
+    def region_name(self) -> str | None:
+        return self._region or self._session.region_name
+
+    def with_session(self, session: boto3.Session) -> AwsClients:
+        """The same endpoint and region on other credentials (a member account's role, organization mode)."""
+        return AwsClients(session=session, endpoint_url=self._endpoint_url, region=self._region)
+
     def client(self, service: str) -> Any:
         """A client for a service the typed properties do not cover, with the same endpoint and retries."""
         return self._session.client(service, **self._options())  # type: ignore[call-overload]

@@ -10,16 +10,16 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
+from remediator.accounts import target_for
 from remediator.aws import AwsClients
 from remediator.config import Settings
-from remediator.engine import FAILED_CALL, OWN_ACTION, act, decide
+from remediator.engine import FAILED_CALL, OWN_ACTION, decide
 from remediator.events import CloudTrailRecord, MalformedRecord, parse_envelope
 from remediator.exemption_list import ExemptionTable
 from remediator.findings import Decision, Finding, Outcome
 from remediator.notify import publish, publish_contested
 from remediator.rules import FUNCTIONS, RULES, rules_for
 from remediator.rules.base import EvalContext, iam_arn
-from remediator.state import LiveState, own_organization
 from remediator.store import findings_store, track_outcome
 
 NAMESPACE = "ComplianceRemediator"
@@ -70,11 +70,8 @@ def handle_event(
         decision = Decision(event_id=None, event_name=None, account=None, skipped=f"malformed: {error}")
     else:
         record = parsed
-        decision = decide(
-            parsed,
-            EvalContext(settings, LiveState(aws.iam, aws, own_organization(aws)), exemption_list(aws, settings)),
-            rule_ids,
-        )
+        target = target_for(parsed, aws, settings)  # organization mode: the event's account, through its member role
+        decision = decide(parsed, EvalContext(target.settings, target.state(), exemption_list(aws, settings)), rule_ids)
     if decision.skipped:
         log = logger.warning if decision.skipped.startswith("malformed") else logger.info
         log("skipped", extra={"skipped": decision.skipped, "eventName": decision.event_name})
@@ -86,7 +83,7 @@ def handle_event(
     security_hub = os.environ.get("ENABLE_SECURITY_HUB", "").strip().lower() == "true"
     outcomes = []
     for finding in decision.findings:
-        result = act(finding, aws, store)
+        result = target.act(finding, store)
         if store is not None:
             track_outcome(store, finding, result)
         logger.warning(
@@ -114,7 +111,9 @@ def handle_event(
         outcomes.append(
             {**finding.as_spec(), "outcome": str(result.outcome), "detail": result.detail, "messageId": message_id}
         )
-    resolved = {rule_id: RULES[rule_id].resolve(record, aws, settings, store) for rule_id in decision.resolves}
+    resolved = {
+        rule_id: RULES[rule_id].resolve(record, target.aws, target.settings, store) for rule_id in decision.resolves
+    }
     if decision.resolves:
         if security_hub:
             resolved.update(_resolve_in_security_hub(aws, record, decision.resolves))
