@@ -95,3 +95,15 @@ def test_per_account_modes_come_from_one_json_parameter(monkeypatch) -> None:
         assert accounts.account_modes(AwsClients(), MEMBER) == {"access_keys": Mode.OFF}
         assert accounts.account_modes(AwsClients(), "444455556666") == {}
     accounts._LOOKUPS.clear()
+
+
+def test_a_change_to_the_member_role_is_remediator_tampering() -> None:
+    event = copy.deepcopy(load_event("put-role-policy-admin-inline.json"))
+    event["detail"]["recipientAccountId"] = MEMBER
+    event["detail"]["requestParameters"]["roleName"] = "compliance-remediator-member"
+    settings = Settings.from_env({"MEMBER_ROLE_NAME": "compliance-remediator-member"})
+    decision = decide(parse_envelope(event), EvalContext(settings, AssumedState(), None), ("remediator_tampering",))
+    [finding] = decision.findings
+    assert finding.resource.arn == MEMBER_ROLE_ISSUER and finding.resource.account == MEMBER
+    off = decide(parse_envelope(event), EvalContext(Settings(), AssumedState(), None), ("remediator_tampering",))
+    assert off.findings == []  # organization mode off: just another role
