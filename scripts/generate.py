@@ -443,6 +443,33 @@ def _alarm(logical_id: str, description: str, namespace: str, metric: str, dimen
 """
 
 
+# Organization mode: assume the member role in the organization's accounts, name them, read per-account modes.
+ORGANIZATION_STATEMENTS = """\
+              - !If
+                - OrganizationMode
+                - Sid: ActInMemberAccounts
+                  Effect: Allow
+                  Action: sts:AssumeRole
+                  Resource: !Sub "arn:${AWS::Partition}:iam::*:role/compliance-remediator/${MemberRoleName}"
+                  Condition:
+                    StringEquals: { aws:ResourceOrgID: !Ref OrganizationId }
+                - !Ref AWS::NoValue
+              - !If
+                - OrganizationMode
+                - Sid: NameMemberAccounts
+                  Effect: Allow
+                  Action: organizations:DescribeAccount
+                  Resource: !Sub "arn:${AWS::Partition}:organizations::*:account/${OrganizationId}/*"
+                - !Ref AWS::NoValue
+              - !If
+                - HasAccountModes
+                - Sid: ReadAccountModes
+                  Effect: Allow
+                  Action: ssm:GetParameter
+                  Resource: !Sub "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${AccountModesParameter}"
+                - !Ref AWS::NoValue
+"""
+
 # Why checkov's findings on the functions do not apply; the same for every function.
 CHECKOV_SKIPS = (
     (
@@ -584,7 +611,7 @@ def function_block(f: Function) -> str:
                   Action: [xray:PutTraceSegments, xray:PutTelemetryRecords]
                   Resource: "*"
                 - !Ref AWS::NoValue
-
+{ORGANIZATION_STATEMENTS}
   {f.id}LogGroup:
     Type: AWS::Logs::LogGroup
     Properties:
@@ -683,6 +710,57 @@ def region_functions() -> str:
     return "".join(function_block(function) for function in functions())
 
 
+def organization_events(f: Function) -> list[tuple[int, Event]]:
+    """The function's EventBridge rules member accounts can feed (not the hub's own resources), each with the
+    number its organization-bus twin is named with: after the default bus's, so `<stack>-<function>-<n>` stays
+    the stack's naming of its rules."""
+    member_patterns = [t.event_pattern() for meta in f.metas for t in meta.triggers if not t.hub_region_only]
+    events = f.events()
+    chosen = [event for event in events if event.pattern in member_patterns]
+    return [(len(events) + number, event) for number, event in enumerate(chosen, 1)]
+
+
+def region_organization_rule_arns() -> str:
+    return "".join(
+        f"                  - !GetAtt {f.id}OrganizationRule{number}.Arn\n"
+        for f in functions()
+        for number, _ in organization_events(f)
+    )
+
+
+def region_organization_rules() -> str:
+    """Organization mode: each function's rules again, on the organization bus member accounts forward to."""
+    out = []
+    for f in functions():
+        for number, event in organization_events(f):
+            logical = f"{f.id}OrganizationRule{number}"
+            out.append(f"""\
+  {logical}:
+    Type: AWS::Events::Rule
+    Condition: OrganizationMode
+    Properties:
+      Name: !Sub "{stack_named(f.name)}-{number}"
+      Description: {scalar(f"{f.name} {event.name}, forwarded by member accounts")}
+      EventBusName: !GetAtt OrganizationBus.Name
+      EventPattern:
+{chr(10).join(block(event.pattern, 8))}
+      Targets:
+        - Id: function
+          Arn: !GetAtt {f.id}Function.Arn
+          RetryPolicy: {{ MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 }}
+          DeadLetterConfig: {{ Arn: !GetAtt OrganizationRuleDLQ.Arn }}
+  {logical}Permission:
+    Type: AWS::Lambda::Permission
+    Condition: OrganizationMode
+    Properties:
+      Action: lambda:InvokeFunction
+      FunctionName: !Ref {f.id}Function
+      Principal: events.amazonaws.com
+      SourceArn: !GetAtt {logical}.Arn
+""")
+    return "".join(out)
+
+
 def _log_group_names() -> list[str]:
     """Every function's log group (the catalog's, then the sweep's), as the template names them."""
     return [f"/compliance-remediator/${{AWS::StackName}}/{name}" for name in [*FUNCTIONS, "sweep"]]
@@ -708,6 +786,8 @@ TEMPLATE_REGIONS: dict[str, Callable[[], str]] = {
     "publishers": region_publishers,
     "only-publishers": region_publishers_only,
     "functions": region_functions,
+    "organization-rules": region_organization_rules,
+    "organization-rule-arns": region_organization_rule_arns,
     "sweep-iam": region_sweep_iam,
     "sweep-watched": region_sweep_watched,
     "outputs": region_outputs,
