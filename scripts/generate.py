@@ -466,9 +466,12 @@ ORGANIZATION_STATEMENTS = """\
                 - Sid: ReadAccountModes
                   Effect: Allow
                   Action: ssm:GetParameter
-                  Resource: !Sub "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${AccountModesParameter}"
+                  Resource: !Sub "MODES_PARAMETER_ARN"
                 - !Ref AWS::NoValue
-"""
+""".replace(
+    "MODES_PARAMETER_ARN",
+    "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${AccountModesParameter}",
+)
 
 # Why checkov's findings on the functions do not apply; the same for every function.
 CHECKOV_SKIPS = (

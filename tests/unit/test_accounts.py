@@ -107,3 +107,22 @@ def test_a_change_to_the_member_role_is_remediator_tampering() -> None:
     assert finding.resource.arn == MEMBER_ROLE_ISSUER and finding.resource.account == MEMBER
     off = decide(parse_envelope(event), EvalContext(Settings(), AssumedState(), None), ("remediator_tampering",))
     assert off.findings == []  # organization mode off: just another role
+
+
+def test_messages_name_a_member_account_by_its_organization_name() -> None:
+    from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
+    from remediator.notify import email_text
+
+    accounts._LOOKUPS.clear()
+    with mock_aws():
+        organizations = boto3.client("organizations")
+        organizations.create_organization(FeatureSet="ALL")
+        created = organizations.create_account(AccountName="payments-prod", Email="payments@example.com")
+        member = created["CreateAccountStatus"]["AccountId"]
+        assert accounts.account_name(AwsClients(), member) == "payments-prod"
+        assert accounts.account_name(AwsClients(), "444455556666") is None  # not in the organization
+    finding = Finding("access_keys", Severity.HIGH, "a key", Resource("user", "bob", member), "deactivate it")
+    finding.details["account_name"] = "payments-prod"
+    text = email_text(finding, None, ActionResult(Outcome.NOTIFIED, "reported only."))
+    assert f"account {member} (payments-prod)" in text
+    accounts._LOOKUPS.clear()

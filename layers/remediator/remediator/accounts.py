@@ -141,13 +141,14 @@ def account_name(hub: AwsClients, account: str | None) -> str | None:
     """The account's name in the organization (DescribeAccount, cached); None when it cannot be read."""
     if not account or not _ACCOUNT.fullmatch(account):
         return None
-    try:
-        name = _cached(
-            f"name:{account}",
-            lambda: hub.client("organizations").describe_account(AccountId=account)["Account"].get("Name"),
-        )
-    except ClientError:
-        return None
+
+    def read() -> Any:
+        try:
+            return hub.client("organizations").describe_account(AccountId=account)["Account"].get("Name")
+        except ClientError:  # not the management account (or a delegated admin): ids only, asked again later
+            return None
+
+    name = _cached(f"name:{account}", read)
     return name if isinstance(name, str) else None
 
 
@@ -179,6 +180,8 @@ class Target:
 
     def act(self, finding: Finding, store: FindingsStore | None) -> ActionResult:
         """engine.act in the event's account; a denied member role is one loud alert, never silence."""
+        if self.member and (name := account_name(self.hub, self.account)):
+            finding.details.setdefault("account_name", name)  # messages name the account (notify.py)
         if self.unreachable:
             self.alert(store, self.unreachable)
             if finding.mode != Mode.REMEDIATE or finding.exempt:
