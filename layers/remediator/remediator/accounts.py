@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from remediator.aws import AwsClients, error_code
@@ -109,14 +108,7 @@ def member_clients(hub: AwsClients, role_arn: str, event_id: str | None, now: fl
             message = error.response.get("Error", {}).get("Message", str(error))
             raise Unreachable(f"{error_code(error)}: {message}") from error
         raise
-    clients = hub.with_session(
-        boto3.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-            region_name=hub.region_name,
-        )
-    )
+    clients = hub.with_credentials(credentials)
     _MEMBERS[role_arn] = (credentials["Expiration"].timestamp(), clients)
     return clients
 
