@@ -981,10 +981,14 @@ def region_member_trusted_roles() -> str:
 
 
 def member_actions() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """The union of every rule's declared actions (remediation and state), as the hub's roles scope them."""
+    """The union of every rule's declared actions (remediation and state) and the sweep's IAM actions (the
+    organization sweep reads each member's credential report), as the hub's roles scope them."""
+    from remediator.sweep import permissions as sweep
+
     free = {a for f in functions() for kind in f.grants()[0].values() for a in kind}
-    limited = {a for f in functions() for kind in f.grants()[1].values() for a in kind} - free
-    return by_kind(free), by_kind(limited)
+    free |= set(sweep.IAM_ACTIONS) - set(sweep.ATTACH_ACTIONS)
+    limited = {a for f in functions() for kind in f.grants()[1].values() for a in kind} | set(sweep.ATTACH_ACTIONS)
+    return by_kind(free), by_kind(limited - free)
 
 
 def region_member_role_statements() -> str:

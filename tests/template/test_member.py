@@ -17,6 +17,7 @@ from moto import mock_aws
 from moto.events.models import EventPattern
 
 from remediator.rules import FUNCTIONS, RULES
+from remediator.sweep import permissions as sweep
 from remediator_dev.sts_trust import trusts
 from tests.conftest import EVENTS
 from tests.template.conftest import ROOT, Resolver, translate_template
@@ -75,10 +76,10 @@ def test_only_the_hub_function_roles_of_the_organization_may_assume_the_member_r
     assert statement["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": ORG}
 
 
-def test_member_role_grants_exactly_what_the_rules_declare() -> None:
+def test_member_role_grants_exactly_what_the_rules_and_the_sweep_declare() -> None:
     statements = _role()["Policies"][0]["PolicyDocument"]["Statement"]
     allowed = {action for s in statements if s["Effect"] == "Allow" for action in s["Action"]}
-    declared = {action for rule in RULES.values() for action in rule.META.iam_actions}
+    declared = {action for rule in RULES.values() for action in rule.META.iam_actions} | set(sweep.IAM_ACTIONS)
     assert allowed == declared
     for statement in statements:
         if statement["Effect"] == "Allow" and statement["Resource"] == "*":

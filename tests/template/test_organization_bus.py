@@ -108,3 +108,14 @@ def test_the_bus_arn_is_an_output(cfn_template) -> None:
     output = cfn_template["Outputs"]["OrganizationBusArn"]
     assert output["Condition"] == "OrganizationMode"
     assert output["Value"] == {"Fn::GetAtt": ["OrganizationBus", "Arn"]}
+
+
+def test_the_sweep_may_list_the_organization_and_assume_only_the_member_role(cfn_template, functions) -> None:
+    [sweep] = [f for f in functions.values() if f.scheduled]
+    role = _on(cfn_template)(cfn_template["Resources"][sweep.role_id]["Properties"])
+    statements = {s.get("Sid"): s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]}
+    assert statements["ActInMemberAccounts"]["Condition"] == {"StringEquals": {"aws:ResourceOrgID": ORG}}
+    assert statements["ListMemberAccounts"]["Action"] == "organizations:ListAccounts"  # no resource type: "*"
+    off = Resolver(cfn_template)(cfn_template["Resources"][sweep.role_id]["Properties"])
+    sids = {s.get("Sid") for p in off["Policies"] for s in p["PolicyDocument"]["Statement"]}
+    assert not sids & {"ActInMemberAccounts", "ListMemberAccounts", "NameMemberAccounts"}

@@ -113,8 +113,10 @@ def run_sweep(
     watched: Watched | None = None,
     now: datetime | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    publish_summary: bool = True,
 ) -> SweepReport:
-    """The whole sweep. Messages go to `settings.topic_arn` when set; `watched` turns the coverage check on."""
+    """The whole sweep. Messages go to `settings.topic_arn` when set; `watched` turns the coverage check on;
+    without `publish_summary` the caller sums runs up itself (the organization sweep)."""
     now = now or datetime.now(UTC)
     generated, text = fetch_report(aws.iam, sleep=sleep)
     rows = parse_report(text)
@@ -161,6 +163,6 @@ def run_sweep(
         if settings.topic_arn and _announce(finding, result):
             publish(aws.sns, settings.topic_arn, finding, None, result)
             report.messages += 1
-    if settings.topic_arn:
+    if settings.topic_arn and publish_summary:
         aws.sns.publish(**summary_request(settings.topic_arn, report))
     return report
