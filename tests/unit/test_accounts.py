@@ -94,6 +94,13 @@ def test_per_account_modes_come_from_one_json_parameter(monkeypatch) -> None:
         monkeypatch.setenv("ACCOUNT_MODES_PARAMETER", "/remediator/account-modes")
         assert accounts.account_modes(AwsClients(), MEMBER) == {"access_keys": Mode.OFF}
         assert accounts.account_modes(AwsClients(), "444455556666") == {}
+        accounts._LOOKUPS.clear()
+        boto3.client("ssm").put_parameter(
+            Name="/remediator/account-modes", Type="String", Value="{not json", Overwrite=True
+        )
+        assert accounts.account_modes(AwsClients(), MEMBER) == {}  # bad input: the stack's modes, no crash
+        monkeypatch.setenv("ACCOUNT_MODES_PARAMETER", "/remediator/missing")
+        assert accounts.account_modes(AwsClients(), MEMBER) == {}
     accounts._LOOKUPS.clear()
 
 

@@ -119,10 +119,18 @@ def account_modes(hub: AwsClients, account: str) -> dict[str, Mode]:
     parameter = os.environ.get("ACCOUNT_MODES_PARAMETER", "").strip()
     if not parameter:
         return {}
-    table = _cached(
-        f"modes:{parameter}",
-        lambda: json.loads(hub.client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"]),
-    )
+
+    def read() -> Any:
+        try:
+            return json.loads(hub.client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"])
+        except ClientError as error:
+            if error_code(error) != "ParameterNotFound":
+                raise  # an outage or a denied read: Lambda retries, no event is judged on a guess
+            return {}
+        except json.JSONDecodeError:  # not JSON: the stack's modes hold for every account
+            return {}
+
+    table = _cached(f"modes:{parameter}", read)
     wanted = table.get(account) if isinstance(table, dict) else None
     if not isinstance(wanted, dict):
         return {}
