@@ -21,6 +21,7 @@ $(BIN)/.installed: requirements-dev.txt constraints.txt pyproject.toml
 
 demo: $(BIN)/.installed
 	$(BIN)/remediator demo
+	$(BIN)/remediator demo --org
 
 test: $(BIN)/.installed lint
 	$(BIN)/pytest -q -n 2 --dist loadfile --cov=remediator --cov-report=term:skip-covered

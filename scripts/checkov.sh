@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # checkov on every template: template.yaml (as written), its offline-translated CloudFormation template
-# (which holds the roles, rules and permissions SAM generates) and regional-forwarder.yaml. checkov lives in its own venv,
+# (which holds the roles, rules and permissions SAM generates), regional-forwarder.yaml and member.yaml. checkov lives in its own venv,
 # .checkov-venv, pinned by requirements-checkov.txt. Exit status: non-zero on any failed check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +25,7 @@ trap 'rm -rf "$(dirname "$translated")"' EXIT
   --checkov-suppressions checkov-sam-suppressions.yaml
 
 status=0
-for target in template.yaml "$translated" regional-forwarder.yaml; do
+for target in template.yaml "$translated" regional-forwarder.yaml member.yaml; do
   echo "== checkov: ${target##*/}"
   "$VENV/bin/checkov" --skip-download --framework cloudformation --compact --quiet \
     --file "$target" || status=1

@@ -9,6 +9,7 @@ From RULE_IDS and FUNCTIONS (remediator/rules/__init__.py), each rule's META and
 - README.md, between its marker comments: the flow diagram and the rules summary.
 - functions/<name>/app.py of every FUNCTIONS entry: the handler, whole.
 - regional-forwarder.yaml, between its marker comments: the rules that send the hub what other regions record.
+- member.yaml, between its marker comments: a member account's forwarding rules and the member role's grants.
 
     scripts/generate.py           rewrite what is stale
     scripts/generate.py --check   write nothing; exit 1 naming what is stale
@@ -452,6 +453,36 @@ def _alarm(logical_id: str, description: str, namespace: str, metric: str, dimen
 """
 
 
+# Organization mode: assume the member role in the organization's accounts, name them, read per-account modes.
+ORGANIZATION_STATEMENTS = """\
+              - !If
+                - OrganizationMode
+                - Sid: ActInMemberAccounts
+                  Effect: Allow
+                  Action: sts:AssumeRole
+                  Resource: !Sub "arn:${AWS::Partition}:iam::*:role/compliance-remediator/${MemberRoleName}"
+                  Condition:
+                    StringEquals: { aws:ResourceOrgID: !Ref OrganizationId }
+                - !Ref AWS::NoValue
+              - !If
+                - OrganizationMode
+                - Sid: NameMemberAccounts
+                  Effect: Allow
+                  Action: organizations:DescribeAccount
+                  Resource: !Sub "arn:${AWS::Partition}:organizations::*:account/${OrganizationId}/*"
+                - !Ref AWS::NoValue
+              - !If
+                - HasAccountModes
+                - Sid: ReadAccountModes
+                  Effect: Allow
+                  Action: ssm:GetParameter
+                  Resource: !Sub "MODES_PARAMETER_ARN"
+                - !Ref AWS::NoValue
+""".replace(
+    "MODES_PARAMETER_ARN",
+    "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${AccountModesParameter}",
+)
+
 # Why checkov's findings on the functions do not apply; the same for every function.
 CHECKOV_SKIPS = (
     (
@@ -627,6 +658,7 @@ def function_block(f: Function) -> str:
                   Resource: "*"
                 - !Ref AWS::NoValue
 {_security_hub_statements(f)}
+{ORGANIZATION_STATEMENTS}
   {f.id}LogGroup:
     Type: AWS::Logs::LogGroup
     Properties:
@@ -725,6 +757,57 @@ def region_functions() -> str:
     return "".join(function_block(function) for function in functions())
 
 
+def organization_events(f: Function) -> list[tuple[int, Event]]:
+    """The function's EventBridge rules member accounts can feed (not the hub's own resources), each with the
+    number its organization-bus twin is named with: after the default bus's, so `<stack>-<function>-<n>` stays
+    the stack's naming of its rules."""
+    member_patterns = [t.event_pattern() for meta in f.metas for t in meta.triggers if not t.hub_region_only]
+    events = f.events()
+    chosen = [event for event in events if event.pattern in member_patterns]
+    return [(len(events) + number, event) for number, event in enumerate(chosen, 1)]
+
+
+def region_organization_rule_arns() -> str:
+    return "".join(
+        f"                  - !GetAtt {f.id}OrganizationRule{number}.Arn\n"
+        for f in functions()
+        for number, _ in organization_events(f)
+    )
+
+
+def region_organization_rules() -> str:
+    """Organization mode: each function's rules again, on the organization bus member accounts forward to."""
+    out = []
+    for f in functions():
+        for number, event in organization_events(f):
+            logical = f"{f.id}OrganizationRule{number}"
+            out.append(f"""\
+  {logical}:
+    Type: AWS::Events::Rule
+    Condition: OrganizationMode
+    Properties:
+      Name: !Sub "{stack_named(f.name)}-{number}"
+      Description: {scalar(f"{f.name} {event.name}, forwarded by member accounts")}
+      EventBusName: !GetAtt OrganizationBus.Name
+      EventPattern:
+{chr(10).join(block(event.pattern, 8))}
+      Targets:
+        - Id: function
+          Arn: !GetAtt {f.id}Function.Arn
+          RetryPolicy: {{ MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 }}
+          DeadLetterConfig: {{ Arn: !GetAtt OrganizationRuleDLQ.Arn }}
+  {logical}Permission:
+    Type: AWS::Lambda::Permission
+    Condition: OrganizationMode
+    Properties:
+      Action: lambda:InvokeFunction
+      FunctionName: !Ref {f.id}Function
+      Principal: events.amazonaws.com
+      SourceArn: !GetAtt {logical}.Arn
+""")
+    return "".join(out)
+
+
 def _log_group_names() -> list[str]:
     """Every function's log group (the catalog's, then the sweep's), as the template names them."""
     return [f"/compliance-remediator/${{AWS::StackName}}/{name}" for name in [*FUNCTIONS, "sweep"]]
@@ -750,6 +833,8 @@ TEMPLATE_REGIONS: dict[str, Callable[[], str]] = {
     "publishers": region_publishers,
     "only-publishers": region_publishers_only,
     "functions": region_functions,
+    "organization-rules": region_organization_rules,
+    "organization-rule-arns": region_organization_rule_arns,
     "sweep-iam": region_sweep_iam,
     "sweep-watched": region_sweep_watched,
     "outputs": region_outputs,
@@ -794,16 +879,28 @@ def fill_regions(text: str, regions: dict[str, Callable[[], str]], path: str) ->
 # ---------------------------------------------------------------- regional-forwarder.yaml
 
 
-def forwarded() -> list[tuple[str, Trigger, tuple[str, ...]]]:
-    """What other regions must send to the hub: every trigger except IAM's own (IAM events reach EventBridge
-    only in us-east-1). Triggers that differ only in the caller kinds or eventNames share one rule whose
+def is_iam(trigger: Trigger) -> bool:
+    return trigger.event_sources == ("iam.amazonaws.com",)
+
+
+def regional(trigger: Trigger) -> bool:
+    """What every region records: all but IAM's own (IAM events reach EventBridge only in us-east-1) and the
+    hub's own resources (remediator_tampering: they live in the hub region)."""
+    return not is_iam(trigger) and not trigger.hub_region_only
+
+
+def forwarded(
+    select: Callable[[Trigger], bool] = regional, prefix: str = "Forward"
+) -> list[tuple[str, Trigger, tuple[str, ...]]]:
+    """What must reach the hub's rules from elsewhere: the triggers `select` picks (default: what other regions
+    record). Triggers that differ only in the caller kinds or eventNames share one rule whose
     pattern is their union (any eventName when one of them takes any, failed calls when one of them wants
     them): the hub's rules decide precisely."""
     groups: dict[Trigger, tuple[list[str], list[str], list[str]]] = {}
     failing: set[Trigger] = set()
     for rule_id in RULE_IDS:
         for trigger in RULES[rule_id].META.triggers:
-            if trigger.event_sources == ("iam.amazonaws.com",) or trigger.hub_region_only:
+            if not select(trigger):
                 continue
             key = replace(trigger, identity_types=(), event_names=(), include_failed_calls=False)
             kinds, names, rules = groups.setdefault(key, ([], [], []))
@@ -824,11 +921,11 @@ def forwarded() -> list[tuple[str, Trigger, tuple[str, ...]]]:
             include_failed_calls=key in failing,
         )
         if len(rules) == 1:
-            name = f"Forward{camel(rules[0])}"
+            name = f"{prefix}{camel(rules[0])}"
         elif CONSOLE_SIGN_IN in key.detail_types:
-            name = "ForwardConsoleSignIns"
+            name = f"{prefix}ConsoleSignIns"
         else:
-            name = "Forward" + camel((key.sources or ("events",))[0].removeprefix("aws.").replace(".", "_"))
+            name = prefix + camel((key.sources or ("events",))[0].removeprefix("aws.").replace(".", "_"))
         number = 1
         while (name if number == 1 else f"{name}{number}") in used:
             number += 1
@@ -838,28 +935,44 @@ def forwarded() -> list[tuple[str, Trigger, tuple[str, ...]]]:
     return out
 
 
-def region_forwarded_rules() -> str:
+HUB_DEFAULT_BUS = "!Sub arn:${AWS::Partition}:events:${HubRegion}:${AWS::AccountId}:event-bus/default"
+
+
+def forward_rules(
+    rules: list[tuple[str, Trigger, tuple[str, ...]]],
+    target: str = HUB_DEFAULT_BUS,
+    condition: str | None = None,
+    where: str = "in this region",
+) -> str:
     out = []
-    for name, trigger, rules in forwarded():
+    for name, trigger, rule_ids in rules:
         event = Event(name, trigger.event_pattern())
         state = "      State: ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS\n" if event.any_call else ""
-        about = f"{describe(trigger, ' on any service')} in this region, for {' and '.join(rules)}".replace("`", "")
+        what = describe(trigger, " on any service")
+        if len(what) > 300:  # EventBridge descriptions hold 512 characters: the pattern lists the calls
+            what = f"{len(trigger.event_names)} calls on {', '.join(trigger.event_sources)}"
+        about = f"{what} {where}, for {' and '.join(rule_ids)}".replace("`", "")
+        only = f"    Condition: {condition}\n" if condition else ""
         out.append(f"""\
   {name}:
     Type: AWS::Events::Rule
-    Properties:
+{only}    Properties:
       Description: {scalar(sentence(about)[:-1])}
 {state}      EventPattern:
 {chr(10).join(block(event.pattern, 8))}
       Targets:
         - Id: hub-bus
-          Arn: !Sub arn:${{AWS::Partition}}:events:${{HubRegion}}:${{AWS::AccountId}}:event-bus/default
+          Arn: {target}
           RoleArn: !GetAtt ForwarderRole.Arn
           RetryPolicy: {{ MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 }}
           DeadLetterConfig: {{ Arn: !GetAtt ForwardingDLQ.Arn }}
 
 """)
     return "".join(out)
+
+
+def region_forwarded_rules() -> str:
+    return forward_rules(forwarded())
 
 
 def region_forwarded_arns() -> str:
@@ -869,6 +982,75 @@ def region_forwarded_arns() -> str:
 FORWARDER_REGIONS: dict[str, Callable[[], str]] = {
     "forwarded-rules": region_forwarded_rules,
     "forwarded-rule-arns": region_forwarded_arns,
+}
+
+
+# ---------------------------------------------------------------- member.yaml (organization mode)
+
+MEMBER_PRIMARY = "IsPrimaryRegion"
+HUB_ROLE_ARN = "arn:${{AWS::Partition}}:iam::${{HubAccountId}}:role" + OWN_PATH + "${{HubStackName}}-{}"
+
+
+def member_forwarded() -> list[tuple[tuple[str, Trigger, tuple[str, ...]], str | None]]:
+    """A member's rules: what every region records, and in the primary region (us-east-1) IAM's own events
+    too. The hub's own resources (hub_region_only) live in the hub account only."""
+    return [(rule, None) for rule in forwarded()] + [
+        (rule, MEMBER_PRIMARY) for rule in forwarded(is_iam, prefix="ForwardGlobal")
+    ]
+
+
+def region_member_forwarded_rules() -> str:
+    return "".join(
+        forward_rules([rule], "!Ref HubBusArn", condition, "in this region" if condition is None else "(us-east-1)")
+        for rule, condition in member_forwarded()
+    )
+
+
+def region_member_forwarded_arns() -> str:
+    return "".join(
+        f"                  - !GetAtt {name}.Arn\n"
+        if condition is None
+        else f"                  - !If [{condition}, !GetAtt {name}.Arn, !Ref AWS::NoValue]\n"
+        for (name, _, _), condition in member_forwarded()
+    )
+
+
+def member_functions() -> list[str]:
+    """The hub functions whose roles may assume the member role: every rule's function, and the sweep."""
+    return [f.name for f in functions()] + ["sweep"]
+
+
+def region_member_trusted_roles() -> str:
+    return "".join(f'                  - !Sub "{HUB_ROLE_ARN.format(name)}"\n' for name in member_functions())
+
+
+def member_actions() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """The union of every rule's declared actions (remediation and state) and the sweep's IAM actions (the
+    organization sweep reads each member's credential report), as the hub's roles scope them."""
+    from remediator.sweep import permissions as sweep
+
+    free = {a for f in functions() for kind in f.grants()[0].values() for a in kind}
+    free |= set(sweep.IAM_ACTIONS) - set(sweep.ATTACH_ACTIONS)
+    limited = {a for f in functions() for kind in f.grants()[1].values() for a in kind} | set(sweep.ATTACH_ACTIONS)
+    return by_kind(free), by_kind(limited - free)
+
+
+def region_member_role_statements() -> str:
+    return iam_statements("Member", *member_actions())
+
+
+def region_member_deny_policy() -> str:
+    """The deny-unless-MFA document console_mfa attaches, the same as the hub's (remediator/data)."""
+    document = json.loads((ROOT / "layers/remediator/remediator/data/deny_without_mfa.json").read_text())
+    return "".join(f"        {line}\n" for line in yaml.safe_dump(document, sort_keys=False).splitlines())
+
+
+MEMBER_REGIONS: dict[str, Callable[[], str]] = {
+    "member-forwarded-rules": region_member_forwarded_rules,
+    "member-forwarded-rule-arns": region_member_forwarded_arns,
+    "member-trusted-roles": region_member_trusted_roles,
+    "member-role-statements": region_member_role_statements,
+    "member-deny-policy": region_member_deny_policy,
 }
 
 
@@ -1059,6 +1241,7 @@ def generated() -> dict[str, str]:
             (ROOT / "regional-forwarder.yaml").read_text(), FORWARDER_REGIONS, "regional-forwarder.yaml"
         ),
         "README.md": fill_regions((ROOT / "README.md").read_text(), README_REGIONS, "README.md"),
+        "member.yaml": fill_regions((ROOT / "member.yaml").read_text(), MEMBER_REGIONS, "member.yaml"),
     }
 
 

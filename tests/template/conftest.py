@@ -206,12 +206,16 @@ def resources_of_type(template: dict[str, Any], kind: str) -> Iterator[tuple[str
             yield logical, resource
 
 
-def rules_targeting(cfn: dict[str, Any], function_logical_id: str) -> dict[str, dict[str, Any]]:
-    """The EventBridge rules whose targets include the function."""
+def rules_targeting(
+    cfn: dict[str, Any], function_logical_id: str, *, organization: bool = False
+) -> dict[str, dict[str, Any]]:
+    """The EventBridge rules whose targets include the function: on the default bus, or (organization) their
+    twins on the organization bus, which exist only in organization mode."""
     return {
         logical: resource
         for logical, resource in resources_of_type(cfn, "AWS::Events::Rule")
-        if any(
+        if (resource.get("Condition") == "OrganizationMode") == organization
+        and any(
             target["Arn"] == {"Fn::GetAtt": [function_logical_id, "Arn"]}
             for target in resource["Properties"].get("Targets", [])
         )

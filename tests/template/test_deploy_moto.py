@@ -23,6 +23,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")
 MOTO_SKIPS = {
     "AWS::Chatbot::SlackChannelConfiguration",
     "AWS::CloudWatch::Alarm",
+    "AWS::Events::EventBusPolicy",
     "AWS::Logs::QueryDefinition",
     "AWS::Lambda::EventInvokeConfig",
     "AWS::Scheduler::Schedule",
@@ -41,8 +42,8 @@ def _placeholder_zip() -> bytes:
 
 @pytest.fixture(scope="module")
 def deployed(cfn_template) -> Any:
-    """Create the stack (email subscription, tracing, Slack and Security Hub on: every conditional resource and
-    statement exists)."""
+    """Create the stack (email subscription, tracing, Slack, Security Hub and organization mode on: every
+    conditional resource and statement exists)."""
     logging.getLogger("moto").setLevel(logging.ERROR)
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
@@ -62,6 +63,8 @@ def deployed(cfn_template) -> Any:
                 {"ParameterKey": "EnableSecurityHub", "ParameterValue": "true"},
                 {"ParameterKey": "SlackWorkspaceId", "ParameterValue": "T0123456789"},
                 {"ParameterKey": "SlackChannelId", "ParameterValue": "C0123456789"},
+                {"ParameterKey": "OrganizationId", "ParameterValue": "o-a1b2c3d4e5"},
+                {"ParameterKey": "AccountModesParameter", "ParameterValue": "/remediator/account-modes"},
             ],
         )
         yield cloudformation
@@ -95,7 +98,8 @@ def test_expected_resources_per_type(deployed, cfn_template, functions):
     assert created["AWS::IAM::Role"] == n + len(SCHEDULED) + 2
     assert created["AWS::IAM::InstanceProfile"] == 1
     assert created["AWS::Logs::LogGroup"] == n
-    assert created["AWS::SQS::Queue"] == 2 * n  # the rule's (or schedule's) and the function's dead-letter queue
+    # the rule's (or schedule's) and the function's dead-letter queue, and the organization bus rules' one
+    assert created["AWS::SQS::Queue"] == 2 * n + 1
     assert created["AWS::Events::Rule"] == rules >= len(FUNCTIONS)
     assert created["AWS::Lambda::Permission"] == rules
     assert created["AWS::SNS::Topic"] == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +54,27 @@ class AwsClients:
         self._regional: dict[tuple[str, str | None], Any] = {}
         # Answers worth keeping as long as the clients (a Lambda container's life): the account's trail buckets.
         self.cache: dict[str, Any] = {}
+
+    @property
+    def region_name(self) -> str | None:
+        return self._region or self._session.region_name
+
+    def with_credentials(self, credentials: Mapping[str, Any]) -> AwsClients:
+        """The same endpoint and region on other credentials (STS AssumeRole's `Credentials`: a member account's
+        role, organization mode). The new session shares this one's loaded service models: a client per member
+        account then costs no second parse of botocore's data."""
+        import botocore.session
+
+        core = botocore.session.get_session()
+        core.register_component("data_loader", self._session._session.get_component("data_loader"))
+        session = boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=self.region_name,
+            botocore_session=core,
+        )
+        return AwsClients(session=session, endpoint_url=self._endpoint_url, region=self._region)
 
     def client(self, service: str) -> Any:
         """A client for a service the typed properties do not cover, with the same endpoint and retries."""

@@ -213,6 +213,11 @@ def main(argv: list[str] | None = None) -> int:
         help="mode for every rule in the demo (default: remediate)",
     )
     demo.add_argument(
+        "--org",
+        action="store_true",
+        help="organization mode instead: a hub and two member accounts (one without its member role)",
+    )
+    demo.add_argument(
         "--events",
         type=Path,
         metavar="DIR",
@@ -280,6 +285,10 @@ def main(argv: list[str] | None = None) -> int:
         from remediator_dev.sweep import run_cli
 
         return run_cli(endpoint_url=args.endpoint_url, live=args.live, remediate=args.remediate, as_json=args.json)
+    if args.org:
+        from remediator_dev.org_demo import run_org_demo
+
+        return run_org_demo(as_json=args.json)
     from remediator_dev.demo import run_demo
 
     return run_demo(as_json=args.json, mode=args.mode, events_dir=args.events)

@@ -102,6 +102,8 @@ class Settings:
     identity_center_escalation_mode: Mode = Mode.NOTIFY
     # ec2_without_role: the stack's SSM-only instance profile, attached to an instance that has none
     ec2_baseline_instance_profile: str | None = None
+    # Organization mode: the role each member account holds for the hub, "<path><name>" (its sessions are ours).
+    member_role: str | None = None
 
     def mode_of(self, rule_id: str, default: Mode = Mode.NOTIFY) -> Mode:
         return self.modes.get(rule_id, default)
@@ -131,6 +133,19 @@ class Settings:
             return False
         same_role = role_arn.split(":")[4] == arn.split(":")[4] and role_arn.rsplit("/", 1)[-1] == role_name
         return same_role and (issuer_arn is None or issuer_arn == role_arn)
+
+    def is_member_session(self, arn: str | None, issuer_arn: str | None) -> bool:
+        """True for a session of the member role (organization mode): only the hub's function roles may assume it,
+        in whichever account holds it; the issuer, when present, must be that role of that same account."""
+        if not self.member_role or not arn or ":assumed-role/" not in arn or len(arn.split(":")) < 6:
+            return False
+        role_name = arn.split(":assumed-role/", 1)[1].split("/", 1)[0]
+        if role_name != self.member_role.rsplit("/", 1)[-1]:
+            return False
+        issuer = (issuer_arn or "").split(":", 5)
+        return issuer_arn is None or (
+            len(issuer) == 6 and issuer[4] == arn.split(":")[4] and issuer[5] == f"role{self.member_role}"
+        )
 
     def is_own_rule(self, name: str) -> bool:
         """The stack names its functions' EventBridge rules `<function name>-<n>`."""
@@ -203,4 +218,12 @@ class Settings:
             if env.get(IDENTITY_CENTER_ESCALATION_VARIABLE, "").strip().lower() == Mode.REMEDIATE
             else Mode.NOTIFY,
             ec2_baseline_instance_profile=env.get("EC2_BASELINE_INSTANCE_PROFILE", "").strip() or None,
+            member_role=_member_role(env),
         )
+
+
+def _member_role(env: Mapping[str, str]) -> str | None:
+    """MEMBER_ROLE_PATH + MEMBER_ROLE_NAME (organization mode), None when the name is empty."""
+    name = env.get("MEMBER_ROLE_NAME", "").strip()
+    path = env.get("MEMBER_ROLE_PATH", "").strip() or "/compliance-remediator/"
+    return f"{path.rstrip('/')}/{name}" if name else None

@@ -35,10 +35,11 @@ def is_own_action(record: CloudTrailRecord, context: EvalContext) -> bool:
     """Our remediation, not a change to judge: one of our functions, in its own role's session (named after the
     function), making a call some rule's remediation declares. Anything else done with our roles is judged."""
     identity = record.identity
+    settings = context.settings
     return (
-        context.settings.is_own_session(identity.arn, identity.issuer_arn)
-        and action_of(record) in remediation_actions()
-    )
+        settings.is_own_session(identity.arn, identity.issuer_arn)
+        or settings.is_member_session(identity.arn, identity.issuer_arn)
+    ) and action_of(record) in remediation_actions()
 
 
 def decide(record: CloudTrailRecord, context: EvalContext, rule_ids: tuple[str, ...] | None = None) -> Decision:

@@ -160,6 +160,8 @@ def _account(finding: Finding, record: CloudTrailRecord | None) -> str:
 def _origin(finding: Finding, record: CloudTrailRecord | None) -> list[str]:
     """Who did what, where and when, with links; for the sweep, what it read (no CloudTrail event to quote)."""
     account = _account(finding, record)
+    if name := finding.details.get("account_name"):  # organization mode: the member account's name
+        account = f"{account} ({name})"
     if record is None:
         return [
             f"Found:   by {SCHEDULED} (account state, no CloudTrail event)",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from remediator.findings import Resource
+from remediator.rules.base import partition_of
 
 if TYPE_CHECKING:
     from remediator.config import Settings
@@ -138,6 +139,9 @@ def _role_target(record: CloudTrailRecord, settings: Settings) -> Target | None:
     if record.eventName in ROLE_NAMES:
         name = str(params.get("roleName") or "")
         own = next((arn for arn in settings.own_role_arns if arn.rsplit("/", 1)[-1] == name), None)
+        if own is None and settings.member_role and name == settings.member_role.rsplit("/", 1)[-1]:
+            # organization mode: the member role the hub acts through, in whichever account holds it
+            own = f"arn:{partition_of(record)}:iam::{record.account}:role{settings.member_role}"
         if own is None:
             return None
         return Target(

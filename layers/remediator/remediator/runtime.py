@@ -12,9 +12,10 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
+from remediator.accounts import Target, target_for
 from remediator.aws import AwsClients
 from remediator.config import Settings
-from remediator.engine import FAILED_CALL, OWN_ACTION, act, decide, held_back
+from remediator.engine import FAILED_CALL, OWN_ACTION, decide, held_back
 from remediator.events import CloudTrailRecord, MalformedRecord, parse_envelope
 from remediator.exemption_list import ExemptionTable
 from remediator.findings import Decision, Finding, Outcome
@@ -22,7 +23,6 @@ from remediator.notify import publish, publish_contested
 from remediator.root_sessions import already_reported
 from remediator.rules import FUNCTIONS, RULES, rules_for
 from remediator.rules.base import EvalContext, iam_arn
-from remediator.state import LiveState, own_organization
 from remediator.store import Claim, EventLedger, event_ledger, findings_store, resource_key, track_outcome
 
 NAMESPACE = "ComplianceRemediator"
@@ -78,11 +78,8 @@ def handle_event(
         decision = Decision(event_id=None, event_name=None, account=None, skipped=f"malformed: {error}")
     else:
         record = parsed
-        decision = decide(
-            parsed,
-            EvalContext(settings, LiveState(aws.iam, aws, own_organization(aws)), exemption_list(aws, settings)),
-            rule_ids,
-        )
+        target = target_for(parsed, aws, settings)  # organization mode: the event's account, through its member role
+        decision = decide(parsed, EvalContext(target.settings, target.state(), exemption_list(aws, settings)), rule_ids)
     if decision.skipped:
         log = logger.warning if decision.skipped.startswith("malformed") else logger.info
         log("skipped", extra={"skipped": decision.skipped, "eventName": decision.event_name})
@@ -98,8 +95,10 @@ def handle_event(
             logger.info(DUPLICATE, extra={"eventID": decision.event_id})
             metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=1)
             return {"eventID": decision.event_id, "skipped": DUPLICATE, "findings": []}
-        outcomes = _act_and_notify(decision.findings, claims, record, settings, aws, store, logger, metrics)
-        resolved = {rule_id: RULES[rule_id].resolve(record, aws, settings, store) for rule_id in decision.resolves}
+        outcomes = _act_and_notify(decision.findings, claims, record, target, store, logger, metrics)
+        resolved = {
+            rule_id: RULES[rule_id].resolve(record, target.aws, target.settings, store) for rule_id in decision.resolves
+        }
     except BaseException:
         if ledger is not None and (problems := ledger.release()):
             logger.error("could not release the event's claims", extra={"problems": problems})
@@ -150,19 +149,20 @@ def _act_and_notify(
     findings: list[Finding],
     claims: list[Claim],
     record: CloudTrailRecord,
-    settings: Settings,
-    aws: AwsClients,
+    target: Target,
     store: Any,
     logger: Logger,
     metrics: Metrics,
 ) -> list[dict[str, Any]]:
+    """Act in the event's account (`target`); notify, count and import into Security Hub from the hub."""
+    settings, aws = target.settings, target.hub
     security_hub = os.environ.get("ENABLE_SECURITY_HUB", "").strip().lower() == "true"
     outcomes = []
     for position, finding in enumerate(findings):
         claim = claims[position] if claims else None
         if claim is not None and claim.duplicate:
             continue
-        result = act(finding, aws, store, claim)
+        result = target.act(finding, store, claim)
         if store is not None:
             # The ledger counted the change; only a finding an event may later close is remembered.
             track_outcome(store, finding, result, counted=True, keeps_open=bool(RULES[finding.rule].META.resolved_by))

@@ -44,6 +44,15 @@ def make_sweep_handler(service: str = "sweep") -> Callable[[dict[str, Any], Any]
             watched=_watched(context),
         )
         summary = report.as_dict()
+        if os.environ.get("MEMBER_ROLE_NAME", "").strip():  # organization mode: every member account too
+            from remediator.sweep.members import sweep_members
+
+            summary["members"] = sweep_members(
+                aws,
+                settings,
+                store=findings_store(aws, settings.findings_table),
+                remaining_seconds=(lambda: remaining() / 1000) if remaining else (lambda: float("inf")),
+            ).as_dict()
         logger.info("sweep", extra={"sweep": summary})
         for check, count in summary["findings"].items():
             metrics.add_metric(name=f"Sweep_{check}", unit=MetricUnit.Count, value=count)

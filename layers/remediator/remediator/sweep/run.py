@@ -115,9 +115,11 @@ def run_sweep(
     now: datetime | None = None,
     sleep: Callable[[float], None] = time.sleep,
     exposure: bool = True,
+    publish_summary: bool = True,
 ) -> SweepReport:
     """The whole sweep. Messages go to `settings.topic_arn` when set; `watched` turns the coverage check on;
-    `exposure` the checks of what is already exposed (sweep/exposure.py: notify only)."""
+    `exposure` the checks of what is already exposed (sweep/exposure.py: notify only); without `publish_summary`
+    the caller sums runs up itself (the organization sweep)."""
     now = now or datetime.now(UTC)
     generated, text = fetch_report(aws.iam, sleep=sleep)
     rows = parse_report(text)
@@ -166,6 +168,6 @@ def run_sweep(
         if settings.topic_arn and _announce(finding, result):
             publish(aws.sns, settings.topic_arn, finding, None, result)
             report.messages += 1
-    if settings.topic_arn:
+    if settings.topic_arn and publish_summary:
         aws.sns.publish(**summary_request(settings.topic_arn, report))
     return report
