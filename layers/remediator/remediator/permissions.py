@@ -38,6 +38,17 @@ RESOURCE_ARNS: Final[dict[str, tuple[str, ...]]] = {
     # instance, the permission set and (assignments, provisioning) the target account together, all of them
     # `arn:aws:sso:::` ARNs; these actions act on no other sso resource type, so this grants what the list would.
     "identity_center": ("arn:${AWS::Partition}:sso:::*",),
+    # external_access: shared resources of this account, in any region (their events reach the hub from every
+    # region). AMI and EBS snapshot ARNs name no account.
+    "image": ("arn:${AWS::Partition}:ec2:*::image/*",),
+    "ebs_snapshot": ("arn:${AWS::Partition}:ec2:*::snapshot/*",),
+    "db_snapshot": ("arn:${AWS::Partition}:rds:*:${AWS::AccountId}:snapshot:*",),
+    "db_cluster_snapshot": ("arn:${AWS::Partition}:rds:*:${AWS::AccountId}:cluster-snapshot:*",),
+    "function": ("arn:${AWS::Partition}:lambda:*:${AWS::AccountId}:function:*",),
+    "topic": ("arn:${AWS::Partition}:sns:*:${AWS::AccountId}:*",),
+    "key": ("arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*",),
+    "secret": ("arn:${AWS::Partition}:secretsmanager:*:${AWS::AccountId}:secret:*",),
+    "bucket": ("arn:${AWS::Partition}:s3:::*",),
 }
 
 ACTION_RESOURCE: Final[dict[str, str]] = {
@@ -122,6 +133,24 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
         ),
         "identity_center",
     ),
+    **dict.fromkeys(("ec2:DescribeImageAttribute", "ec2:ModifyImageAttribute"), "image"),
+    **dict.fromkeys(("ec2:DescribeSnapshotAttribute", "ec2:ModifySnapshotAttribute"), "ebs_snapshot"),
+    **dict.fromkeys(("rds:DescribeDBSnapshotAttributes", "rds:ModifyDBSnapshotAttribute"), "db_snapshot"),
+    **dict.fromkeys(
+        ("rds:DescribeDBClusterSnapshotAttributes", "rds:ModifyDBClusterSnapshotAttribute"), "db_cluster_snapshot"
+    ),
+    **dict.fromkeys(("lambda:GetPolicy", "lambda:RemovePermission"), "function"),
+    **dict.fromkeys(("sns:GetTopicAttributes", "sns:RemovePermission", "sns:SetTopicAttributes"), "topic"),
+    **dict.fromkeys(("kms:GetKeyPolicy", "kms:ListGrants", "kms:PutKeyPolicy", "kms:RevokeGrant"), "key"),
+    **dict.fromkeys(
+        (
+            "secretsmanager:DeleteResourcePolicy",
+            "secretsmanager:GetResourcePolicy",
+            "secretsmanager:PutResourcePolicy",
+        ),
+        "secret",
+    ),
+    **dict.fromkeys(("s3:DeleteBucketPolicy", "s3:GetBucketPolicy", "s3:PutBucketPolicy"), "bucket"),
     # The credential report is account-level: IAM defines no resource type for it (the sweep only).
     **dict.fromkeys(("iam:GenerateCredentialReport", "iam:GetCredentialReport"), "account"),
     # The account's own organization (role_trust: its members are not outsiders); no resource type.

@@ -15,4 +15,5 @@ RULE_IDS = (
     "remediator_tampering",
     "other_credentials",
     "identity_center",
+    "external_access",
 )

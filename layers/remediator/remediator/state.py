@@ -88,6 +88,11 @@ class AccountState(Protocol):
         """The permission set's permissions boundary as Identity Center returns it, or None when it has none."""
         ...
 
+    def regional_read(self, service: str, region: str | None, what: str, call: Callable[[Any], Any]) -> Any:
+        """`call(client)` on a regional service in the event's region (a resource policy, external_access);
+        StateUnreadable when the resource is gone or the read is denied."""
+        ...
+
 
 @dataclass
 class PermissionSetPolicies:
@@ -148,6 +153,9 @@ class AssumedState:
         self, instance_arn: str, permission_set_arn: str, region: str | None
     ) -> dict[str, Any] | None:
         raise _no_account(f"the permissions boundary of permission set {permission_set_arn}")
+
+    def regional_read(self, service: str, region: str | None, what: str, call: Callable[[Any], Any]) -> Any:
+        raise _no_account(what)
 
 
 class LiveState:
@@ -310,6 +318,9 @@ class LiveState:
             for policy in page["PolicyNames"]
         }
         return attached, inline, []
+
+    def regional_read(self, service: str, region: str | None, what: str, call: Callable[[Any], Any]) -> Any:
+        return _read(what, lambda: call(self._regional(service, region)))
 
     def trail_buckets(self, region: str | None) -> frozenset[str]:
         if self._aws is None:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # mypy checks every rule module against the contract: META, e
         access_keys,
         admin_grants,
         console_mfa,
+        external_access,
         guardrail_tampering,
         iam_user_sprawl,
         identity_center,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:  # mypy checks every rule module against the contract: META, e
         remediator_tampering,
         other_credentials,
         identity_center,
+        external_access,
     )
 
 # Which rules each Lambda function (functions/<name>/) runs. One concern, one function, one role.
@@ -71,6 +73,7 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "remediator_tampering": ("remediator_tampering",),
     "other_credentials": ("other_credentials",),
     "identity_center": ("identity_center",),
+    "external_access": ("external_access",),
 }
 
 
