@@ -102,6 +102,8 @@ COMMANDS: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "admin_grants": _admin_grants,
     "guardrail_tampering": _guardrail_tampering,
     "remediator_tampering": _remediator_tampering,
+    # The rule writes it per resource kind (launch permission, statement id, grant, stripped policy ...).
+    "external_access": lambda details: details.get("fix"),
 }
 
 
