@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from remediator_dev.credential_enactors import ENACTORS as CREDENTIAL_ENACTORS
+from remediator_dev.sharing_enactors import ENACTORS as SHARING_ENACTORS
 
 Observer = Callable[[], str]
 Enactor = Callable[[Any, dict[str, Any]], Observer | None]
@@ -439,4 +440,5 @@ ENACTORS: dict[str, Enactor] = {
     "DisableRule": enact_disable_rule,
     "TagUser": enact_tag_user,
     **CREDENTIAL_ENACTORS,
+    **SHARING_ENACTORS,
 }

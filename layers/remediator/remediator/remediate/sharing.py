@@ -50,6 +50,10 @@ def _remove_lambda(client: Any, name: str, entries: list[Any], qualifier: str | 
                 raise
 
 
+def _each(entries: list[Any], key: str) -> list[Any]:
+    return [entry[key] for entry in entries if key in entry]
+
+
 def _db_values(result: dict[str, Any], key: str) -> list[Any]:
     return [v for a in result[key] if a["AttributeName"] == "restore" for v in a.get("AttributeValues", [])]
 
@@ -65,8 +69,9 @@ LISTS: dict[str, Remover] = {
     "ec2:ModifySnapshotAttribute": (
         "ec2",
         lambda c, n, e, q: c.modify_snapshot_attribute(
-            SnapshotId=n, Attribute="createVolumePermission", CreateVolumePermission={"Remove": e}
-        ),
+            SnapshotId=n, Attribute="createVolumePermission", OperationType="remove",
+            **{k: v for k, v in (("UserIds", _each(e, "UserId")), ("GroupNames", _each(e, "Group"))) if v},
+        ),  # fmt: skip
         lambda c, n, q: c.describe_snapshot_attribute(SnapshotId=n, Attribute="createVolumePermission")[
             "CreateVolumePermissions"
         ],
