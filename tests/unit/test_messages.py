@@ -48,6 +48,11 @@ CASES = {
     "remediator_tampering": ("tag-user-remediator-exempt.json", None),
     "other_credentials": ("upload-ssh-public-key-for-another-user.json", None),
     "identity_center": ("create-account-assignment-admin-permission-set.json", None),
+    "external_access": (
+        "share-ami-with-another-account.json",
+        "aws ec2 modify-image-attribute --image-id ami-0c1d2e3f4a5b60718 --launch-permission "
+        '\'{"Remove":[{"UserId":"846424999548"}]}\' --region eu-west-1',
+    ),
 }
 
 
