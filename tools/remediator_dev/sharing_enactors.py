@@ -19,7 +19,9 @@ SIBLING = "210987654321"  # shared with before the event: remediation must keep 
 LAMBDA_TRUST = json.dumps(
     {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
     }
 )
 
@@ -43,8 +45,9 @@ def enact_image(iam: Any, detail: dict[str, Any]) -> Observer:
     ec2.modify_image_attribute(ImageId=image, LaunchPermission={"Add": [{"UserId": SIBLING}]})
     added = [{k[:1].upper() + k[1:]: v for k, v in item.items()} for item in params["launchPermission"]["add"]["items"]]
     ec2.modify_image_attribute(ImageId=image, LaunchPermission={"Add": added})
-    return lambda: "launch permissions of the image: " + json.dumps(
-        ec2.describe_image_attribute(ImageId=image, Attribute="launchPermission")["LaunchPermissions"]
+    return lambda: (
+        "launch permissions of the image: "
+        + json.dumps(ec2.describe_image_attribute(ImageId=image, Attribute="launchPermission")["LaunchPermissions"])
     )
 
 
@@ -58,10 +61,13 @@ def enact_snapshot(iam: Any, detail: dict[str, Any]) -> Observer:
         UserIds=[SIBLING, *(i["userId"] for i in items if "userId" in i)],
         GroupNames=[i["group"] for i in items if "group" in i],
     )  # fmt: skip
-    return lambda: "volume permissions of the snapshot: " + json.dumps(
-        ec2.describe_snapshot_attribute(SnapshotId=snapshot, Attribute="createVolumePermission")[
-            "CreateVolumePermissions"
-        ]
+    return lambda: (
+        "volume permissions of the snapshot: "
+        + json.dumps(
+            ec2.describe_snapshot_attribute(SnapshotId=snapshot, Attribute="createVolumePermission")[
+                "CreateVolumePermissions"
+            ]
+        )
     )
 
 
@@ -156,7 +162,9 @@ def enact_secret_policy(iam: Any, detail: dict[str, Any]) -> Observer:
     name = params["secretId"]
     secrets.create_secret(Name=name, SecretString="demo")
     secrets.put_resource_policy(SecretId=name, ResourcePolicy=params["resourcePolicy"])
-    return lambda: f"resource policy of secret {name}: {secrets.get_resource_policy(SecretId=name).get('ResourcePolicy')}"
+    return lambda: (
+        f"resource policy of secret {name}: {secrets.get_resource_policy(SecretId=name).get('ResourcePolicy')}"
+    )
 
 
 def enact_topic(iam: Any, detail: dict[str, Any]) -> Observer | None:

@@ -85,7 +85,7 @@ def test_an_ami_made_public_is_critical_and_removes_exactly_that_permission() ->
     finding = one(ami({"group": "all"}))
     assert finding.severity == "critical" and "with everyone" in finding.reason
     assert finding.details["entries"] == [{"Group": "all"}]
-    assert finding.undo and "--launch-permission '{\"Add\":[{\"Group\":\"all\"}]}'" in finding.undo
+    assert finding.undo and '--launch-permission \'{"Add":[{"Group":"all"}]}\'' in finding.undo
 
 
 def test_an_ami_shared_with_another_account_is_high() -> None:

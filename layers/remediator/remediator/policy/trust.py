@@ -520,9 +520,7 @@ def analyse_resource_policy(
 ) -> TrustVerdict:
     """The same principal and condition semantics over a resource policy (bucket, key, topic, function ...):
     every Allow statement counts, whatever it grants, because any grant to an outsider shares the resource."""
-    config = _Config(
-        own_account, trusted_accounts, trusted_org_ids, (), own_org_id, assume_named_org_is_own
-    )
+    config = _Config(own_account, trusted_accounts, trusted_org_ids, (), own_org_id, assume_named_org_is_own)
     return _analyse(document, config, lambda statement: True)
 
 

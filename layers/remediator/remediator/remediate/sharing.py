@@ -44,7 +44,9 @@ def _lambda_policy(client: Any, name: str, qualifier: str | None) -> str | None:
 def _remove_lambda(client: Any, name: str, entries: list[Any], qualifier: str | None) -> None:
     for sid in entries:
         try:
-            client.remove_permission(FunctionName=name, StatementId=sid, **({"Qualifier": qualifier} if qualifier else {}))
+            client.remove_permission(
+                FunctionName=name, StatementId=sid, **({"Qualifier": qualifier} if qualifier else {})
+            )
         except ClientError as error:
             if error_code(error) != "ResourceNotFoundException":  # already gone: nothing to remove
                 raise
@@ -69,16 +71,20 @@ LISTS: dict[str, Remover] = {
     "ec2:ModifySnapshotAttribute": (
         "ec2",
         lambda c, n, e, q: c.modify_snapshot_attribute(
-            SnapshotId=n, Attribute="createVolumePermission", OperationType="remove",
+            SnapshotId=n,
+            Attribute="createVolumePermission",
+            OperationType="remove",
             **{k: v for k, v in (("UserIds", _each(e, "UserId")), ("GroupNames", _each(e, "Group"))) if v},
-        ),  # fmt: skip
+        ),
         lambda c, n, q: c.describe_snapshot_attribute(SnapshotId=n, Attribute="createVolumePermission")[
             "CreateVolumePermissions"
         ],
     ),
     "rds:ModifyDBSnapshotAttribute": (
         "rds",
-        lambda c, n, e, q: c.modify_db_snapshot_attribute(DBSnapshotIdentifier=n, AttributeName="restore", ValuesToRemove=e),
+        lambda c, n, e, q: c.modify_db_snapshot_attribute(
+            DBSnapshotIdentifier=n, AttributeName="restore", ValuesToRemove=e
+        ),
         lambda c, n, q: _db_values(
             c.describe_db_snapshot_attributes(DBSnapshotIdentifier=n)["DBSnapshotAttributesResult"],
             "DBSnapshotAttributes",
@@ -105,7 +111,9 @@ LISTS: dict[str, Remover] = {
     "kms:CreateGrant": (
         "kms",
         lambda c, n, e, q: [c.revoke_grant(KeyId=n, GrantId=grant) for grant in e],
-        lambda c, n, q: [g["GrantId"] for g in c.get_paginator("list_grants").paginate(KeyId=n).build_full_result()["Grants"]],
+        lambda c, n, q: [
+            g["GrantId"] for g in c.get_paginator("list_grants").paginate(KeyId=n).build_full_result()["Grants"]
+        ],
     ),
 }
 

@@ -24,7 +24,7 @@ from remediator.exemptions import exemption_for
 from remediator.findings import ActionResult, Finding, Resource, Severity
 from remediator.own_resources import lambda_action
 from remediator.policy import PolicyParseError, TrustVerdict, analyse_resource_policy, load_policy_document
-from remediator.remediate.sharing import remove_sharing
+from remediator.remediate.sharing import LISTS, POLICIES, remove_sharing
 from remediator.remediation import compact
 from remediator.rules.base import EvalContext, RuleMeta, Trigger, keep_mode, resolves_nothing
 from remediator.state import StateUnreadable
@@ -116,7 +116,7 @@ def _principal(value: str) -> dict[str, Any] | None:
     """A shared-with value (account id, ARN, `all`/`*`, organization or OU ARN) as a statement; None if none."""
     if value in ("*", "all"):
         return {"Effect": "Allow", "Principal": "*", "Action": "*"}
-    if value.isdigit() and len(value) == 12 or value.startswith("arn:") and ":iam::" in value:
+    if (value.isdigit() and len(value) == 12) or (value.startswith("arn:") and ":iam::" in value):
         return {"Effect": "Allow", "Principal": {"AWS": value}, "Action": "*"}
     if value.startswith("arn:") and ":organizations::" in value:  # organization/o-x, ou/o-x/ou-y: that organization
         org = next((part for part in value.split("/") if part.startswith("o-")), "")
@@ -167,6 +167,7 @@ def _lambda(record: CloudTrailRecord, context: EvalContext) -> Shared | None:
     params, name = record.params, _text(record.params.get("functionName"))
     if lambda_action(record.eventName) != "AddPermission":
         return None
+    statement: dict[str, Any] | None
     try:
         raw = record.response["statement"]
         statement = load_policy_document({"Statement": [json.loads(raw) if isinstance(raw, str) else raw]})
@@ -218,31 +219,80 @@ def _grant(record: CloudTrailRecord, context: EvalContext) -> Shared | None:
     return _listed(_text(record.params.get("keyId")), [(grantee, _text(record.response.get("grantId")))])
 
 
-# eventName -> where its policy document is, and which parameter names the resource
-_POLICY_FIELDS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
-    "sns:SetTopicAttributes": (
-        lambda p: p.get("attributeValue") if p.get("attributeName") == "Policy" else None,
-        "topicArn",
+# Resource policies: the resource kind, where the event holds the document, the parameter naming the resource,
+# and the command that writes a document ({kept}: the document without the offending statements).
+_PUT_SNS = "aws sns set-topic-attributes --topic-arn {name} --attribute-name Policy --attribute-value {kept}"
+POLICY_KINDS: dict[str, tuple[str, str, str, str]] = {
+    "sns:SetTopicAttributes": ("topic", "attributeValue", "topicArn", _PUT_SNS),
+    "sqs:SetQueueAttributes": (
+        "queue",
+        "attributes.Policy",
+        "queueUrl",
+        "aws sqs set-queue-attributes --queue-url {name} --attributes {kept_attr}",
     ),
-    "sqs:SetQueueAttributes": (lambda p: (p.get("attributes") or {}).get("Policy"), "queueUrl"),
-    "kms:PutKeyPolicy": (lambda p: p.get("policy"), "keyId"),
-    "secretsmanager:PutResourcePolicy": (lambda p: p.get("resourcePolicy"), "secretId"),
-    "s3:PutBucketPolicy": (lambda p: p.get("bucketPolicy"), "bucketName"),
-    "ecr:SetRepositoryPolicy": (lambda p: p.get("policyText"), "repositoryName"),
-    "glacier:SetVaultAccessPolicy": (lambda p: (p.get("policy") or {}).get("policy"), "vaultName"),
-    "elasticfilesystem:PutFileSystemPolicy": (lambda p: p.get("policy"), "fileSystemId"),
-    **dict.fromkeys(
-        (f"es:{name}" for name in _SERVICES["es"]),
-        (lambda p: p.get("accessPolicies"), "domainName"),
+    "kms:PutKeyPolicy": (
+        "key",
+        "policy",
+        "keyId",
+        "aws kms put-key-policy --key-id {name} --policy-name default --policy {kept}",
     ),
+    "secretsmanager:PutResourcePolicy": (
+        "secret",
+        "resourcePolicy",
+        "secretId",
+        "aws secretsmanager put-resource-policy --secret-id {name} --resource-policy {kept}",
+    ),
+    "s3:PutBucketPolicy": (
+        "bucket",
+        "bucketPolicy",
+        "bucketName",
+        "aws s3api put-bucket-policy --bucket {name} --policy {kept}",
+    ),
+    "ecr:SetRepositoryPolicy": (
+        "repository",
+        "policyText",
+        "repositoryName",
+        "aws ecr set-repository-policy --repository-name {name} --policy-text {kept}",
+    ),
+    "glacier:SetVaultAccessPolicy": (
+        "vault",
+        "policy.policy",
+        "vaultName",
+        "aws glacier set-vault-access-policy --account-id - --vault-name {name} --policy {kept_attr}",
+    ),
+    "elasticfilesystem:PutFileSystemPolicy": (
+        "file-system",
+        "policy",
+        "fileSystemId",
+        "aws efs put-file-system-policy --file-system-id {name} --policy {kept}",
+    ),
+    **{
+        f"es:{name}": (
+            "domain",
+            "accessPolicies",
+            "domainName",
+            "aws opensearch update-domain-config --domain-name {name} --access-policies {kept}",
+        )
+        for name in _SERVICES["es"]
+    },
+}
+# When every statement goes: the kinds whose policy may be absent.
+EMPTY_FIX = {
+    "bucket": "aws s3api delete-bucket-policy --bucket {name}",
+    "secret": "aws secretsmanager delete-resource-policy --secret-id {name}",
 }
 
 
 def _policy(record: CloudTrailRecord, context: EvalContext) -> Shared | None:
-    where, name_key = _POLICY_FIELDS[_key(record)]
-    raw, name = where(record.params), _text(record.params.get(name_key))
+    _, path, name_key, _ = POLICY_KINDS[_key(record)]
+    raw: Any = record.params
+    for part in path.split("."):
+        raw = raw.get(part) if isinstance(raw, dict) else None
+    if record.eventName == "SetTopicAttributes" and record.params.get("attributeName") != "Policy":
+        return None  # another attribute
+    name = _text(record.params.get(name_key))
     if raw is None or raw == "" or raw == {}:
-        return None  # not a policy change (another attribute), or the policy removed
+        return None  # the policy removed
     if isinstance(raw, dict) and raw.get("omitted"):
         return Shared(name, problem="CloudTrail omitted the policy from the event")
     try:
@@ -257,104 +307,73 @@ def _key(record: CloudTrailRecord) -> str:
     return f"{service}:{lambda_action(record.eventName) if service == 'lambda' else record.eventName}"
 
 
-@dataclass(frozen=True)
-class Kind:
-    """One kind of shared resource: how to read what the event added, and the commands that remove it by hand
-    and put it back ({name}, {region}, {removed}, {kept}, {original}: shell-quoted)."""
-
-    resource: str
-    read: Callable[[CloudTrailRecord, EvalContext], Shared | None]
-    fix: str
-    undo: str
-    remediates: bool = True
-
-
-_EC2_ATTR = "aws ec2 modify-image-attribute --image-id {name} --launch-permission "
-_SNAP_ATTR = "aws ec2 modify-snapshot-attribute --snapshot-id {name} --attribute createVolumePermission "
+# Sharing lists: the resource kind, how to read what was added, the commands that remove it and put it back.
+_IMAGE = "aws ec2 modify-image-attribute --image-id {name} --launch-permission "
+_SNAP = "aws ec2 modify-snapshot-attribute --snapshot-id {name} --attribute createVolumePermission "
 _DB = "aws rds modify-db-snapshot-attribute --db-snapshot-identifier {name} --attribute-name restore "
-_CLUSTER = "aws rds modify-db-cluster-snapshot-attribute --db-cluster-snapshot-identifier {name} --attribute-name restore "
-KINDS: dict[str, Kind] = {
-    "ec2:ModifyImageAttribute": Kind("image", _ec2, _EC2_ATTR + "{removed}", _EC2_ATTR + "{added}"),
-    "ec2:ModifySnapshotAttribute": Kind(
-        "snapshot", _ec2, _SNAP_ATTR + "--create-volume-permission {removed}", _SNAP_ATTR + "--create-volume-permission {added}"
+_CLUSTER = (
+    "aws rds modify-db-cluster-snapshot-attribute --db-cluster-snapshot-identifier {name} --attribute-name restore "
+)
+Reader = Callable[[CloudTrailRecord, EvalContext], Shared | None]
+LIST_KINDS: dict[str, tuple[str, Reader, str, str]] = {
+    "ec2:ModifyImageAttribute": ("image", _ec2, _IMAGE + "{removed}", _IMAGE + "{added}"),
+    "ec2:ModifySnapshotAttribute": (
+        "snapshot",
+        _ec2,
+        _SNAP + "--operation-type remove {flags}",
+        _SNAP + "--operation-type add {flags}",
     ),
-    "rds:ModifyDBSnapshotAttribute": Kind("db-snapshot", _rds, _DB + "--values-to-remove {values}", _DB + "--values-to-add {values}"),
-    "rds:ModifyDBClusterSnapshotAttribute": Kind(
-        "db-cluster-snapshot", _rds, _CLUSTER + "--values-to-remove {values}", _CLUSTER + "--values-to-add {values}"
+    "rds:ModifyDBSnapshotAttribute": (
+        "db-snapshot",
+        _rds,
+        _DB + "--values-to-remove {values}",
+        _DB + "--values-to-add {values}",
     ),
-    "lambda:AddPermission": Kind(
+    "rds:ModifyDBClusterSnapshotAttribute": (
+        "db-cluster-snapshot",
+        _rds,
+        _CLUSTER + "--values-to-remove {values}",
+        _CLUSTER + "--values-to-add {values}",
+    ),
+    "lambda:AddPermission": (
         "function",
         _lambda,
         "aws lambda remove-permission --function-name {name} --statement-id {values}",
-        "aws lambda add-permission --function-name {name} --statement-id {values} --action {action} "
-        "--principal {principal}{conditions}",
+        "aws lambda add-permission --function-name {name} --statement-id {values} "
+        "--action {action} --principal {principal}{conditions}",
     ),
-    "sns:AddPermission": Kind(
+    "sns:AddPermission": (
         "topic",
         _permission,
         "aws sns remove-permission --topic-arn {name} --label {values}",
         "aws sns add-permission --topic-arn {name} --label {values} --aws-account-id {accounts} "
         "--action-name {actions}",
     ),
-    "sqs:AddPermission": Kind(
-        "queue",
-        _permission,
-        "aws sqs remove-permission --queue-url {name} --label {values}",
-        "",
-        remediates=False,
-    ),
-    "kms:CreateGrant": Kind(
+    "sqs:AddPermission": ("queue", _permission, "aws sqs remove-permission --queue-url {name} --label {values}", ""),
+    "kms:CreateGrant": (
         "key",
         _grant,
         "aws kms revoke-grant --key-id {name} --grant-id {values}",
         "aws kms create-grant --key-id {name} --grantee-principal {principal} --operations {actions}",
     ),
-    "sns:SetTopicAttributes": Kind(
-        "topic",
-        _policy,
-        "aws sns set-topic-attributes --topic-arn {name} --attribute-name Policy --attribute-value {kept}",
-        "aws sns set-topic-attributes --topic-arn {name} --attribute-name Policy --attribute-value {original}",
-    ),
-    "sqs:SetQueueAttributes": Kind(
-        "queue", _policy, "aws sqs set-queue-attributes --queue-url {name} --attributes {kept_attr}", "", remediates=False
-    ),
-    "kms:PutKeyPolicy": Kind(
-        "key",
-        _policy,
-        "aws kms put-key-policy --key-id {name} --policy-name default --policy {kept}",
-        "aws kms put-key-policy --key-id {name} --policy-name default --policy {original}",
-    ),
-    "secretsmanager:PutResourcePolicy": Kind(
-        "secret",
-        _policy,
-        "aws secretsmanager put-resource-policy --secret-id {name} --resource-policy {kept}",
-        "aws secretsmanager put-resource-policy --secret-id {name} --resource-policy {original}",
-    ),
-    "s3:PutBucketPolicy": Kind(
-        "bucket",
-        _policy,
-        "aws s3api put-bucket-policy --bucket {name} --policy {kept}",
-        "aws s3api put-bucket-policy --bucket {name} --policy {original}",
-    ),
-    "ecr:SetRepositoryPolicy": Kind(
-        "repository", _policy, "aws ecr set-repository-policy --repository-name {name} --policy-text {kept}", "", False
-    ),
-    "glacier:SetVaultAccessPolicy": Kind(
-        "vault", _policy, "aws glacier set-vault-access-policy --account-id - --vault-name {name} --policy {kept_vault}", "", False
-    ),
-    "elasticfilesystem:PutFileSystemPolicy": Kind(
-        "file-system", _policy, "aws efs put-file-system-policy --file-system-id {name} --policy {kept}", "", False
-    ),
-    **dict.fromkeys(
-        (f"es:{name}" for name in _SERVICES["es"]),
-        Kind("domain", _policy, "aws opensearch update-domain-config --domain-name {name} --access-policies {kept}", "", False),
-    ),
 }
-# Deleting the policy when every statement goes: the kinds whose policy may be absent.
-EMPTY_FIX = {
-    "bucket": "aws s3api delete-bucket-policy --bucket {name}",
-    "secret": "aws secretsmanager delete-resource-policy --secret-id {name}",
-    "queue": "aws sqs set-queue-attributes --queue-url {name} --attributes Policy=",
+
+
+@dataclass(frozen=True)
+class Kind:
+    resource: str
+    read: Reader
+    fix: str  # the command that removes the offending sharing ({name}, {kept}, {removed}, {values} ...: quoted)
+    undo: str  # the command that puts it back
+    remediates: bool  # remediate/sharing.py knows how to remove it (moto-tested); else notify with `fix`
+
+
+KINDS: dict[str, Kind] = {
+    **{key: Kind(r, read, fix, undo, key in LISTS) for key, (r, read, fix, undo) in LIST_KINDS.items()},
+    **{
+        key: Kind(r, _policy, put, put.replace("{kept", "{original"), key in POLICIES)
+        for key, (r, _, _, put) in POLICY_KINDS.items()
+    },
 }
 
 
@@ -363,7 +382,10 @@ def _own_organization(context: EvalContext) -> tuple[str | None, str]:
     try:
         return context.state.organization_id(), ""
     except StateUnreadable as error:
-        return None, f"Could not read {error}, so an organization named in a condition is taken to be the account's own."
+        return (
+            None,
+            f"Could not read {error}, so an organization named in a condition is taken to be the account's own.",
+        )
 
 
 def _judge(shared: Shared, record: CloudTrailRecord, context: EvalContext) -> tuple[TrustVerdict, str]:
@@ -398,6 +420,7 @@ def _commands(kind: Kind, shared: Shared, offending: list[int], record: CloudTra
     values = dict.fromkeys(str(e) for e in removed if e is not None)
     params = record.params
     flags = {"sourceAccount": "--source-account", "sourceArn": "--source-arn", "principalOrgID": "--principal-org-id"}
+    original = {"Version": "2012-10-17", "Statement": shared.statements}
     fields = {
         "principal": _q(params.get("principal") or params.get("granteePrincipal") or "<principal>"),
         "action": _q(params.get("action") or "lambda:InvokeFunction"),
@@ -407,18 +430,21 @@ def _commands(kind: Kind, shared: Shared, offending: list[int], record: CloudTra
         "name": _q(shared.name or "<resource>"),
         "removed": _q({"Remove": removed}),
         "added": _q({"Add": removed}),
+        "flags": " ".join(f"--{flag} {_q(e[key])}" for e in removed for key, flag in SNAPSHOT_FLAGS if key in (e or {})),
         "values": " ".join(_q(v) for v in values) or "<id>",
-        "statements": compact({"Statement": [shared.statements[i] for i in offending]}),
         "kept": _q(document),
         "kept_attr": _q({"Policy": compact(document)}),
-        "kept_vault": _q({"Policy": compact(document)}),
-        "original": _q({"Version": "2012-10-17", "Statement": shared.statements}),
+        "original": _q(original),
+        "original_attr": _q({"Policy": compact(original)}),
     }
     fix = kind.fix.format(**fields)
     if not kept and entries_are_statements(shared) and kind.resource in EMPTY_FIX:
         fix = EMPTY_FIX[kind.resource].format(**fields)
     where = f" --region {_q(record.awsRegion)}" if record.awsRegion else ""
     return fix + where, (kind.undo.format(**fields) + where) if kind.undo else ""
+
+
+SNAPSHOT_FLAGS = (("UserId", "user-ids"), ("Group", "group-names"))
 
 
 def entries_are_statements(shared: Shared) -> bool:
@@ -438,8 +464,16 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     if shared.problem or (shared.invalid and not shared.statements):
         what = shared.problem or f"it names {', '.join(map(repr, shared.invalid))}, which is no account id"
         reason = f"{who} changed the sharing of {label}, but {what}. Reported for review; nothing will be changed."
-        return Finding(META.id, Severity.LOW, exemption.explained(reason), resource, None, exemption.exempt,
-                       exemption.reason, details=details)  # fmt: skip
+        return Finding(
+            META.id,
+            Severity.LOW,
+            exemption.explained(reason),
+            resource,
+            None,
+            exemption.exempt,
+            exemption.reason,
+            details=details,
+        )
     verdict, org_note = _judge(shared, record, context)
     # A bucket open to everyone is s3_public's finding: here only its grants to other accounts.
     issues = [i for i in verdict.issues if not (kind.resource == "bucket" and i.kind == "broad")]
@@ -488,5 +522,3 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
 def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
     """Remove exactly the added sharing, in the region it was added in, then re-read to verify."""
     return remove_sharing(aws, finding.details)
-
-
