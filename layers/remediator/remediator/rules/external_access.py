@@ -430,7 +430,7 @@ def _commands(kind: Kind, shared: Shared, offending: list[int], record: CloudTra
         "name": _q(shared.name or "<resource>"),
         "removed": _q({"Remove": removed}),
         "added": _q({"Add": removed}),
-        "flags": " ".join(f"--{flag} {_q(e[key])}" for e in removed for key, flag in SNAPSHOT_FLAGS if key in (e or {})),
+        "flags": " ".join(f"--{f} {_q(e[k])}" for e in removed for k, f in SNAPSHOT_FLAGS if k in (e or {})),
         "values": " ".join(_q(v) for v in values) or "<id>",
         "kept": _q(document),
         "kept_attr": _q({"Policy": compact(document)}),
