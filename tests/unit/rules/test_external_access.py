@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from remediator.config import Settings
 from remediator.engine import decide
 from remediator.events import parse_envelope
+from remediator.exemption_list import ExemptionEntry
 from remediator.findings import Finding, Mode
 from remediator.policy import analyse_resource_policy
 from remediator.remediate.sharing import strip_offending
@@ -345,3 +346,25 @@ def test_stripping_the_offending_statements_never_grants_more(statements: list[d
     assert [s for s in statements if s["Effect"] == "Deny"] == [s for s in kept if s["Effect"] == "Deny"]
     # What is left lets no outsider in.
     assert not analyse_resource_policy({"Statement": kept}, ACCOUNT, own_org_id="o-abc123def4").issues
+
+
+class Listed:
+    """The central exemption list holding the given entries."""
+
+    def __init__(self, *patterns: str) -> None:
+        self._entries = tuple(
+            ExemptionEntry(p, "external_access", "partner share", "2099-12-31", "ciso", added_at="2026-11-01T00:00:00Z")
+            for p in patterns
+        )
+
+    def entries(self) -> tuple[ExemptionEntry, ...]:
+        return self._entries
+
+
+def test_an_exemption_for_the_resource_arn_exempts_that_resource_only() -> None:
+    exempt_arn = "arn:aws:rds:eu-west-1:123456789012:snapshot:orders-nightly"
+    context = EvalContext(Settings(live=False), AssumedState(), Listed(exempt_arn))
+    finding = one(load_event("share-rds-snapshot-with-another-account.json"), context)
+    assert finding.resource.arn == exempt_arn and finding.exempt and finding.action is None
+    other = one(event("share-rds-snapshot-with-another-account.json", dBSnapshotIdentifier="payroll"), context)
+    assert not other.exempt and other.action

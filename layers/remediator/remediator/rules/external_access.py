@@ -26,7 +26,7 @@ from remediator.own_resources import lambda_action
 from remediator.policy import PolicyParseError, TrustVerdict, analyse_resource_policy, load_policy_document
 from remediator.remediate.sharing import LISTS, POLICIES, remove_sharing
 from remediator.remediation import compact
-from remediator.rules.base import EvalContext, RuleMeta, Trigger, keep_mode, resolves_nothing
+from remediator.rules.base import EvalContext, RuleMeta, Trigger, keep_mode, partition_of, resolves_nothing
 from remediator.state import StateUnreadable
 
 LAMBDA_NAMES = ("AddPermission20150331v2", "AddPermission20150331", "AddPermission")
@@ -444,6 +444,34 @@ def _commands(kind: Kind, shared: Shared, offending: list[int], record: CloudTra
     return fix + where, (kind.undo.format(**fields) + where) if kind.undo else ""
 
 
+# The resource's ARN (exemption entries name it) where the event gives a name or id rather than the ARN.
+ARNS = {
+    "image": "ec2:{region}::image/{name}",
+    "snapshot": "ec2:{region}::snapshot/{name}",
+    "db-snapshot": "rds:{region}:{account}:snapshot:{name}",
+    "db-cluster-snapshot": "rds:{region}:{account}:cluster-snapshot:{name}",
+    "function": "lambda:{region}:{account}:function:{name}",
+    "key": "kms:{region}:{account}:key/{name}",
+    "secret": "secretsmanager:{region}:{account}:secret:{name}",
+    "queue": "sqs:{region}:{account}:{name}",
+    "bucket": "s3:::{name}",
+    "repository": "ecr:{region}:{account}:repository/{name}",
+    "vault": "glacier:{region}:{account}:vaults/{name}",
+    "file-system": "elasticfilesystem:{region}:{account}:file-system/{name}",
+    "domain": "es:{region}:{account}:domain/{name}",
+}
+
+
+def _arn(kind: str, name: str | None, record: CloudTrailRecord) -> str | None:
+    if name and name.startswith("arn:"):
+        return name
+    if not name or kind not in ARNS:
+        return None
+    last = name.rstrip("/").rsplit("/", 1)[-1]  # a queue URL ends in the queue's name
+    where = ARNS[kind].format(region=record.awsRegion or "", account=record.account or "", name=last)
+    return f"arn:{partition_of(record)}:{where}"
+
+
 SNAPSHOT_FLAGS = (("UserId", "user-ids"), ("Group", "group-names"))
 
 
@@ -458,8 +486,9 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
         return None
     label = f"{kind.resource} {shared.name or '(not named in the event)'}"
     who = f"{record.identity.display_name}{f' ({record.awsRegion})' if record.awsRegion else ''}"
-    resource = Resource(kind.resource, shared.name or "unknown", record.account)
-    exemption = exemption_for(context, record, kind.resource, shared.name, None, rule=META.id)
+    arn = _arn(kind.resource, shared.name, record)
+    resource = Resource(kind.resource, shared.name or "unknown", record.account, arn)
+    exemption = exemption_for(context, record, kind.resource, shared.name, arn, rule=META.id)
     details: dict[str, Any] = {"kind": _key(record), "name": shared.name, "region": record.awsRegion}
     if shared.problem or (shared.invalid and not shared.statements):
         what = shared.problem or f"it names {', '.join(map(repr, shared.invalid))}, which is no account id"
