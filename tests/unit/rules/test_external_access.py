@@ -368,3 +368,12 @@ def test_an_exemption_for_the_resource_arn_exempts_that_resource_only() -> None:
     assert finding.resource.arn == exempt_arn and finding.exempt and finding.action is None
     other = one(event("share-rds-snapshot-with-another-account.json", dBSnapshotIdentifier="payroll"), context)
     assert not other.exempt and other.action
+
+
+def test_a_grant_the_event_does_not_identify_is_reported_but_not_acted_on() -> None:
+    envelope = load_event("create-kms-grant-for-another-account.json")
+    envelope["detail"]["responseElements"] = None
+    finding = one(
+        envelope, EvalContext(Settings(live=False, modes={"external_access": Mode.REMEDIATE}), AssumedState())
+    )
+    assert finding.severity == "high" and finding.action is None and "nothing can be changed" in finding.reason

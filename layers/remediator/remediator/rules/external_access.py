@@ -366,12 +366,13 @@ class Kind:
     fix: str  # the command that removes the offending sharing ({name}, {kept}, {removed}, {values} ...: quoted)
     undo: str  # the command that puts it back
     remediates: bool  # remediate/sharing.py knows how to remove it (moto-tested); else notify with `fix`
+    policy: bool = False  # a resource policy (its offending statements are stripped), not a sharing list
 
 
 KINDS: dict[str, Kind] = {
     **{key: Kind(r, read, fix, undo, key in LISTS) for key, (r, read, fix, undo) in LIST_KINDS.items()},
     **{
-        key: Kind(r, _policy, put, put.replace("{kept", "{original"), key in POLICIES)
+        key: Kind(r, _policy, put, put.replace("{kept", "{original"), key in POLICIES, policy=True)
         for key, (r, _, _, put) in POLICY_KINDS.items()
     },
 }
@@ -438,7 +439,7 @@ def _commands(kind: Kind, shared: Shared, offending: list[int], record: CloudTra
         "original_attr": _q({"Policy": compact(original)}),
     }
     fix = kind.fix.format(**fields)
-    if not kept and entries_are_statements(shared) and kind.resource in EMPTY_FIX:
+    if not kept and kind.policy and kind.resource in EMPTY_FIX:
         fix = EMPTY_FIX[kind.resource].format(**fields)
     where = f" --region {_q(record.awsRegion)}" if record.awsRegion else ""
     return fix + where, (kind.undo.format(**fields) + where) if kind.undo else ""
@@ -475,10 +476,6 @@ def _arn(kind: str, name: str | None, record: CloudTrailRecord) -> str | None:
 SNAPSHOT_FLAGS = (("UserId", "user-ids"), ("Group", "group-names"))
 
 
-def entries_are_statements(shared: Shared) -> bool:
-    return all(entry is None for entry in shared.entries)
-
-
 def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     kind = KINDS.get(_key(record))
     shared = kind.read(record, context) if kind else None
@@ -512,7 +509,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     everyone = any(issue.kind == "broad" for issue in issues)
     whom = "; ".join(dict.fromkeys(_whom(issue.principal, issue.kind) for issue in issues))
     reason = f"{who} shared {label} with {whom}"
-    if entries_are_statements(shared) or _key(record) == "lambda:AddPermission":  # the statements as written
+    if kind.policy or _key(record) == "lambda:AddPermission":  # the statements as written
         reason += f": {compact({'Statement': [shared.statements[i] for i in offending]})}"
     reason += "."
     if org_note:
@@ -520,16 +517,16 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     if context.assumed:
         reason += " State assumed (dry run): no exemption."
     fix, undo = _commands(kind, shared, offending, record)
-    action = None
+    entries, action = [shared.entries[i] for i in offending], None
     if not kind.remediates:
         reason += f" Notify only (not changed automatically); to remove it by hand: {fix}"
-    elif shared.name is None:
-        reason += " The event does not name the resource, so nothing can be changed."
+    elif shared.name is None or (None in entries and not kind.policy):
+        reason += " The event does not name the resource or the sharing (grant, label), so nothing can be changed."
     else:
-        removed = "the offending statements of its live policy" if entries_are_statements(shared) else "that sharing"
-        action = f"remove {removed} from {label}, keeping the rest (then re-read it)"
+        what = "the offending statements of its live policy" if kind.policy else "that sharing"
+        action = f"remove {what} from {label}, keeping the rest (then re-read it)"
     details |= {
-        "entries": [shared.entries[i] for i in offending],
+        "entries": entries,
         "statements": [shared.statements[i] for i in offending],
         "qualifier": _text(record.params.get("qualifier")),
         "fix": fix,
