@@ -28,7 +28,9 @@ def test_organization_mode_is_off_unless_an_organization_is_given(cfn_template, 
     assert variables["Environment"]["Variables"]["MEMBER_ROLE_NAME"] == ""  # handlers act in their own account
     for function in functions.values():
         role = off(cfn_template["Resources"][function.role_id]["Properties"])
-        actions = {a for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] for a in _list(s.get("Action", []))}
+        actions = {
+            a for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] for a in _list(s.get("Action", []))
+        }
         assert not actions & {"sts:AssumeRole", "organizations:DescribeAccount", "ssm:GetParameter"}
 
 

@@ -61,6 +61,11 @@ CASES = {
         "aws ec2 revoke-security-group-ingress --group-id sg-0b7c3e5d9a1f24680 --security-group-rule-ids "
         "sgr-0a1b2c3d4e5f60001 sgr-0a1b2c3d4e5f60002 --region eu-west-1",
     ),
+    "external_access": (
+        "share-ami-with-another-account.json",
+        "aws ec2 modify-image-attribute --image-id ami-0c1d2e3f4a5b60718 --launch-permission "
+        '\'{"Remove":[{"UserId":"846424999548"}]}\' --region eu-west-1',
+    ),
 }
 
 

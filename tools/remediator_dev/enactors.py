@@ -15,6 +15,7 @@ from typing import Any
 from remediator_dev.credential_enactors import ENACTORS as CREDENTIAL_ENACTORS
 from remediator_dev.ec2_enactors import ENACTORS as EC2_ENACTORS
 from remediator_dev.network_storage_enactors import ENACTORS as NETWORK_STORAGE_ENACTORS
+from remediator_dev.sharing_enactors import ENACTORS as SHARING_ENACTORS
 
 Observer = Callable[[], str]
 Enactor = Callable[[Any, dict[str, Any]], Observer | None]
@@ -443,4 +444,5 @@ ENACTORS: dict[str, Enactor] = {
     **CREDENTIAL_ENACTORS,
     **EC2_ENACTORS,
     **NETWORK_STORAGE_ENACTORS,
+    **SHARING_ENACTORS,
 }

@@ -43,6 +43,8 @@ CONTROLS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "s3_public": (("CIS AWS Foundations Benchmark v1.4.0/2.1.5",), "S3.8"),
     # EC2.18: unrestricted ingress only on authorised ports; CIS 5.2: no admin ports from 0.0.0.0/0.
     "open_security_group": (("CIS AWS Foundations Benchmark v1.4.0/5.2",), "EC2.18"),
+    # One control per kind in Security Hub (EC2.1 snapshots, Lambda.1, RDS.1, S3.6, SNS/SQS, KMS.5 ...): none fits all.
+    "external_access": ((), None),
 }
 ROOT_KEY_CONTROL = "IAM.4"  # a root access key: CIS 1.4
 ACCOUNT_BLOCK_CONTROL = "S3.1"  # the account's Block Public Access

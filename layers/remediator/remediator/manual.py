@@ -146,6 +146,8 @@ COMMANDS: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "ec2_without_role": _ec2_without_role,
     "s3_public": _s3_public,
     "open_security_group": _open_security_group,
+    # The rule writes it per resource kind (launch permission, statement id, grant, stripped policy ...).
+    "external_access": lambda details: details.get("fix"),
 }
 
 

@@ -46,6 +46,16 @@ RESOURCE_ARNS: Final[dict[str, tuple[str, ...]]] = {
         "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:security-group/*",
         "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:security-group-rule/*",
     ),
+    # external_access: shared resources of this account, in any region (their events reach the hub from every
+    # region). AMI and EBS snapshot ARNs name no account.
+    "image": ("arn:${AWS::Partition}:ec2:*::image/*",),
+    "ebs_snapshot": ("arn:${AWS::Partition}:ec2:*::snapshot/*",),
+    "db_snapshot": ("arn:${AWS::Partition}:rds:*:${AWS::AccountId}:snapshot:*",),
+    "db_cluster_snapshot": ("arn:${AWS::Partition}:rds:*:${AWS::AccountId}:cluster-snapshot:*",),
+    "function": ("arn:${AWS::Partition}:lambda:*:${AWS::AccountId}:function:*",),
+    "topic": ("arn:${AWS::Partition}:sns:*:${AWS::AccountId}:*",),
+    "key": ("arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*",),
+    "secret": ("arn:${AWS::Partition}:secretsmanager:*:${AWS::AccountId}:secret:*",),
     # EC2 is regional and its events reach the hub from every region: any region, this account.
     "instance": ("arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*",),
     # The stack's baseline instance role (Systems Manager only), the one role ec2_without_role may pass, to EC2 only.
@@ -174,6 +184,24 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
     # open_security_group: revoke one rule of a group; describing rules defines no resource type.
     "ec2:RevokeSecurityGroupIngress": "security_group",
     "ec2:DescribeSecurityGroupRules": "account",
+    **dict.fromkeys(("ec2:DescribeImageAttribute", "ec2:ModifyImageAttribute"), "image"),
+    **dict.fromkeys(("ec2:DescribeSnapshotAttribute", "ec2:ModifySnapshotAttribute"), "ebs_snapshot"),
+    **dict.fromkeys(("rds:DescribeDBSnapshotAttributes", "rds:ModifyDBSnapshotAttribute"), "db_snapshot"),
+    **dict.fromkeys(
+        ("rds:DescribeDBClusterSnapshotAttributes", "rds:ModifyDBClusterSnapshotAttribute"), "db_cluster_snapshot"
+    ),
+    **dict.fromkeys(("lambda:GetPolicy", "lambda:RemovePermission"), "function"),
+    **dict.fromkeys(("sns:GetTopicAttributes", "sns:RemovePermission", "sns:SetTopicAttributes"), "topic"),
+    **dict.fromkeys(("kms:GetKeyPolicy", "kms:ListGrants", "kms:PutKeyPolicy", "kms:RevokeGrant"), "key"),
+    **dict.fromkeys(
+        (
+            "secretsmanager:DeleteResourcePolicy",
+            "secretsmanager:GetResourcePolicy",
+            "secretsmanager:PutResourcePolicy",
+        ),
+        "secret",
+    ),
+    **dict.fromkeys(("s3:DeleteBucketPolicy", "s3:PutBucketPolicy"), "bucket"),
     # The credential report is account-level: IAM defines no resource type for it (the sweep only).
     **dict.fromkeys(("iam:GenerateCredentialReport", "iam:GetCredentialReport"), "account"),
     # The account's own organization (role_trust: its members are not outsiders); no resource type.

@@ -18,4 +18,5 @@ RULE_IDS = (
     "ec2_without_role",
     "s3_public",
     "open_security_group",
+    "external_access",
 )

@@ -97,6 +97,10 @@ class AccountState(Protocol):
 
     def security_group_rule(self, rule_id: str, region: str | None) -> dict[str, Any]:
         """A security group rule as DescribeSecurityGroupRules returns it (is it ingress or egress?)."""
+
+    def regional_read(self, service: str, region: str | None, what: str, call: Callable[[Any], Any]) -> Any:
+        """`call(client)` on a regional service in the event's region (a resource policy, external_access);
+        StateUnreadable when the resource is gone or the read is denied."""
         ...
 
 
@@ -168,6 +172,9 @@ class AssumedState:
 
     def security_group_rule(self, rule_id: str, region: str | None) -> dict[str, Any]:
         raise _no_account(f"security group rule {rule_id}")
+
+    def regional_read(self, service: str, region: str | None, what: str, call: Callable[[Any], Any]) -> Any:
+        raise _no_account(what)
 
 
 class LiveState:
@@ -343,6 +350,9 @@ class LiveState:
 
         boundary: str | None = _read(f"the permissions boundary of {kind} {name}", read)
         return boundary
+
+    def regional_read(self, service: str, region: str | None, what: str, call: Callable[[Any], Any]) -> Any:
+        return _read(what, lambda: call(self._regional(service, region)))
 
     def trail_buckets(self, region: str | None) -> frozenset[str]:
         if self._aws is None:

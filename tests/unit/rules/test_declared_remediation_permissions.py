@@ -9,6 +9,7 @@ declared action no scenario calls is a permission the role holds for nothing.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -30,6 +31,8 @@ from remediator.rules.base import EvalContext
 from remediator.rules.console_mfa import deny_without_mfa_document
 from remediator.state import AssumedState, LiveState
 from remediator_dev.credential_enactors import self_signed_certificate
+from remediator_dev.sharing_enactors import ENACTORS as SHARING_ENACTORS
+from tests.conftest import load_event
 from tests.unit.rules.test_identity_center import REGION as SSO_REGION
 from tests.unit.rules.test_other_credentials import StubbedClients
 
@@ -388,6 +391,23 @@ def ssh_opened_without_rule_id(iam: Any, settings: Settings) -> dict[str, Any]:
 
 
 # rule id -> scenario -> (how the account and the record come about, settings beyond remediate mode)
+def shared(event: str, **params: Any) -> Callable[[Any, Settings], dict[str, Any]]:
+    """A demo event of a shared resource, enacted in moto as the demo does (its parameters changed by `params`)."""
+
+    def enact(iam: Any, settings: Settings) -> dict[str, Any]:
+        detail: dict[str, Any] = copy.deepcopy(load_event(event))["detail"]
+        detail["requestParameters"].update(params)
+        SHARING_ENACTORS[detail["eventName"]](iam, detail)
+        return detail
+
+    return enact
+
+
+OWN_READ = {"Sid": "own", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "*"}
+PUBLIC_READ = {"Sid": "public", "Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetSecretValue"}
+PARTNER_READ = {"Sid": "partner", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::846424999548:root"}}
+BUCKET = "arn:aws:s3:::acme-exports/*"
+
 SCENARIOS: dict[str, dict[str, tuple[Callable[[Any, Settings], dict[str, Any]], dict[str, Any]]]] = {
     "access_keys": {"a key for another user": (key_for_another_user, {})},
     "console_mfa": {
@@ -443,6 +463,39 @@ SCENARIOS: dict[str, dict[str, tuple[Callable[[Any, Settings], dict[str, Any]], 
     "open_security_group": {
         "SSH opened to anywhere, rule id in the response": (ssh_opened_with_rule_id, {}),
         "SSH opened to anywhere, no rule id": (ssh_opened_without_rule_id, {}),
+    },
+    "external_access": {
+        "an AMI shared": (shared("share-ami-with-another-account.json"), {}),
+        "an EBS snapshot made public": (shared("share-ebs-snapshot-publicly.json"), {}),
+        "an RDS snapshot shared": (shared("share-rds-snapshot-with-another-account.json"), {}),
+        "an RDS cluster snapshot made public": (shared("share-rds-cluster-snapshot-publicly.json"), {}),
+        "a function opened to everyone": (shared("lambda-add-permission-everyone.json"), {}),
+        "a topic permission for another account": (shared("sns-add-permission-for-another-account.json"), {}),
+        "a topic policy for another account": (shared("set-topic-policy-for-another-account.json"), {}),
+        "a key grant for another account": (shared("create-kms-grant-for-another-account.json"), {}),
+        "a key policy for another account": (shared("put-key-policy-for-another-account.json"), {}),
+        "a secret policy open to everyone": (shared("put-secret-resource-policy-everyone.json"), {}),
+        "a secret policy open to everyone beside our own grant": (
+            shared(
+                "put-secret-resource-policy-everyone.json",
+                resourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [OWN_READ, PUBLIC_READ]}),
+            ),
+            {},
+        ),
+        "a bucket policy for another account": (shared("put-bucket-policy-for-another-account.json"), {}),
+        "a bucket policy for another account beside our own grant": (
+            shared(
+                "put-bucket-policy-for-another-account.json",
+                bucketPolicy={
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {**OWN_READ, "Action": "s3:GetObject", "Resource": BUCKET},
+                        {**PARTNER_READ, "Action": "s3:GetObject", "Resource": BUCKET},
+                    ],
+                },
+            ),
+            {},
+        ),
     },
     "identity_center": {
         "an admin permission set assigned": (admin_permission_set_assigned, {}),

@@ -499,7 +499,6 @@ def analyse_trust_policy(
     assume_named_org_is_own: when own_org_id is unknown (a dry run without an account), take an organization
     named in a condition to be the account's own, and say so in `assumptions`.
     """
-    parsed = load_policy_document(document)
     config = _Config(
         own_account,
         frozenset(trusted_accounts),
@@ -508,12 +507,31 @@ def analyse_trust_policy(
         own_org_id,
         assume_named_org_is_own,
     )
+    return _analyse(document, config, _grants_assume)
+
+
+def analyse_resource_policy(
+    document: dict[str, Any] | str,
+    own_account: str | None,
+    trusted_accounts: frozenset[str] = frozenset(),
+    trusted_org_ids: frozenset[str] = frozenset(),
+    own_org_id: str | None = None,
+    assume_named_org_is_own: bool = False,
+) -> TrustVerdict:
+    """The same principal and condition semantics over a resource policy (bucket, key, topic, function ...):
+    every Allow statement counts, whatever it grants, because any grant to an outsider shares the resource."""
+    config = _Config(own_account, trusted_accounts, trusted_org_ids, (), own_org_id, assume_named_org_is_own)
+    return _analyse(document, config, lambda statement: True)
+
+
+def _analyse(document: dict[str, Any] | str, config: _Config, counts: Callable[[Statement], bool]) -> TrustVerdict:
+    parsed = load_policy_document(document)
     found = _Findings()
     external: list[bool] = []
     for index, raw in enumerate(parsed["Statement"]):
         statement = normalise_statement(index, raw, "trust")
         found.problems.extend(statement.problems)
-        if statement.effect == "Allow" and _grants_assume(statement):
+        if statement.effect == "Allow" and counts(statement):
             _statement(statement, config, found, external)
     return TrustVerdict(
         tuple(found.issues),

@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # mypy checks every rule module against the contract: META, e
         admin_grants,
         console_mfa,
         ec2_without_role,
+        external_access,
         guardrail_tampering,
         iam_user_sprawl,
         identity_center,
@@ -62,6 +63,7 @@ if TYPE_CHECKING:  # mypy checks every rule module against the contract: META, e
         ec2_without_role,
         s3_public,
         open_security_group,
+        external_access,
     )
 
 # Which rules each Lambda function (functions/<name>/) runs. One concern, one function, one role.
@@ -80,6 +82,7 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "ec2_without_role": ("ec2_without_role",),
     "s3_public": ("s3_public",),
     "open_security_group": ("open_security_group",),
+    "external_access": ("external_access",),
 }
 
 
