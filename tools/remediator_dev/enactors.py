@@ -15,7 +15,9 @@ from typing import Any
 from remediator_dev.credential_enactors import ENACTORS as CREDENTIAL_ENACTORS
 from remediator_dev.ec2_enactors import ENACTORS as EC2_ENACTORS
 from remediator_dev.network_storage_enactors import ENACTORS as NETWORK_STORAGE_ENACTORS
+from remediator_dev.network_storage_enactors import enact_put_bucket_policy as enact_public_bucket_policy
 from remediator_dev.sharing_enactors import ENACTORS as SHARING_ENACTORS
+from remediator_dev.sharing_enactors import enact_bucket_policy as enact_shared_bucket_policy
 
 Observer = Callable[[], str]
 Enactor = Callable[[Any, dict[str, Any]], Observer | None]
@@ -415,6 +417,15 @@ def enact_tag_user(iam: Any, detail: dict[str, Any]) -> Observer | None:
 
 
 # eventName -> how to make the account look as if that call had just succeeded.
+def _bucket_policy_enactor(detail: dict[str, Any]) -> Callable[[Any, dict[str, Any]], Observer | None]:
+    """A policy opening the bucket to everyone shows its Block Public Access (s3_public puts it back); one granting
+    another account shows the policy's statements (external_access strips the grant)."""
+    policy = (detail.get("requestParameters") or {}).get("bucketPolicy")
+    text = policy if isinstance(policy, str) else json.dumps(policy)
+    public = '"Principal": "*"' in text or '"AWS": "*"' in text
+    return enact_public_bucket_policy if public else enact_shared_bucket_policy
+
+
 ENACTORS: dict[str, Enactor] = {
     "CreateAccessKey": enact_create_access_key,
     "UpdateAccessKey": enact_update_access_key,
@@ -445,4 +456,5 @@ ENACTORS: dict[str, Enactor] = {
     **EC2_ENACTORS,
     **NETWORK_STORAGE_ENACTORS,
     **SHARING_ENACTORS,
+    "PutBucketPolicy": lambda iam, detail: _bucket_policy_enactor(detail)(iam, detail),
 }
