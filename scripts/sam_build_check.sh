@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # `sam build` without a container, then the size of our own code in the artifacts: every function
 # directory plus the layer's `remediator` package (third-party dependencies excluded). Fails when
-# the build fails or our code reaches MAX_OWN_CODE_BYTES (default 0.5 MB).
+# the build fails or our code reaches MAX_OWN_CODE_BYTES (default 768 KiB: fourteen rules, organization mode and
+# the sweep; a function imports only its own rules' modules, so its cold start does not grow with the catalog).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MAX_OWN_CODE_BYTES="${MAX_OWN_CODE_BYTES:-524288}"
+MAX_OWN_CODE_BYTES="${MAX_OWN_CODE_BYTES:-786432}"
 BUILD_DIR="${BUILD_DIR:-.aws-sam/build}"
 
 # SAM's python3.13 workflow needs a python3.13 first on PATH; the project venv provides one.
