@@ -19,9 +19,7 @@ import importlib.util
 import io
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -29,6 +27,9 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from bench_handler import environment as shared_environment
+from bench_handler import moto_server
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -41,25 +42,10 @@ TRUST = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def environment(endpoint: str) -> dict[str, str]:
     return {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
+        **shared_environment(endpoint),
         "AWS_LAMBDA_FUNCTION_NAME": "ec2_without_role",
-        "POWERTOOLS_METRICS_NAMESPACE": "ComplianceRemediator",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "IDEMPOTENCY_TABLE": "idempotency",
-        "EXEMPTIONS_TABLE": "exemptions",
         "EC2_BASELINE_INSTANCE_PROFILE": PROFILE,
     }
 
@@ -164,20 +150,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=100)
     args = parser.parse_args()
-    port = free_port()
-    server = subprocess.Popen(
-        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        os.environ.update(environment(f"http://127.0.0.1:{port}"))
+    with moto_server() as endpoint:
+        os.environ.update(environment(endpoint))
         import boto3
 
         topic, image, template = setup_account()
@@ -212,9 +186,6 @@ def main() -> int:
         measure(
             "notify, no role + IMDSv1", app.lambda_handler, lambda: launched(ec2, image, None), args.events, "notified"
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     return 0
 
 

@@ -17,9 +17,7 @@ import copy
 import io
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
@@ -30,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
-from bench_handler import BIN, count_calls, environment, free_port, setup_account  # noqa: E402
+from bench_handler import count_calls, environment, moto_server, setup_account  # noqa: E402
 
 KINDS = {
     "AMI launch permission": "share-ami-with-another-account.json",
@@ -57,20 +55,7 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=9)
     args = parser.parse_args()
 
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+    with moto_server() as endpoint:
         os.environ.update(
             {
                 **environment(endpoint),
@@ -120,9 +105,6 @@ def main() -> int:
                 f"({', '.join(f'{op} {n:g}' for op, n in per_event.items())}); outcomes {dict(outcomes[kind])}"
             )
         print(json.dumps({k: round(statistics.median(v) * 1000, 1) for k, v in timings.items()}))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     return 0
 
 

@@ -20,7 +20,6 @@ import io
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -32,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_handler import BIN, count_calls, environment, free_port, setup_account  # noqa: E402
+from bench_handler import clear_ledger, count_calls, environment, moto_server, setup_account  # noqa: E402
 
 REGION = "eu-west-1"
 OFF = {"BlockPublicAcls": False, "IgnorePublicAcls": False, "BlockPublicPolicy": False, "RestrictPublicBuckets": False}
@@ -124,22 +123,8 @@ def main() -> int:
     args = parser.parse_args()
     events = max(7, args.events)
 
-    port = free_port()
-    server = subprocess.Popen(
-        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        import socket
-
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        os.environ.update(environment(f"http://127.0.0.1:{port}"))
+    with moto_server() as endpoint:
+        os.environ.update(environment(endpoint))
         os.environ.update({"MODE_S3_PUBLIC": "remediate", "MODE_OPEN_SECURITY_GROUP": "remediate"})
         os.environ["TOPIC_ARN"] = setup_account()
         import boto3
@@ -171,6 +156,7 @@ def main() -> int:
                 if n:
                     timings[name].append(elapsed)
                     calls[name].update(counter)
+                clear_ledger()
         print(f"warm full path per event, remediate mode, moto server on 127.0.0.1 ({events} events each, alternating)")
         for name in SCENARIOS:
             per_event = {call: count / events for call, count in sorted(calls[name].items())}
@@ -179,9 +165,6 @@ def main() -> int:
             print(f"{name}\n  median {median * 1000:.1f} ms, p90 {p90 * 1000:.1f} ms; {total:g} AWS calls:")
             for call, count in per_event.items():
                 print(f"    {call}: {count:g}")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     return 0
 
 

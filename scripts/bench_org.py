@@ -13,14 +13,14 @@ import argparse
 import copy
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+from bench_handler import moto_server
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -28,12 +28,6 @@ HUB = "123456789012"
 FUNCTION = "remediator-access_keys"
 MEMBER_ROLE = "compliance-remediator-member"
 EVENT = json.loads((ROOT / "events" / "organization" / "create-access-key-in-member-account.json").read_text())
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def member_ids(count: int) -> list[str]:
@@ -138,39 +132,23 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--reps", type=int, default=200)
     args = parser.parse_args()
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    os.environ.update(
-        {
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_REGION": "us-east-1",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "ERROR",
-            "MODE_ACCESS_KEYS": "remediate",
-            "MEMBER_ROLE_NAME": MEMBER_ROLE,
-            "OWN_ROLE_PREFIX": f"arn:aws:iam::{HUB}:role/compliance-remediator/",
-            "OWN_FUNCTION_NAMES": FUNCTION,
-        }
-    )
-    server = subprocess.Popen(
-        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with moto_server() as endpoint:
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": endpoint,
+                "AWS_ACCESS_KEY_ID": "bench",
+                "AWS_SECRET_ACCESS_KEY": "bench",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_REGION": "us-east-1",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_LOG_LEVEL": "ERROR",
+                "MODE_ACCESS_KEYS": "remediate",
+                "MEMBER_ROLE_NAME": MEMBER_ROLE,
+                "OWN_ROLE_PREFIX": f"arn:aws:iam::{HUB}:role/compliance-remediator/",
+                "OWN_FUNCTION_NAMES": FUNCTION,
+            }
+        )
         print(json.dumps(run(args, endpoint), indent=2))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     return 0
 
 
