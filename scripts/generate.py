@@ -453,7 +453,8 @@ def _alarm(logical_id: str, description: str, namespace: str, metric: str, dimen
 """
 
 
-# Organization mode: assume the member role in the organization's accounts, name them, read per-account modes.
+# Organization mode: assume the member role in the organization's accounts, name them, find their OUs, read
+# per-account and per-OU modes.
 ORGANIZATION_STATEMENTS = """\
               - !If
                 - OrganizationMode
@@ -470,6 +471,15 @@ ORGANIZATION_STATEMENTS = """\
                   Effect: Allow
                   Action: organizations:DescribeAccount
                   Resource: !Sub "arn:${AWS::Partition}:organizations::*:account/${OrganizationId}/*"
+                - !Ref AWS::NoValue
+              - !If
+                - OrganizationMode
+                - Sid: PlaceMemberAccounts
+                  Effect: Allow
+                  Action: organizations:ListParents
+                  Resource:
+                    - !Sub "arn:${AWS::Partition}:organizations::*:account/${OrganizationId}/*"
+                    - !Sub "arn:${AWS::Partition}:organizations::*:ou/${OrganizationId}/ou-*"
                 - !Ref AWS::NoValue
               - !If
                 - HasAccountModes

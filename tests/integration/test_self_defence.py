@@ -134,6 +134,27 @@ def test_a_disabled_rule_of_ours_is_enabled_again_and_reported(account, monkeypa
     assert "aws events disable-rule --name remediator-access_keys-1" in message["Message"]  # how to undo
 
 
+def test_a_disabled_rule_on_the_organization_bus_is_enabled_again_on_that_bus(account, monkeypatch) -> None:
+    events = boto3.client("events")
+    bus = "remediator-organization"  # organization mode: the bus member accounts forward to
+    events.create_event_bus(Name=bus)
+    org_rule = "remediator-access_keys-2"
+    events.put_rule(Name=org_rule, EventBusName=bus, EventPattern=json.dumps({"source": ["aws.iam"]}))
+    events.disable_rule(Name=org_rule, EventBusName=bus)
+    events.put_rule(Name=org_rule, EventPattern=json.dumps({"source": ["aws.iam"]}), State="DISABLED")  # decoy
+    monkeypatch.setenv("OWN_FUNCTION_NAMES", "remediator-access_keys,remediator-remediator_tampering")
+    monkeypatch.setenv("OWN_ROLE_PREFIX", f"arn:aws:iam::{ACCOUNT}:role/compliance-remediator/")
+    event = _disable_rule_event()
+    event["detail"]["requestParameters"] = {"name": org_rule, "eventBusName": bus}
+    handler = load_function("remediator_tampering").lambda_handler
+    [finding] = handler(event, LocalLambdaContext(function_name="remediator-tampering"))["findings"]
+    assert finding["outcome"] == "verified"
+    assert events.describe_rule(Name=org_rule, EventBusName=bus)["State"] == "ENABLED"
+    assert events.describe_rule(Name=org_rule)["State"] == "DISABLED"  # the default bus's namesake untouched
+    [message] = account["inbox"].messages()
+    assert f"aws events disable-rule --name {org_rule} --event-bus-name {bus}" in message["Message"]
+
+
 def test_someone_elses_disabled_rule_is_not_ours_to_touch(account, monkeypatch) -> None:
     events = boto3.client("events")
     events.put_rule(Name=OUR_RULE, EventPattern=json.dumps({"source": ["aws.iam"]}))

@@ -32,7 +32,12 @@ def test_organization_mode_is_off_unless_an_organization_is_given(cfn_template, 
         actions = {
             a for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] for a in _list(s.get("Action", []))
         }
-        assert not actions & {"sts:AssumeRole", "organizations:DescribeAccount", "ssm:GetParameter"}
+        assert not actions & {
+            "sts:AssumeRole",
+            "organizations:DescribeAccount",
+            "organizations:ListParents",
+            "ssm:GetParameter",
+        }
 
 
 def _list(value: Any) -> list[Any]:
@@ -105,6 +110,12 @@ def test_function_roles_may_assume_only_the_member_role_and_only_in_the_organiza
         assert assume["Condition"] == {"StringEquals": {"aws:ResourceOrgID": ORG}}
         assert statements["NameMemberAccounts"]["Action"] == "organizations:DescribeAccount"
         assert statements["NameMemberAccounts"]["Resource"] == f"arn:aws:organizations::*:account/{ORG}/*"
+        # Per-OU modes: an account's parents and theirs, in this organization only.
+        assert statements["PlaceMemberAccounts"]["Action"] == "organizations:ListParents"
+        assert statements["PlaceMemberAccounts"]["Resource"] == [
+            f"arn:aws:organizations::*:account/{ORG}/*",
+            f"arn:aws:organizations::*:ou/{ORG}/ou-*",
+        ]
         assert statements["ReadAccountModes"]["Resource"].endswith(":parameter/remediator/account-modes")
 
 
@@ -120,6 +131,7 @@ def test_the_sweep_may_list_the_organization_and_assume_only_the_member_role(cfn
     statements = {s.get("Sid"): s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]}
     assert statements["ActInMemberAccounts"]["Condition"] == {"StringEquals": {"aws:ResourceOrgID": ORG}}
     assert statements["ListMemberAccounts"]["Action"] == "organizations:ListAccounts"  # no resource type: "*"
+    assert statements["PlaceMemberAccounts"]["Action"] == "organizations:ListParents"  # per-OU modes
     off = Resolver(cfn_template)(cfn_template["Resources"][sweep.role_id]["Properties"])
     sids = {s.get("Sid") for p in off["Policies"] for s in p["PolicyDocument"]["Statement"]}
-    assert not sids & {"ActInMemberAccounts", "ListMemberAccounts", "NameMemberAccounts"}
+    assert not sids & {"ActInMemberAccounts", "ListMemberAccounts", "NameMemberAccounts", "PlaceMemberAccounts"}

@@ -133,3 +133,87 @@ def test_messages_name_a_member_account_by_its_organization_name() -> None:
     text = email_text(finding, None, ActionResult(Outcome.NOTIFIED, "reported only."))
     assert f"account {member} (payments-prod)" in text
     accounts._LOOKUPS.clear()
+
+
+def _organization_with(depth: int) -> tuple[str, list[str], str]:
+    """A moto organization: the root, `depth` OUs nested one in the other (outermost first), and an account
+    moved into the innermost."""
+    organizations = boto3.client("organizations")
+    organizations.create_organization(FeatureSet="ALL")
+    root = organizations.list_roots()["Roots"][0]["Id"]
+    units, parent = [], root
+    for level in range(depth):
+        created = organizations.create_organizational_unit(ParentId=parent, Name=f"ou{level}")
+        parent = created["OrganizationalUnit"]["Id"]
+        units.append(parent)
+    status = organizations.create_account(Email="workloads@example.com", AccountName="workloads")
+    account = status["CreateAccountStatus"]["AccountId"]
+    organizations.move_account(AccountId=account, SourceParentId=root, DestinationParentId=parent)
+    return root, units, account
+
+
+def _modes_parameter(monkeypatch, table: dict) -> None:
+    boto3.client("ssm").put_parameter(Name="/remediator/account-modes", Type="String", Value=json.dumps(table))
+    monkeypatch.setenv("ACCOUNT_MODES_PARAMETER", "/remediator/account-modes")
+
+
+def _counting_list_parents(hub: AwsClients) -> list[str]:
+    calls: list[str] = []
+    hub._session.events.register(
+        "provide-client-params.organizations.ListParents", lambda params, **_: calls.append(params["ChildId"])
+    )
+    return calls
+
+
+def test_an_account_in_an_ou_gets_the_ous_modes_and_its_own_entry_wins(monkeypatch) -> None:
+    accounts._LOOKUPS.clear()
+    with mock_aws():
+        root, [outer, inner], account = _organization_with(2)
+        _modes_parameter(
+            monkeypatch,
+            {
+                root: {"access_keys": "notify", "console_mfa": "notify", "role_trust": "notify", "s3_public": "off"},
+                outer: {"access_keys": "off", "console_mfa": "off", "role_trust": "remediate"},
+                inner: {"access_keys": "remediate", "console_mfa": "remediate"},
+                account: {"console_mfa": "off"},
+            },
+        )
+        hub = AwsClients()
+        calls = _counting_list_parents(hub)
+        assert accounts.account_modes(hub, account) == {
+            "access_keys": Mode.REMEDIATE,  # the nested OU wins over its parent OU
+            "console_mfa": Mode.OFF,  # the account's own entry wins over every OU
+            "role_trust": Mode.REMEDIATE,  # the outer OU wins over the root
+            "s3_public": Mode.OFF,  # the root's
+        }
+        assert calls == [account, inner, outer]  # walked up to the root once...
+        accounts.account_modes(hub, account)
+        assert len(calls) == 3  # ...and kept: the next event reads no parent again
+        other = boto3.client("organizations").create_account(Email="x@example.com", AccountName="x")
+        elsewhere = other["CreateAccountStatus"]["AccountId"]  # left at the root: the root's modes only
+        assert accounts.account_modes(hub, elsewhere)["access_keys"] == Mode.NOTIFY
+    accounts._LOOKUPS.clear()
+
+
+def test_without_an_ou_key_no_parent_is_read(monkeypatch) -> None:
+    accounts._LOOKUPS.clear()
+    with mock_aws():
+        _, _, account = _organization_with(1)
+        _modes_parameter(monkeypatch, {account: {"access_keys": "off"}, "ou-not-an-id": {"access_keys": "remediate"}})
+        hub = AwsClients()
+        calls = _counting_list_parents(hub)
+        assert accounts.account_modes(hub, account) == {"access_keys": Mode.OFF}
+        assert calls == []
+    accounts._LOOKUPS.clear()
+
+
+def test_parents_that_cannot_be_read_leave_the_accounts_own_entry(monkeypatch, caplog) -> None:
+    accounts._LOOKUPS.clear()
+    with mock_aws():  # no organization: ListParents fails (as it does outside the management account)
+        _modes_parameter(
+            monkeypatch,
+            {"ou-ab12-cdef3456": {"access_keys": "remediate", "console_mfa": "off"}, MEMBER: {"access_keys": "off"}},
+        )
+        assert accounts.account_modes(AwsClients(), MEMBER) == {"access_keys": Mode.OFF}
+        assert "cannot read the OUs of account 111122223333" in caplog.text
+    accounts._LOOKUPS.clear()

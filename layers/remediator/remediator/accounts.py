@@ -11,6 +11,7 @@ Unset MEMBER_ROLE_NAME: every event is handled with the hub's own clients, as in
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import time
@@ -40,12 +41,16 @@ LOOKUP_CACHE_SECONDS = 300  # account names and per-account modes are re-read th
 # STS RoleSessionName: 2-64 characters of letters, digits and =,.@_- (a CloudTrail eventID is a UUID).
 _SESSION_CHARS = re.compile(r"[^\w+=,.@-]", re.ASCII)
 _ACCOUNT = re.compile(r"\d{12}")
+# An organizational unit or the root, as Organizations writes their ids: a key of the modes parameter.
+_CONTAINER = re.compile(r"ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32}")
+_MAX_DEPTH = 8  # OUs nest five deep under the root: a longer walk is a loop, not an organization
 _CANNOT_ASSUME = DENIED | {"InvalidClientTokenId", "RegionDisabledException", "ExpiredToken"}
 
 # Per container: credentials by role ARN (with their expiry, epoch seconds), the last alert per account.
 _MEMBERS: dict[str, tuple[float, AwsClients]] = {}
 _ALERTED: dict[str, float] = {}
 _LOOKUPS: dict[str, tuple[float, Any]] = {}
+logger = logging.getLogger(__name__)
 
 
 class Unreachable(Exception):
@@ -114,8 +119,9 @@ def member_clients(hub: AwsClients, role_arn: str, event_id: str | None, now: fl
 
 
 def account_modes(hub: AwsClients, account: str) -> dict[str, Mode]:
-    """The account's own rule modes from the JSON SSM parameter ACCOUNT_MODES_PARAMETER
-    (`{"<account id>": {"<rule>": "off|notify|remediate"}}`), read through a few-minute cache."""
+    """The account's rule modes from the JSON SSM parameter ACCOUNT_MODES_PARAMETER, read through a few-minute
+    cache. Keys are account ids, OU ids (`ou-...`) or the root (`r-...`): the account's own entry wins over its
+    OUs', a nearer OU's over a farther one's (`{"<id>": {"<rule>": "off|notify|remediate"}}`)."""
     parameter = os.environ.get("ACCOUNT_MODES_PARAMETER", "").strip()
     if not parameter:
         return {}
@@ -131,10 +137,48 @@ def account_modes(hub: AwsClients, account: str) -> dict[str, Mode]:
             return {}
 
     table = _cached(f"modes:{parameter}", read)
-    wanted = table.get(account) if isinstance(table, dict) else None
+    if not isinstance(table, dict):
+        return {}
+    modes: dict[str, Mode] = {}
+    if any(isinstance(key, str) and _CONTAINER.fullmatch(key) for key in table):  # else no ListParents call
+        for container in reversed(account_parents(hub, account)):  # the root first, the nearest OU last
+            modes.update(_modes_in(table.get(container)))
+    modes.update(_modes_in(table.get(account)))
+    return modes
+
+
+def _modes_in(wanted: Any) -> dict[str, Mode]:
     if not isinstance(wanted, dict):
         return {}
     return {str(rule): Mode(mode) for rule, mode in wanted.items() if isinstance(mode, str) and mode in Mode}
+
+
+def account_parents(hub: AwsClients, account: str) -> tuple[str, ...]:
+    """The account's OUs, nearest first, then the root (ListParents up the tree). Kept for the container's life
+    (an account moved to another OU is seen by new containers); a failed read is logged, yields no OU (the
+    account's own entry and the stack's modes hold) and is tried again after a few minutes."""
+    key = f"parents:{account}"
+    entry = _LOOKUPS.get(key)
+    if entry is not None and entry[0] >= time.monotonic():
+        found: tuple[str, ...] = entry[1]
+        return found
+    path: list[str] = []
+    try:
+        organizations, child = hub.client("organizations"), account
+        while len(path) < _MAX_DEPTH:
+            [parent] = organizations.list_parents(ChildId=child)["Parents"]
+            path.append(str(parent["Id"]))
+            if parent.get("Type") == "ROOT":
+                break
+            child = path[-1]
+        else:
+            raise ValueError(f"no root within {_MAX_DEPTH} levels")
+    except (ClientError, KeyError, TypeError, ValueError) as error:
+        logger.warning("cannot read the OUs of account %s (per-OU modes ignored for it): %s", account, error)
+        _LOOKUPS[key] = (time.monotonic() + LOOKUP_CACHE_SECONDS, ())
+        return ()
+    _LOOKUPS[key] = (float("inf"), tuple(path))
+    return tuple(path)
 
 
 def account_name(hub: AwsClients, account: str | None) -> str | None:

@@ -75,6 +75,7 @@ class Target:
     reason: str
     undo: str | None = None
     rule_to_enable: str | None = None  # a disabled rule of ours: the one change we undo ourselves
+    event_bus: str | None = None  # the rule's bus when not the default one (the organization bus)
 
 
 def _name(value: Any) -> str:
@@ -103,11 +104,16 @@ def _events_target(record: CloudTrailRecord, settings: Settings) -> Target | Non
         return None
     resource = _resource(record, "rule", name)
     if record.eventName == "DisableRule":
+        bus = record.params.get("eventBusName")
+        bus = bus if isinstance(bus, str) and bus.strip() and _name(bus) != "default" else None
+        on_bus = f" --event-bus-name {bus}" if bus else ""
         return Target(
             resource,
-            f"the remediator's EventBridge rule {name} was disabled: its events no longer reach us",
-            f"aws events enable-rule --name {name}",
+            f"the remediator's EventBridge rule {name}{f' (bus {bus})' if bus else ''} was disabled: "
+            "its events no longer reach us",
+            f"aws events enable-rule --name {name}{on_bus}",
             rule_to_enable=name,
+            event_bus=bus,
         )
     return Target(
         resource,

@@ -27,6 +27,8 @@ RESOURCE_ARNS: Final[dict[str, tuple[str, ...]]] = {
     # The sweep's coverage self-check. Trails: any region and account (a multi-region or organization trail
     # may be homed elsewhere). Rules and queues: the stack's own, which CloudFormation names "<stack>-...".
     "trail": ("arn:${AWS::Partition}:cloudtrail:*:*:trail/*",),
+    # A rule on a custom bus is `rule/<bus>/<rule>`, and IAM's `*` spans `/`: this covers the rules on the
+    # organization bus (`rule/<stack>-organization/<stack>-...`) as well as the default bus's.
     "event_rule": ("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/${AWS::StackName}-*",),
     "queue": ("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}-*",),
     "detector": ("arn:${AWS::Partition}:guardduty:*:${AWS::AccountId}:detector/*",),

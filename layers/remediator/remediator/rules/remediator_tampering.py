@@ -190,9 +190,14 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     )
     action = undo = None
     rule_name = target.rule_to_enable if target is not None and len(reasons) == 1 else None
+    bus = target.event_bus if target is not None and rule_name else None
     if rule_name:
-        action = f"re-enable the remediator's EventBridge rule {rule_name} (aws events enable-rule --name {rule_name})"
-        undo = META.undo.format(rule=rule_name)
+        on_bus = f" --event-bus-name {bus}" if bus else ""
+        action = (
+            f"re-enable the remediator's EventBridge rule {rule_name} "
+            f"(aws events enable-rule --name {rule_name}{on_bus})"
+        )
+        undo = META.undo.format(rule=rule_name) + on_bus
     undos = [t.undo for t in found if t.undo and not rule_name]
     if undos:
         reason += " To undo: " + "; ".join(undos)
@@ -203,16 +208,17 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
         resource=resource,
         action=action,
         undo=undo,
-        details={"rule_name": rule_name},
+        details={"rule_name": rule_name, **({"event_bus": bus} if bus else {})},
     )
 
 
 def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
     """Enable the rule again, then read it back: a rule that stays disabled is a failure, said as such."""
     name = finding.details["rule_name"]
+    on_bus = {"EventBusName": bus} if (bus := finding.details.get("event_bus")) else {}
     try:
-        aws.events.enable_rule(Name=name)
-        state = aws.events.describe_rule(Name=name).get("State")
+        aws.events.enable_rule(Name=name, **on_bus)
+        state = aws.events.describe_rule(Name=name, **on_bus).get("State")
     except ClientError as error:
         code = error_code(error)
         if code == "ResourceNotFoundException":
