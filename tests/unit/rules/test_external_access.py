@@ -228,10 +228,10 @@ def test_a_policy_open_to_everyone_is_critical(name: str) -> None:
 @pytest.mark.parametrize(
     ("name", "notify_only"),
     [
-        ("set-queue-policy-everyone.json", True),
-        ("set-ecr-repository-policy-public.json", True),
+        ("set-queue-policy-everyone.json", False),
+        ("set-ecr-repository-policy-public.json", False),
         ("set-glacier-vault-policy-for-another-account.json", True),
-        ("put-efs-file-system-policy-everyone.json", True),
+        ("put-efs-file-system-policy-everyone.json", False),
         ("update-opensearch-domain-access-policy-everyone.json", True),
         ("put-secret-resource-policy-everyone.json", False),
         ("put-key-policy-for-another-account.json", False),
