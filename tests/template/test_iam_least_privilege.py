@@ -53,6 +53,7 @@ def _narrowest(function: FunctionUnderTest, action: str) -> list[str]:
         arns.append(pattern)
     return arns
 
+
 # Attaching is conditioned to the one policy a rule may attach (the deny-unless-MFA policy): a role that could
 # attach any policy could grant anyone admin. Detaching any policy is how admin_grants reverts a grant.
 ATTACH_CONDITIONED = STACK_POLICY_ONLY

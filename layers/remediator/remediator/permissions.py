@@ -208,9 +208,7 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
     ),
     **dict.fromkeys(("s3:DeleteBucketPolicy", "s3:PutBucketPolicy"), "bucket"),
     **dict.fromkeys(("sqs:RemovePermission", "sqs:SetQueueAttributes"), "account_queue"),
-    **dict.fromkeys(
-        ("ecr:DeleteRepositoryPolicy", "ecr:GetRepositoryPolicy", "ecr:SetRepositoryPolicy"), "repository"
-    ),
+    **dict.fromkeys(("ecr:DeleteRepositoryPolicy", "ecr:GetRepositoryPolicy", "ecr:SetRepositoryPolicy"), "repository"),
     **dict.fromkeys(
         (
             "elasticfilesystem:DeleteFileSystemPolicy",
@@ -262,7 +260,9 @@ def rule_resource_kind(action: str, rule_ids: Iterable[str] = ()) -> str:
     the table's; ValueError when two of the rules widen it differently."""
     kinds = {RULE_ACTION_RESOURCE.get(rule_id, {}).get(action) for rule_id in rule_ids} - {None}
     if len(kinds) > 1:
-        raise ValueError(f"{action}: the rules {sorted(rule_ids)} widen it to different kinds {sorted(map(str, kinds))}")
+        raise ValueError(
+            f"{action}: the rules {sorted(rule_ids)} widen it to different kinds {sorted(map(str, kinds))}"
+        )
     return str(kinds.pop()) if kinds else resource_kind(action)
 
 

@@ -288,6 +288,10 @@ def test_sns_and_sqs_add_permission_and_kms_grants() -> None:
     topic = one(load_event("sns-add-permission-for-another-account.json"))
     assert topic.severity == "high" and topic.details["entries"] == ["partner-publish"]
     assert "aws sns remove-permission" in topic.details["fix"]
+    queue = one(load_event("sqs-add-permission-for-another-account.json"))
+    assert queue.severity == "high" and queue.details["entries"] == ["partner-send"] and queue.action
+    assert "aws sqs remove-permission" in queue.details["fix"] and queue.undo
+    assert "--label partner-send --aws-account-ids 846424999548 --actions SendMessage" in queue.undo
     grant = one(load_event("create-kms-grant-for-another-account.json"))
     assert grant.severity == "high" and grant.undo and "create-grant" in grant.undo
     own = event("create-kms-grant-for-another-account.json", granteePrincipal=f"arn:aws:iam::{ACCOUNT}:role/app")

@@ -62,7 +62,9 @@ def _db_values(result: dict[str, Any], key: str) -> list[Any]:
 
 
 def _queue_policy(client: Any, url: str) -> str | None:
-    policy: str | None = client.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"].get("Policy")
+    """The queue's policy; None when it has none (the answer then holds no attributes at all)."""
+    answer = client.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+    policy: str | None = answer.get("Attributes", {}).get("Policy")
     return policy
 
 
