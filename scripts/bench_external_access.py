@@ -42,7 +42,10 @@ KINDS = {
     "KMS key policy": "put-key-policy-for-another-account.json",
     "Secrets Manager policy": "put-secret-resource-policy-everyone.json",
     "S3 bucket policy (cross-account)": "put-bucket-policy-for-another-account.json",
-    "ECR repository policy (notify only)": "set-ecr-repository-policy-public.json",
+    "SQS AddPermission": "sqs-add-permission-for-another-account.json",
+    "SQS queue policy": "set-queue-policy-everyone.json",
+    "ECR repository policy": "set-ecr-repository-policy-public.json",
+    "EFS file system policy": "put-efs-file-system-policy-everyone.json",
 }
 
 

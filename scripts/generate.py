@@ -31,7 +31,12 @@ from typing import Any
 import yaml
 
 from remediator.config import mode_variable
-from remediator.permissions import RESOURCE_ARNS, RESOURCE_CONDITIONS, STACK_POLICY_ONLY, resource_kind
+from remediator.permissions import (
+    RESOURCE_ARNS,
+    RESOURCE_CONDITIONS,
+    STACK_POLICY_ONLY,
+    rule_resource_kind,
+)
 from remediator.rules import FUNCTIONS, RULE_IDS, RULES
 from remediator.rules.base import API_CALL, CONSOLE_SIGN_IN, RuleMeta, RuleSetting, Trigger
 
@@ -227,14 +232,21 @@ class Function:
                 )
             if stray := set(meta.stack_policy_only) - set(meta.iam_actions):
                 raise SystemExit(f"{meta.id}: stack_policy_only lists {sorted(stray)}, which it does not declare")
-        return by_kind(free), by_kind(limited)
+        rule_ids = [meta.id for meta in self.metas]
+        return by_kind(free, rule_ids), by_kind(limited, rule_ids)
 
 
-def by_kind(actions: Iterable[str]) -> dict[str, list[str]]:
-    """Actions grouped by the resource kind permissions.py scopes them to, in the table's order of kinds."""
+def by_kind(actions: Iterable[str], rule_ids: Iterable[str] = ()) -> dict[str, list[str]]:
+    """Actions grouped by the resource kind permissions.py scopes them to in a role running `rule_ids`, in the
+    table's order of kinds."""
+    rules = tuple(rule_ids)
+    try:
+        kind_of = {action: rule_resource_kind(action, rules) for action in set(actions)}
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
     kinds: dict[str, list[str]] = {}
-    for action in sorted(set(actions), key=lambda a: (list(RESOURCE_ARNS).index(resource_kind(a)), a)):
-        kinds.setdefault(resource_kind(action), []).append(action)
+    for action in sorted(kind_of, key=lambda a: (list(RESOURCE_ARNS).index(kind_of[a]), a)):
+        kinds.setdefault(kind_of[action], []).append(action)
     return kinds
 
 
@@ -1042,7 +1054,7 @@ def member_actions() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     free = {a for f in functions() for kind in f.grants()[0].values() for a in kind}
     free |= set(sweep.IAM_ACTIONS) - set(sweep.ATTACH_ACTIONS)
     limited = {a for f in functions() for kind in f.grants()[1].values() for a in kind} | set(sweep.ATTACH_ACTIONS)
-    return by_kind(free), by_kind(limited - free)
+    return by_kind(free, RULE_IDS), by_kind(limited - free, RULE_IDS)
 
 
 def region_member_role_statements() -> str:
@@ -1088,11 +1100,11 @@ def describe(trigger: Trigger, anywhere: str = ", any service and region") -> st
     return what
 
 
-def _permissions(actions: Iterable[str], limited: Iterable[str]) -> str:
+def _permissions(actions: Iterable[str], limited: Iterable[str], rule_id: str) -> str:
     listed = []
     for action in sorted(actions):
         arns = (
-            " and ".join(f"`{arn}`" for arn in RESOURCE_ARNS[resource_kind(action)])
+            " and ".join(f"`{arn}`" for arn in RESOURCE_ARNS[rule_resource_kind(action, (rule_id,))])
             .replace("arn:${AWS::Partition}:", "")
             .replace("${AWS::AccountId}", "<account>")
         )
@@ -1150,8 +1162,8 @@ def rules_markdown() -> str:
                 ),
             ),
             ("undo", f"`{meta.undo}`" if meta.undo.startswith("aws ") else meta.undo),
-            ("IAM permissions (remediation)", _permissions(meta.remediation_actions, limited)),
-            ("IAM permissions (state)", _permissions(meta.state_actions, limited)),
+            ("IAM permissions (remediation)", _permissions(meta.remediation_actions, limited, rule_id)),
+            ("IAM permissions (state)", _permissions(meta.state_actions, limited, rule_id)),
             ("references", "<br>".join(f"<{ref}>" if ref.startswith("https://") else ref for ref in meta.references)),
         ]
         out += [

@@ -81,6 +81,13 @@ KINDS = {
         "['arn:aws:iam::123456789012:role/reporting']",
     ),
     "S3 bucket policy": ("put-bucket-policy-for-another-account.json", "['backdoor']", "none"),
+    "SQS AddPermission": (
+        "sqs-add-permission-for-another-account.json",
+        "['sibling', 'partner-send']",
+        "['sibling']",
+    ),
+    "SQS queue policy": ("set-queue-policy-everyone.json", "['anyone-send']", "[]"),
+    "ECR repository policy": ("set-ecr-repository-policy-public.json", "['PublicPull']", "none"),
 }
 
 
@@ -97,6 +104,48 @@ def test_exactly_the_added_sharing_is_removed_the_rest_kept_and_the_message_publ
     assert message["MessageAttributes"]["rule"]["Value"] == "external_access"
     assert message["MessageAttributes"]["action"]["Value"] == "verified"
     assert "mallory" in message["Message"] and "Undo:" in message["Message"]
+
+
+OWN = {"Sid": "own", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}
+
+
+def _beside_own(document: str, action: str) -> str:
+    """The event's policy with a grant to this account written before the offending statement."""
+    policy = json.loads(document)
+    policy["Statement"].insert(0, {**OWN, "Action": action})
+    return json.dumps(policy)
+
+
+# (event, where its policy is, an action for our own grant, the statement ids before and after)
+BESIDE_OWN = {
+    "SQS queue policy": ("set-queue-policy-everyone.json", "attributes", "sqs:SendMessage", "anyone-send"),
+    "ECR repository policy": ("set-ecr-repository-policy-public.json", "policyText", "ecr:BatchGetImage", "PublicPull"),
+    "EFS file system policy": (
+        "put-efs-file-system-policy-everyone.json",
+        "policy",
+        "elasticfilesystem:ClientMount",
+        "any-mount",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", BESIDE_OWN)
+def test_a_policy_keeps_the_statement_written_before_the_offending_one(stack, kind: str) -> None:
+    name, field, action, offending = BESIDE_OWN[kind]
+    params = copy.deepcopy(load_event(name)["detail"]["requestParameters"])
+    if field == "attributes":
+        params["attributes"]["Policy"] = _beside_own(params["attributes"]["Policy"], action)
+    else:
+        params[field] = _beside_own(params[field], action)
+    event, observe = _enact(stack, name, **{field: params[field]})
+    assert observe().endswith(f"['own', '{offending}']")
+
+    finding, message = _handled(stack, event)
+
+    assert observe().endswith("['own']")
+    assert finding["outcome"] == "verified" and finding["severity"] == "critical", finding
+    assert message["MessageAttributes"]["action"]["Value"] == "verified"
+    assert f'"Sid":"{offending}"' in message["Message"] and "Undo:" in message["Message"]
 
 
 def test_a_secret_keeps_its_own_grant_and_the_message_carries_the_original_policy(stack) -> None:

@@ -5,7 +5,7 @@ without MFA and an exempt user, and checks its coverage (a logging trail, one of
 
 moto checks resource-scoped statements against "*", so resources are widened to "*" here (the static test
 in tests/template/test_iam_least_privilege.py proves they are narrow); a missing action fails this test.
-moto has no Roles Anywhere and cannot enforce IAM on Lambda, so those events are left out here: their
+moto has no Roles Anywhere and cannot enforce IAM on Lambda or EFS, so those events are left out here: their
 remediation's calls are checked against the declared actions
 (tests/unit/rules/test_declared_remediation_permissions.py).
 """
@@ -85,9 +85,9 @@ def _events_for(function: str) -> list[str]:
     ]
 
 
-# moto has no Roles Anywhere, and its Lambda answers SignatureDoesNotMatch under IAM enforcement even when the
-# call is allowed: their remediations' calls are checked against the declared actions instead.
-MOTO_HAS_NO = ("rolesanywhere.amazonaws.com", "lambda.amazonaws.com")
+# moto has no Roles Anywhere, and its Lambda and EFS answer SignatureDoesNotMatch under IAM enforcement even when
+# the call is allowed: their remediations' calls are checked against the declared actions instead.
+MOTO_HAS_NO = ("rolesanywhere.amazonaws.com", "lambda.amazonaws.com", "elasticfilesystem.amazonaws.com")
 CASES = [
     (function, event)
     for function in FUNCTIONS

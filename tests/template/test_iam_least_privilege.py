@@ -12,7 +12,14 @@ from typing import Any
 
 import pytest
 
-from remediator.permissions import ACTION_RESOURCE, STACK_POLICY_ONLY, resource_arns
+from remediator.permissions import (
+    ACTION_RESOURCE,
+    RESOURCE_ARNS,
+    RULE_ACTION_RESOURCE,
+    STACK_POLICY_ONLY,
+    resource_arns,
+    rule_resource_kind,
+)
 from remediator.rules import RULES
 from remediator.sweep.permissions import REPORT_ACTIONS
 from tests.template.conftest import (
@@ -31,6 +38,22 @@ IAM_ACTION_RESOURCE = {
     action: resource_arns(action, partition="aws", region=REGION, account=ACCOUNT, stack=STACK)
     for action in ACTION_RESOURCE
 }
+
+
+def _narrowest(function: FunctionUnderTest, action: str) -> list[str]:
+    """Where `action` belongs in `function`'s role: the table's kind, or the wider one a rule of it declares."""
+    kind = rule_resource_kind(action, function.rule_ids)
+    if kind == ACTION_RESOURCE[action]:
+        return IAM_ACTION_RESOURCE[action]
+    values = {"Partition": "aws", "Region": REGION, "AccountId": ACCOUNT, "StackName": STACK}
+    arns = []
+    for pattern in RESOURCE_ARNS[kind]:
+        for name, value in values.items():
+            pattern = pattern.replace("${AWS::" + name + "}", value)
+        arns.append(pattern)
+    return arns
+
+
 # Attaching is conditioned to the one policy a rule may attach (the deny-unless-MFA policy): a role that could
 # attach any policy could grant anyone admin. Detaching any policy is how admin_grants reverts a grant.
 ATTACH_CONDITIONED = STACK_POLICY_ONLY
@@ -168,7 +191,7 @@ def test_each_iam_action_is_on_its_narrowest_resource(cfn_template, functions, t
                 continue
             for action in iam:
                 assert action in IAM_ACTION_RESOURCE, f"add {action}'s narrowest resource to remediator/permissions.py"
-                assert statement["Resource"] == IAM_ACTION_RESOURCE[action], (function.role_id, action)
+                assert statement["Resource"] == _narrowest(function, action), (function.role_id, action)
             if ATTACH_CONDITIONED & set(iam):
                 assert set(iam) <= ATTACH_CONDITIONED | {"iam:DetachUserPolicy"}, "attach: own conditioned statement"
                 assert statement.get("Condition") == {"ArnEquals": {"iam:PolicyARN": "ref:DenyWithoutMfaPolicy"}}
@@ -397,3 +420,15 @@ def test_pass_role_is_only_the_baseline_instance_role_and_only_to_ec2(cfn_templa
         [statement] = passing
         assert statement["Action"] == ["iam:PassRole"] and statement["Resource"] == [baseline]
         assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
+
+
+def test_a_rule_widens_an_action_only_in_its_own_functions_role(cfn_template, functions) -> None:
+    """external_access reads the policy of any queue of the account; the sweep still reads only the stack's own."""
+    assert RULE_ACTION_RESOURCE["external_access"]["sqs:GetQueueAttributes"] == "account_queue"
+    for function in functions.values():
+        granted = _granted(_statements(cfn_template, function.role_id, "false")).get("sqs:GetQueueAttributes")
+        if "external_access" in function.rule_ids:
+            assert granted == {f"arn:aws:sqs:*:{ACCOUNT}:*"}, function.role_id
+        elif granted is not None:
+            assert granted == {f"arn:aws:sqs:{REGION}:{ACCOUNT}:{STACK}-*"}, function.role_id
+    assert any(f.name == "sweep" and "sqs:GetQueueAttributes" in f.iam_actions for f in functions.values())

@@ -197,6 +197,55 @@ def enact_bucket_policy(iam: Any, detail: dict[str, Any]) -> Observer:
     return observe
 
 
+def enact_queue(iam: Any, detail: dict[str, Any]) -> Observer:
+    sqs, params = _client("sqs", detail), detail["requestParameters"]
+    url = params["queueUrl"] = sqs.create_queue(QueueName=params["queueUrl"].rstrip("/").rsplit("/", 1)[-1])["QueueUrl"]
+    if detail["eventName"] == "AddPermission":
+        sqs.add_permission(QueueUrl=url, Label="sibling", AWSAccountIds=[SIBLING], Actions=["SendMessage"])
+        sqs.add_permission(
+            QueueUrl=url, Label=params["label"], AWSAccountIds=params["aWSAccountIds"], Actions=params["actions"]
+        )
+    else:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": params["attributes"]["Policy"]})
+    return lambda: (
+        "queue policy statements: "
+        + str(
+            _sids(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"]).get("Attributes", {}).get("Policy"))
+        )
+    )
+
+
+def enact_repository(iam: Any, detail: dict[str, Any]) -> Observer:
+    ecr, params = _client("ecr", detail), detail["requestParameters"]
+    name = params["repositoryName"]
+    ecr.create_repository(repositoryName=name)
+    ecr.set_repository_policy(repositoryName=name, policyText=params["policyText"])
+
+    def observe() -> str:
+        try:
+            return (
+                f"repository policy statements: {_sids(ecr.get_repository_policy(repositoryName=name)['policyText'])}"
+            )
+        except ecr.exceptions.RepositoryPolicyNotFoundException:
+            return "repository policy statements: none"
+
+    return observe
+
+
+def enact_file_system(iam: Any, detail: dict[str, Any]) -> Observer:
+    efs, params = _client("efs", detail), detail["requestParameters"]
+    system = params["fileSystemId"] = efs.create_file_system(CreationToken="demo-shared-fs")["FileSystemId"]
+    efs.put_file_system_policy(FileSystemId=system, Policy=params["policy"])
+    return lambda: (
+        f"file system policy statements: {_sids(efs.describe_file_system_policy(FileSystemId=system)['Policy'])}"
+    )
+
+
+def enact_permission(iam: Any, detail: dict[str, Any]) -> Observer | None:
+    """AddPermission: SNS's or SQS's (the event source tells)."""
+    return enact_queue(iam, detail) if detail["eventSource"] == "sqs.amazonaws.com" else enact_topic(iam, detail)
+
+
 ENACTORS: dict[str, Callable[[Any, dict[str, Any]], Observer | None]] = {
     "ModifyImageAttribute": enact_image,
     "ModifySnapshotAttribute": enact_snapshot,
@@ -207,6 +256,9 @@ ENACTORS: dict[str, Callable[[Any, dict[str, Any]], Observer | None]] = {
     "CreateGrant": enact_grant,
     "PutResourcePolicy": enact_secret_policy,
     "SetTopicAttributes": enact_topic,
-    "AddPermission": enact_topic,  # SNS's (the demo's SQS events are notify-only)
+    "AddPermission": enact_permission,
+    "SetQueueAttributes": enact_queue,
+    "SetRepositoryPolicy": enact_repository,
+    "PutFileSystemPolicy": enact_file_system,
     "PutBucketPolicy": enact_bucket_policy,
 }

@@ -8,6 +8,7 @@ resource type (Service Authorization Reference, the "Resource types" column of t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final
 
 # What each resource kind's statement is granted on, as CloudFormation writes it (`!Sub`); "*" where the
@@ -58,6 +59,10 @@ RESOURCE_ARNS: Final[dict[str, tuple[str, ...]]] = {
     "topic": ("arn:${AWS::Partition}:sns:*:${AWS::AccountId}:*",),
     "key": ("arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*",),
     "secret": ("arn:${AWS::Partition}:secretsmanager:*:${AWS::AccountId}:secret:*",),
+    # Any queue of this account (external_access strips a queue's policy; the sweep keeps "queue", its own).
+    "account_queue": ("arn:${AWS::Partition}:sqs:*:${AWS::AccountId}:*",),
+    "repository": ("arn:${AWS::Partition}:ecr:*:${AWS::AccountId}:repository/*",),
+    "file_system": ("arn:${AWS::Partition}:elasticfilesystem:*:${AWS::AccountId}:file-system/*",),
     # EC2 is regional and its events reach the hub from every region: any region, this account.
     "instance": ("arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*",),
     # The stack's baseline instance role (Systems Manager only), the one role ec2_without_role may pass, to EC2 only.
@@ -204,6 +209,16 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
         "secret",
     ),
     **dict.fromkeys(("s3:DeleteBucketPolicy", "s3:PutBucketPolicy"), "bucket"),
+    **dict.fromkeys(("sqs:RemovePermission", "sqs:SetQueueAttributes"), "account_queue"),
+    **dict.fromkeys(("ecr:DeleteRepositoryPolicy", "ecr:GetRepositoryPolicy", "ecr:SetRepositoryPolicy"), "repository"),
+    **dict.fromkeys(
+        (
+            "elasticfilesystem:DeleteFileSystemPolicy",
+            "elasticfilesystem:DescribeFileSystemPolicy",
+            "elasticfilesystem:PutFileSystemPolicy",
+        ),
+        "file_system",
+    ),
     # The credential report is account-level: IAM defines no resource type for it (the sweep only).
     **dict.fromkeys(("iam:GenerateCredentialReport", "iam:GetCredentialReport"), "account"),
     # The account's own organization (role_trust: its members are not outsiders); no resource type.
@@ -222,6 +237,12 @@ ACTION_RESOURCE: Final[dict[str, str]] = {
     ),
 }
 
+# An action a rule needs on a wider kind than the table's, which other rules and the sweep keep: the role of a
+# function running the rule gets the wider one (external_access reads the policy of any queue of the account).
+RULE_ACTION_RESOURCE: Final[dict[str, dict[str, str]]] = {
+    "external_access": {"sqs:GetQueueAttributes": "account_queue"},
+}
+
 # Attaching a policy is only ever granted for the stack's own deny-unless-MFA policy (an iam:PolicyARN
 # condition): a role that could attach any policy could make anyone admin. A rule lists such actions in
 # RuleMeta.stack_policy_only.
@@ -234,6 +255,17 @@ def resource_kind(action: str) -> str:
         return ACTION_RESOURCE[action]
     except KeyError:
         raise KeyError(f"{action}: add its narrowest resource to remediator/permissions.py") from None
+
+
+def rule_resource_kind(action: str, rule_ids: Iterable[str] = ()) -> str:
+    """The kind `action` is granted on in a role running `rule_ids`: a rule's own (RULE_ACTION_RESOURCE), else
+    the table's; ValueError when two of the rules widen it differently."""
+    kinds = {RULE_ACTION_RESOURCE.get(rule_id, {}).get(action) for rule_id in rule_ids} - {None}
+    if len(kinds) > 1:
+        raise ValueError(
+            f"{action}: the rules {sorted(rule_ids)} widen it to different kinds {sorted(map(str, kinds))}"
+        )
+    return str(kinds.pop()) if kinds else resource_kind(action)
 
 
 def resource_arns(

@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.client import BaseClient
+from botocore.stub import Stubber
 from moto import mock_aws
 
 from remediator.aws import AwsClients
@@ -408,6 +409,15 @@ PUBLIC_READ = {"Sid": "public", "Effect": "Allow", "Principal": "*", "Action": "
 PARTNER_READ = {"Sid": "partner", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::846424999548:root"}}
 BUCKET = "arn:aws:s3:::acme-exports/*"
 
+
+def beside_own(event: str, field: str, action: str) -> dict[str, Any]:
+    """The event's policy parameter with a grant to this account before the offending statement (kept)."""
+    params = load_event(event)["detail"]["requestParameters"]
+    document = json.loads(params["attributes"]["Policy"] if field == "attributes" else params[field])
+    document["Statement"].insert(0, {**OWN_READ, "Action": action})
+    return {field: {"Policy": json.dumps(document)} if field == "attributes" else json.dumps(document)}
+
+
 SCENARIOS: dict[str, dict[str, tuple[Callable[[Any, Settings], dict[str, Any]], dict[str, Any]]]] = {
     "access_keys": {"a key for another user": (key_for_another_user, {})},
     "console_mfa": {
@@ -496,6 +506,30 @@ SCENARIOS: dict[str, dict[str, tuple[Callable[[Any, Settings], dict[str, Any]], 
             ),
             {},
         ),
+        "a queue permission for another account": (shared("sqs-add-permission-for-another-account.json"), {}),
+        "a queue policy open to everyone": (shared("set-queue-policy-everyone.json"), {}),
+        "a queue policy open to everyone beside our own grant": (
+            shared(
+                "set-queue-policy-everyone.json",
+                **beside_own("set-queue-policy-everyone.json", "attributes", "sqs:SendMessage"),
+            ),
+            {},
+        ),
+        "a repository policy open to everyone": (shared("set-ecr-repository-policy-public.json"), {}),
+        "a repository policy open to everyone beside our own grant": (
+            shared(
+                "set-ecr-repository-policy-public.json",
+                **beside_own("set-ecr-repository-policy-public.json", "policyText", "ecr:BatchGetImage"),
+            ),
+            {},
+        ),
+        "a file system policy open to everyone beside our own grant": (
+            shared(
+                "put-efs-file-system-policy-everyone.json",
+                **beside_own("put-efs-file-system-policy-everyone.json", "policy", "elasticfilesystem:ClientMount"),
+            ),
+            {},
+        ),
     },
     "identity_center": {
         "an admin permission set assigned": (admin_permission_set_assigned, {}),
@@ -562,6 +596,32 @@ def _stubbed_roles_anywhere(kind: str) -> Any:
     return aws, aws.anywhere_stub, raw
 
 
+class StubbedFileSystems(AwsClients):
+    """AwsClients whose EFS client answers from a Stubber (moto cannot delete a file system policy)."""
+
+    def __init__(self) -> None:
+        super().__init__(region="eu-west-1")
+        self.efs = boto3.client("efs", region_name="eu-west-1")
+        self.stub = Stubber(self.efs)
+
+    def regional(self, service: str, region: str | None) -> Any:
+        assert (service, region) == ("efs", "eu-west-1")
+        return self.efs
+
+
+def _stubbed_file_system_policy_deleted() -> Any:
+    """A file system policy whose every statement is offending: deleted, then re-read as absent."""
+    raw = load_event("put-efs-file-system-policy-everyone.json")["detail"]
+    system = {"FileSystemId": raw["requestParameters"]["fileSystemId"]}
+    aws = StubbedFileSystems()
+    aws.stub.add_response(
+        "describe_file_system_policy", {**system, "Policy": raw["requestParameters"]["policy"]}, system
+    )
+    aws.stub.add_response("delete_file_system_policy", {}, system)
+    aws.stub.add_client_error("describe_file_system_policy", "PolicyNotFound", http_status_code=404)
+    return aws, aws.stub, raw
+
+
 # rule id -> scenario -> (the clients, their Stubber, the record): APIs moto does not model
 STUBBED: dict[str, dict[str, Callable[[], Any]]] = {
     "other_credentials": {
@@ -569,6 +629,7 @@ STUBBED: dict[str, dict[str, Callable[[], Any]]] = {
         "a Roles Anywhere trust anchor": lambda: _stubbed_roles_anywhere("trustAnchor"),
         "a Roles Anywhere profile": lambda: _stubbed_roles_anywhere("profile"),
     },
+    "external_access": {"a file system policy open to everyone, deleted": _stubbed_file_system_policy_deleted},
 }
 
 

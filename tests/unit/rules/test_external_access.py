@@ -228,10 +228,10 @@ def test_a_policy_open_to_everyone_is_critical(name: str) -> None:
 @pytest.mark.parametrize(
     ("name", "notify_only"),
     [
-        ("set-queue-policy-everyone.json", True),
-        ("set-ecr-repository-policy-public.json", True),
+        ("set-queue-policy-everyone.json", False),
+        ("set-ecr-repository-policy-public.json", False),
         ("set-glacier-vault-policy-for-another-account.json", True),
-        ("put-efs-file-system-policy-everyone.json", True),
+        ("put-efs-file-system-policy-everyone.json", False),
         ("update-opensearch-domain-access-policy-everyone.json", True),
         ("put-secret-resource-policy-everyone.json", False),
         ("put-key-policy-for-another-account.json", False),
@@ -288,6 +288,10 @@ def test_sns_and_sqs_add_permission_and_kms_grants() -> None:
     topic = one(load_event("sns-add-permission-for-another-account.json"))
     assert topic.severity == "high" and topic.details["entries"] == ["partner-publish"]
     assert "aws sns remove-permission" in topic.details["fix"]
+    queue = one(load_event("sqs-add-permission-for-another-account.json"))
+    assert queue.severity == "high" and queue.details["entries"] == ["partner-send"] and queue.action
+    assert "aws sqs remove-permission" in queue.details["fix"] and queue.undo
+    assert "--label partner-send --aws-account-ids 846424999548 --actions SendMessage" in queue.undo
     grant = one(load_event("create-kms-grant-for-another-account.json"))
     assert grant.severity == "high" and grant.undo and "create-grant" in grant.undo
     own = event("create-kms-grant-for-another-account.json", granteePrincipal=f"arn:aws:iam::{ACCOUNT}:role/app")

@@ -21,7 +21,8 @@ from remediator.remediation import compact
 
 GONE = frozenset({"ResourceNotFoundException", "NotFoundException", "NotFound", "InvalidAMIID.NotFound",
                   "InvalidSnapshot.NotFound", "DBSnapshotNotFound", "DBClusterSnapshotNotFoundFault",
-                  "NoSuchBucket", "InvalidParameterValue"})  # fmt: skip
+                  "NoSuchBucket", "InvalidParameterValue", "AWS.SimpleQueueService.NonExistentQueue",
+                  "QueueDoesNotExist", "RepositoryNotFoundException", "FileSystemNotFound"})  # fmt: skip
 _ORIGINAL = "The original sharing: {original}"
 
 
@@ -58,6 +59,13 @@ def _each(entries: list[Any], key: str) -> list[Any]:
 
 def _db_values(result: dict[str, Any], key: str) -> list[Any]:
     return [v for a in result[key] if a["AttributeName"] == "restore" for v in a.get("AttributeValues", [])]
+
+
+def _queue_policy(client: Any, url: str) -> str | None:
+    """The queue's policy; None when it has none (the answer then holds no attributes at all)."""
+    answer = client.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+    policy: str | None = answer.get("Attributes", {}).get("Policy")
+    return policy
 
 
 # kind -> (service, remove(client, name, entries, qualifier), present(client, name, qualifier) -> entries there now)
@@ -108,6 +116,11 @@ LISTS: dict[str, Remover] = {
         lambda c, n, e, q: [c.remove_permission(TopicArn=n, Label=label) for label in dict.fromkeys(e)],
         lambda c, n, q: _sids(c.get_topic_attributes(TopicArn=n)["Attributes"].get("Policy")),
     ),
+    "sqs:AddPermission": (
+        "sqs",
+        lambda c, n, e, q: [c.remove_permission(QueueUrl=n, Label=label) for label in dict.fromkeys(e)],
+        lambda c, n, q: _sids(_queue_policy(c, n)),
+    ),
     "kms:CreateGrant": (
         "kms",
         lambda c, n, e, q: [c.revoke_grant(KeyId=n, GrantId=grant) for grant in e],
@@ -118,14 +131,22 @@ LISTS: dict[str, Remover] = {
 }
 
 
-def _bucket_policy(client: Any, name: str) -> str | None:
-    try:
-        policy: str = client.get_bucket_policy(Bucket=name)["Policy"]
-    except ClientError as error:
-        if error_code(error) == "NoSuchBucketPolicy":
-            return None
-        raise
+def _absent_as_none(read: Callable[[Any, str], Any], *absent: str) -> Callable[[Any, str], str | None]:
+    """`read`, answering None where the service says the resource has no policy."""
+
+    def policy(client: Any, name: str) -> str | None:
+        try:
+            text: str = read(client, name)
+        except ClientError as error:
+            if error_code(error) in absent:
+                return None
+            raise
+        return text
+
     return policy
+
+
+_bucket_policy = _absent_as_none(lambda c, n: c.get_bucket_policy(Bucket=n)["Policy"], "NoSuchBucketPolicy")
 
 
 # kind -> (service, read(client, name) -> policy text or None, write(client, name, text), delete(client, name) | None)
@@ -154,6 +175,26 @@ POLICIES: dict[str, Policy] = {
         _bucket_policy,
         lambda c, n, t: c.put_bucket_policy(Bucket=n, Policy=t),
         lambda c, n: c.delete_bucket_policy(Bucket=n),
+    ),
+    "sqs:SetQueueAttributes": (
+        "sqs",
+        _queue_policy,
+        lambda c, n, t: c.set_queue_attributes(QueueUrl=n, Attributes={"Policy": t}),
+        lambda c, n: c.set_queue_attributes(QueueUrl=n, Attributes={"Policy": ""}),  # an empty policy: none
+    ),
+    "ecr:SetRepositoryPolicy": (
+        "ecr",
+        _absent_as_none(
+            lambda c, n: c.get_repository_policy(repositoryName=n)["policyText"], "RepositoryPolicyNotFoundException"
+        ),
+        lambda c, n, t: c.set_repository_policy(repositoryName=n, policyText=t),
+        lambda c, n: c.delete_repository_policy(repositoryName=n),
+    ),
+    "elasticfilesystem:PutFileSystemPolicy": (
+        "efs",
+        _absent_as_none(lambda c, n: c.describe_file_system_policy(FileSystemId=n)["Policy"], "PolicyNotFound"),
+        lambda c, n, t: c.put_file_system_policy(FileSystemId=n, Policy=t),
+        lambda c, n: c.delete_file_system_policy(FileSystemId=n),
     ),
 }
 

@@ -58,8 +58,8 @@ META = RuleMeta(
     "requestParameters.keyId || requestParameters.secretId || requestParameters.topicArn || "
     "requestParameters.queueUrl || requestParameters.bucketName",
     remediation="remove exactly the added sharing (launch or volume permission, restore value, permission "
-    "statement, grant, or the offending statements of the live policy), keeping the rest; SQS, ECR, Glacier, "
-    "EFS and OpenSearch: notify with the command",
+    "statement, grant, or the offending statements of the live policy), keeping the rest; Glacier and "
+    "OpenSearch: notify with the command",
     undo="the command in the message puts the original sharing or policy back",
     remediation_actions=(
         "ec2:ModifyImageAttribute",
@@ -85,6 +85,15 @@ META = RuleMeta(
         "s3:GetBucketPolicy",
         "s3:PutBucketPolicy",
         "s3:DeleteBucketPolicy",
+        "sqs:GetQueueAttributes",
+        "sqs:SetQueueAttributes",
+        "sqs:RemovePermission",
+        "ecr:GetRepositoryPolicy",
+        "ecr:SetRepositoryPolicy",
+        "ecr:DeleteRepositoryPolicy",
+        "elasticfilesystem:DescribeFileSystemPolicy",
+        "elasticfilesystem:PutFileSystemPolicy",
+        "elasticfilesystem:DeleteFileSystemPolicy",
     ),
     state_actions=("lambda:GetPolicy", "organizations:DescribeOrganization"),
     references=(
@@ -280,6 +289,9 @@ POLICY_KINDS: dict[str, tuple[str, str, str, str]] = {
 EMPTY_FIX = {
     "bucket": "aws s3api delete-bucket-policy --bucket {name}",
     "secret": "aws secretsmanager delete-resource-policy --secret-id {name}",
+    "queue": "aws sqs set-queue-attributes --queue-url {name} --attributes Policy=",
+    "repository": "aws ecr delete-repository-policy --repository-name {name}",
+    "file-system": "aws efs delete-file-system-policy --file-system-id {name}",
 }
 
 
@@ -349,7 +361,12 @@ LIST_KINDS: dict[str, tuple[str, Reader, str, str]] = {
         "aws sns add-permission --topic-arn {name} --label {values} --aws-account-id {accounts} "
         "--action-name {actions}",
     ),
-    "sqs:AddPermission": ("queue", _permission, "aws sqs remove-permission --queue-url {name} --label {values}", ""),
+    "sqs:AddPermission": (
+        "queue",
+        _permission,
+        "aws sqs remove-permission --queue-url {name} --label {values}",
+        "aws sqs add-permission --queue-url {name} --label {values} --aws-account-ids {accounts} --actions {actions}",
+    ),
     "kms:CreateGrant": (
         "key",
         _grant,
@@ -426,8 +443,10 @@ def _commands(kind: Kind, shared: Shared, offending: list[int], record: CloudTra
         "principal": _q(params.get("principal") or params.get("granteePrincipal") or "<principal>"),
         "action": _q(params.get("action") or "lambda:InvokeFunction"),
         "conditions": "".join(f" {flag} {_q(params[k])}" for k, flag in flags.items() if _text(params.get(k))),
-        "accounts": " ".join(_q(a) for a in params.get("aWSAccountId") or ()),
-        "actions": " ".join(_q(a) for a in params.get("actionName") or params.get("operations") or ()),
+        "accounts": " ".join(_q(a) for a in params.get("aWSAccountId") or params.get("aWSAccountIds") or ()),
+        "actions": " ".join(
+            _q(a) for a in params.get("actionName") or params.get("operations") or params.get("actions") or ()
+        ),
         "name": _q(shared.name or "<resource>"),
         "removed": _q({"Remove": removed}),
         "added": _q({"Add": removed}),
