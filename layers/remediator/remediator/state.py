@@ -300,43 +300,34 @@ class LiveState:
 
     def principal_policies(self, kind: str, name: str) -> tuple[list[str], dict[str, dict[str, Any]], list[str]]:
         policies: tuple[list[str], dict[str, dict[str, Any]], list[str]] = _read(
-            f"the policies of {kind} {name}",
-            lambda: self._user_policies(name) if kind == "user" else self._role_policies(name),
+            f"the policies of {kind} {name}", lambda: self._policies_of("user" if kind == "user" else "role", name)
         )
         return policies
 
-    def _user_policies(self, user: str) -> tuple[list[str], dict[str, Any], list[str]]:
-        iam = self._iam
+    def _policies_of(self, noun: str, name: str) -> tuple[list[str], dict[str, Any], list[str]]:
+        """A user's or a role's attached and inline policies (and a user's groups): the same calls, named per noun."""
+        iam: Any = self._iam
+        entity = {f"{noun.title()}Name": name}
         attached = [
             policy["PolicyArn"]
-            for page in iam.get_paginator("list_attached_user_policies").paginate(UserName=user)
+            for page in iam.get_paginator(f"list_attached_{noun}_policies").paginate(**entity)
             for policy in page["AttachedPolicies"]
         ]
         inline = {
-            policy: iam.get_user_policy(UserName=user, PolicyName=policy)["PolicyDocument"]
-            for page in iam.get_paginator("list_user_policies").paginate(UserName=user)
+            policy: getattr(iam, f"get_{noun}_policy")(**entity, PolicyName=policy)["PolicyDocument"]
+            for page in iam.get_paginator(f"list_{noun}_policies").paginate(**entity)
             for policy in page["PolicyNames"]
         }
-        groups = [
-            group["GroupName"]
-            for page in iam.get_paginator("list_groups_for_user").paginate(UserName=user)
-            for group in page["Groups"]
-        ]
+        groups = (
+            [
+                group["GroupName"]
+                for page in iam.get_paginator("list_groups_for_user").paginate(UserName=name)
+                for group in page["Groups"]
+            ]
+            if noun == "user"
+            else []
+        )
         return attached, inline, groups
-
-    def _role_policies(self, role: str) -> tuple[list[str], dict[str, Any], list[str]]:
-        iam = self._iam
-        attached = [
-            policy["PolicyArn"]
-            for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=role)
-            for policy in page["AttachedPolicies"]
-        ]
-        inline = {
-            policy: iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
-            for page in iam.get_paginator("list_role_policies").paginate(RoleName=role)
-            for policy in page["PolicyNames"]
-        }
-        return attached, inline, []
 
     def permissions_boundary(self, kind: str, name: str) -> str | None:
         def read() -> str | None:
