@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from remediator.config import EXEMPT_TAG
 from remediator.exemption_list import match
+from remediator.findings import Finding, Resource, Severity
 from remediator.state import StateUnreadable
 
 if TYPE_CHECKING:
@@ -111,3 +112,29 @@ def _is_exempt_tag(tag: Any) -> bool:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value] if value is not None else []
+
+
+def review_finding(
+    rule: str,
+    resource: Resource,
+    what: str,
+    exemption: Exemption | None = None,
+    *,
+    details: dict[str, Any] | None = None,
+    explain: bool = True,
+) -> Finding:
+    """A verdict needs a document that is neither in the event nor readable: a low finding whose reason says
+    what could not be read, for a human to review, never acted on. `what` ends without a full stop; the
+    exemption, if given, marks the finding and (unless `explain` is off) is explained in its reason."""
+    reason = f"{what}. Reported for review; nothing will be changed."
+    if exemption is not None and explain:
+        reason = exemption.explained(reason)
+    return Finding(
+        rule=rule,
+        severity=Severity.LOW,
+        reason=reason,
+        resource=resource,
+        exempt=exemption.exempt if exemption else False,
+        exempt_reason=exemption.reason if exemption else None,
+        details=details if details is not None else {},
+    )

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from remediator.aws import AwsClients, error_code
 from remediator.config import ESCALATION_MODE_VARIABLE, Settings
 from remediator.events import CloudTrailRecord
-from remediator.exemptions import Exemption, exemption_for
+from remediator.exemptions import Exemption, exemption_for, review_finding
 from remediator.findings import ActionResult, Finding, Mode, Outcome, Resource, Severity
 from remediator.grants import Grant, judge, judge_attached, judge_group, judge_principal, within_boundary
 from remediator.policy import PolicyParseError, load_policy_document
@@ -342,20 +342,8 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     grant, target = decided
     resource = Resource(target.kind, target.name or "unknown", record.account, target.arn)
     if grant.unreadable:
-        reason = (
-            f"{grant.what}, but what it grants could not be read: {grant.unreadable}. Reported for review; "
-            "nothing will be changed."
-        )
-        exemption = _exemption(record, target, context)
-        reason = exemption.explained(reason)
-        return Finding(
-            rule=META.id,
-            severity=Severity.LOW,
-            resource=resource,
-            reason=reason,
-            exempt=exemption.exempt,
-            exempt_reason=exemption.reason,
-        )
+        what = f"{grant.what}, but what it grants could not be read: {grant.unreadable}"
+        return review_finding(META.id, resource, what, _exemption(record, target, context))
     if not grant.risky:
         return None
     if target.staged:

@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 
 from remediator.aws import AwsClients, error_code
 from remediator.events import CloudTrailRecord
-from remediator.exemptions import exemption_for
+from remediator.exemptions import exemption_for, review_finding
 from remediator.findings import ActionResult, Finding, Mode, Resource, Severity
 from remediator.grants import judge_principal
 from remediator.remediate.credentials import (
@@ -289,15 +289,8 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
         elif has_mfa:
             severity, note = Severity.LOW, f" {user} has an MFA device."
     except StateUnreadable as error:
-        return _finding(
-            record,
-            resource,
-            Severity.LOW,
-            f"{_what(record, user)}. Could not read {error}: reported for review, nothing will be changed.",
-            None,
-            exempt=None,
-            details={"user": user},
-        )
+        what = f"{_what(record, user)}. Could not read {error}"
+        return review_finding(META.id, resource, what, details={"user": user})
 
     reason = f"{_what(record, user)}.{note}"
     if context.assumed:

@@ -20,7 +20,7 @@ from typing import Any
 
 from remediator.aws import AwsClients
 from remediator.events import CloudTrailRecord
-from remediator.exemptions import exemption_for
+from remediator.exemptions import exemption_for, review_finding
 from remediator.findings import ActionResult, Finding, Resource, Severity
 from remediator.own_resources import lambda_action
 from remediator.policy import PolicyParseError, TrustVerdict, analyse_resource_policy, load_policy_document
@@ -507,18 +507,9 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     exemption = exemption_for(context, record, kind.resource, shared.name, arn, rule=META.id)
     details: dict[str, Any] = {"kind": _key(record), "name": shared.name, "region": record.awsRegion}
     if shared.problem or (shared.invalid and not shared.statements):
-        what = shared.problem or f"it names {', '.join(map(repr, shared.invalid))}, which is no account id"
-        reason = f"{who} changed the sharing of {label}, but {what}. Reported for review; nothing will be changed."
-        return Finding(
-            META.id,
-            Severity.LOW,
-            exemption.explained(reason),
-            resource,
-            None,
-            exemption.exempt,
-            exemption.reason,
-            details=details,
-        )
+        problem = shared.problem or f"it names {', '.join(map(repr, shared.invalid))}, which is no account id"
+        what = f"{who} changed the sharing of {label}, but {problem}"
+        return review_finding(META.id, resource, what, exemption, details=details)
     verdict, org_note = _judge(shared, record, context)
     # A bucket open to everyone is s3_public's finding: here only its grants to other accounts.
     issues = [i for i in verdict.issues if not (kind.resource == "bucket" and i.kind == "broad")]

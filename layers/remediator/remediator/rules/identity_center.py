@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from remediator.aws import AwsClients, error_code
 from remediator.config import IDENTITY_CENTER_ESCALATION_VARIABLE, Settings
 from remediator.events import CloudTrailRecord
-from remediator.exemptions import exemption_for
+from remediator.exemptions import Exemption, exemption_for, review_finding
 from remediator.findings import ActionResult, Finding, Mode, Outcome, Resource, Severity
 from remediator.managed_policies import aws_managed_key, managed_policy_verdicts
 from remediator.policy import PolicyParseError, analyse_identity_policy, load_policy_document
@@ -408,38 +408,19 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     )
     exemption = exemption_for(context, record, "permission_set", None, target.arn if target else None)
     if target is None or not target.instance:
-        reason = (
+        what = (
             f"{record.identity.display_name} called {record.eventName}, but the event names no valid permission "
-            "set and instance, so what it grants could not be read. Reported for review; nothing will be "
-            "changed."
+            "set and instance, so what it grants could not be read"
         )
-        return Finding(
-            rule=META.id,
-            severity=Severity.LOW,
-            resource=resource,
-            reason=reason,
-            exempt=exemption.exempt,
-            exempt_reason=exemption.reason,
-        )
+        return review_finding(META.id, resource, what, exemption, explain=False)
     change = _decide(record, target, context)
     if change is None:
         return None
     verdict = change.verdict
     if verdict.unreadable:
-        reason = (
-            f"{verdict.what}, but what it grants could not be read: {verdict.unreadable}. Reported for review; "
-            "nothing will be changed."
-        )
-        if exemption.exempt:
-            reason += f" Exempt: {exemption.reason}."
-        return Finding(
-            rule=META.id,
-            severity=Severity.LOW,
-            resource=resource,
-            reason=reason,
-            exempt=exemption.exempt,
-            exempt_reason=exemption.reason,
-        )
+        what = f"{verdict.what}, but what it grants could not be read: {verdict.unreadable}"
+        # Only whether it is exempt is explained here, not the exemption check's notes.
+        return review_finding(META.id, resource, what, Exemption(exemption.exempt, exemption.reason))
     if not verdict.risky:
         return None
     notes = f" ({'; '.join(verdict.notes)})" if verdict.notes else ""

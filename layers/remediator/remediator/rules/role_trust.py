@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 
 from remediator.aws import AwsClients, error_code
 from remediator.events import CloudTrailRecord
-from remediator.exemptions import exemption_for
+from remediator.exemptions import exemption_for, review_finding
 from remediator.findings import ActionResult, Finding, Outcome, Resource, Severity
 from remediator.policy import PolicyParseError, TrustVerdict, analyse_trust_policy, as_list, load_policy_document
 from remediator.policy import strip_statements as strip_trust_statements
@@ -225,16 +225,7 @@ def _provider_change(record: CloudTrailRecord, context: EvalContext) -> Finding:
 def _review(record: CloudTrailRecord, context: EvalContext, resource: Resource, role: str | None, what: str) -> Finding:
     """Something the decision needs could not be read: a low finding for a human, nothing changed."""
     exemption = exemption_for(context, record, "role", role, resource.arn, rule=META.id)
-    reason = exemption.explained(f"{what}. Reported for review; nothing will be changed.")
-    return Finding(
-        rule=META.id,
-        severity=Severity.LOW,
-        resource=resource,
-        reason=reason,
-        exempt=exemption.exempt,
-        exempt_reason=exemption.reason,
-        details={"role": role},
-    )
+    return review_finding(META.id, resource, what, exemption, details={"role": role})
 
 
 def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
