@@ -7,7 +7,7 @@ admin_grants judges grants with it, console_mfa the power of a user whose passwo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ class Grant:
     paths: tuple[str, ...] = ()
     unreadable: str | None = None
     via: str = ""  # for a group or a principal: which of its policies make it admin-equivalent
+    notes: list[str] = field(default_factory=list)  # a permission set: which policies, what its boundary caps
 
     @property
     def risky(self) -> bool:

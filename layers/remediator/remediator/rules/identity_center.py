@@ -20,14 +20,22 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from remediator.aws import AwsClients, error_code
-from remediator.config import IDENTITY_CENTER_ESCALATION_VARIABLE, Settings
+from remediator.config import IDENTITY_CENTER_ESCALATION_VARIABLE
 from remediator.events import CloudTrailRecord
 from remediator.exemptions import Exemption, exemption_for, review_finding
 from remediator.findings import ActionResult, Finding, Mode, Outcome, Resource, Severity
+from remediator.grants import Grant, judge
 from remediator.managed_policies import aws_managed_key, managed_policy_verdicts
-from remediator.policy import PolicyParseError, analyse_identity_policy, load_policy_document
+from remediator.policy import PolicyParseError, load_policy_document
 from remediator.remediation import compact, shell_document
-from remediator.rules.base import EvalContext, RuleMeta, Trigger, partition_of, resolves_nothing
+from remediator.rules.base import (
+    EvalContext,
+    RuleMeta,
+    Trigger,
+    escalation_stays_notify,
+    partition_of,
+    resolves_nothing,
+)
 from remediator.state import StateUnreadable
 
 ASSIGN = "CreateAccountAssignment"
@@ -96,62 +104,39 @@ PRINCIPAL_ID = re.compile(r"[A-Za-z0-9-]{1,47}")
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 
 
-@dataclass
-class Verdict:
-    """What a permission set, or one of its policies, grants: admin, escalation paths, or what could not be read."""
-
-    what: str
-    admin: bool = False
-    paths: tuple[str, ...] = ()
-    unreadable: str | None = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def risky(self) -> bool:
-        return self.admin or bool(self.paths)
-
-
-def _judge(what: str, document: Any) -> Verdict:
-    try:
-        verdict = analyse_identity_policy(load_policy_document(document))
-    except PolicyParseError as error:
-        return Verdict(what, unreadable=f"{what}: the document is unreadable ({error})")
-    return Verdict(what, verdict.admin_equivalent, () if verdict.admin_equivalent else verdict.escalation_paths)
-
-
-def _judge_managed(arn: str, context: EvalContext) -> Verdict:
+def _judge_managed(arn: str, context: EvalContext) -> Grant:
     key = aws_managed_key(arn)
     if key is not None:
         data = managed_policy_verdicts()
-        return Verdict(
+        return Grant(
             f"AWS managed policy {key.rsplit('/', 1)[-1]}",
             key in data["admin_equivalent"],
             tuple(data["escalation"].get(key, ())),
         )
     what = f"managed policy {arn}"
     try:
-        return _judge(what, context.state.policy_document(arn))
+        return judge(what, context.state.policy_document(arn))
     except StateUnreadable as error:
-        return Verdict(what, unreadable=str(error))
+        return Grant(what, unreadable=str(error))
 
 
 def _customer_arn(record: CloudTrailRecord, name: str, path: str) -> str:
     return f"arn:{partition_of(record)}:iam::{record.account}:policy{path}{name}"
 
 
-def _judge_customer(record: CloudTrailRecord, name: str, path: str, context: EvalContext) -> tuple[Verdict, Any]:
+def _judge_customer(record: CloudTrailRecord, name: str, path: str, context: EvalContext) -> tuple[Grant, Any]:
     """A customer managed policy reference names a policy of every account the set is provisioned to: it is read in
     the account the event was recorded in, the one account we can read."""
     what = f"customer managed policy {path}{name}"
     try:
         document = context.state.policy_document(_customer_arn(record, name, path))
     except StateUnreadable as error:
-        return Verdict(
+        return Grant(
             what,
             unreadable=f"{error}; it is read in account {record.account} only, and each account the "
             "permission set is provisioned to holds its own policy of that name",
         ), None
-    return _judge(what, document), document
+    return judge(what, document), document
 
 
 def _reference(value: Any) -> tuple[str, str] | None:
@@ -165,21 +150,21 @@ def _reference(value: Any) -> tuple[str, str] | None:
     return None
 
 
-def _combined(what: str, verdicts: list[Verdict], documents: list[Any]) -> Verdict:
+def _combined(what: str, verdicts: list[Grant], documents: list[Any]) -> Grant:
     """The union of every policy's verdict, plus the documents read together: two harmless halves of an escalation
     path (iam:PassRole in one policy, lambda:CreateFunction in another) make one."""
     statements = [s for document in documents for s in load_policy_document(document)["Statement"]]
     if len(documents) > 1:
-        verdicts = [*verdicts, _judge(what, {"Version": "2012-10-17", "Statement": statements})]
+        verdicts = [*verdicts, judge(what, {"Version": "2012-10-17", "Statement": statements})]
     admin = [v.what for v in verdicts if v.admin]
     paths = tuple(dict.fromkeys(path for v in verdicts for path in v.paths))
     unreadable = [v.unreadable for v in verdicts if v.unreadable]
     if admin:
-        return Verdict(what, admin=True, notes=[f"through {', '.join(dict.fromkeys(admin))}"])
+        return Grant(what, admin=True, notes=[f"through {', '.join(dict.fromkeys(admin))}"])
     if unreadable and not paths:
-        return Verdict(what, unreadable="; ".join(unreadable))
+        return Grant(what, unreadable="; ".join(unreadable))
     notes = [f"could not read {'; '.join(unreadable)}"] if unreadable else []
-    return Verdict(what, paths=paths, notes=notes)
+    return Grant(what, paths=paths, notes=notes)
 
 
 @dataclass(frozen=True)
@@ -195,13 +180,13 @@ class PermissionSet:
         return self.arn.rsplit("/", 1)[-1]
 
 
-def _judge_set(record: CloudTrailRecord, target: PermissionSet, context: EvalContext) -> Verdict:
+def _judge_set(record: CloudTrailRecord, target: PermissionSet, context: EvalContext) -> Grant:
     """Everything the permission set grants, as Identity Center holds it now."""
     what = f"permission set {target.short}"
     try:
         policies = context.state.permission_set(target.instance, target.arn, target.region)
     except StateUnreadable as error:
-        return Verdict(what, unreadable=str(error))
+        return Grant(what, unreadable=str(error))
     verdicts = [_judge_managed(arn, context) for arn in policies.managed_arns]
     documents = []
     for name, path in policies.customer_managed:
@@ -209,13 +194,13 @@ def _judge_set(record: CloudTrailRecord, target: PermissionSet, context: EvalCon
         verdicts.append(verdict)
         documents += [load_policy_document(document)] if verdict.unreadable is None else []
     if policies.inline:
-        verdict = _judge(f"the inline policy of {what}", policies.inline)
+        verdict = judge(f"the inline policy of {what}", policies.inline)
         verdicts.append(verdict)
         documents += [load_policy_document(policies.inline)] if verdict.unreadable is None else []
     return _combined(what, verdicts, documents)
 
 
-def _judge_boundary(record: CloudTrailRecord, boundary: Any, context: EvalContext) -> Verdict | None:
+def _judge_boundary(record: CloudTrailRecord, boundary: Any, context: EvalContext) -> Grant | None:
     """The boundary's own verdict (what it lets through at most); None when there is no boundary."""
     if not isinstance(boundary, dict) or not boundary:
         return None
@@ -226,10 +211,10 @@ def _judge_boundary(record: CloudTrailRecord, boundary: Any, context: EvalContex
     reference = _reference(fields.get("customermanagedpolicyreference"))
     if reference:
         return _judge_customer(record, *reference, context)[0]
-    return Verdict("the permissions boundary", unreadable="the permissions boundary names no policy we can read")
+    return Grant("the permissions boundary", unreadable="the permissions boundary names no policy we can read")
 
 
-def _bounded(verdict: Verdict, boundary: Verdict | None) -> Verdict:
+def _bounded(verdict: Grant, boundary: Grant | None) -> Grant:
     """A boundary caps what the policies grant: what both let through. One that cannot be read caps nothing."""
     if boundary is None or not verdict.risky or boundary.admin:
         return verdict
@@ -237,14 +222,14 @@ def _bounded(verdict: Verdict, boundary: Verdict | None) -> Verdict:
         verdict.notes.append(f"its permissions boundary was not counted ({boundary.unreadable})")
         return verdict
     paths = boundary.paths if verdict.admin else tuple(path for path in verdict.paths if path in boundary.paths)
-    return Verdict(verdict.what, paths=paths, notes=[*verdict.notes, f"capped by {boundary.what} as its boundary"])
+    return Grant(verdict.what, paths=paths, notes=[*verdict.notes, f"capped by {boundary.what} as its boundary"])
 
 
-def _boundary_now(record: CloudTrailRecord, target: PermissionSet, context: EvalContext) -> Verdict | None:
+def _boundary_now(record: CloudTrailRecord, target: PermissionSet, context: EvalContext) -> Grant | None:
     try:
         boundary = context.state.permission_set_boundary(target.instance, target.arn, target.region)
     except StateUnreadable as error:
-        return Verdict("the permissions boundary", unreadable=str(error))
+        return Grant("the permissions boundary", unreadable=str(error))
     return _judge_boundary(record, boundary, context)
 
 
@@ -252,7 +237,7 @@ def _boundary_now(record: CloudTrailRecord, target: PermissionSet, context: Eval
 class Change:
     """What the event did, judged, and how to revert it (None when the previous state is not known)."""
 
-    verdict: Verdict
+    verdict: Grant
     action: str | None = None
     undo: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
@@ -276,7 +261,7 @@ def _decide(record: CloudTrailRecord, target: PermissionSet, context: EvalContex
         arn = params.get("managedPolicyArn")
         if not isinstance(arn, str) or not MANAGED_ARN.fullmatch(arn):
             return Change(
-                Verdict(
+                Grant(
                     f"{who} attached a policy to permission set {target.short}",
                     unreadable="the event names no valid managed policy ARN",
                 )
@@ -294,7 +279,7 @@ def _decide(record: CloudTrailRecord, target: PermissionSet, context: EvalContex
         reference = _reference(params.get("customerManagedPolicyReference"))
         if reference is None:
             return Change(
-                Verdict(
+                Grant(
                     f"{who} attached a customer managed policy to permission set {target.short}",
                     unreadable="the event names no valid customer managed policy reference",
                 )
@@ -354,10 +339,10 @@ def _inline(record: CloudTrailRecord, target: PermissionSet, context: EvalContex
             held = context.state.permission_set(target.instance, target.arn, target.region).inline
             document = load_policy_document(held) if held else None
         except (StateUnreadable, PolicyParseError) as error:
-            return Change(Verdict(f"{who} put {what}", unreadable=f"{problem}; could not read {error}"))
+            return Change(Grant(f"{who} put {what}", unreadable=f"{problem}; could not read {error}"))
         if document is None:
-            return Change(Verdict(f"{who} put {what}", unreadable=f"{problem}, and the permission set holds none now"))
-    verdict = _judge(what, document)
+            return Change(Grant(f"{who} put {what}", unreadable=f"{problem}, and the permission set holds none now"))
+    verdict = judge(what, document)
     verdict.what = f"{who} put {what}"
     return Change(
         verdict,
@@ -376,7 +361,7 @@ def _boundary_or_provision(record: CloudTrailRecord, target: PermissionSet, cont
         if not verdict.risky and not verdict.unreadable:
             return None  # whatever the boundary, the policies grant nothing risky
         boundary = _judge_boundary(record, record.params.get("permissionsBoundary"), context)
-        verdict = _bounded(verdict, boundary or Verdict("the permissions boundary", unreadable="the event names none"))
+        verdict = _bounded(verdict, boundary or Grant("the permissions boundary", unreadable="the event names none"))
         verdict.what = f"{who} replaced the permissions boundary of permission set {target.short}"
         note = " The previous boundary is not in the event, so it is not put back; restore it by hand."
     elif name == DELETE_BOUNDARY:
@@ -459,15 +444,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     )
 
 
-def mode_for(finding: Finding, settings: Settings, mode: Mode) -> Mode:
-    """Escalation-only findings stay notify unless their own setting says remediate (docs/decisions.md, Modes)."""
-    if (
-        mode == Mode.REMEDIATE
-        and finding.details.get("escalation_only")
-        and (settings.identity_center_escalation_mode != Mode.REMEDIATE)
-    ):
-        return Mode.NOTIFY
-    return mode
+mode_for = escalation_stays_notify(lambda settings: settings.identity_center_escalation_mode)
 
 
 def remediate(finding: Finding, aws: AwsClients) -> ActionResult:
