@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from remediator.aws import AwsClients, error_code
-from remediator.config import ESCALATION_MODE_VARIABLE, Settings
+from remediator.config import ESCALATION_MODE_VARIABLE
 from remediator.events import CloudTrailRecord
 from remediator.exemptions import Exemption, exemption_for, review_finding
 from remediator.findings import ActionResult, Finding, Mode, Outcome, Resource, Severity
@@ -27,7 +27,15 @@ from remediator.grants import Grant, judge, judge_attached, judge_group, judge_p
 from remediator.policy import PolicyParseError, load_policy_document
 from remediator.remediate.grants import detach_policy
 from remediator.remediation import compact, shell_document
-from remediator.rules.base import EvalContext, RuleMeta, Trigger, iam_arn, iam_name, resolves_nothing
+from remediator.rules.base import (
+    EvalContext,
+    RuleMeta,
+    Trigger,
+    escalation_stays_notify,
+    iam_arn,
+    iam_name,
+    resolves_nothing,
+)
 from remediator.state import StateUnreadable
 
 ATTACH = {"AttachUserPolicy": "user", "AttachGroupPolicy": "group", "AttachRolePolicy": "role"}
@@ -394,15 +402,7 @@ def evaluate(record: CloudTrailRecord, context: EvalContext) -> Finding | None:
     )
 
 
-def mode_for(finding: Finding, settings: Settings, mode: Mode) -> Mode:
-    """Escalation-only findings stay notify unless their own setting says remediate (docs/decisions.md, Modes)."""
-    if (
-        mode == Mode.REMEDIATE
-        and finding.details.get("escalation_only")
-        and (settings.admin_grants_escalation_mode != Mode.REMEDIATE)
-    ):
-        return Mode.NOTIFY
-    return mode
+mode_for = escalation_stays_notify(lambda settings: settings.admin_grants_escalation_mode)
 
 
 def remediate(finding: Finding, aws: AwsClients) -> ActionResult:

@@ -8,6 +8,7 @@ function's role and docs/rules.md from META, and tests fail when they are stale,
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -188,6 +189,24 @@ class RuleModule(Protocol):
 def keep_mode(finding: Finding, settings: Settings, mode: Mode) -> Mode:
     """The usual `mode_for`: every finding of the rule takes the rule's mode."""
     return mode
+
+
+def escalation_stays_notify(
+    escalation_mode: Callable[[Settings], Mode],
+) -> Callable[[Finding, Settings, Mode], Mode]:
+    """The `mode_for` of a rule whose escalation-only findings stay notify unless their own setting (read by
+    `escalation_mode`) says remediate: admin-equivalent grants take the rule's mode (docs/decisions.md, Modes)."""
+
+    def mode_for(finding: Finding, settings: Settings, mode: Mode) -> Mode:
+        if (
+            mode == Mode.REMEDIATE
+            and finding.details.get("escalation_only")
+            and (escalation_mode(settings) != Mode.REMEDIATE)
+        ):
+            return Mode.NOTIFY
+        return mode
+
+    return mode_for
 
 
 def resolves_nothing(record: CloudTrailRecord, aws: AwsClients, settings: Settings, store: FindingsStore | None) -> str:
